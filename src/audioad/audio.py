@@ -1,0 +1,297 @@
+"""One clip in any accepted form -> a float32 waveform at the target rate.
+
+A clip is a path (``str`` or :class:`pathlib.Path`; WAV, FLAC, OGG, and MP3
+where libsndfile reads it), a 1-D or 2-D array (channels on the smaller axis,
+as PyOD takes them; integer PCM is scaled to [-1, 1]), or a
+``(waveform, sample_rate)`` tuple. Every failure raises
+:class:`AudioInputError`, which names the clip (its index in a batch and its
+path where it has one) and the cause.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+__all__ = ["AudioInputError", "load_audio", "load_many", "clip_name", "MAX_SAMPLE_RATE"]
+
+#: Rates above this are taken for a mistake (a swapped argument, samples for a rate).
+MAX_SAMPLE_RATE = 768_000
+
+# Integer PCM maps to [-1, 1] by the full scale of its type, as libsndfile does.
+_PCM_SCALE = {
+    np.dtype(np.int8): (0.0, 2.0**7),
+    np.dtype(np.int16): (0.0, 2.0**15),
+    np.dtype(np.int32): (0.0, 2.0**31),
+    np.dtype(np.int64): (0.0, 2.0**63),
+    np.dtype(np.uint8): (128.0, 2.0**7),
+    np.dtype(np.uint16): (2.0**15, 2.0**15),
+    np.dtype(np.uint32): (2.0**31, 2.0**31),
+}
+
+
+class AudioInputError(ValueError):
+    """A clip that cannot be turned into a waveform.
+
+    Parameters
+    ----------
+    cause : str
+        What is wrong, and what to do about it.
+    index : int or None
+        Position of the clip in the batch it came in, when there was one.
+    path : str or None
+        The clip's file, when it came as a path.
+
+    Examples
+    --------
+    >>> err = AudioInputError("file not found", index=3, path="a.wav")
+    >>> str(err)
+    'clip 3 (a.wav): file not found'
+    """
+
+    def __init__(self, cause, index=None, path=None):
+        self.cause = cause
+        self.index = index
+        self.path = None if path is None else str(path)
+        super().__init__(f"{clip_name(index, self.path)}: {cause}")
+
+    def at(self, index):
+        """The same error, naming the clip's position ``index`` in its batch."""
+        return AudioInputError(self.cause, index=index, path=self.path)
+
+    def __reduce__(self):
+        # Errors cross process boundaries (joblib, Dask) and must keep their fields.
+        return (AudioInputError, (self.cause, self.index, self.path))
+
+
+def clip_name(index=None, path=None):
+    """How messages refer to a clip: ``clip 3 (a.wav)``, ``clip 3`` or ``a.wav``.
+
+    Examples
+    --------
+    >>> clip_name(2, "pump/x.wav"), clip_name(2), clip_name(path="x.wav")
+    ('clip 2 (pump/x.wav)', 'clip 2', 'x.wav')
+    """
+    if index is None:
+        return "clip" if path is None else str(path)
+    return f"clip {index}" if path is None else f"clip {index} ({path})"
+
+
+def _check_rate(sr, what, path=None):
+    """Return ``sr`` as an int, or raise when it is not a plausible sample rate."""
+    if isinstance(sr, bool) or not isinstance(sr, (int, np.integer, float, np.floating)):
+        raise AudioInputError(f"{what} must be a number of samples per second, got {sr!r}", path=path)
+    if not np.isfinite(sr) or sr <= 0 or sr != int(sr):
+        raise AudioInputError(f"{what} must be a positive whole number of Hz, got {sr!r}", path=path)
+    if sr > MAX_SAMPLE_RATE:
+        raise AudioInputError(
+            f"{what} {int(sr)} Hz is above {MAX_SAMPLE_RATE} Hz; pass (waveform, sample_rate) "
+            "in that order, with the rate in Hz",
+            path=path,
+        )
+    return int(sr)
+
+
+def _read_file(path):
+    """Decode a file into (samples, channels) float32 and its rate."""
+    if not path.exists():
+        raise AudioInputError("file not found; check the path", path=path)
+    if path.is_dir():
+        raise AudioInputError("is a directory, not an audio file; pass the files inside it", path=path)
+    try:
+        data, rate = sf.read(path, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        size = path.stat().st_size if path.exists() else 0
+        detail = "the file is empty (0 bytes)" if size == 0 else f"cannot decode it ({exc})"
+        raise AudioInputError(f"{detail}; is it a WAV, FLAC, OGG or MP3 file?", path=path) from exc
+    except OSError as exc:
+        raise AudioInputError(f"cannot read the file ({exc.strerror or exc})", path=path) from exc
+    return data, rate
+
+
+def _as_samples_by_channels(wave, path=None):
+    """Return an array as (samples, channels) float32, scaling integer PCM."""
+    try:
+        wave = np.asarray(wave)
+    except (ValueError, TypeError) as exc:
+        raise AudioInputError(f"cannot be read as an array of samples ({exc})", path=path) from exc
+    if wave.dtype == object or not (
+        np.issubdtype(wave.dtype, np.number) and not np.issubdtype(wave.dtype, np.complexfloating)
+    ):
+        raise AudioInputError(
+            f"samples must be real numbers, got an array of dtype {wave.dtype}", path=path
+        )
+    if wave.ndim == 0 or wave.ndim > 2:
+        raise AudioInputError(
+            f"a waveform must be 1-D (samples) or 2-D (channels x samples), got {wave.ndim}-D "
+            f"with shape {wave.shape}",
+            path=path,
+        )
+    if wave.ndim == 1:
+        wave = wave[:, None]
+    elif wave.shape[0] < wave.shape[1]:
+        # Channels lie on the smaller axis, as PyOD reads them.
+        wave = wave.T
+    if wave.dtype in _PCM_SCALE:
+        offset, scale = _PCM_SCALE[wave.dtype]
+        return ((wave.astype(np.float64) - offset) / scale).astype(np.float32)
+    if np.issubdtype(wave.dtype, np.integer):
+        raise AudioInputError(f"integer samples of dtype {wave.dtype} are not PCM", path=path)
+    return wave.astype(np.float32, copy=False)
+
+
+def _unpack(item):
+    """Split a clip into (samples x channels array, its rate or None, its path or None)."""
+    if isinstance(item, (str, os.PathLike)):
+        path = Path(item)
+        data, rate = _read_file(path)
+        return data, rate, str(item)
+    if isinstance(item, tuple):
+        if len(item) != 2:
+            raise AudioInputError(
+                f"a tuple clip must be (waveform, sample_rate), got a tuple of {len(item)} items"
+            )
+        wave, rate = item
+        return _as_samples_by_channels(wave), _check_rate(rate, "the clip's sample rate"), None
+    if isinstance(item, (np.ndarray, list)) or hasattr(item, "__array__"):
+        return _as_samples_by_channels(item), None, None
+    raise AudioInputError(
+        f"unsupported clip type {type(item).__name__}; pass a path, an array of samples, "
+        "or a (waveform, sample_rate) tuple"
+    )
+
+
+def load_audio(item, sr=None, mono=True, channel=None):
+    """Load one clip as a float32 waveform at sample rate ``sr``.
+
+    Parameters
+    ----------
+    item : str, pathlib.Path, array-like or tuple
+        A path to an audio file, an array of samples (1-D, or 2-D with the
+        channels on the smaller axis; integer PCM is scaled to [-1, 1]), or a
+        ``(waveform, sample_rate)`` tuple. A bare array is taken to be at
+        ``sr`` already.
+    sr : int or None
+        Target sample rate. The clip is resampled (soxr, high quality) only
+        when its own rate differs. ``None`` keeps the clip's rate; a bare
+        array then has no known rate and is refused.
+    mono : bool
+        Average the channels into one. With ``False`` the result is
+        (channels, samples).
+    channel : int or None
+        Take this channel alone instead of averaging (``mono`` is then moot).
+
+    Returns
+    -------
+    y : numpy.ndarray of float32
+        The waveform: (samples,) when mono or a single channel is asked for,
+        (channels, samples) otherwise.
+    sr : int
+        Its sample rate.
+
+    Raises
+    ------
+    AudioInputError
+        With the clip's path and the cause: a missing, unreadable or
+        undecodable file, empty audio, NaN or infinite samples, an array of
+        more than 2 dimensions, an implausible sample rate, an unsupported type.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y, sr = load_audio((np.zeros((2, 8000), dtype=np.int16), 8000), sr=16000)
+    >>> y.shape, y.dtype, sr
+    ((16000,), dtype('float32'), 16000)
+    """
+    data, rate, path = _unpack(item)
+    target = None if sr is None else _check_rate(sr, "the target sample rate sr", path=path)
+    if rate is None:
+        if target is None:
+            raise AudioInputError(
+                "a bare array has no sample rate; pass sr=... or a (waveform, sample_rate) tuple",
+                path=path,
+            )
+        rate = target
+    if data.shape[0] == 0 or data.shape[1] == 0:
+        raise AudioInputError("the clip holds no samples", path=path)
+    if channel is not None:
+        if not -data.shape[1] <= channel < data.shape[1]:
+            raise AudioInputError(
+                f"channel {channel} asked for, but the clip has {data.shape[1]} channel(s)", path=path
+            )
+        data = data[:, channel : channel + 1]
+    finite = np.isfinite(data)
+    if not finite.all():
+        bad = int(data.size - np.count_nonzero(finite))
+        raise AudioInputError(
+            f"{bad} sample(s) are NaN or infinite (first at sample {int(np.argmin(finite.all(axis=1)))})",
+            path=path,
+        )
+    if mono or channel is not None:
+        data = data.mean(axis=1, dtype=np.float32)[:, None] if data.shape[1] > 1 else data
+    if target is not None and target != rate:
+        data = soxr.resample(data, rate, target, quality="HQ")
+        rate = target
+    data = np.ascontiguousarray(data.T, dtype=np.float32)
+    return (data[0] if data.shape[0] == 1 and (mono or channel is not None) else data), int(rate)
+
+
+def load_many(items, sr, n_jobs=None, mono=True, channel=None, on_error="raise"):
+    """Load many clips in parallel threads, in input order.
+
+    Decoding and resampling release the GIL, so threads use every core
+    without copying clips between processes.
+
+    Parameters
+    ----------
+    items : sequence
+        Clips in any form :func:`load_audio` accepts.
+    sr : int
+        Target sample rate of every clip.
+    n_jobs : int or None
+        Number of threads; ``None`` or ``-1`` uses every core, 1 loads serially.
+    mono, channel
+        As in :func:`load_audio`.
+    on_error : {"raise", "return"}
+        ``"raise"`` stops at the first clip that fails; ``"return"`` puts
+        that clip's :class:`AudioInputError` in its place and goes on.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        One float32 waveform per clip, at ``sr`` (or its error).
+
+    Raises
+    ------
+    AudioInputError
+        For the first clip that fails, naming its index and path.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> clips = [np.ones(100), (np.ones(50), 8000)]
+    >>> [y.shape for y in load_many(clips, sr=16000)]
+    [(100,), (100,)]
+    """
+    if on_error not in ("raise", "return"):
+        raise ValueError(f"on_error must be 'raise' or 'return', got {on_error!r}")
+    items = list(items)
+
+    def load(i):
+        try:
+            return load_audio(items[i], sr=sr, mono=mono, channel=channel)[0]
+        except AudioInputError as exc:
+            if on_error == "return":
+                return exc.at(i)
+            raise exc.at(i) from exc.__cause__
+
+    workers = (os.cpu_count() or 1) if n_jobs in (None, -1) else max(1, int(n_jobs))
+    if workers == 1 or len(items) < 2:
+        return [load(i) for i in range(len(items))]
+    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+        return list(pool.map(load, range(len(items))))

@@ -1,0 +1,6 @@
+"""Detectors: one a file, all on :class:`~audioad.detectors.base.ClipDetector`."""
+
+from .autoencoder import AudioAE
+from .base import AudioInputWarning, ClipDetector, FrameScores
+
+__all__ = ["AudioAE", "AudioInputWarning", "ClipDetector", "FrameScores"]

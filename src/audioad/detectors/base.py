@@ -1,0 +1,350 @@
+"""ClipDetector: PyOD's detector contract for lists of audio clips.
+
+A detector turns each clip into features (a vector, or a spectrogram whose
+context windows it scores), learns from the features of normal clips, and
+gives every clip a score: higher is more abnormal. This base does the parts
+every detector shares: loading clips in any form :func:`audioad.audio.load_audio`
+accepts, streaming them through in chunks so memory stays bounded, the
+threshold and labels, probabilities and confidence from one pass of scores,
+per-window scores with their times, and what to do with a clip that fails.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+from pyod.models.base import BaseDetector
+from scipy.special import erf
+from scipy.stats import binom
+from sklearn.utils.validation import check_is_fitted
+
+from ..audio import AudioInputError, load_many
+from ..thresholds import threshold as fit_threshold
+
+__all__ = ["ClipDetector", "FrameScores", "AudioInputWarning", "ON_ERROR"]
+
+#: What scoring does with a clip that cannot be loaded.
+ON_ERROR = ("raise", "skip", "nan")
+
+# Clips loaded and featurised together: bounds memory for long lists.
+_CHUNK_CLIPS = 256
+
+
+class AudioInputWarning(UserWarning):
+    """Some clips of a batch could not be scored (``on_error='skip'`` or ``'nan'``)."""
+
+
+class FrameScores(NamedTuple):
+    """Scores of one clip's windows over time.
+
+    Attributes
+    ----------
+    times : numpy.ndarray
+        Start of each window, in seconds from the start of the clip.
+    scores : numpy.ndarray
+        Score of each window; higher is more abnormal.
+    """
+
+    times: np.ndarray
+    scores: np.ndarray
+
+
+def _as_clips(X):
+    """Return X as a list of clips, refusing a lone clip passed where a list belongs."""
+    if isinstance(X, (str, bytes, os.PathLike)):
+        raise TypeError(f"X must be a list of clips, got a single path {X!r}; pass [{X!r}]")
+    if isinstance(X, tuple) and len(X) == 2 and np.isscalar(X[1]):
+        raise TypeError("X must be a list of clips, got one (waveform, sample_rate) tuple; wrap it in a list")
+    if isinstance(X, np.ndarray) and X.ndim != 2:
+        raise TypeError(
+            f"an array X must be 2-D (n_clips, n_samples), got shape {X.shape}; pass a list of clips"
+        )
+    clips = list(X)
+    if not clips:
+        raise ValueError("X holds no clips")
+    return clips
+
+
+class ClipDetector(BaseDetector):
+    """Base of every audioad detector: PyOD's ``BaseDetector`` for lists of clips.
+
+    Subclasses set ``sr`` (the rate clips are loaded at) and ``contamination``,
+    and implement three hooks:
+
+    - ``_featurize(waves)``: features of a list of float32 waveforms, either a
+      (n_clips, n_features) array or a list of per-clip arrays;
+    - ``_fit_features(features)``: learn from the features of all training
+      clips and return their scores;
+    - ``_score_features(features)``: scores of new clips.
+
+    Window detectors also implement ``_window_scores(features)`` (a list of
+    per-window score arrays) and ``_window_hop_seconds()``, which give
+    :meth:`frame_scores`.
+
+    Parameters
+    ----------
+    contamination : float
+        Expected share of anomalous clips in the training set, in (0, 0.5];
+        sets :attr:`threshold_` by PyOD's rule.
+    """
+
+    def __init__(self, contamination=0.1):
+        super().__init__(contamination=contamination)
+
+    # -- hooks ---------------------------------------------------------------
+
+    def _featurize(self, waves):
+        raise NotImplementedError
+
+    def _fit_features(self, features):
+        raise NotImplementedError
+
+    def _score_features(self, features):
+        raise NotImplementedError
+
+    def _window_scores(self, features):
+        raise TypeError(f"{type(self).__name__} scores whole clips; it has no frame scores")
+
+    def _window_hop_seconds(self):
+        raise TypeError(f"{type(self).__name__} scores whole clips; it has no frame scores")
+
+    # -- streaming -----------------------------------------------------------
+
+    @staticmethod
+    def _join(parts):
+        if all(isinstance(p, np.ndarray) for p in parts):
+            return np.concatenate(parts)
+        return [f for part in parts for f in part]
+
+    def _chunks(self, clips, on_error="raise"):
+        """Yield (positions, features) per chunk, and collect the clips that fail."""
+        self._failed = []
+        for start in range(0, len(clips), _CHUNK_CLIPS):
+            stop = min(start + _CHUNK_CLIPS, len(clips))
+            loaded = load_many(
+                clips[start:stop],
+                sr=self.sr,
+                n_jobs=getattr(self, "n_jobs", None),
+                on_error="raise" if on_error == "raise" else "return",
+            )
+            good = [i for i, w in enumerate(loaded) if not isinstance(w, AudioInputError)]
+            for i, w in enumerate(loaded):
+                if isinstance(w, AudioInputError):
+                    self._failed.append(w.at(start + i))
+            if good:
+                yield np.asarray(good) + start, self._featurize([loaded[i] for i in good])
+
+    def _features_of(self, X):
+        """Features of every clip of X, computed chunk by chunk."""
+        return self._join([features for _, features in self._chunks(_as_clips(X))])
+
+    def _scores_with(self, X, on_error, score):
+        """Apply ``score(features)`` chunk by chunk, honouring ``on_error``."""
+        if on_error not in ON_ERROR:
+            raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
+        clips = _as_clips(X)
+        positions, parts = [], []
+        for where, features in self._chunks(clips, on_error):
+            positions.append(where)
+            parts.append(score(features))
+        failed, self._failed = self._failed, []
+        self.input_errors_ = failed
+        if failed:
+            listed = "; ".join(str(e) for e in failed[:5]) + (" ..." if len(failed) > 5 else "")
+            warnings.warn(
+                f"{len(failed)} of {len(clips)} clips could not be scored: {listed}",
+                AudioInputWarning,
+                stacklevel=3,
+            )
+        return clips, positions, parts
+
+    # -- PyOD's contract -----------------------------------------------------
+
+    def fit(self, X, y=None):
+        """Learn what normal clips sound like.
+
+        Parameters
+        ----------
+        X : list
+            Training clips: paths, waveform arrays or ``(waveform, sample_rate)``
+            tuples, mostly of normal operation.
+        y : ignored
+            Present for API consistency.
+
+        Returns
+        -------
+        self
+        """
+        self._check_parameters()
+        features = self._features_of(X)
+        self._set_n_classes(y)
+        self.decision_scores_ = np.asarray(self._fit_features(features), dtype=np.float64)
+        self._process_decision_scores()
+        return self
+
+    def _check_parameters(self):
+        """Validate the constructor's arguments; called by :meth:`fit`."""
+        rule = getattr(self, "threshold_rule", "contamination")
+        if rule not in ("contamination", "gamma"):
+            raise ValueError(f"threshold_rule must be 'contamination' or 'gamma', got {rule!r}")
+
+    def _process_decision_scores(self):
+        rule = getattr(self, "threshold_rule", "contamination")
+        self.threshold_ = float(
+            fit_threshold(self.decision_scores_, rule=rule, contamination=self.contamination)
+        )
+        self.labels_ = (self.decision_scores_ > self.threshold_).astype(int)
+        self._mu = float(np.mean(self.decision_scores_))
+        self._sigma = float(np.std(self.decision_scores_))
+        return self
+
+    def decision_function(self, X, on_error="raise"):
+        """Anomaly score of each clip: higher is more abnormal.
+
+        Parameters
+        ----------
+        X : list
+            Clips in any form :meth:`fit` accepts.
+        on_error : {"raise", "skip", "nan"}
+            A clip that cannot be loaded raises :class:`~audioad.audio.AudioInputError`
+            (``"raise"``), is left out of the result (``"skip"``), or scores NaN in
+            its place (``"nan"``). Either of the last two warns with
+            :class:`AudioInputWarning` and keeps the failures in
+            ``input_errors_``.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_clips,)
+        """
+        check_is_fitted(self, ["decision_scores_", "threshold_", "labels_"])
+        clips, positions, parts = self._scores_with(X, on_error, self._score_features)
+        return self._place(len(clips), positions, [np.asarray(p, dtype=np.float64) for p in parts], on_error)
+
+    @staticmethod
+    def _place(n_clips, positions, parts, on_error):
+        if on_error != "nan":
+            return np.concatenate(parts) if parts else np.empty(0)
+        scores = np.full(n_clips, np.nan)
+        for where, part in zip(positions, parts):
+            scores[where] = part
+        return scores
+
+    def frame_scores(self, X, on_error="raise"):
+        """Scores of each clip's windows over time, to see when a clip sounds wrong.
+
+        The clip's score is the mean of its window scores.
+
+        Parameters
+        ----------
+        X : list
+            Clips in any form :meth:`fit` accepts.
+        on_error : {"raise", "skip", "nan"}
+            As in :meth:`decision_function`; ``"nan"`` gives an empty
+            :class:`FrameScores` for a clip that failed.
+
+        Returns
+        -------
+        list of FrameScores
+            ``(times, scores)`` per clip: each window's start in seconds and its score.
+        """
+        check_is_fitted(self, ["decision_scores_", "threshold_", "labels_"])
+        hop = self._window_hop_seconds()
+        clips, positions, parts = self._scores_with(X, on_error, self._window_scores)
+        empty = FrameScores(np.empty(0), np.empty(0))
+        result = [empty] * len(clips) if on_error == "nan" else []
+        for where, windows in zip(positions, parts):
+            for position, scores in zip(where, windows):
+                frames = FrameScores(np.arange(len(scores)) * hop, np.asarray(scores, dtype=np.float64))
+                if on_error == "nan":
+                    result[position] = frames
+                else:
+                    result.append(frames)
+        return result
+
+    def _labels(self, scores):
+        return (scores > self.threshold_).astype(int)
+
+    def predict(self, X, return_confidence=False, on_error="raise"):
+        """Label each clip: 0 normal, 1 anomalous (score above :attr:`threshold_`).
+
+        Parameters
+        ----------
+        X : list
+            Clips in any form :meth:`fit` accepts.
+        return_confidence : bool
+            Also return each label's confidence (see :meth:`predict_confidence`).
+        on_error : {"raise", "skip", "nan"}
+            As in :meth:`decision_function`; with ``"nan"`` a failed clip's label is -1.
+
+        Returns
+        -------
+        labels : numpy.ndarray of int
+        confidence : numpy.ndarray, only with ``return_confidence``
+        """
+        scores = self.decision_function(X, on_error=on_error)
+        labels = np.where(np.isnan(scores), -1, self._labels(scores))
+        if return_confidence:
+            return labels, self._confidence(scores)
+        return labels
+
+    def predict_proba(self, X, method="linear", return_confidence=False, on_error="raise"):
+        """Probability that each clip is anomalous, from its score.
+
+        Parameters
+        ----------
+        X : list
+            Clips in any form :meth:`fit` accepts.
+        method : {"linear", "unify"}
+            Min-max scaling of the score by the training scores (``"linear"``),
+            or Kriegel et al.'s unified Gaussian probability (``"unify"``).
+        return_confidence : bool
+            Also return each label's confidence.
+        on_error : {"raise", "skip", "nan"}
+            As in :meth:`decision_function`.
+
+        Returns
+        -------
+        probabilities : numpy.ndarray of shape (n_clips, 2)
+            Columns: probability of normal, probability of anomalous.
+        confidence : numpy.ndarray, only with ``return_confidence``
+        """
+        if method not in ("linear", "unify"):
+            raise ValueError(f"method must be 'linear' or 'unify', got {method!r}")
+        check_is_fitted(self, ["decision_scores_", "threshold_", "labels_"])
+        scores = self.decision_function(X, on_error=on_error)
+        if method == "linear":
+            low, high = self.decision_scores_.min(), self.decision_scores_.max()
+            anomalous = (scores - low) / (high - low if high > low else 1.0)
+        else:
+            anomalous = erf((scores - self._mu) / (self._sigma * np.sqrt(2) or 1.0))
+        anomalous = np.clip(anomalous, 0.0, 1.0)
+        probabilities = np.column_stack([1.0 - anomalous, anomalous])
+        if return_confidence:
+            return probabilities, self._confidence(scores)
+        return probabilities
+
+    def predict_confidence(self, X, on_error="raise"):
+        """Confidence of each label under small changes of the training set.
+
+        Perini et al. (2020), ExCeeD: the chance that the clip's label would
+        stay the same, from where its score ranks among the training scores.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_clips,), in [0, 1]
+        """
+        return self._confidence(self.decision_function(X, on_error=on_error))
+
+    def _confidence(self, scores):
+        n = len(self.decision_scores_)
+        below = np.searchsorted(np.sort(self.decision_scores_), scores, side="right")
+        posterior = (1.0 + below) / (2.0 + n)
+        confidence = 1.0 - binom.cdf(n - int(n * self.contamination), n, posterior)
+        return np.where(self._labels(scores) == 1, confidence, 1.0 - confidence)
+
+    def fit_predict(self, X, y=None):
+        """Fit on X and return the labels of its clips (:attr:`labels_`)."""
+        return self.fit(X, y).labels_

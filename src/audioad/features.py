@@ -1,0 +1,536 @@
+"""Log-mel spectrograms, context windows and time pooling, as plain functions.
+
+The numbers follow librosa's (``librosa.power_to_db(librosa.feature.
+melspectrogram(...))``: periodic Hann window, centred frames, Slaney mel
+filters) so that models trained with either agree, but the work is done for a
+whole batch of equal-length clips at once, with one cached filterbank and
+multithreaded FFTs.
+
+Spectrograms are returned in librosa's orientation, ``(..., n_mels, n_frames)``,
+but laid out time-major in memory, so that :func:`context_windows` is a
+zero-copy strided view.
+"""
+
+from __future__ import annotations
+
+import sys
+from functools import lru_cache
+
+import numpy as np
+import scipy.fft
+import scipy.signal
+
+__all__ = [
+    "hz_to_mel",
+    "mel_to_hz",
+    "mel_filterbank",
+    "frame",
+    "power_spectrogram",
+    "mel_spectrogram",
+    "power_to_db",
+    "log_mel",
+    "log_mel_many",
+    "context_windows",
+    "WindowBank",
+    "time_pool",
+    "POOLINGS",
+]
+
+#: Time poolings known to :func:`time_pool`.
+POOLINGS = ("mean", "max", "std", "gwrp")
+
+# Slaney's mel scale: linear below 1 kHz, logarithmic above (librosa's htk=False).
+_F_SP = 200.0 / 3
+_MIN_LOG_HZ = 1000.0
+_MIN_LOG_MEL = _MIN_LOG_HZ / _F_SP
+_LOG_STEP = np.log(6.4) / 27.0
+
+
+def hz_to_mel(frequencies, htk=False):
+    """Convert Hz to mels (Slaney's scale, or HTK's with ``htk=True``).
+
+    Examples
+    --------
+    >>> float(hz_to_mel(1000.0)), round(float(hz_to_mel(1000.0, htk=True)), 2)
+    (15.0, 999.99)
+    """
+    f = np.asarray(frequencies, dtype=np.float64)
+    if htk:
+        return 2595.0 * np.log10(1.0 + f / 700.0)
+    linear = f / _F_SP
+    logarithmic = _MIN_LOG_MEL + np.log(np.maximum(f, _MIN_LOG_HZ) / _MIN_LOG_HZ) / _LOG_STEP
+    return np.where(f >= _MIN_LOG_HZ, logarithmic, linear)
+
+
+def mel_to_hz(mels, htk=False):
+    """Convert mels back to Hz; the inverse of :func:`hz_to_mel`.
+
+    Examples
+    --------
+    >>> float(mel_to_hz(hz_to_mel(440.0)))
+    440.0
+    """
+    m = np.asarray(mels, dtype=np.float64)
+    if htk:
+        return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
+    linear = _F_SP * m
+    logarithmic = _MIN_LOG_HZ * np.exp(_LOG_STEP * (np.maximum(m, _MIN_LOG_MEL) - _MIN_LOG_MEL))
+    return np.where(m >= _MIN_LOG_MEL, logarithmic, linear)
+
+
+@lru_cache(maxsize=32)
+def _mel_filterbank(sr, n_fft, n_mels, fmin, fmax, htk, norm):
+    fft_hz = np.linspace(0.0, sr / 2.0, 1 + n_fft // 2)
+    edges_hz = mel_to_hz(np.linspace(hz_to_mel(fmin, htk), hz_to_mel(fmax, htk), n_mels + 2), htk)
+    widths = np.diff(edges_hz)
+    ramps = edges_hz[:, None] - fft_hz[None, :]
+    rising = -ramps[:-2] / widths[:-1, None]
+    falling = ramps[2:] / widths[1:, None]
+    weights = np.maximum(0.0, np.minimum(rising, falling))
+    if norm == "slaney":
+        # Equal area per filter, so a band's level does not grow with its width.
+        weights *= (2.0 / (edges_hz[2:] - edges_hz[:-2]))[:, None]
+    weights = weights.astype(np.float32)
+    weights.flags.writeable = False
+    return weights
+
+
+def mel_filterbank(sr, n_fft=1024, n_mels=64, fmin=0.0, fmax=None, htk=False, norm="slaney"):
+    """The (n_mels, 1 + n_fft // 2) triangular mel filterbank, as librosa builds it.
+
+    Filterbanks are cached: asking again for the same settings costs nothing.
+
+    Parameters
+    ----------
+    sr : int
+        Sample rate in Hz.
+    n_fft : int
+        FFT size.
+    n_mels : int
+        Number of mel bands.
+    fmin, fmax : float
+        Lowest and highest frequency in Hz; ``fmax=None`` means ``sr / 2``.
+    htk : bool
+        HTK's mel scale instead of Slaney's.
+    norm : {"slaney", None}
+        Scale each filter to unit area (``"slaney"``) or leave peaks at 1.
+
+    Returns
+    -------
+    numpy.ndarray of float32, read-only
+
+    Examples
+    --------
+    >>> fb = mel_filterbank(16000, n_fft=1024, n_mels=64)
+    >>> fb.shape
+    (64, 513)
+    """
+    fmax = sr / 2.0 if fmax is None else float(fmax)
+    if norm not in ("slaney", None):
+        raise ValueError(f"norm must be 'slaney' or None, got {norm!r}")
+    if not 0.0 <= fmin < fmax <= sr / 2.0:
+        raise ValueError(f"need 0 <= fmin < fmax <= sr / 2 = {sr / 2}, got fmin={fmin}, fmax={fmax}")
+    return _mel_filterbank(int(sr), int(n_fft), int(n_mels), float(fmin), fmax, bool(htk), norm)
+
+
+@lru_cache(maxsize=8)
+def _hann(n_fft):
+    window = scipy.signal.get_window("hann", n_fft, fftbins=True).astype(np.float32)
+    window.flags.writeable = False
+    return window
+
+
+def frame(y, frame_length, hop_length, center=True, pad_mode="constant"):
+    """Cut the last axis of ``y`` into overlapping frames, without copying when not centred.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        (..., n_samples) waveform(s).
+    frame_length, hop_length : int
+        Frame size and step, in samples.
+    center : bool
+        Pad ``frame_length // 2`` samples at each end so frame t is centred
+        on sample ``t * hop_length``, as librosa does.
+    pad_mode : str
+        :func:`numpy.pad` mode for the centring pad.
+
+    Returns
+    -------
+    numpy.ndarray
+        (..., n_frames, frame_length) read-only view.
+
+    Examples
+    --------
+    >>> frame(np.arange(10.0), 4, 2, center=False)[:, 0]
+    array([0., 2., 4., 6.])
+    """
+    y = np.asarray(y)
+    if center:
+        half = frame_length // 2
+        y = np.pad(y, [(0, 0)] * (y.ndim - 1) + [(half, half)], mode=pad_mode)
+    if y.shape[-1] < frame_length:
+        y = np.pad(y, [(0, 0)] * (y.ndim - 1) + [(0, frame_length - y.shape[-1])])
+    windows = np.lib.stride_tricks.sliding_window_view(y, frame_length, axis=-1)
+    return windows[..., ::hop_length, :]
+
+
+def _power_time_major(y, n_fft, hop_length, power, center, pad_mode):
+    """(..., n_frames, 1 + n_fft // 2) power spectrum, time-major and float32."""
+    frames = frame(np.asarray(y, dtype=np.float32), n_fft, hop_length, center, pad_mode)
+    spectrum = scipy.fft.rfft(frames * _hann(n_fft), axis=-1, workers=-1)
+    magnitude2 = np.square(spectrum.real)
+    magnitude2 += np.square(spectrum.imag)
+    if power == 2.0:
+        return magnitude2
+    return np.power(magnitude2, power / 2.0, out=magnitude2)
+
+
+def power_spectrogram(y, n_fft=1024, hop_length=512, power=2.0, center=True, pad_mode="constant"):
+    """``|STFT(y)| ** power`` with a periodic Hann window, as librosa computes it.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        (n_samples,) or (n_clips, n_samples) waveform(s).
+    n_fft, hop_length : int
+        FFT size and hop, in samples.
+    power : float
+        Exponent of the magnitude: 1 for magnitude, 2 for power.
+    center, pad_mode
+        As in :func:`frame`.
+
+    Returns
+    -------
+    numpy.ndarray of float32
+        (..., 1 + n_fft // 2, n_frames).
+
+    Examples
+    --------
+    >>> power_spectrogram(np.ones(2048), n_fft=512, hop_length=256).shape
+    (257, 9)
+    """
+    return np.swapaxes(_power_time_major(y, n_fft, hop_length, power, center, pad_mode), -1, -2)
+
+
+def mel_spectrogram(
+    y,
+    sr,
+    n_fft=1024,
+    hop_length=512,
+    n_mels=64,
+    fmin=0.0,
+    fmax=None,
+    power=2.0,
+    center=True,
+    pad_mode="constant",
+    htk=False,
+    norm="slaney",
+):
+    """Mel spectrogram, equal to ``librosa.feature.melspectrogram`` at the same settings.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        (n_samples,) or (n_clips, n_samples) waveform(s) of equal length.
+    sr : int
+        Sample rate in Hz.
+    n_fft, hop_length, n_mels, fmin, fmax, power, center, pad_mode, htk, norm
+        As librosa names them.
+
+    Returns
+    -------
+    numpy.ndarray of float32
+        (..., n_mels, n_frames), time-major in memory.
+
+    Examples
+    --------
+    >>> mel_spectrogram(np.zeros((3, 16000)), sr=16000).shape
+    (3, 64, 32)
+    """
+    filterbank = mel_filterbank(sr, n_fft, n_mels, fmin, fmax, htk, norm)
+    power_tm = _power_time_major(y, n_fft, hop_length, power, center, pad_mode)
+    return np.swapaxes(power_tm @ filterbank.T, -1, -2)
+
+
+def power_to_db(S, ref=1.0, amin=1e-10, top_db=80.0):
+    """Power to decibels as librosa's ``power_to_db``, with ``top_db`` applied per clip.
+
+    For a batch (..., n_mels, n_frames) the ``top_db`` floor is taken from
+    each clip's own maximum, so a clip's features do not depend on which
+    other clips share its batch.
+
+    Examples
+    --------
+    >>> power_to_db(np.array([1.0, 1e-3, 0.0]))
+    array([  0., -30., -80.])
+    """
+    S = np.asarray(S)
+    db = 10.0 * np.log10(np.maximum(amin, S))
+    db -= 10.0 * np.log10(np.maximum(amin, ref))
+    if top_db is not None:
+        if top_db < 0:
+            raise ValueError(f"top_db must be non-negative, got {top_db}")
+        floor = db.max(axis=(-2, -1) if db.ndim >= 2 else None, keepdims=db.ndim >= 2) - top_db
+        np.maximum(db, floor, out=db)
+    return db
+
+
+def log_mel(
+    y,
+    sr,
+    n_fft=1024,
+    hop_length=512,
+    n_mels=64,
+    fmin=0.0,
+    fmax=None,
+    power=2.0,
+    log="db",
+    ref=1.0,
+    amin=1e-10,
+    top_db=80.0,
+    center=True,
+    pad_mode="constant",
+    htk=False,
+    norm="slaney",
+):
+    """Log-mel spectrogram of one clip or a batch of equal-length clips.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        (n_samples,) or (n_clips, n_samples) float waveform(s).
+    sr : int
+        Sample rate in Hz.
+    n_fft, hop_length, n_mels, fmin, fmax, power, center, pad_mode, htk, norm
+        As in :func:`mel_spectrogram` (librosa's names and meanings).
+    log : {"db", "dcase"}
+        ``"db"``: librosa's ``power_to_db(mel, ref, amin, top_db)``.
+        ``"dcase"``: the DCASE baselines' ``20 / power * log10(mel + eps)``
+        with machine epsilon, no floor.
+    ref, amin, top_db
+        As in :func:`power_to_db` (used by ``log="db"``).
+
+    Returns
+    -------
+    numpy.ndarray of float32
+        (..., n_mels, n_frames), time-major in memory.
+
+    Examples
+    --------
+    >>> t = np.arange(16000) / 16000
+    >>> spec = log_mel(np.sin(2 * np.pi * 440 * t), sr=16000, n_mels=64)
+    >>> spec.shape, spec.dtype
+    ((64, 32), dtype('float32'))
+    """
+    mel = mel_spectrogram(y, sr, n_fft, hop_length, n_mels, fmin, fmax, power, center, pad_mode, htk, norm)
+    if log == "db":
+        return power_to_db(mel, ref=ref, amin=amin, top_db=top_db)
+    if log == "dcase":
+        return (20.0 / power) * np.log10(mel + sys.float_info.epsilon, dtype=np.float32)
+    raise ValueError(f"log must be 'db' (librosa's power_to_db) or 'dcase', got {log!r}")
+
+
+def log_mel_many(clips, sr, batch_size=64, **kwargs):
+    """Log-mel spectrograms of clips of any lengths, batching clips of equal length.
+
+    Parameters
+    ----------
+    clips : sequence of numpy.ndarray
+        1-D float waveforms at ``sr``.
+    sr : int
+        Sample rate in Hz.
+    batch_size : int
+        Clips transformed together; bounds the memory of one batch.
+    **kwargs
+        Settings of :func:`log_mel`.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        One (n_mels, n_frames) spectrogram per clip, in input order.
+
+    Examples
+    --------
+    >>> specs = log_mel_many([np.zeros(8000), np.zeros(16000), np.zeros(8000)], sr=16000)
+    >>> [s.shape[1] for s in specs]
+    [16, 32, 16]
+    """
+    by_length = {}
+    for i, clip in enumerate(clips):
+        by_length.setdefault(len(clip), []).append(i)
+    specs = [None] * len(clips)
+    for indices in by_length.values():
+        for start in range(0, len(indices), batch_size):
+            chunk = indices[start : start + batch_size]
+            batch = log_mel(np.stack([clips[i] for i in chunk]), sr, **kwargs)
+            for i, spec in zip(chunk, batch):
+                specs[i] = spec
+    return specs
+
+
+def context_windows(spec, context=5):
+    """Windows of ``context`` consecutive frames, flattened, as a zero-copy view.
+
+    Window t is frames t .. t + context - 1 of every band, frame after frame:
+    the DCASE baseline's ``vectors[:, n_mels * k : n_mels * (k + 1)] =
+    spec[:, k : k + n_windows].T``. A spectrogram with fewer than ``context``
+    frames is first padded to one window by repeating its last frame.
+
+    Parameters
+    ----------
+    spec : numpy.ndarray
+        (..., n_mels, n_frames) spectrogram(s). Those returned by
+        :func:`log_mel` are time-major in memory and are not copied.
+    context : int
+        Frames per window.
+
+    Returns
+    -------
+    numpy.ndarray
+        (..., n_windows, n_mels * context) read-only view, with
+        ``n_windows = max(n_frames, context) - context + 1``.
+
+    Examples
+    --------
+    >>> spec = np.arange(12.0).reshape(2, 6)  # 2 bands, 6 frames
+    >>> context_windows(spec, context=2)[0]
+    array([0., 6., 1., 7.])
+    """
+    spec = np.asarray(spec)
+    if context < 1:
+        raise ValueError(f"context must be at least 1 frame, got {context}")
+    n_mels, n_frames = spec.shape[-2:]
+    if n_frames < context:
+        spec = np.pad(spec, [(0, 0)] * (spec.ndim - 1) + [(0, context - n_frames)], mode="edge")
+    time_major = np.ascontiguousarray(np.swapaxes(spec, -1, -2))
+    n_windows = time_major.shape[-2] - context + 1
+    step = time_major.strides[-1]
+    return np.lib.stride_tricks.as_strided(
+        time_major,
+        shape=time_major.shape[:-2] + (n_windows, n_mels * context),
+        strides=time_major.strides[:-2] + (n_mels * step, step),
+        writeable=False,
+    )
+
+
+class WindowBank:
+    """The context windows of many clips, held once as frames and indexed on demand.
+
+    Every clip's spectrogram is stacked time-major into one (n_frames, n_mels)
+    block; :func:`context_windows` over that block is a view, and a window is
+    valid when it does not cross from one clip into the next. A minibatch of
+    windows is gathered by index, so training on millions of windows never
+    materialises them all.
+
+    Parameters
+    ----------
+    specs : sequence of numpy.ndarray
+        (n_mels, n_frames) spectrograms, one per clip, of any lengths.
+    context : int
+        Frames per window.
+
+    Attributes
+    ----------
+    frames : numpy.ndarray
+        (total_frames, n_mels) frames of every clip, each padded to at least
+        ``context`` frames as :func:`context_windows` pads it.
+    starts : numpy.ndarray
+        Row in ``frames`` where each valid window starts.
+    offsets : numpy.ndarray
+        (n_clips + 1,) window ranges: clip c owns windows ``offsets[c]:offsets[c + 1]``.
+
+    Examples
+    --------
+    >>> bank = WindowBank([np.zeros((4, 6)), np.ones((4, 3))], context=2)
+    >>> len(bank), bank.offsets.tolist(), bank.take([0, 5]).shape
+    (7, [0, 5, 7], (2, 8))
+    """
+
+    def __init__(self, specs, context):
+        if context < 1:
+            raise ValueError(f"context must be at least 1 frame, got {context}")
+        blocks = []
+        for spec in specs:
+            spec = np.asarray(spec, dtype=np.float32)
+            if spec.shape[-1] < context:
+                spec = np.pad(spec, [(0, 0), (0, context - spec.shape[-1])], mode="edge")
+            blocks.append(spec.T)
+        self.context = context
+        self.frames = np.concatenate(blocks) if blocks else np.empty((0, 0), np.float32)
+        lengths = np.array([len(b) for b in blocks], dtype=np.int64)
+        first_frame = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        n_windows = lengths - context + 1
+        self.offsets = np.concatenate([[0], np.cumsum(n_windows)])
+        self.starts = np.repeat(first_frame - self.offsets[:-1], n_windows) + np.arange(self.offsets[-1])
+        self._view = context_windows(self.frames.T, context)
+
+    def __len__(self):
+        return int(self.offsets[-1])
+
+    @property
+    def n_features(self):
+        """Length of one window vector, ``n_mels * context``."""
+        return self._view.shape[-1]
+
+    def take(self, index):
+        """Windows at ``index`` (positions among the valid windows), as a new array."""
+        return self._view[self.starts[index]]
+
+    def batches(self, size):
+        """Yield consecutive (index range, windows) blocks of at most ``size`` windows."""
+        for start in range(0, len(self), size):
+            index = np.arange(start, min(start + size, len(self)))
+            yield index, self.take(index)
+
+    def clip_means(self, window_scores):
+        """Mean of each clip's window scores: its clip score, without a loop over clips."""
+        window_scores = np.asarray(window_scores, dtype=np.float64)
+        sums = np.add.reduceat(window_scores, self.offsets[:-1]) if len(window_scores) else np.zeros(0)
+        return sums / np.diff(self.offsets)
+
+    def split(self, window_scores):
+        """Window scores cut into one array per clip."""
+        return np.split(np.asarray(window_scores), self.offsets[1:-1])
+
+
+def time_pool(spec, method="mean", decay=0.99):
+    """Pool a spectrogram over its frames into one vector per clip.
+
+    Parameters
+    ----------
+    spec : numpy.ndarray
+        (..., n_bands, n_frames).
+    method : {"mean", "max", "std", "gwrp"}
+        ``"gwrp"`` is global weighted ranking pooling (TWFR-GMM, Guan et
+        al., ICASSP 2023): each band's frames are sorted from loudest down
+        and averaged with weights ``decay ** rank``, so ``decay=1`` is the
+        mean and ``decay=0`` the maximum.
+    decay : float
+        GWRP's ``r`` in [0, 1].
+
+    Returns
+    -------
+    numpy.ndarray
+        (..., n_bands).
+
+    Examples
+    --------
+    >>> spec = np.array([[1.0, 3.0, 2.0]])
+    >>> [float(time_pool(spec, m, decay=0.5)[0]) for m in ("mean", "max", "gwrp")]
+    [2.0, 3.0, 2.4285714285714284]
+    """
+    spec = np.asarray(spec)
+    if method == "mean":
+        return spec.mean(axis=-1)
+    if method == "max":
+        return spec.max(axis=-1)
+    if method == "std":
+        return spec.std(axis=-1)
+    if method == "gwrp":
+        if not 0.0 <= decay <= 1.0:
+            raise ValueError(f"GWRP decay must lie in [0, 1], got {decay}")
+        ranked = -np.sort(-spec, axis=-1)
+        weights = decay ** np.arange(spec.shape[-1], dtype=np.float64)
+        return ranked @ (weights / weights.sum())
+    raise ValueError(f"unknown pooling {method!r}; choose one of {POOLINGS}")

@@ -1,0 +1,175 @@
+"""Decision thresholds learned from the anomaly scores of normal training clips.
+
+A detector scores its own training clips after fitting; a threshold turns later scores into
+normal/anomalous decisions. Two rules are in use in the field:
+
+- ``'contamination'``: PyOD's rule. The top ``contamination`` fraction of training scores lies above
+  the threshold (``BaseDetector._process_decision_scores``).
+- ``'gamma'``: the DCASE task 2 baselines' rule (2020-2025). Fit a gamma distribution to the
+  training scores and take its ``quantile`` (0.9 in every baseline) as the threshold.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+RULES = ("contamination", "gamma")
+
+
+def check_scores(scores, *, name: str = "scores") -> np.ndarray:
+    """Return anomaly scores as a 1-D float array, refusing empty or non-finite input.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_clips,)
+        One anomaly score per clip.
+    name : str, default 'scores'
+        What the scores are called in error messages.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_clips,), float64
+
+    Raises
+    ------
+    ValueError
+        If there are no scores, they are not 1-D, or some are NaN or infinite (the message
+        names how many and at which clip indices).
+
+    Examples
+    --------
+    >>> check_scores([0.5, 1, 2.5])
+    array([0.5, 1. , 2.5])
+    >>> check_scores([0.5, float("nan")])
+    Traceback (most recent call last):
+    ...
+    ValueError: 1 of 2 scores are not finite (NaN or inf), at clips [1]; ...
+    """
+    scores = np.asarray(scores, dtype=float)
+    if scores.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (one score per clip); got shape {scores.shape}")
+    if scores.size == 0:
+        raise ValueError(f"{name} is empty; score at least one clip first")
+    bad = np.flatnonzero(~np.isfinite(scores))
+    if bad.size:
+        shown = ", ".join(map(str, bad[:10])) + (", ..." if bad.size > 10 else "")
+        raise ValueError(
+            f"{bad.size} of {scores.size} {name} are not finite (NaN or inf), at clips [{shown}]; "
+            "a silent or too-short clip is the usual cause: drop those clips or check their features"
+        )
+    return scores
+
+
+def contamination_threshold(train_scores, contamination: float = 0.1) -> float:
+    """Threshold above which the top ``contamination`` fraction of training scores lies (PyOD's rule).
+
+    Equal to ``np.percentile(train_scores, 100 * (1 - contamination))``, the threshold that
+    ``pyod.models.base.BaseDetector`` sets as ``threshold_``.
+
+    Parameters
+    ----------
+    train_scores : array-like of shape (n_clips,)
+        Anomaly scores of the (normal) training clips; higher = more abnormal.
+    contamination : float, default 0.1
+        Expected fraction of anomalous clips, in (0, 0.5] as PyOD requires.
+
+    Returns
+    -------
+    threshold : float
+
+    Examples
+    --------
+    >>> contamination_threshold([1.0, 2.0, 3.0, 4.0, 5.0], contamination=0.25)
+    4.0
+    """
+    scores = check_scores(train_scores, name="train_scores")
+    if not 0.0 < contamination <= 0.5:
+        raise ValueError(
+            f"contamination must be in (0, 0.5] (the expected fraction of anomalous clips); got {contamination!r}"
+        )
+    return float(np.percentile(scores, 100 * (1 - contamination)))
+
+
+def gamma_threshold(train_scores, quantile: float = 0.9) -> float:
+    """Threshold at a quantile of a gamma distribution fitted to training scores (DCASE baselines' rule).
+
+    Equal to ``scipy.stats.gamma.ppf(quantile, *scipy.stats.gamma.fit(train_scores))``: shape,
+    location and scale are all fitted, exactly as the DCASE 2020-2025 task 2 baselines do. Because
+    the location is fitted, scores that are zero or negative (log-likelihoods, say) need no shift.
+
+    Where no gamma describes the scores, the rule falls back instead of returning nonsense:
+
+    - all scores equal: that score (every quantile of a point mass is the point);
+    - the fit fails, gives a non-finite threshold, or puts its support above some training
+      scores (an optimiser that stopped early): the empirical ``quantile`` of the scores,
+      ``np.quantile(train_scores, quantile)``.
+
+    Parameters
+    ----------
+    train_scores : array-like of shape (n_clips,)
+        Anomaly scores of the (normal) training clips; higher = more abnormal.
+    quantile : float, default 0.9
+        Quantile of the fitted distribution, in (0, 1); the DCASE baselines use 0.9.
+
+    Returns
+    -------
+    threshold : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scores = np.random.default_rng(0).gamma(shape=2.0, scale=1.0, size=500)
+    >>> round(gamma_threshold(scores, quantile=0.9), 2)
+    3.62
+    >>> gamma_threshold([3.0, 3.0, 3.0])
+    3.0
+    """
+    scores = check_scores(train_scores, name="train_scores")
+    if not 0.0 < quantile < 1.0:
+        raise ValueError(f"quantile must be in (0, 1), e.g. 0.9 as the DCASE baselines use; got {quantile!r}")
+    if np.ptp(scores) == 0:
+        return float(scores[0])
+    try:
+        shape, loc, scale = stats.gamma.fit(scores)
+        threshold = stats.gamma.ppf(quantile, shape, loc=loc, scale=scale)
+    except (ValueError, RuntimeError, stats.FitError):
+        threshold, loc = np.nan, np.nan
+    if not (np.isfinite(threshold) and loc < scores.min()):
+        return float(np.quantile(scores, quantile))
+    return float(threshold)
+
+
+def threshold(
+    train_scores, rule: str = "contamination", *, contamination: float = 0.1, quantile: float = 0.9
+) -> float:
+    """Threshold of training scores by the named rule; what a detector's ``threshold_rule`` selects.
+
+    Parameters
+    ----------
+    train_scores : array-like of shape (n_clips,)
+        Anomaly scores of the (normal) training clips; higher = more abnormal.
+    rule : {'contamination', 'gamma'}, default 'contamination'
+        ``'contamination'`` calls :func:`contamination_threshold` (PyOD's rule),
+        ``'gamma'`` calls :func:`gamma_threshold` (the DCASE baselines' rule).
+    contamination : float, default 0.1
+        Used by the ``'contamination'`` rule only.
+    quantile : float, default 0.9
+        Used by the ``'gamma'`` rule only.
+
+    Returns
+    -------
+    threshold : float
+
+    Examples
+    --------
+    >>> threshold([1.0, 2.0, 3.0, 4.0, 5.0], rule="contamination", contamination=0.25)
+    4.0
+    >>> threshold([2.0, 2.0], rule="gamma")
+    2.0
+    """
+    if rule == "contamination":
+        return contamination_threshold(train_scores, contamination=contamination)
+    if rule == "gamma":
+        return gamma_threshold(train_scores, quantile=quantile)
+    raise ValueError(f"unknown threshold rule {rule!r}; use one of {', '.join(map(repr, RULES))}")

@@ -1,0 +1,386 @@
+"""Tests for audioad.datasets: folder layouts, manifests, DCASE result files, synthetic sounds."""
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from sklearn.metrics import roc_auc_score
+
+from audioad.features import log_mel, time_pool
+from audioad.datasets import (
+    ANOMALY_KINDS,
+    ClipInfo,
+    ClipTable,
+    make_machine_sounds,
+    read_dataset,
+    write_dcase_results,
+)
+
+SHARED_DATA = Path("/work/shared/data")
+SR = 16000
+
+
+def write_noise(root: Path, *relative_paths: str) -> None:
+    """Write 0.1 s of noise at each path under root."""
+    rng = np.random.default_rng(0)
+    for relative in relative_paths:
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(path, 0.1 * rng.standard_normal(SR // 10), SR)
+
+
+def by_name(table: ClipTable) -> dict:
+    return {Path(clip.path).name: clip for clip in table}
+
+
+# ---------------------------------------------------------------- folder layouts
+
+
+def test_dcase2020_layout(tmp_path):
+    write_noise(
+        tmp_path,
+        "fan/train/normal_id_00_00000000.wav",
+        "fan/test/anomaly_id_02_00000001.wav",
+        "fan/test/normal_id_02_00000002.wav",
+        "pump/test/id_04_00000000.wav",
+    )
+    table = read_dataset(tmp_path)
+    assert len(table) == 4 and table.machines == ["fan", "pump"]
+    clips = by_name(table)
+    assert clips["anomaly_id_02_00000001.wav"] == ClipInfo(
+        str(tmp_path / "fan/test/anomaly_id_02_00000001.wav"), "fan", "02", None, "test", "anomaly"
+    )
+    assert clips["normal_id_00_00000000.wav"].split == "train"
+    assert clips["id_04_00000000.wav"].label is None  # evaluation clips carry no label
+    assert table == read_dataset(tmp_path, layout="dcase2020")
+
+
+def test_dcase2021_layout(tmp_path):
+    write_noise(
+        tmp_path,
+        "gearbox/train/section_00_source_train_normal_0000_volt_1.0.wav",
+        "gearbox/source_test/section_00_source_test_anomaly_0001_volt_1.3.wav",
+        "gearbox/target_test/section_01_target_test_normal_0000.wav",
+        "gearbox/target_test/section_03_0000.wav",
+    )
+    clips = by_name(read_dataset(tmp_path))
+    anomaly = clips["section_00_source_test_anomaly_0001_volt_1.3.wav"]
+    assert (anomaly.machine, anomaly.section, anomaly.domain, anomaly.split, anomaly.label) == (
+        "gearbox", "00", "source", "test", "anomaly",
+    )
+    assert clips["section_01_target_test_normal_0000.wav"].domain == "target"
+    unlabelled = clips["section_03_0000.wav"]
+    assert (unlabelled.section, unlabelled.domain, unlabelled.split, unlabelled.label) == (
+        "03", "target", "test", None,
+    )
+
+
+def test_dcase2022_layout_parses_attributes(tmp_path):
+    write_noise(
+        tmp_path,
+        "bearing/train/section_00_source_train_normal_0000_vel_6_loc_A.wav",
+        "bearing/train/section_01_target_train_normal_0003_vel_10_loc_B.wav",
+        "bearing/test/section_00_source_test_anomaly_0000_vel_6_loc_A.wav",
+        "slider/train/section_00_source_train_normal_0000_noAttribute.wav",
+        "slider/test/section_00_0000.wav",
+    )
+    table = read_dataset(tmp_path)
+    clips = by_name(table)
+    target = clips["section_01_target_train_normal_0003_vel_10_loc_B.wav"]
+    assert (target.section, target.domain, target.split, target.label) == ("01", "target", "train", "normal")
+    assert target.attributes == {"vel": "10", "loc": "B"}
+    assert clips["section_00_source_train_normal_0000_noAttribute.wav"].attributes == {}
+    unlabelled = clips["section_00_0000.wav"]
+    assert (unlabelled.machine, unlabelled.domain, unlabelled.split, unlabelled.label) == (
+        "slider", None, "test", None,
+    )
+    assert table.filter(machine="bearing", split="test").labels.tolist() == [1]
+
+
+def test_dcase2022_machine_folder_as_root(tmp_path):
+    write_noise(tmp_path, "fan/train/section_00_source_train_normal_0000_a_1.wav")
+    table = read_dataset(tmp_path / "fan")
+    assert table.machines == ["fan"] and len(table) == 1
+
+
+def test_mimii_layout_with_and_without_snr_folder(tmp_path):
+    write_noise(
+        tmp_path,
+        "-6_dB_fan/fan/id_00/normal/00000000.wav",
+        "-6_dB_fan/fan/id_02/abnormal/00000001.wav",
+        "0_dB/valve/id_04/normal/00000000.wav",
+        "6_dB_pump/id_06/normal/00000000.wav",
+    )
+    table = read_dataset(tmp_path)
+    assert table.machines == ["fan", "pump", "valve"]
+    assert table.sections == ["00", "02", "04", "06"]
+    assert all(clip.split is None and clip.domain is None for clip in table)
+    fan = table.filter(machine="fan")
+    assert fan.labels.tolist() == [0, 1]
+    assert fan[0].attributes == {"snr_db": "-6"}
+    assert table.filter(machine="valve")[0].attributes == {"snr_db": "0"}
+    assert table.filter(machine="pump")[0].section == "06"
+
+
+def test_mimii_without_snr(tmp_path):
+    write_noise(tmp_path, "slider/id_00/normal/00000000.wav")
+    (clip,) = read_dataset(tmp_path, layout="mimii")
+    assert (clip.machine, clip.section, clip.label, clip.attributes) == ("slider", "00", "normal", {})
+
+
+def test_missing_root_says_so(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        read_dataset(tmp_path / "nowhere")
+
+
+def test_folder_without_audio(tmp_path):
+    (tmp_path / "fan" / "train").mkdir(parents=True)
+    (tmp_path / "fan" / "train" / "notes.txt").write_text("no audio here")
+    with pytest.raises(FileNotFoundError, match="no audio files"):
+        read_dataset(tmp_path)
+
+
+def test_unrecognised_layout_lists_the_supported_ones(tmp_path):
+    write_noise(tmp_path, "recordings/take1.wav")
+    with pytest.raises(ValueError, match="take1.wav") as error:
+        read_dataset(tmp_path)
+    for layout in ("dcase2020", "dcase2021", "dcase2022", "mimii", "manifest"):
+        assert layout in str(error.value)
+
+
+def test_explicit_layout_that_does_not_fit(tmp_path):
+    write_noise(tmp_path, "fan/train/normal_id_00_00000000.wav")
+    with pytest.raises(ValueError, match="dcase2022 layout"):
+        read_dataset(tmp_path, layout="dcase2022")
+    with pytest.raises(ValueError, match="not one of"):
+        read_dataset(tmp_path, layout="dcase2019")
+
+
+# ---------------------------------------------------------------- manifests
+
+
+@pytest.mark.parametrize("name", ["bldc_motor", "fan", "paper_machine"])
+def test_shared_manifests(name):
+    folder = SHARED_DATA / name
+    if not (folder / "manifest.csv").is_file():
+        pytest.skip(f"{folder}/manifest.csv is not available on this machine")
+    with open(folder / "manifest.csv", newline="") as file:
+        rows = list(csv.DictReader(file))
+    table = read_dataset(folder)
+    assert len(table) == len(rows)
+    assert table.machines == [name]
+    assert table.labels.tolist() == [int(row["label"] == "anomaly") for row in rows]
+    assert all(Path(path).is_file() for path in table.paths)
+    first = table[0]
+    assert first.split is None and first.section is None
+    assert first.attributes["group"] == rows[0]["group"]
+    assert first.attributes["condition"] == rows[0]["condition"]
+    assert read_dataset(folder / "manifest.csv") == table
+
+
+def test_minimal_manifest(tmp_path):
+    write_noise(tmp_path, "audio/a.wav", "audio/b.wav", "audio/c.wav")
+    (tmp_path / "clips.csv").write_text(
+        "path,label,machine,section,split\n"
+        "audio/a.wav,normal,valve,00,train\n"
+        "audio/b.wav,abnormal,valve,01,test\n"
+        "audio/c.wav,,,,\n"
+    )
+    table = read_dataset(tmp_path / "clips.csv")
+    assert [clip.label for clip in table] == ["normal", "anomaly", None]
+    assert [clip.machine for clip in table] == ["valve", "valve", tmp_path.name]
+    assert [clip.split for clip in table] == ["train", "test", None]
+    assert table.filter(section=1).paths == [str(tmp_path / "audio" / "b.wav")]
+
+    (tmp_path / "paths_only.csv").write_text("path\naudio/a.wav\n")
+    (clip,) = read_dataset(tmp_path / "paths_only.csv")
+    assert clip.label is None and clip.attributes == {}
+
+
+@pytest.mark.parametrize(
+    "content, error, message",
+    [
+        ("path,label\nmissing.wav,normal\n", FileNotFoundError, "line 2.*missing.wav"),
+        ("path,label\na.wav,broken\n", ValueError, "line 2.*'broken'"),
+        ("file,label\na.wav,normal\n", ValueError, "no 'path' column"),
+    ],
+)
+def test_manifest_errors_name_the_line(tmp_path, content, error, message):
+    write_noise(tmp_path, "a.wav")
+    (tmp_path / "manifest.csv").write_text(content)
+    with pytest.raises(error, match=message):
+        read_dataset(tmp_path)
+
+
+# ---------------------------------------------------------------- the table
+
+
+def test_clip_table_behaves_like_a_list():
+    clips = [
+        ClipInfo(f"/d/{machine}/{split}/{i}.wav", machine, f"0{i % 2}", "source", split, label)
+        for i, (machine, split, label) in enumerate(
+            [
+                ("fan", "train", "normal"),
+                ("fan", "test", "anomaly"),
+                ("pump", "test", "normal"),
+                ("pump", "test", None),
+            ]
+        )
+    ]
+    table = ClipTable(clips)
+    assert len(table) == 4 and list(table) == clips and table[1] is clips[1]
+    assert isinstance(table[1:3], ClipTable) and len(table[1:3]) == 2
+    assert table.filter(label=None).paths == ["/d/pump/test/3.wav"]
+    assert len(table.filter(machine=["fan", "pump"], split="test")) == 3
+    assert table.filter(split="test", label=["normal", "anomaly"]).labels.tolist() == [1, 0]
+    with pytest.raises(ValueError, match="clip 3 .*/d/pump/test/3.wav.* no label"):
+        table.labels
+    with pytest.raises(TypeError, match="unknown field"):
+        table.filter(speed="fast")
+
+
+def test_to_csv_round_trips_through_read_dataset(tmp_path):
+    table = make_machine_sounds(
+        tmp_path / "data", machines=("fan",), n_sections=1, n_train=3, n_test_normal=1, n_test_anomaly=2,
+        duration=0.1,
+    )
+    written = table.to_csv(tmp_path / "lists" / "clips.csv")
+    assert read_dataset(written) == table
+
+
+# ---------------------------------------------------------------- DCASE result files
+
+
+def read_rows(path):
+    with open(path, newline="") as file:
+        return list(csv.reader(file))
+
+
+def test_write_dcase_results(tmp_path):
+    names = ["/data/fan/test/section_03_0000.wav", Path("/data/fan/test/section_03_0001.wav")]
+    scores_path, decisions_path = write_dcase_results(
+        tmp_path / "out", "fan", 3, names, np.array([0.125, 2.0]), decisions=[False, True]
+    )
+    assert scores_path.name == "anomaly_score_fan_section_03_test.csv"
+    assert decisions_path.name == "decision_result_fan_section_03_test.csv"
+    assert read_rows(scores_path) == [["section_03_0000.wav", "0.125"], ["section_03_0001.wav", "2.0"]]
+    assert read_rows(decisions_path) == [["section_03_0000.wav", "0"], ["section_03_0001.wav", "1"]]
+
+
+def test_write_dcase_results_without_decisions(tmp_path):
+    written = write_dcase_results(tmp_path, "ToyCar", "01", ["a.wav"], [1 / 3])
+    assert [path.name for path in written] == ["anomaly_score_ToyCar_section_01_test.csv"]
+    assert float(read_rows(written[0])[0][1]) == 1 / 3
+
+
+def test_write_dcase_results_checks_lengths(tmp_path):
+    with pytest.raises(ValueError, match="2 scores for 1 files"):
+        write_dcase_results(tmp_path, "fan", 0, ["a.wav"], [1.0, 2.0])
+    with pytest.raises(ValueError, match="0 \\(normal\\) or 1"):
+        write_dcase_results(tmp_path, "fan", 0, ["a.wav"], [1.0], decisions=[2])
+
+
+# ---------------------------------------------------------------- synthetic machine sounds
+
+SMALL = dict(
+    machines=("fan", "pump"), n_sections=2, n_train=4, n_test_normal=3, n_test_anomaly=5, duration=0.25
+)
+
+
+def read_audio(table: ClipTable) -> np.ndarray:
+    return np.stack([sf.read(path)[0] for path in table.paths])
+
+
+def test_generator_writes_a_readable_dcase2022_folder(tmp_path):
+    table = make_machine_sounds(tmp_path, **SMALL, target_fraction=0.25)
+    assert len(table) == 2 * 2 * (4 + 3 + 5)
+    assert read_dataset(tmp_path) == read_dataset(tmp_path, layout="dcase2022") == table
+    info = sf.info(table[0].path)
+    assert (info.samplerate, info.channels, info.frames, info.subtype) == (16000, 1, 4000, "PCM_16")
+    section = table.filter(machine="pump", section=1)
+    assert len(section.filter(split="train")) == 4 and section.filter(split="test").labels.sum() == 5
+    assert len(section.filter(split="train", domain="target")) == 1
+    (source_speed,) = {clip.attributes["speed"] for clip in section.filter(domain="source")}
+    (target_speed,) = {clip.attributes["speed"] for clip in section.filter(domain="target")}
+    assert source_speed != target_speed
+
+
+def test_generator_is_deterministic(tmp_path):
+    first = read_audio(make_machine_sounds(tmp_path / "a", **SMALL, random_state=7))
+    again = read_audio(make_machine_sounds(tmp_path / "b", **SMALL, random_state=7))
+    other = read_audio(make_machine_sounds(tmp_path / "c", **SMALL, random_state=8))
+    np.testing.assert_array_equal(first, again)
+    assert not np.allclose(first, other)
+
+
+def test_a_section_sounds_the_same_whatever_else_is_generated(tmp_path):
+    both = make_machine_sounds(tmp_path / "a", **SMALL)
+    only = make_machine_sounds(tmp_path / "b", **{**SMALL, "machines": ("pump",), "n_sections": 1})
+    np.testing.assert_array_equal(read_audio(both.filter(machine="pump", section=0)), read_audio(only))
+
+
+def test_anomaly_kinds_are_used_in_turn(tmp_path):
+    table = make_machine_sounds(tmp_path, **SMALL)
+    anomalies = table.filter(machine="fan", section=0, label="anomaly")
+    assert sorted(clip.attributes["fault"] for clip in anomalies) == sorted(ANOMALY_KINDS)
+    assert all("fault" not in clip.attributes for clip in table.filter(label="normal"))
+    only_tone = make_machine_sounds(tmp_path / "tone", **SMALL, anomaly_kinds=("tone",))
+    assert {clip.attributes["fault"] for clip in only_tone.filter(label="anomaly")} == {"tone"}
+    with pytest.raises(ValueError, match="unknown anomaly kinds"):
+        make_machine_sounds(tmp_path / "bad", **SMALL, anomaly_kinds=("squeak",))
+
+
+def test_each_anomaly_kind_changes_only_the_anomalous_clips(tmp_path):
+    quiet = make_machine_sounds(tmp_path / "quiet", **SMALL, anomaly_strength=0.0)
+    loud = make_machine_sounds(tmp_path / "loud", **SMALL, anomaly_strength=2.0)
+    np.testing.assert_array_equal(
+        read_audio(quiet.filter(label="normal")), read_audio(loud.filter(label="normal"))
+    )
+    for kind in ANOMALY_KINDS:
+        def of_kind(table):
+            return ClipTable(clip for clip in table if clip.attributes.get("fault") == kind)
+
+        difference = read_audio(of_kind(loud)) - read_audio(of_kind(quiet))
+        assert np.sqrt(np.mean(difference**2)) > 1e-3, kind
+
+
+def test_strength_zero_makes_anomalies_as_loud_as_normal_clips(tmp_path):
+    table = make_machine_sounds(
+        tmp_path, **{**SMALL, "n_test_normal": 10, "n_test_anomaly": 10}, anomaly_strength=0.0
+    )
+    for machine in table.machines:
+        for section in table.sections:
+            test = table.filter(machine=machine, section=section, split="test")
+            level_db = 10 * np.log10(np.mean(read_audio(test) ** 2, axis=1))
+            normal, anomaly = level_db[test.labels == 0], level_db[test.labels == 1]
+            assert abs(normal.mean() - anomaly.mean()) < 1.5
+
+
+def test_generator_rejects_bad_arguments(tmp_path):
+    with pytest.raises(ValueError, match="anomaly_strength"):
+        make_machine_sounds(tmp_path, **SMALL, anomaly_strength=-1)
+    with pytest.raises(ValueError, match="target_fraction"):
+        make_machine_sounds(tmp_path, **SMALL, target_fraction=1.5)
+
+
+def mean_log_mel(audio: np.ndarray, sr: int) -> np.ndarray:
+    """Time-averaged 64-band log-mel: the simplest training-free clip vector."""
+    return time_pool(log_mel(audio, sr, n_fft=1024, hop_length=512, n_mels=64), "mean")
+
+
+def test_default_set_is_not_trivially_separable(tmp_path):
+    table = make_machine_sounds(tmp_path)
+    assert len(table) == 2 * 2 * (30 + 10 + 10)
+    aucs = []
+    for machine in table.machines:
+        for section in table.sections:
+            clips = table.filter(machine=machine, section=section)
+            train, test = clips.filter(split="train"), clips.filter(split="test")
+            train_features = mean_log_mel(read_audio(train), 16000)
+            test_features = mean_log_mel(read_audio(test), 16000)
+            distances = np.linalg.norm(test_features[:, None] - train_features[None], axis=-1)
+            aucs.append(roc_auc_score(test.labels, distances.min(axis=1)))
+    # a simple detector should find the anomalies, but not all of them
+    assert 0.7 <= np.mean(aucs) <= 0.95, aucs
