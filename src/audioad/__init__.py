@@ -7,7 +7,7 @@ accurate.
 """
 
 from .audio import AudioInputError, load_audio, load_many
-from .detectors import AudioAE, AudioInputWarning, ClipDetector, FrameScores
+from .detectors import AudioAE, AudioInputWarning, ClipDetector, EmbeddingOD, FrameScores
 from .features import context_windows, log_mel, time_pool
 from .metrics import auc, pauc
 
@@ -18,6 +18,7 @@ __all__ = [
     "AudioInputError",
     "AudioInputWarning",
     "ClipDetector",
+    "EmbeddingOD",
     "FrameScores",
     "auc",
     "context_windows",

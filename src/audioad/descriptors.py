@@ -175,19 +175,26 @@ def _rms(y, frame_length, hop_length):
 
 def _frame_descriptors(y, sr, n_mfcc, n_fft, hop_length):
     """Every descriptor group of a (n_clips, n_samples) float32 batch: (n_clips, n_frames, rows)."""
-    # Time-major (n_clips, n_frames, n_bins): the spectral sums below run over contiguous bins.
+    # Time-major (n_clips, n_frames, n_bins), contiguous: the spectral sums run over contiguous
+    # bins, and one 2-D matrix product over all frames of the batch is several times faster
+    # than numpy's stacked (3-D @ 2-D) product.
     power = np.swapaxes(power_spectrogram(y, n_fft=n_fft, hop_length=hop_length), -1, -2)
-    mel_db = power_to_db(power @ mel_filterbank(sr, n_fft, _N_MELS).T, top_db=80.0)
+    n_clips, n_frames, n_bins = power.shape
+    frames = power.reshape(n_clips * n_frames, n_bins)
+
+    mel = (frames @ mel_filterbank(sr, n_fft, _N_MELS).T).reshape(n_clips, n_frames, _N_MELS)
+    mel_db = power_to_db(mel, top_db=80.0)
     mfcc = scipy.fft.dct(mel_db, type=2, norm="ortho", axis=-1, workers=-1)[..., :n_mfcc]
 
-    chroma = power @ chroma_filterbank(sr, n_fft, _N_CHROMA).T
+    chroma = (frames @ chroma_filterbank(sr, n_fft, _N_CHROMA).T).reshape(n_clips, n_frames, -1)
     peak = chroma.max(axis=-1, keepdims=True)
     chroma /= np.where(peak < _TINY, 1.0, peak).astype(np.float32)
 
     magnitude = np.sqrt(power, out=power)
-    hz = np.linspace(0.0, sr / 2.0, 1 + n_fft // 2)
+    hz = np.linspace(0.0, sr / 2.0, n_bins)
     # Moments in float64: bandwidth^2 = E[f^2] - E[f]^2 cancels heavily for tonal frames.
-    moments = magnitude.astype(np.float64) @ np.stack([np.ones_like(hz), hz, hz**2], axis=-1)
+    weights = np.stack([np.ones_like(hz), hz, hz**2], axis=-1)
+    moments = (frames.astype(np.float64) @ weights).reshape(n_clips, n_frames, 3)
     total = np.where(moments[..., 0] < _TINY, 1.0, moments[..., 0])
     centroid = moments[..., 1] / total
     bandwidth = np.sqrt(np.maximum(moments[..., 2] / total - centroid**2, 0.0))

@@ -250,7 +250,9 @@ def mel_spectrogram(
     """
     filterbank = mel_filterbank(sr, n_fft, n_mels, fmin, fmax, htk, norm)
     power_tm = _power_time_major(y, n_fft, hop_length, power, center, pad_mode)
-    return np.swapaxes(power_tm @ filterbank.T, -1, -2)
+    # One 2-D product: BLAS is several times faster on it than on a stack of 2-D products.
+    mel = (power_tm.reshape(-1, power_tm.shape[-1]) @ filterbank.T).reshape(*power_tm.shape[:-1], n_mels)
+    return np.swapaxes(mel, -1, -2)
 
 
 def power_to_db(S, ref=1.0, amin=1e-10, top_db=80.0):

@@ -2,5 +2,6 @@
 
 from .autoencoder import AudioAE
 from .base import AudioInputWarning, ClipDetector, FrameScores
+from .embedding import EmbeddingOD
 
-__all__ = ["AudioAE", "AudioInputWarning", "ClipDetector", "FrameScores"]
+__all__ = ["AudioAE", "AudioInputWarning", "ClipDetector", "EmbeddingOD", "FrameScores"]

@@ -54,13 +54,12 @@ def _dense_autoencoder(torch, n_features, hidden, batch_norm, dropout_rate):
 
     sizes = [n_features, *hidden, *reversed(hidden[:-1])]
     layers = [layer for n_in, n_out in zip(sizes[:-1], sizes[1:]) for layer in block(n_in, n_out)]
-    layers.append(nn.Linear(sizes[-1], n_features))
-    model = nn.Sequential(*layers)
-    for layer in model:
+    for layer in layers:
         if isinstance(layer, nn.Linear):
-            # Kaiming-uniform, as PyOD initialises its LinearBlocks.
+            # Kaiming-uniform for hidden layers as PyOD initialises its LinearBlocks; its output
+            # layer keeps torch's smaller default, which starts training from a lower loss.
             nn.init.kaiming_uniform_(layer.weight, nonlinearity="leaky_relu")
-    return model
+    return nn.Sequential(*layers, nn.Linear(sizes[-1], n_features))
 
 
 class AudioAE(ClipDetector):

@@ -9,6 +9,8 @@ batched spectrogram instead of a dozen librosa calls per clip.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 from pyod.models.embedding import resolve_detector
 from sklearn.decomposition import PCA
@@ -139,7 +141,7 @@ class EmbeddingOD(ClipDetector):
         if callable(self.encoder):
             return self.encoder
         if self.encoder == "audio-mfcc":
-            return lambda waves: clip_descriptors_many(waves, sr=self.sr, batch_size=self.batch_size)
+            return partial(clip_descriptors_many, sr=self.sr, batch_size=self.batch_size)
         raise ValueError(
             f"unknown encoder {self.encoder!r}; audioad's encoders are {ENCODERS}, "
             "or pass a callable taking a list of waveforms"

@@ -1,0 +1,264 @@
+"""Ensemble of detectors on one scale, and :func:`default_detector`, audioad's first choice.
+
+No single detector wins on every machine: a pooled spectrum misses a short
+click, a window detector is blind to a slow drift of level across the clip,
+and each has machines where its view is the wrong one. An ensemble of
+detectors that look at the sound in different ways is robust when nothing
+about the machine is known, which is DCASE's first-shot setting: no tuning per
+machine, no anomalous clips to tune on.
+
+Scores of different detectors live on different scales (distances, negative
+log-likelihoods), so each member's score is standardised by how the member
+scores *unseen normal clips*: the training clips are cut into folds, the
+member is fitted on all folds but one and scores the clips of the one left
+out. A member's score on a new clip then reads as "so many spreads above
+what a normal clip it has not heard gets", and these standardised scores
+are averaged. Scores of the training clips themselves would not do: a k-NN
+detector gives every training clip distance zero to itself.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import clone
+
+from .base import ClipDetector
+from .knn import MelKNN
+from .mahalanobis import MelMahalanobis
+from .window_knn import WindowKNN
+
+__all__ = ["Ensemble", "default_detector", "COMBINATIONS", "NORMALIZATIONS"]
+
+#: How the members' standardised scores are combined.
+COMBINATIONS = ("mean", "max")
+
+#: Centre and spread of a member's held-out training scores used to standardise it.
+NORMALIZATIONS = ("robust", "zscore")
+
+# The interquartile range of a normal distribution, in standard deviations.
+_IQR_PER_STD = 1.3489795003921634
+
+
+def _subset(features, index):
+    """Features of the clips at ``index``, for either form ``_featurize`` returns."""
+    if isinstance(features, np.ndarray):
+        return features[index]
+    return [features[i] for i in index]
+
+
+def _column(features, position):
+    """One member's features from the ensemble's per-clip tuples, in the form the member made them."""
+    items = [clip[position] for clip in features]
+    if all(isinstance(item, np.ndarray) and item.ndim == 1 for item in items):
+        return np.stack(items)
+    return items
+
+
+class Ensemble(ClipDetector):
+    """Several detectors, each standardised on held-out normal clips, their scores combined.
+
+    Every member sees the same clips, loaded once at the members' common
+    ``sr``; each computes its own features. At fit, the training clips are cut
+    into ``n_folds`` consecutive folds (consecutive, so that clips cut from one
+    recording, which usually sit together, mostly stay in one fold and the
+    held-out scores are those of a recording the member has not heard). Each
+    member is fitted on all folds but one and scores the one left out; the
+    median and interquartile range of these held-out scores (or their mean and
+    standard deviation) standardise the member. Then each member is fitted on
+    all the training clips. A clip's score is the mean (or maximum) of its
+    standardised member scores. No test label is looked at.
+
+    Parameters
+    ----------
+    members : list of ClipDetector
+        The detectors, unfitted; they are cloned. All must share one ``sr``.
+    combine : {"mean", "max"}, default "mean"
+        Combine the standardised scores by their mean (every member has a
+        say) or their maximum (the most alarmed member decides).
+    normalize : {"robust", "zscore"}, default "robust"
+        Standardise a member's scores by the median and interquartile range
+        (in standard deviations of a normal distribution) of its held-out
+        training scores, which one odd training clip cannot inflate, or by
+        their mean and standard deviation.
+    n_folds : int, default 5
+        Folds of the training clips for the held-out scores; fewer when there
+        are fewer clips.
+    contamination : float, default 0.1
+        Expected share of anomalous training clips; sets ``threshold_``.
+    threshold_rule : {"contamination", "gamma"}, default "contamination"
+        How ``threshold_`` is set from the held-out training scores.
+    n_jobs : int or None
+        Threads for decoding clips; ``None`` uses every core.
+
+    Attributes
+    ----------
+    decision_scores_ : numpy.ndarray of shape (n_clips,)
+        Combined standardised held-out scores of the training clips: scores
+        of clips the members had not seen, so :attr:`threshold_` holds for new
+        normal clips.
+    threshold_ : float
+        Scores above it are labelled anomalous.
+    labels_ : numpy.ndarray of shape (n_clips,)
+        Labels of the training clips (0 normal, 1 anomalous).
+    members_ : list of ClipDetector
+        The members, fitted on all the training clips.
+    member_centers_, member_scales_ : numpy.ndarray of shape (n_members,)
+        Standardisation of each member's scores.
+    held_out_scores_ : numpy.ndarray of shape (n_clips, n_members)
+        Each member's raw score of each training clip, from the fold that left it out.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from audioad.detectors.ensemble import Ensemble
+    >>> from audioad.detectors.knn import MelKNN
+    >>> from audioad.detectors.mahalanobis import MelMahalanobis
+    >>> rng = np.random.default_rng(0)
+    >>> normal = [0.1 * rng.standard_normal(8000) for _ in range(25)]
+    >>> t = np.arange(8000) / 16000
+    >>> odd = [n + 0.2 * np.sin(2 * np.pi * 1000 * t) for n in normal[:3]]
+    >>> clf = Ensemble([MelKNN(), MelMahalanobis()]).fit(normal[3:])
+    >>> bool(clf.decision_function(odd).min() > clf.decision_function(normal[:3]).max())
+    True
+    """
+
+    def __init__(
+        self,
+        members,
+        combine="mean",
+        normalize="robust",
+        n_folds=5,
+        contamination=0.1,
+        threshold_rule="contamination",
+        n_jobs=None,
+    ):
+        super().__init__(contamination=contamination)
+        self.members = members
+        self.combine = combine
+        self.normalize = normalize
+        self.n_folds = n_folds
+        self.threshold_rule = threshold_rule
+        self.n_jobs = n_jobs
+
+    @property
+    def sr(self):
+        """Rate clips are loaded at: the members' common ``sr``."""
+        return self.members[0].sr
+
+    def _check_parameters(self):
+        super()._check_parameters()
+        members = list(self.members) if isinstance(self.members, (list, tuple)) else []
+        if not members or not all(isinstance(m, ClipDetector) for m in members):
+            raise ValueError(f"members must be a non-empty list of audioad detectors, got {self.members!r}")
+        rates = sorted({m.sr for m in members})
+        if len(rates) > 1:
+            raise ValueError(f"members must load clips at one sr, got {rates}; set the same sr on each")
+        if self.combine not in COMBINATIONS:
+            raise ValueError(f"combine must be one of {COMBINATIONS}, got {self.combine!r}")
+        if self.normalize not in NORMALIZATIONS:
+            raise ValueError(f"normalize must be one of {NORMALIZATIONS}, got {self.normalize!r}")
+        if not isinstance(self.n_folds, (int, np.integer)) or self.n_folds < 2:
+            raise ValueError(f"n_folds must be an integer >= 2, got {self.n_folds!r}")
+        for member in members:
+            member._check_parameters()
+
+    # -- features ------------------------------------------------------------
+
+    def _featurize(self, waves):
+        per_member = [member._featurize(waves) for member in self.members]
+        return list(zip(*per_member))
+
+    # -- fitting -------------------------------------------------------------
+
+    def _fit_features(self, features):
+        n_clips = len(features)
+        if n_clips < 3:
+            raise ValueError(f"Ensemble needs at least 3 training clips to score held-out folds, got {n_clips}")
+        folds = np.array_split(np.arange(n_clips), min(self.n_folds, n_clips))
+        self.members_ = []
+        self.held_out_scores_ = np.empty((n_clips, len(self.members)))
+        for position, template in enumerate(self.members):
+            column = _column(features, position)
+            for held_out in folds:
+                member = clone(template)
+                member._fit_features(_subset(column, np.setdiff1d(np.arange(n_clips), held_out)))
+                self.held_out_scores_[held_out, position] = member._score_features(_subset(column, held_out))
+            self.members_.append(self._fit_member(template, column))
+        self.member_centers_, self.member_scales_ = self._standardisation(self.held_out_scores_)
+        return self._combined(self.held_out_scores_)
+
+    @staticmethod
+    def _fit_member(template, features):
+        """Fit a clone of ``template`` on features, as its own ``fit`` would on the clips."""
+        member = clone(template)
+        member._check_parameters()
+        member._set_n_classes(None)
+        member.decision_scores_ = np.asarray(member._fit_features(features), dtype=np.float64)
+        member._process_decision_scores()
+        return member
+
+    def _standardisation(self, scores):
+        if self.normalize == "robust":
+            low, centre, high = np.percentile(scores, [25, 50, 75], axis=0)
+            scale = (high - low) / _IQR_PER_STD
+        else:
+            centre, scale = scores.mean(axis=0), np.zeros(scores.shape[1])
+        # Fall back on the standard deviation, then on 1, where the spread is nil.
+        std = scores.std(axis=0)
+        scale = np.where(scale > 0, scale, np.where(std > 0, std, 1.0))
+        return centre, scale
+
+    def _combined(self, scores):
+        standardised = (scores - self.member_centers_) / self.member_scales_
+        return standardised.mean(axis=1) if self.combine == "mean" else standardised.max(axis=1)
+
+    # -- scoring -------------------------------------------------------------
+
+    def _score_features(self, features):
+        scores = np.column_stack(
+            [member._score_features(_column(features, position)) for position, member in enumerate(self.members_)]
+        )
+        return self._combined(scores)
+
+
+def default_detector(**kwargs):
+    """audioad's default detector: three training-free views of the sound, combined.
+
+    An :class:`Ensemble` (mean of robustly standardised held-out scores) of
+
+    - :class:`~audioad.detectors.knn.MelKNN` on the time-averaged log-mel
+      spectrum: the stationary spectrum, the classic training-free detector;
+    - :class:`~audioad.detectors.mahalanobis.MelMahalanobis` on the mean,
+      maximum and standard deviation of each band: loudest moments and
+      variability, and how bands move together;
+    - :class:`~audioad.detectors.window_knn.WindowKNN` on 5-frame windows,
+      each clip scored by its worst tenth: short events and how the spectrum
+      moves over time.
+
+    All at 16 kHz, n_fft 1024, hop 512, 128 mels (the DCASE baselines'
+    features). It needs no torch, fits in seconds, and has no setting tuned to
+    a machine.
+
+    Parameters
+    ----------
+    **kwargs
+        Parameters of :class:`Ensemble` (``contamination``, ``combine``,
+        ``n_folds``, ``n_jobs``, ...); ``members`` replaces the three.
+
+    Returns
+    -------
+    Ensemble
+        Unfitted.
+
+    Examples
+    --------
+    >>> from audioad.detectors.ensemble import default_detector
+    >>> [type(m).__name__ for m in default_detector().members]
+    ['MelKNN', 'MelMahalanobis', 'WindowKNN']
+    """
+    members = [
+        MelKNN(pooling="mean"),
+        MelMahalanobis(pooling=("mean", "max", "std")),
+        WindowKNN(context=5),
+    ]
+    return Ensemble(**{"members": members, **kwargs})

@@ -1,0 +1,184 @@
+"""MelKNN: distance from a clip's pooled log-mel vector to its nearest normal training clips.
+
+The simplest strong detector of anomalous machine sound: standardise the
+time-pooled log-mel spectrum of every clip and score a clip by its Euclidean
+distance to the nearest training clip (or the mean over the ``n_neighbors``
+nearest). A new clip that sounds like some normal clip scores low whatever
+the shape of the normal set (several speeds, loads, microphones), which a
+single Gaussian cannot promise.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .pooled import PooledMelDetector
+
+__all__ = ["MelKNN", "nearest_distances", "KNN_METHODS"]
+
+#: How the distances to the ``n_neighbors`` nearest references become a score.
+KNN_METHODS = ("largest", "mean")
+
+# Entries of one block of the distance matrix (64 MB in float32): bounds its memory.
+_BLOCK_ENTRIES = 1 << 24
+
+
+def nearest_distances(queries, references, n_neighbors=1, query_groups=None, reference_groups=None):
+    """Euclidean distances from each query to its ``n_neighbors`` nearest references, nearest first.
+
+    A query ignores the references of its own group, so scoring the training
+    set against itself gives leave-one-out distances (groups = clip indices)
+    or leave-one-clip-out distances for the windows of clips (groups = the
+    clip of each window).
+
+    Parameters
+    ----------
+    queries : numpy.ndarray of shape (n_queries, n_features)
+    references : numpy.ndarray of shape (n_references, n_features)
+    n_neighbors : int
+        Neighbours kept; at most the number of references a query may see.
+    query_groups, reference_groups : numpy.ndarray of int or None
+        Group of each query and reference; both or neither.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n_queries, n_neighbors)
+        Distances, in the dtype of the inputs. A query with fewer than
+        ``n_neighbors`` references outside its group gets ``inf`` for the missing ones.
+
+    Examples
+    --------
+    >>> refs = np.array([[0.0], [1.0], [3.0]])
+    >>> nearest_distances(np.array([[0.9]]), refs, n_neighbors=2).round(2).tolist()
+    [[0.1, 0.9]]
+    >>> nearest_distances(refs, refs, query_groups=np.arange(3), reference_groups=np.arange(3)).ravel().tolist()
+    [1.0, 1.0, 2.0]
+    """
+    queries = np.asarray(queries)
+    references = np.asarray(references)
+    dtype = np.result_type(queries.dtype, references.dtype, np.float32)
+    queries, references = queries.astype(dtype, copy=False), references.astype(dtype, copy=False)
+    reference_sq = np.einsum("ij,ij->i", references, references)
+    distances = np.empty((len(queries), n_neighbors), dtype=dtype)
+    rows = max(1, _BLOCK_ENTRIES // max(len(references), 1))
+    for start in range(0, len(queries), rows):
+        block = queries[start : start + rows]
+        # |q - r|^2 = |q|^2 - 2 q.r + |r|^2: one matrix product instead of a pass per pair.
+        squared = block @ references.T
+        squared *= -2.0
+        squared += reference_sq
+        squared += np.einsum("ij,ij->i", block, block)[:, None]
+        if query_groups is not None:
+            same = query_groups[start : start + rows, None] == reference_groups[None, :]
+            squared[same] = np.inf
+        if n_neighbors < squared.shape[1]:
+            squared = np.partition(squared, n_neighbors - 1, axis=1)[:, :n_neighbors]
+        squared.sort(axis=1)
+        np.maximum(squared, 0.0, out=squared)
+        distances[start : start + len(block), : squared.shape[1]] = np.sqrt(squared)
+        distances[start : start + len(block), squared.shape[1] :] = np.inf
+    return distances
+
+
+class MelKNN(PooledMelDetector):
+    """k-nearest-neighbour distance on standardised, time-pooled log-mel spectra.
+
+    A clip's score is its distance to the nearest normal training clip
+    (``n_neighbors=1``), or the largest or mean distance to the
+    ``n_neighbors`` nearest. The training clips' own scores leave each clip
+    out of its own neighbourhood, so that :attr:`threshold_` reflects clips
+    the detector has not seen.
+
+    Parameters
+    ----------
+    n_neighbors : int, default 1
+        Neighbours a score looks at.
+    method : {"largest", "mean"}, default "largest"
+        Score by the distance to the ``n_neighbors``-th nearest training clip,
+        or by the mean distance to the ``n_neighbors`` nearest.
+    pooling : str or tuple of str, default "mean"
+        Time pooling(s); the time-averaged spectrum is the classic training-free
+        detector of stationary machine sound.
+    sr, n_fft, hop_length, n_mels, decay, log, standardize, contamination, threshold_rule, n_jobs
+        As in :class:`~audioad.detectors.pooled.PooledMelDetector`.
+
+    Attributes
+    ----------
+    decision_scores_ : numpy.ndarray of shape (n_clips,)
+        Leave-one-out scores of the training clips.
+    threshold_ : float
+        Scores above it are labelled anomalous.
+    labels_ : numpy.ndarray of shape (n_clips,)
+        Labels of the training clips (0 normal, 1 anomalous).
+    train_vectors_ : numpy.ndarray of shape (n_clips, n_features_)
+        Standardised vectors of the training clips: the references.
+    feature_mean_, feature_scale_, n_features_
+        As in :class:`~audioad.detectors.pooled.PooledMelDetector`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from audioad.detectors.knn import MelKNN
+    >>> rng = np.random.default_rng(0)
+    >>> normal = [0.1 * rng.standard_normal(8000) for _ in range(20)]
+    >>> t = np.arange(8000) / 16000
+    >>> odd = [n + 0.2 * np.sin(2 * np.pi * 1000 * t) for n in normal[:3]]
+    >>> clf = MelKNN().fit(normal[3:])
+    >>> bool(clf.decision_function(odd).min() > clf.decision_function(normal[:3]).max())
+    True
+    """
+
+    def __init__(
+        self,
+        n_neighbors=1,
+        method="largest",
+        sr=16000,
+        n_fft=1024,
+        hop_length=512,
+        n_mels=128,
+        pooling="mean",
+        decay=0.99,
+        log="db",
+        standardize=True,
+        contamination=0.1,
+        threshold_rule="contamination",
+        n_jobs=None,
+    ):
+        super().__init__(
+            sr=sr,
+            n_fft=n_fft,
+            hop_length=hop_length,
+            n_mels=n_mels,
+            pooling=pooling,
+            decay=decay,
+            log=log,
+            standardize=standardize,
+            contamination=contamination,
+            threshold_rule=threshold_rule,
+            n_jobs=n_jobs,
+        )
+        self.n_neighbors = n_neighbors
+        self.method = method
+
+    def _check_parameters(self):
+        super()._check_parameters()
+        if not isinstance(self.n_neighbors, (int, np.integer)) or self.n_neighbors < 1:
+            raise ValueError(f"n_neighbors must be a positive integer, got {self.n_neighbors!r}")
+        if self.method not in KNN_METHODS:
+            raise ValueError(f"method must be one of {KNN_METHODS}, got {self.method!r}")
+
+    def _reduce(self, distances):
+        return distances[:, -1] if self.method == "largest" else distances.mean(axis=1)
+
+    def _fit_vectors(self, vectors):
+        if len(vectors) <= self.n_neighbors:
+            raise ValueError(
+                f"MelKNN with n_neighbors={self.n_neighbors} needs more than {self.n_neighbors} "
+                f"training clips, got {len(vectors)}"
+            )
+        self.train_vectors_ = vectors
+        clips = np.arange(len(vectors))
+        return self._reduce(nearest_distances(vectors, vectors, self.n_neighbors, clips, clips))
+
+    def _score_vectors(self, vectors):
+        return self._reduce(nearest_distances(vectors, self.train_vectors_, self.n_neighbors))

@@ -1,0 +1,200 @@
+"""WindowKNN: k-NN distance of every log-mel context window to normal training windows.
+
+Pooling a clip into one vector averages a short event away; scoring each
+window on its own does not. Each window of ``context`` consecutive log-mel
+frames is compared with a random subsample of the training clips' windows,
+its score is the distance to the nearest of them, and a clip scores the mean
+of its worst ``top_fraction`` of windows: a click, a rattle or a missing
+harmonic that lasts a tenth of the clip counts fully, where the clip mean
+would dilute it tenfold. ``context=1`` compares single spectral frames;
+longer windows also see how the spectrum moves.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..features import WindowBank, log_mel_many
+from .base import ClipDetector
+from .knn import nearest_distances
+
+__all__ = ["WindowKNN"]
+
+# Windows standardised and scored per block.
+_SCORING_BATCH = 16384
+
+
+class WindowKNN(ClipDetector):
+    """Nearest-neighbour distance of log-mel context windows; a clip scores its worst windows.
+
+    Parameters
+    ----------
+    context : int, default 1
+        Consecutive frames in one window; 1 compares spectral frames.
+    n_neighbors : int, default 1
+        A window's score is its distance to the ``n_neighbors``-th nearest
+        reference window.
+    max_windows : int, default 20000
+        Reference windows drawn at random from the training clips: bounds
+        memory and scoring time on large training sets.
+    top_fraction : float in (0, 1], default 0.1
+        A clip's score is the mean of its highest-scoring windows, this share
+        of them (at least one); 1 is the mean of all its windows.
+    sr : int, default 16000
+        Rate clips are loaded at; other rates are resampled.
+    n_fft : int, default 1024
+        FFT size in samples.
+    hop_length : int, default 512
+        STFT hop in samples.
+    n_mels : int, default 128
+        Mel bands.
+    log : {"db", "dcase"}, default "db"
+        Log convention of :func:`~audioad.features.log_mel`.
+    standardize : bool, default True
+        Scale each window value to zero mean, unit variance over the reference windows.
+    random_state : int or None, default 0
+        Seed of the reference subsample.
+    contamination : float, default 0.1
+        Expected share of anomalous training clips; sets ``threshold_``.
+    threshold_rule : {"contamination", "gamma"}, default "contamination"
+        How ``threshold_`` is set from the training scores.
+    n_jobs : int or None
+        Threads for decoding clips; ``None`` uses every core.
+
+    Attributes
+    ----------
+    decision_scores_ : numpy.ndarray of shape (n_clips,)
+        Scores of the training clips, each window compared only with the
+        reference windows of other clips.
+    threshold_ : float
+        Scores above it are labelled anomalous.
+    labels_ : numpy.ndarray of shape (n_clips,)
+        Labels of the training clips (0 normal, 1 anomalous).
+    reference_windows_ : numpy.ndarray of shape (n_references, n_features_)
+        Standardised reference windows, float32.
+    reference_clips_ : numpy.ndarray of shape (n_references,)
+        Training clip each reference window comes from.
+    window_mean_, window_scale_ : numpy.ndarray of shape (n_features_,)
+        Standardisation of the windows (0 and 1 when ``standardize=False``).
+    n_features_ : int
+        Window length, ``n_mels * context``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from audioad.detectors.window_knn import WindowKNN
+    >>> rng = np.random.default_rng(0)
+    >>> normal = [0.1 * rng.standard_normal(16000) for _ in range(12)]
+    >>> clicked = [n.copy() for n in normal[:3]]
+    >>> for clip in clicked:
+    ...     clip[8000:8200] += 2.0 * rng.standard_normal(200)
+    >>> clf = WindowKNN().fit(normal[3:])
+    >>> bool(clf.decision_function(clicked).min() > clf.decision_function(normal[:3]).max())
+    True
+    >>> frames = clf.frame_scores(clicked[:1])[0]
+    >>> float(frames.times[np.argmax(frames.scores)]) in (0.448, 0.48, 0.512)
+    True
+    """
+
+    def __init__(
+        self,
+        context=1,
+        n_neighbors=1,
+        max_windows=20000,
+        top_fraction=0.1,
+        sr=16000,
+        n_fft=1024,
+        hop_length=512,
+        n_mels=128,
+        log="db",
+        standardize=True,
+        random_state=0,
+        contamination=0.1,
+        threshold_rule="contamination",
+        n_jobs=None,
+    ):
+        super().__init__(contamination=contamination)
+        self.context = context
+        self.n_neighbors = n_neighbors
+        self.max_windows = max_windows
+        self.top_fraction = top_fraction
+        self.sr = sr
+        self.n_fft = n_fft
+        self.hop_length = hop_length
+        self.n_mels = n_mels
+        self.log = log
+        self.standardize = standardize
+        self.random_state = random_state
+        self.threshold_rule = threshold_rule
+        self.n_jobs = n_jobs
+
+    def _check_parameters(self):
+        super()._check_parameters()
+        for name in ("context", "n_neighbors", "max_windows", "sr", "n_fft", "hop_length", "n_mels"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not 0.0 < self.top_fraction <= 1.0:
+            raise ValueError(f"top_fraction must lie in (0, 1], got {self.top_fraction!r}")
+        if self.log not in ("db", "dcase"):
+            raise ValueError(f"log must be 'db' or 'dcase', got {self.log!r}")
+
+    def _featurize(self, waves):
+        return log_mel_many(
+            waves, self.sr, n_fft=self.n_fft, hop_length=self.hop_length, n_mels=self.n_mels, log=self.log
+        )
+
+    def _window_hop_seconds(self):
+        return self.hop_length / self.sr
+
+    # -- fitting -------------------------------------------------------------
+
+    def _fit_features(self, specs):
+        if len(specs) < 2:
+            raise ValueError(f"WindowKNN needs at least 2 training clips, got {len(specs)}")
+        bank = WindowBank(specs, self.context)
+        self.n_features_ = bank.n_features
+        rng = np.random.default_rng(self.random_state)
+        index = np.sort(rng.choice(len(bank), min(self.max_windows, len(bank)), replace=False))
+        windows = bank.take(index).astype(np.float64)
+        if self.standardize:
+            self.window_mean_ = windows.mean(axis=0)
+            scale = windows.std(axis=0)
+            # A value constant over the references keeps its units instead of dividing by 0.
+            self.window_scale_ = np.where(scale > 1e-6 * max(scale.max(), 1e-12), scale, 1.0)
+        else:
+            self.window_mean_ = np.zeros(self.n_features_)
+            self.window_scale_ = np.ones(self.n_features_)
+        self.reference_windows_ = self._standardised(windows)
+        self.reference_clips_ = np.searchsorted(bank.offsets, index, side="right") - 1
+        # Leave each clip out of its own neighbourhood, or its windows would find themselves.
+        clip_of_window = np.repeat(np.arange(len(specs)), np.diff(bank.offsets))
+        return self._clip_scores(bank, self._bank_scores(bank, clip_of_window))
+
+    def _standardised(self, windows):
+        return ((windows - self.window_mean_) / self.window_scale_).astype(np.float32)
+
+    # -- scoring -------------------------------------------------------------
+
+    def _bank_scores(self, bank, clip_of_window=None):
+        scores = np.empty(len(bank), dtype=np.float64)
+        for index, windows in bank.batches(_SCORING_BATCH):
+            groups = (clip_of_window[index], self.reference_clips_) if clip_of_window is not None else (None, None)
+            distances = nearest_distances(self._standardised(windows), self.reference_windows_, self.n_neighbors, *groups)
+            scores[index] = distances[:, -1]
+        return scores
+
+    def _clip_scores(self, bank, window_scores):
+        clip_scores = []
+        for scores in bank.split(window_scores):
+            n_top = max(1, int(np.ceil(self.top_fraction * len(scores))))
+            clip_scores.append(np.partition(scores, len(scores) - n_top)[len(scores) - n_top :].mean())
+        return np.asarray(clip_scores)
+
+    def _score_features(self, specs):
+        bank = WindowBank(specs, self.context)
+        return self._clip_scores(bank, self._bank_scores(bank))
+
+    def _window_scores(self, specs):
+        bank = WindowBank(specs, self.context)
+        return bank.split(self._bank_scores(bank))
