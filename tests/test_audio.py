@@ -533,7 +533,7 @@ _DTYPES = [
 def any_arrays(draw):
     dtype = np.dtype(draw(st.sampled_from(_DTYPES)))
     if dtype.kind == "f" and dtype.itemsize >= 4:
-        # Magnitudes near float32's limit overflow; see the xfail tests below.
+        # Magnitudes near float32's limit: see the regression tests below.
         elements = st.one_of(
             hnp.from_dtype(dtype, min_value=-(2.0**100), max_value=2.0**100),
             st.sampled_from([np.nan, np.inf, -np.inf]),
@@ -546,7 +546,7 @@ def any_arrays(draw):
 
 any_rate = st.one_of(
     st.none(),
-    st.integers(min_value=-(2**63), max_value=2**63 - 1),  # wider ints: see the xfail test
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
     st.integers(min_value=1, max_value=200_000),
     st.sampled_from([8000, 16000, 22050, 44100, 48000, MAX_SAMPLE_RATE]),
     st.floats(allow_nan=True, allow_infinity=True),
@@ -578,57 +578,32 @@ def test_property_bare_array_loads_or_refuses(wave):
 
 
 # ---------------------------------------------------------------------------
-# Known bugs (strict xfail: these flip to failures once fixed, then drop the mark)
+# Regression tests of bugs found and fixed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="audio.py _check_rate: np.isfinite on a Python int outside int64/uint64 range raises TypeError",
-)
 @pytest.mark.parametrize("rate", [2**64, -(2**70), 10**400], ids=["2**64", "-2**70", "10**400"])
-def test_bug_huge_integer_rate_raises_typeerror(rate):
+def test_huge_integer_rate_is_refused(rate):
     with pytest.raises(AudioInputError, match="sample rate"):
         load_audio((tone(), rate), sr=SR)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="audio.py _check_rate: a huge integer target sr raises TypeError",
-)
-def test_bug_huge_integer_target_sr_raises_typeerror():
+def test_huge_integer_target_rate_is_refused():
     with pytest.raises(AudioInputError, match="sample rate"):
         load_audio(tone(), sr=2**64)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="audio.py load_audio: the float32 channel mean overflows to inf for finite samples near "
-    "float32's limit, and the result is returned without the finite check",
-)
-def test_bug_channel_mean_overflows_to_inf():
+def test_channel_mean_near_float32_limit_stays_finite():
     wave = np.full((2, 100), 3e38, dtype=np.float32)
     _check_loaded_or_refused(wave)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="audio.py load_audio: soxr resampling of finite samples near float32's limit gives inf, "
-    "returned without the finite check",
-)
-def test_bug_resampling_overflows_to_inf():
+def test_resampling_near_float32_limit_is_finite_or_refused():
     wave = np.full(100, 3e38, dtype=np.float32)
     wave[::2] *= -1
     _check_loaded_or_refused((wave, 8000))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="audio.py load_audio: a short clip downsampled by soxr can come back with 0 samples; the "
-    "'no samples' check runs only before resampling",
-)
-def test_bug_resampling_a_short_clip_to_nothing():
+def test_resampling_a_short_clip_to_nothing_is_refused():
     try:
         y, _ = load_audio((np.ones(5, dtype=np.float32), MAX_SAMPLE_RATE), sr=SR)
     except AudioInputError:
@@ -636,38 +611,22 @@ def test_bug_resampling_a_short_clip_to_nothing():
     assert y.size >= 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="audio.py _as_samples_by_channels: _PCM_SCALE is looked up by dtype, so byte-swapped "
-    "(big-endian) integer PCM such as '>i2' is refused as 'not PCM'",
-)
 @pytest.mark.parametrize("dtype", [">i2", ">i4", ">u2"])
-def test_bug_big_endian_pcm_is_refused(dtype):
+def test_big_endian_pcm_is_scaled(dtype):
     native = np.array([0, 100, 200, 300], dtype=np.dtype(dtype).newbyteorder("="))
     expected, _ = load_audio(native, sr=SR)
     y, _ = load_audio(native.astype(dtype), sr=SR)
     np.testing.assert_array_equal(y, expected)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="audio.py load_audio line 227: data[:, channel : channel + 1] is the empty slice [-1:0] for "
-    "channel=-1, so the last channel comes back as a (0, n_samples) array instead of (n_samples,)",
-)
 @pytest.mark.parametrize("n_channels", [2, 3])
-def test_bug_channel_minus_one_is_empty(tmp_path, n_channels):
+def test_channel_minus_one_is_the_last(tmp_path, n_channels):
     wave = np.random.default_rng(0).uniform(-1, 1, (n_channels, 500)).astype(np.float32)
     y, _ = load_audio(wave, sr=SR, channel=-1)
     np.testing.assert_array_equal(y, wave[-1])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OSError,
-    reason="audio.py _read_file: Path.exists() raises OSError (ENAMETOOLONG) for an over-long "
-    "file name, outside the try block, so a raw OSError escapes (and load_many loses the index)",
-)
-def test_bug_overlong_file_name_raises_oserror(tmp_path):
+def test_overlong_file_name_is_an_audio_input_error(tmp_path):
     path = tmp_path / ("x" * 300 + ".wav")
     with raises_clip_error("not found|name", path=str(path), index=1):
         load_many([tone(), path], sr=SR, n_jobs=1)

@@ -10,6 +10,7 @@ path where it has one) and the cause.
 
 from __future__ import annotations
 
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -86,11 +87,13 @@ def _check_rate(sr, what, path=None):
     """Return ``sr`` as an int, or raise when it is not a plausible sample rate."""
     if isinstance(sr, bool) or not isinstance(sr, (int, np.integer, float, np.floating)):
         raise AudioInputError(f"{what} must be a number of samples per second, got {sr!r}", path=path)
-    if not np.isfinite(sr) or sr <= 0 or sr != int(sr):
+    # Floats need the finiteness test; ints of any size compare safely as they are.
+    whole = isinstance(sr, (int, np.integer)) or (math.isfinite(sr) and sr == int(sr))
+    if not whole or sr <= 0:
         raise AudioInputError(f"{what} must be a positive whole number of Hz, got {sr!r}", path=path)
     if sr > MAX_SAMPLE_RATE:
         raise AudioInputError(
-            f"{what} {int(sr)} Hz is above {MAX_SAMPLE_RATE} Hz; pass (waveform, sample_rate) "
+            f"{what} {sr} Hz is above {MAX_SAMPLE_RATE} Hz; pass (waveform, sample_rate) "
             "in that order, with the rate in Hz",
             path=path,
         )
@@ -99,19 +102,18 @@ def _check_rate(sr, what, path=None):
 
 def _read_file(path):
     """Decode a file into (samples, channels) float32 and its rate."""
-    if not path.exists():
-        raise AudioInputError("file not found; check the path", path=path)
-    if path.is_dir():
-        raise AudioInputError("is a directory, not an audio file; pass the files inside it", path=path)
     try:
-        data, rate = sf.read(path, dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        size = path.stat().st_size if path.exists() else 0
-        detail = "the file is empty (0 bytes)" if size == 0 else f"cannot decode it ({exc})"
-        raise AudioInputError(f"{detail}; is it a WAV, FLAC, OGG or MP3 file?", path=path) from exc
+        if not path.exists():
+            raise AudioInputError("file not found; check the path", path=path)
+        if path.is_dir():
+            raise AudioInputError("is a directory, not an audio file; pass the files inside it", path=path)
+        try:
+            return sf.read(path, dtype="float32", always_2d=True)
+        except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+            detail = "the file is empty (0 bytes)" if path.stat().st_size == 0 else f"cannot decode it ({exc})"
+            raise AudioInputError(f"{detail}; is it a WAV, FLAC, OGG or MP3 file?", path=path) from exc
     except OSError as exc:
         raise AudioInputError(f"cannot read the file ({exc.strerror or exc})", path=path) from exc
-    return data, rate
 
 
 def _as_samples_by_channels(wave, path=None):
@@ -137,8 +139,9 @@ def _as_samples_by_channels(wave, path=None):
     elif wave.shape[0] < wave.shape[1]:
         # Channels lie on the smaller axis, as PyOD reads them.
         wave = wave.T
-    if wave.dtype in _PCM_SCALE:
-        offset, scale = _PCM_SCALE[wave.dtype]
+    native = wave.dtype.newbyteorder("=")
+    if native in _PCM_SCALE:
+        offset, scale = _PCM_SCALE[native]
         return ((wave.astype(np.float64) - offset) / scale).astype(np.float32)
     if np.issubdtype(wave.dtype, np.integer):
         raise AudioInputError(f"integer samples of dtype {wave.dtype} are not PCM", path=path)
@@ -220,11 +223,11 @@ def load_audio(item, sr=None, mono=True, channel=None):
     if data.shape[0] == 0 or data.shape[1] == 0:
         raise AudioInputError("the clip holds no samples", path=path)
     if channel is not None:
-        if not -data.shape[1] <= channel < data.shape[1]:
+        if not isinstance(channel, (int, np.integer)) or not -data.shape[1] <= channel < data.shape[1]:
             raise AudioInputError(
-                f"channel {channel} asked for, but the clip has {data.shape[1]} channel(s)", path=path
+                f"channel {channel!r} asked for, but the clip has {data.shape[1]} channel(s)", path=path
             )
-        data = data[:, channel : channel + 1]
+        data = data[:, [channel]]
     finite = np.isfinite(data)
     if not finite.all():
         bad = int(data.size - np.count_nonzero(finite))
@@ -232,13 +235,23 @@ def load_audio(item, sr=None, mono=True, channel=None):
             f"{bad} sample(s) are NaN or infinite (first at sample {int(np.argmin(finite.all(axis=1)))})",
             path=path,
         )
-    if mono or channel is not None:
-        data = data.mean(axis=1, dtype=np.float32)[:, None] if data.shape[1] > 1 else data
+    if mono and data.shape[1] > 1:
+        data = data.mean(axis=1, dtype=np.float64)[:, None].astype(np.float32)
     if target is not None and target != rate:
+        n_in = len(data)
         data = soxr.resample(data, rate, target, quality="HQ")
+        if len(data) == 0:
+            raise AudioInputError(
+                f"{n_in} sample(s) at {rate} Hz leave no sample at {target} Hz; the clip is too short",
+                path=path,
+            )
         rate = target
+    if not np.isfinite(data).all():
+        raise AudioInputError(
+            "samples overflow float32 once mixed or resampled; is the clip scaled to [-1, 1]?", path=path
+        )
     data = np.ascontiguousarray(data.T, dtype=np.float32)
-    return (data[0] if data.shape[0] == 1 and (mono or channel is not None) else data), int(rate)
+    return (data[0] if mono or channel is not None else data), int(rate)
 
 
 def load_many(items, sr, n_jobs=None, mono=True, channel=None, on_error="raise"):

@@ -80,7 +80,7 @@ def mel_to_hz(mels, htk=False):
 
 @lru_cache(maxsize=32)
 def _mel_filterbank(sr, n_fft, n_mels, fmin, fmax, htk, norm):
-    fft_hz = np.linspace(0.0, sr / 2.0, 1 + n_fft // 2)
+    fft_hz = np.fft.rfftfreq(n_fft, 1.0 / sr)
     edges_hz = mel_to_hz(np.linspace(hz_to_mel(fmin, htk), hz_to_mel(fmax, htk), n_mels + 2), htk)
     widths = np.diff(edges_hz)
     ramps = edges_hz[:, None] - fft_hz[None, :]
@@ -135,7 +135,7 @@ def mel_filterbank(sr, n_fft=1024, n_mels=64, fmin=0.0, fmax=None, htk=False, no
 
 @lru_cache(maxsize=8)
 def _hann(n_fft):
-    window = scipy.signal.get_window("hann", n_fft, fftbins=True).astype(np.float32)
+    window = scipy.signal.get_window("hann", n_fft, fftbins=True)
     window.flags.writeable = False
     return window
 
@@ -178,12 +178,17 @@ def frame(y, frame_length, hop_length, center=True, pad_mode="constant"):
 def _power_time_major(y, n_fft, hop_length, power, center, pad_mode):
     """(..., n_frames, 1 + n_fft // 2) power spectrum, time-major and float32."""
     frames = frame(np.asarray(y, dtype=np.float32), n_fft, hop_length, center, pad_mode)
+    # The FFT runs in float64, as librosa's does (float32 frames times a float64 window):
+    # a float32 FFT's rounding moves quiet, narrow mel bands by more than 1e-3 dB.
     spectrum = scipy.fft.rfft(frames * _hann(n_fft), axis=-1, workers=-1)
     magnitude2 = np.square(spectrum.real)
     magnitude2 += np.square(spectrum.imag)
-    if power == 2.0:
-        return magnitude2
-    return np.power(magnitude2, power / 2.0, out=magnitude2)
+    if power != 2.0:
+        np.power(magnitude2, power / 2.0, out=magnitude2)
+    # Absurdly loud input saturates instead of overflowing float32: a mel band sums at most
+    # every bin with weights of at most 1, so it stays finite too.
+    np.minimum(magnitude2, np.finfo(np.float32).max / magnitude2.shape[-1], out=magnitude2)
+    return magnitude2.astype(np.float32)
 
 
 def power_spectrogram(y, n_fft=1024, hop_length=512, power=2.0, center=True, pad_mode="constant"):
@@ -407,7 +412,8 @@ def context_windows(spec, context=5):
         spec = np.pad(spec, [(0, 0)] * (spec.ndim - 1) + [(0, context - n_frames)], mode="edge")
     time_major = np.ascontiguousarray(np.swapaxes(spec, -1, -2))
     n_windows = time_major.shape[-2] - context + 1
-    step = time_major.strides[-1]
+    # The item size, not strides[-1]: with one band numpy may report any stride for that axis.
+    step = time_major.itemsize
     return np.lib.stride_tricks.as_strided(
         time_major,
         shape=time_major.shape[:-2] + (n_windows, n_mels * context),

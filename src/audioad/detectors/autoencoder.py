@@ -285,13 +285,10 @@ class AudioAE(ClipDetector):
                 "give it more or longer clips"
             )
         self.n_features_ = bank.n_features
-        hidden = [h for h in (self.hidden_neuron_list or [128, 32, 8]) if h < self.n_features_]
-        hidden = hidden or [max(self.n_features_ // 2, 2)]
         self.window_mean_, self.window_scale_ = self._window_standardisation(bank)
 
         torch.manual_seed(self.random_state)
-        model = _dense_autoencoder(torch, self.n_features_, hidden, self.batch_norm, self.dropout_rate)
-        model.to(device).train()
+        model = self._network(torch).to(device).train()
         optimiser = torch.optim.Adam(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         mean = torch.as_tensor(self.window_mean_, device=device)
         scale = torch.as_tensor(self.window_scale_, device=device)
@@ -323,6 +320,27 @@ class AudioAE(ClipDetector):
             self.residual_mean_ = covariance.location_.astype(np.float32)
             self.residual_precision_ = covariance.precision_.astype(np.float32)
         return bank.clip_means(self._bank_scores(bank))
+
+    def _network(self, torch):
+        """The untrained autoencoder for windows of ``n_features_`` values."""
+        # As PyOD: hidden sizes not smaller than the window are dropped, keeping a contraction.
+        hidden = [h for h in (self.hidden_neuron_list or [128, 32, 8]) if h < self.n_features_]
+        hidden = hidden or [max(self.n_features_ // 2, 2)]
+        return _dense_autoencoder(torch, self.n_features_, hidden, self.batch_norm, self.dropout_rate)
+
+    _not_persisted = (*ClipDetector._not_persisted, "ae_")
+
+    def _persisted_state(self):
+        state = super()._persisted_state()
+        state["ae_weights"] = {k: v.detach().cpu().numpy() for k, v in self.ae_.state_dict().items()}
+        return state
+
+    def _restore(self):
+        torch = import_torch()
+        weights = self.__dict__.pop("ae_weights")
+        model = self._network(torch)
+        model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in weights.items()})
+        self.ae_ = model.to(self._device(torch)).eval()
 
     def _window_standardisation(self, bank):
         if not self.standardize:

@@ -348,3 +348,23 @@ class ClipDetector(BaseDetector):
     def fit_predict(self, X, y=None):
         """Fit on X and return the labels of its clips (:attr:`labels_`)."""
         return self.fit(X, y).labels_
+
+    # -- model files -----------------------------------------------------------
+
+    #: Fitted attributes not stored in a model file: rebuilt by ``_restore``, or per call.
+    _not_persisted = ("input_errors_", "_failed")
+
+    def _persisted_state(self):
+        """Fitted attributes a model file stores (arrays, numbers, simple estimators)."""
+        params = set(self.get_params(deep=False))
+        return {k: v for k, v in vars(self).items() if k not in params and k not in self._not_persisted}
+
+    def _restore(self):
+        """Rebuild what ``_persisted_state`` left out, after loading a model file."""
+
+    def save(self, path):
+        """Save the fitted detector to a model file; see :func:`audioad.persistence.save`."""
+        # Imported here: persistence builds on the detectors, not the other way round.
+        from ..persistence import save
+
+        return save(self, path)

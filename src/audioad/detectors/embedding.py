@@ -171,9 +171,34 @@ class EmbeddingOD(ClipDetector):
         if self.reduce_dim is not None:
             self.pca_ = PCA(n_components=self.reduce_dim, random_state=self.random_state)
             self.pca_.fit(self.scaler_.transform(embeddings) if self.standardize else embeddings)
-        self.detector_ = resolve_detector(self.detector, self.contamination, random_state=self.random_state)
-        self.detector_.fit(self._transform(embeddings))
+        # A seed drawn when none is given keeps random_state=None unseeded, yet lets a model file
+        # refit the very same detector.
+        self.detector_seed_ = (
+            self.random_state if self.random_state is not None else int(np.random.randint(2**31 - 1))
+        )
+        self._train_vectors = self._transform(embeddings)
+        self.detector_ = self._new_detector()
+        self.detector_.fit(self._train_vectors)
         return self.detector_.decision_scores_
+
+    def _new_detector(self):
+        detector = resolve_detector(self.detector, self.contamination, random_state=self.detector_seed_)
+        if detector.get_params().get("random_state", 0) is None:
+            detector.set_params(random_state=self.detector_seed_)
+        return detector
+
+    # PyOD detectors hold search trees, forests and torch modules that a model file does not
+    # store; it stores their training vectors and seed, and load refits them.
+    _not_persisted = (*ClipDetector._not_persisted, "detector_", "encoder_")
+
+    def _restore(self):
+        self.encoder_ = self._resolve_encoder()
+        self.detector_ = self._new_detector().fit(self._train_vectors)
+        if not np.allclose(self.detector_.decision_scores_, self.decision_scores_, rtol=1e-6, atol=1e-9):
+            raise ValueError(
+                f"{type(self.detector_).__name__} refitted on the stored vectors scores differently; "
+                "it is not deterministic given its seed"
+            )
 
     def _transform(self, embeddings):
         if self.standardize:

@@ -1,0 +1,562 @@
+"""audioad's detectors against PyOD 3.6.7's audio detectors: accuracy, time and memory.
+
+One command::
+
+    python benchmarks/run.py            # every dataset, seeds 0-4: under 15 minutes on 2 cores
+    python benchmarks/run.py --quick    # seeds 0-1, fewer detectors, 10 epochs: under 3 minutes
+
+On each dataset of ``../shared/data`` (the recordings and the protocol are described in its
+README) and on a synthetic set, every detector sees the same clips in the same run and is scored
+by AUC and pAUC (max_fpr 0.1), fit and score seconds, and the peak memory of its process. The
+tables are printed and written to ``benchmarks/RESULTS.md`` between the ``run.py`` markers
+(other benchmark scripts own other sections of that file). Without ``../shared/data`` only the
+synthetic set runs, and the output says so.
+
+How a run works: the parent process decodes each dataset once (mono, 16 kHz) into a cache of
+arrays and fixes every seed's train/test split. Each (dataset, detector) pair then runs in a
+fresh Python process, one at a time, which loads the cached clips, fits and scores every seed,
+and reports its scores, its times and its peak resident memory (``ru_maxrss``), so one
+detector's memory cannot show up in another's. The parent computes the metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib
+import json
+import os
+import platform
+import resource
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+SRC = REPO / "src"
+if str(SRC) not in sys.path:
+    # Benchmark this checkout, whatever audioad the interpreter has installed.
+    sys.path.insert(0, str(SRC))
+
+DEFAULT_DATA = REPO.parent / "shared" / "data"
+RESULTS_PATH = REPO / "benchmarks" / "RESULTS.md"
+SECTION_START, SECTION_END = "<!-- run.py:start -->", "<!-- run.py:end -->"
+
+#: Every clip is decoded once to mono at this rate; detectors at other rates resample it.
+SR = 16000
+MAX_FPR = 0.1
+SEEDS = (0, 1, 2, 3, 4)
+QUICK_SEEDS = (0, 1)
+EPOCHS = 40  # PyOD AudioAE's default
+QUICK_EPOCHS = 10
+
+# Placeholders in a detector's arguments, replaced in each run.
+SEED = "<seed>"
+EPOCH_NUM = "<epoch_num>"
+
+
+# ---------------------------------------------------------------- detectors
+
+
+@dataclass(frozen=True)
+class Detector:
+    """How to build one detector: ``target`` is ``'module:attribute[.attribute]'``, called with
+    ``args`` and ``kwargs`` (where :data:`SEED` and :data:`EPOCH_NUM` are replaced per run)."""
+
+    name: str
+    target: str
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+    quick: bool = False  # part of the --quick set
+    torch: bool = False  # imported before timing, so that no fit time is torch's import
+
+    def build(self, seed: int, epoch_num: int):
+        module_name, _, attributes = self.target.partition(":")
+        factory = importlib.import_module(module_name)
+        for attribute in attributes.split("."):
+            factory = getattr(factory, attribute)
+        values = {SEED: seed, EPOCH_NUM: epoch_num}
+        kwargs = {key: values.get(value, value) if isinstance(value, str) else value
+                  for key, value in self.kwargs.items()}
+        return factory(*self.args, **kwargs)
+
+
+def detector(name, target, *args, quick=False, torch=False, **kwargs) -> Detector:
+    return Detector(name, target, args, kwargs, quick, torch)
+
+
+# One line a detector. Entries whose module does not import (not written yet, or broken) are
+# reported as skipped, so a new detector appears here before its file exists.
+DETECTORS = [
+    detector("audioad default_detector", "audioad.detectors.ensemble:default_detector", quick=True),
+    detector("audioad MelKNN", "audioad.detectors.knn:MelKNN"),
+    detector("audioad MelMahalanobis", "audioad.detectors.mahalanobis:MelMahalanobis"),
+    detector("audioad MelGMM", "audioad.detectors.gmm:MelGMM"),
+    detector("audioad WindowKNN", "audioad.detectors.window_knn:WindowKNN", context=5),
+    detector("audioad IDNN", "audioad.detectors.idnn:IDNN", torch=True),
+    detector("audioad AudioAE", "audioad.detectors.autoencoder:AudioAE",
+             sr=SR, epoch_num=EPOCH_NUM, quick=True, torch=True),
+    detector("audioad EmbeddingOD fast", "audioad.detectors.embedding:EmbeddingOD.for_audio",
+             "fast", random_state=SEED, quick=True),
+    detector("audioad EmbeddingOD balanced", "audioad.detectors.embedding:EmbeddingOD.for_audio",
+             "balanced", random_state=SEED, quick=True),
+    detector("PyOD AudioAE", "pyod.models.audio_ae:AudioAE",
+             sr=SR, epoch_num=EPOCH_NUM, quick=True, torch=True),
+    detector("PyOD EmbeddingOD fast", "pyod.models.embedding:EmbeddingOD.for_audio",
+             "fast", random_state=SEED, quick=True),
+    detector("PyOD EmbeddingOD balanced", "pyod.models.embedding:EmbeddingOD.for_audio",
+             "balanced", random_state=SEED, quick=True),
+]
+REGISTRY = {d.name: d for d in DETECTORS}
+
+
+def importable(spec: Detector) -> str | None:
+    """None if the detector's factory imports, else why not."""
+    module_name, _, attributes = spec.target.partition(":")
+    try:
+        obj = importlib.import_module(module_name)
+        for attribute in attributes.split("."):
+            obj = getattr(obj, attribute)
+    except Exception as error:  # a file mid-edit can fail in any way
+        return f"{type(error).__name__}: {first_line(error)}"
+    return None
+
+
+def first_line(error) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+# ---------------------------------------------------------------- datasets
+
+DATASET_NOTES = {
+    "bldc_motor": "recordings cut into non-overlapping 2 s clips (mono, 16 kHz) before the split by group",
+    "fan": "5 s segments as they are",
+    "paper_machine": (
+        "21-42 ms snippets (96 kHz, decoded at 16 kHz): a robustness case for very short clips. "
+        "Loudness alone separates the classes, inverted, so an AUC below 0.5 means the detector "
+        "measures level"
+    ),
+    "synthetic": (
+        "`make_machine_sounds` (2 machines x 2 sections, 30 train / 10 normal / 10 anomalous test "
+        "clips of 2 s each); each section fitted and scored on its own train/test split, the "
+        "metrics averaged over the 4 sections; the seed is the generator's `random_state`"
+    ),
+}
+REAL_DATASETS = ("bldc_motor", "fan", "paper_machine")
+DATASETS = (*REAL_DATASETS, "synthetic")
+BLDC_CLIP_SECONDS = 2.0
+
+
+def group_split(labels, groups, seed):
+    """Train on the normal clips of a random half of the normal groups; test on the rest.
+
+    The normal groups, sorted, are permuted by ``numpy.random.default_rng(seed)``; the first
+    half (rounded down) is the training half.
+    """
+    normal_groups = sorted({g for g, label in zip(groups, labels) if label == 0})
+    order = np.random.default_rng(seed).permutation(len(normal_groups))
+    train_groups = {normal_groups[i] for i in order[: len(normal_groups) // 2]}
+    in_train = [label == 0 and g in train_groups for g, label in zip(groups, labels)]
+    train = [i for i, t in enumerate(in_train) if t]
+    test = [i for i, t in enumerate(in_train) if not t]
+    return train, test
+
+
+def load_real(folder: Path, name: str):
+    """Decode a manifest folder: (waves, labels, groups), bldc_motor cut into 2 s clips."""
+    from audioad.audio import load_audio
+    from audioad.datasets import read_dataset
+
+    waves, labels, groups = [], [], []
+    for clip in read_dataset(folder):
+        wave, _ = load_audio(clip.path, sr=SR)
+        pieces = [wave]
+        if name == "bldc_motor":
+            length = int(BLDC_CLIP_SECONDS * SR)
+            pieces = [wave[start : start + length] for start in range(0, len(wave) - length + 1, length)]
+        for piece in pieces:
+            waves.append(np.ascontiguousarray(piece, dtype=np.float32))
+            labels.append(int(clip.label == "anomaly"))
+            groups.append(clip.attributes["group"])
+    return waves, labels, groups
+
+
+def save_clips(waves, path: Path):
+    offsets = np.cumsum([0] + [len(w) for w in waves])
+    np.save(path.with_suffix(".offsets.npy"), offsets)
+    np.save(path.with_suffix(".npy"), np.concatenate(waves) if waves else np.zeros(0, np.float32))
+    return path.name
+
+
+def prepare_real(folder: Path, name: str, seeds, cache: Path):
+    waves, labels, groups = load_real(folder, name)
+    key = save_clips(waves, cache / name)
+    plan = {}
+    for seed in seeds:
+        train, test = group_split(labels, groups, seed)
+        plan[str(seed)] = {
+            "clips": key,
+            "sections": [{"name": name, "train": train, "test": test, "y": [labels[i] for i in test]}],
+        }
+    counts = summary_counts(plan)
+    return plan, f"{len(waves)} clips from {len(set(groups))} recordings; per seed {counts}"
+
+
+def prepare_synthetic(seeds, cache: Path):
+    from audioad.audio import load_audio
+    from audioad.datasets import make_machine_sounds
+
+    plan = {}
+    for seed in seeds:
+        table = make_machine_sounds(cache / f"synthetic_{seed}", random_state=seed)
+        waves = [load_audio(clip.path, sr=SR)[0].astype(np.float32) for clip in table]
+        sections = []
+        for machine in table.machines:
+            for section in table.filter(machine=machine).sections:
+                index = [i for i, c in enumerate(table) if c.machine == machine and c.section == section]
+                train = [i for i in index if table[i].split == "train"]
+                test = [i for i in index if table[i].split == "test"]
+                sections.append({
+                    "name": f"{machine}/{section}",
+                    "train": train,
+                    "test": test,
+                    "y": [int(table[i].label == "anomaly") for i in test],
+                })
+        plan[str(seed)] = {"clips": save_clips(waves, cache / f"synthetic_{seed}"), "sections": sections}
+    n_sections = len(next(iter(plan.values()))["sections"])
+    return plan, f"{n_sections} sections; per section and seed {summary_counts(plan, per_section=True)}"
+
+
+def summary_counts(plan, per_section=False) -> str:
+    """Train / test normal / test anomalous clip counts, averaged over seeds (and sections)."""
+    rows = [
+        (len(s["train"]), len(s["y"]) - sum(s["y"]), sum(s["y"]))
+        for entry in plan.values()
+        for s in (entry["sections"] if per_section else entry["sections"][:1])
+    ]
+    train, normal, anomaly = np.mean(rows, axis=0)
+    return f"{train:.0f} train, {normal:.0f} normal + {anomaly:.0f} anomalous test clips"
+
+
+# ---------------------------------------------------------------- worker (one process per run)
+
+
+def worker(job_path: str) -> None:
+    """Fit and score one detector on one dataset for every seed; write scores, times, peak RSS."""
+    job = json.loads(Path(job_path).read_text())
+    spec = REGISTRY[job["detector"]]
+    if spec.torch:
+        import torch  # noqa: F401 -- imported before timing
+    clips_by_key = {}
+    runs = []
+    for seed in job["seeds"]:
+        entry = job["plan"][str(seed)]
+        if entry["clips"] not in clips_by_key:
+            clips_by_key.clear()  # one seed's clips in memory at a time
+            base = Path(job["cache"]) / entry["clips"]
+            data = np.load(base.with_suffix(".npy"))
+            offsets = np.load(base.with_suffix(".offsets.npy"))
+            clips_by_key[entry["clips"]] = [(data[a:b], SR) for a, b in zip(offsets[:-1], offsets[1:])]
+        clips = clips_by_key[entry["clips"]]
+        run = {"seed": seed, "fit_s": 0.0, "score_s": 0.0, "scores": []}
+        try:
+            for section in entry["sections"]:
+                model = spec.build(seed, job["epoch_num"])
+                train = [clips[i] for i in section["train"]]
+                test = [clips[i] for i in section["test"]]
+                start = time.perf_counter()
+                model.fit(train)
+                run["fit_s"] += time.perf_counter() - start
+                start = time.perf_counter()
+                scores = model.decision_function(test)
+                run["score_s"] += time.perf_counter() - start
+                run["scores"].append(np.asarray(scores, dtype=float).tolist())
+        except Exception as error:
+            run = {"seed": seed, "error": f"{type(error).__name__}: {first_line(error)}"}
+        runs.append(run)
+        clips = train = test = model = None  # let the next seed's clips replace these
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    Path(job["out"]).write_text(json.dumps({"runs": runs, "peak_mb": peak_mb}, allow_nan=True))
+
+
+def run_worker(job: dict, work: Path, timeout: float) -> dict:
+    job_path = work / "job.json"
+    job["out"] = str(work / "result.json")
+    Path(job["out"]).unlink(missing_ok=True)
+    job_path.write_text(json.dumps(job))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]))
+    try:
+        done = subprocess.run(
+            [sys.executable, str(Path(__file__).resolve()), "--worker", str(job_path)],
+            capture_output=True, text=True, timeout=timeout, env=env, cwd=REPO,
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:.0f} s"}
+    if done.returncode != 0 or not Path(job["out"]).exists():
+        lines = [line for line in (done.stderr or "").strip().splitlines() if line.strip()]
+        return {"error": f"worker exited with code {done.returncode}: {lines[-1] if lines else 'no message'}"}
+    return json.loads(Path(job["out"]).read_text())
+
+
+# ---------------------------------------------------------------- metrics and tables
+
+
+def summarise(result: dict, plan: dict) -> dict:
+    """AUC and pAUC (mean, std over seeds), median seconds over seeds, peak MB, or an error."""
+    from audioad.metrics import auc, pauc
+
+    if "error" in result:
+        return {"error": result["error"]}
+    aucs, paucs, fits, scores, errors = [], [], [], [], []
+    for run in result["runs"]:
+        if "error" in run:
+            errors.append(run["error"])
+            continue
+        sections = plan[str(run["seed"])]["sections"]
+        try:
+            aucs.append(np.mean([auc(s["y"], v) for s, v in zip(sections, run["scores"])]))
+            paucs.append(np.mean([pauc(s["y"], v, max_fpr=MAX_FPR) for s, v in zip(sections, run["scores"])]))
+        except ValueError as error:
+            errors.append(f"ValueError: {first_line(error)}")
+            continue
+        fits.append(run["fit_s"])
+        scores.append(run["score_s"])
+    row = {"peak_mb": result["peak_mb"], "n_ok": len(aucs), "n_runs": len(result["runs"])}
+    if not aucs:
+        return {**row, "error": errors[0]}
+    ddof = 1 if len(aucs) > 1 else 0
+    row.update(
+        auc=float(np.mean(aucs)), auc_std=float(np.std(aucs, ddof=ddof)),
+        pauc=float(np.mean(paucs)), pauc_std=float(np.std(paucs, ddof=ddof)),
+        fit_s=float(np.median(fits)), score_s=float(np.median(scores)),
+        partial_error=errors[0] if errors else None,
+    )
+    return row
+
+
+def table(dataset: str, rows: dict) -> str:
+    ok = sorted((r for r in rows.items() if "error" not in r[1]), key=lambda r: -r[1]["auc"])
+    failed = [r for r in rows.items() if "error" in r[1]]
+    lines = [
+        "| detector | AUC mean ± std | pAUC mean ± std | fit s | score s | peak MB | notes |",
+        "|---|---|---|---:|---:|---:|---|",
+    ]
+    for name, r in ok:
+        notes = []
+        if dataset == "paper_machine" and r["auc"] < 0.5:
+            notes.append("measures level (AUC < 0.5)")
+        if r["partial_error"]:
+            notes.append(f"{r['n_runs'] - r['n_ok']} of {r['n_runs']} seeds failed: {r['partial_error']}")
+        lines.append(
+            f"| {name} | {r['auc']:.3f} ± {r['auc_std']:.3f} | {r['pauc']:.3f} ± {r['pauc_std']:.3f} "
+            f"| {r['fit_s']:.2f} | {r['score_s']:.2f} | {r['peak_mb']:.0f} | {'; '.join(notes)} |"
+        )
+    for name, r in failed:
+        peak = f"{r['peak_mb']:.0f}" if "peak_mb" in r else "-"
+        message = r["error"].replace("|", "/")
+        lines.append(f"| {name} | error: {message} | | | | {peak} | |")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- environment and RESULTS.md
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        ram = f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.1f} GiB RAM"
+    except (ValueError, OSError, AttributeError):
+        ram = "RAM unknown"
+    return f"{platform.platform()}; {cpu}; {usable} usable of {os.cpu_count()} CPUs; {ram}"
+
+
+def versions() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = [f"python {platform.python_version()}"]
+    for package in ("numpy", "scipy", "scikit-learn", "torch", "librosa", "pyod"):
+        try:
+            found.append(f"{package} {version(package)}")
+        except PackageNotFoundError:
+            found.append(f"{package} not installed")
+    import audioad
+
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    at = f" (commit {commit.stdout.strip()})" if commit.returncode == 0 else ""
+    found.append(f"audioad {audioad.__version__}{at}")
+    return ", ".join(found)
+
+
+def write_results(section: str, path: Path) -> None:
+    block = f"{SECTION_START}\n{section.strip()}\n{SECTION_END}\n"
+    if path.exists():
+        text = path.read_text()
+        start, end = text.find(SECTION_START), text.find(SECTION_END)
+        if start != -1 and end > start:
+            text = text[:start] + block + text[end + len(SECTION_END):].lstrip("\n")
+        else:
+            text = text.rstrip("\n") + "\n\n" + block
+    else:
+        text = (
+            "# Benchmark results\n\n"
+            "Written by the scripts in `benchmarks/` (see benchmarks/README.md); each script owns the "
+            "section between its markers. Do not edit the numbers by hand: rerun the script.\n\n" + block
+        )
+    path.write_text(text)
+
+
+# ---------------------------------------------------------------- main
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description="Benchmark audioad's detectors against PyOD's audio detectors "
+        "(AUC, pAUC, fit/score seconds, peak memory) and write benchmarks/RESULTS.md.",
+    )
+    parser.add_argument("--quick", action="store_true",
+                        help=f"seeds {QUICK_SEEDS[0]}-{QUICK_SEEDS[-1]}, the detectors marked quick, "
+                        f"epoch_num={QUICK_EPOCHS} for the autoencoders (under 3 minutes on 2 cores)")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
+                        help="folder of the real datasets (default: <repo>/../shared/data)")
+    parser.add_argument("--datasets", nargs="+", choices=DATASETS, help="datasets to run (default: all)")
+    parser.add_argument("--detectors", nargs="+", metavar="NAME",
+                        help="detectors to run, by name as in the tables (default: all, or the quick set)")
+    parser.add_argument("--seeds", nargs="+", type=int, help="seeds (default: 0-4, or 0-1 with --quick)")
+    parser.add_argument("--epochs", type=int, help=f"epoch_num of the autoencoders (default {EPOCHS}, "
+                        f"{QUICK_EPOCHS} with --quick)")
+    parser.add_argument("--timeout", type=float, default=600.0,
+                        help="seconds one (dataset, detector) process may run (default 600)")
+    parser.add_argument("--results", type=Path, default=RESULTS_PATH, help="file to write (default: %(default)s)")
+    parser.add_argument("--no-write", action="store_true", help="print the tables, leave RESULTS.md alone")
+    parser.add_argument("--list", action="store_true", help="list the detectors and exit")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.worker:
+        worker(args.worker)
+        return 0
+    began = time.perf_counter()
+    command = "python benchmarks/run.py" + "".join(" " + shlex.quote(a) for a in (argv or sys.argv[1:]))
+
+    if args.detectors:
+        unknown = [name for name in args.detectors if name not in REGISTRY]
+        if unknown:
+            print(f"unknown detector(s) {unknown}; known: {', '.join(REGISTRY)}", file=sys.stderr)
+            return 2
+        wanted = [REGISTRY[name] for name in args.detectors]
+    else:
+        wanted = [d for d in DETECTORS if d.quick or not args.quick]
+    if args.list:
+        for spec in DETECTORS:
+            problem = importable(spec)
+            print(f"{spec.name:32s} {'quick ' if spec.quick else '      '}{problem or 'ok'}")
+        return 0
+
+    seeds = tuple(args.seeds) if args.seeds else (QUICK_SEEDS if args.quick else SEEDS)
+    epoch_num = args.epochs or (QUICK_EPOCHS if args.quick else EPOCHS)
+    messages = []
+
+    def say(line):
+        print(line, flush=True)
+        messages.append(line)
+
+    detectors, skipped = [], []
+    for spec in wanted:
+        problem = importable(spec)
+        if problem:
+            skipped.append(f"{spec.name} ({problem})")
+        else:
+            detectors.append(spec)
+    if skipped:
+        say("skipped, does not import: " + "; ".join(skipped))
+
+    datasets = list(args.datasets or DATASETS)
+    real = [name for name in datasets if name in REAL_DATASETS]
+    if real and not args.data.is_dir():
+        shown = "../shared/data" if args.data == DEFAULT_DATA else str(args.data)
+        say(f"{shown} not found: running the synthetic set only")
+        datasets = [name for name in datasets if name == "synthetic"]
+    for name in real:
+        if name in datasets and not (args.data / name / "manifest.csv").is_file():
+            say(f"{args.data / name}/manifest.csv not found: skipping {name}")
+            datasets.remove(name)
+
+    print(f"{len(detectors)} detectors x {len(datasets)} datasets, seeds {list(seeds)}, "
+          f"autoencoders at epoch_num={epoch_num}", flush=True)
+    tables, descriptions = {}, {}
+    with tempfile.TemporaryDirectory(prefix="audioad-bench-") as tmp:
+        cache = Path(tmp)
+        for dataset in datasets:
+            start = time.perf_counter()
+            if dataset == "synthetic":
+                plan, description = prepare_synthetic(seeds, cache)
+            else:
+                plan, description = prepare_real(args.data / dataset, dataset, seeds, cache)
+            descriptions[dataset] = description
+            print(f"\n## {dataset}: {description} (decoded in {time.perf_counter() - start:.1f} s)", flush=True)
+            rows = {}
+            for spec in detectors:
+                start = time.perf_counter()
+                job = {"detector": spec.name, "seeds": list(seeds), "epoch_num": epoch_num,
+                       "plan": plan, "cache": str(cache)}
+                rows[spec.name] = summarise(run_worker(job, cache, args.timeout), plan)
+                r = rows[spec.name]
+                outcome = f"error: {r['error']}" if "error" in r else f"AUC {r['auc']:.3f}"
+                print(f"  {spec.name:30s} {time.perf_counter() - start:6.1f} s  {outcome}", flush=True)
+            tables[dataset] = table(dataset, rows)
+            print("\n" + tables[dataset], flush=True)
+
+    minutes = (time.perf_counter() - began) / 60
+    print(f"\nwhole run: {minutes:.1f} min", flush=True)
+    section = [
+        "## Accuracy, time and memory against PyOD (`benchmarks/run.py`)",
+        "",
+        f"- date: {datetime.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}",
+        f"- command: `{command}` ({minutes:.1f} min)",
+        f"- machine: {machine()}",
+        f"- versions: {versions()}",
+        f"- seeds: {', '.join(map(str, seeds))}; autoencoders (`AudioAE`, both libraries) at sr=16000 and "
+        f"epoch_num={epoch_num}, other settings default; `EmbeddingOD.for_audio(...)` with "
+        "random_state=seed, other settings default",
+        "- protocol: fit on normal clips only; split the normal recordings (groups) of a dataset in half "
+        "at random per seed (`numpy.random.default_rng(seed).permutation` of the sorted normal groups, "
+        "first half trains); test on the other half's clips and all anomalous clips. Every clip is decoded "
+        "once to mono at 16 kHz and every detector gets the same `(waveform, 16000)` tuples; detectors at "
+        "another rate (both `EmbeddingOD`s at 22050 Hz) resample them.",
+        f"- AUC and pAUC (max_fpr={MAX_FPR}, McClish-standardised as sklearn): mean ± sample std over seeds. "
+        "fit s and score s: median over seeds of the wall time of `fit` on the training clips and of "
+        "`decision_function` on the test clips (synthetic: summed over its 4 sections). "
+        "peak MB: the maximum resident set size of the process that ran the detector on that dataset, "
+        "all seeds; the whole process, including the interpreter, imports and the dataset's clips in memory.",
+    ]
+    if messages:
+        section += [f"- note: {line}" for line in messages]
+    for dataset in datasets:
+        section += ["", f"### {dataset}", "", f"{DATASET_NOTES[dataset]}. {descriptions[dataset]}.", "",
+                    tables[dataset]]
+    if not args.no_write:
+        write_results("\n".join(section), args.results)
+        print(f"wrote the run.py section of {args.results}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

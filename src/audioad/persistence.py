@@ -1,0 +1,285 @@
+"""Save and load a fitted detector as a model file that is not a pickle.
+
+A model file is a zip archive holding:
+
+- ``audioad-model.json``: the format name and version, the audioad version that
+  wrote it, the detector's class and parameters, a training summary, and its
+  fitted state as a JSON tree in which arrays are references;
+- ``arrays/NNNN.npy``: every array, in NumPy's ``.npy`` format, read back with
+  ``allow_pickle=False``.
+
+Loading never unpickles and never calls ``torch.load``: network weights are
+plain arrays. Objects are rebuilt only for classes that are scikit-learn, PyOD
+or audioad estimators, by creating the bare object and setting its attributes
+from the file, so no code named in a file runs. A corrupt, truncated or
+incompatible file raises :class:`ModelFileError` naming the file and the cause.
+"""
+
+from __future__ import annotations
+
+import datetime as _datetime
+import importlib
+import io
+import json
+import math
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from . import __version__
+from .detectors.base import ClipDetector
+
+__all__ = ["save", "load", "read_header", "ModelFileError", "FORMAT", "FORMAT_VERSION"]
+
+#: Name of the format, stored in every model file.
+FORMAT = "audioad-model"
+#: Version of the format this audioad writes; files of a newer version are refused.
+FORMAT_VERSION = 1
+
+_HEADER = "audioad-model.json"
+# Only estimators from these packages are rebuilt from a file.
+_TRUSTED_PACKAGES = ("sklearn", "pyod", "audioad")
+
+
+class ModelFileError(ValueError):
+    """A model file that cannot be read: missing, corrupt, truncated or incompatible."""
+
+    def __init__(self, path, cause):
+        self.path = str(path)
+        self.cause = cause
+        super().__init__(f"{path}: {cause}")
+
+
+def _class_path(cls):
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _trusted_class(path, base=BaseEstimator):
+    """Resolve a class path from a file, only to a trusted estimator class."""
+    module_name, _, name = path.rpartition(".")
+    if module_name.split(".")[0] not in _TRUSTED_PACKAGES:
+        raise TypeError(f"class {path!r} is not from {', '.join(_TRUSTED_PACKAGES)}")
+    cls = getattr(importlib.import_module(module_name), name, None)
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        raise TypeError(f"{path!r} is not a {base.__name__} class")
+    return cls
+
+
+class _Writer:
+    """Turn a value into a JSON tree, collecting its arrays."""
+
+    def __init__(self):
+        self.arrays = {}
+
+    def encode(self, value, where):
+        if value is None or isinstance(value, (bool, str)):
+            return value
+        if isinstance(value, (int, np.integer)) and not isinstance(value, np.bool_):
+            return int(value)
+        if isinstance(value, (float, np.floating)):
+            value = float(value)
+            return value if math.isfinite(value) else {"$float": repr(value)}
+        if isinstance(value, np.bool_):
+            return bool(value)
+        if isinstance(value, np.ndarray):
+            if value.dtype.hasobject:
+                raise TypeError(f"{where}: arrays of Python objects cannot be saved")
+            name = f"arrays/{len(self.arrays):04d}.npy"
+            self.arrays[name] = value
+            return {"$array": name}
+        if isinstance(value, np.dtype):
+            return {"$dtype": value.str}
+        if isinstance(value, (list, tuple)):
+            items = [self.encode(v, f"{where}[{i}]") for i, v in enumerate(value)]
+            return items if isinstance(value, list) else {"$tuple": items}
+        if isinstance(value, dict):
+            if not all(isinstance(k, str) for k in value):
+                raise TypeError(f"{where}: only dictionaries with string keys can be saved")
+            return {"$dict": {k: self.encode(v, f"{where}.{k}") for k, v in value.items()}}
+        if isinstance(value, BaseEstimator):
+            return {"$estimator": _class_path(type(value)), "state": self.encode(vars(value), where)}
+        if callable(value):
+            raise TypeError(f"{where}: a function cannot be saved in a model file; pass a named setting instead")
+        raise TypeError(f"{where}: cannot save a {type(value).__name__}")
+
+
+class _Reader:
+    """Rebuild values from a JSON tree and the archive's arrays."""
+
+    def __init__(self, archive):
+        self.archive = archive
+
+    def decode(self, node):
+        if isinstance(node, list):
+            return [self.decode(v) for v in node]
+        if not isinstance(node, dict):
+            return node
+        if "$array" in node:
+            with self.archive.open(node["$array"]) as f:
+                return np.lib.format.read_array(io.BytesIO(f.read()), allow_pickle=False)
+        if "$float" in node:
+            return float(node["$float"])
+        if "$dtype" in node:
+            return np.dtype(node["$dtype"])
+        if "$tuple" in node:
+            return tuple(self.decode(v) for v in node["$tuple"])
+        if "$dict" in node:
+            return {k: self.decode(v) for k, v in node["$dict"].items()}
+        if "$estimator" in node:
+            estimator = object.__new__(_trusted_class(node["$estimator"]))
+            estimator.__dict__.update(self.decode(node["state"]))
+            return estimator
+        raise ValueError(f"unknown entry {sorted(node)}")
+
+
+def save(detector, path):
+    """Save a fitted detector to ``path``.
+
+    Parameters
+    ----------
+    detector : ClipDetector
+        A fitted audioad detector.
+    path : str or pathlib.Path
+        File to write; its folder must exist. ``.audioad`` is the usual suffix.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from audioad import EmbeddingOD
+    >>> clips = [np.random.RandomState(s).randn(16000) for s in range(12)]
+    >>> detector = EmbeddingOD.for_audio("balanced", sr=16000).fit(clips)
+    >>> path = save(detector, os.path.join(tempfile.mkdtemp(), "fan.audioad"))
+    >>> bool(np.allclose(load(path).decision_function(clips), detector.decision_function(clips)))
+    True
+    """
+    if not isinstance(detector, ClipDetector):
+        raise TypeError(f"only audioad detectors can be saved, got {type(detector).__name__}")
+    if not hasattr(detector, "decision_scores_"):
+        raise ValueError(f"{type(detector).__name__} is not fitted yet; call fit first")
+    writer = _Writer()
+    header = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "audioad_version": __version__,
+        "created": _datetime.datetime.now(_datetime.timezone.utc).isoformat(timespec="seconds"),
+        "detector": _class_path(type(detector)),
+        "params": writer.encode(_params_of(detector), "params"),
+        "training": {
+            "n_clips": int(len(detector.decision_scores_)),
+            "threshold": float(detector.threshold_),
+            "score_mean": float(np.mean(detector.decision_scores_)),
+            "score_std": float(np.std(detector.decision_scores_)),
+        },
+        "state": writer.encode(detector._persisted_state(), "state"),
+    }
+    path = Path(path)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(_HEADER, json.dumps(header, indent=1))
+        for name, array in writer.arrays.items():
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+            archive.writestr(name, buffer.getvalue())
+    return path
+
+
+def _params_of(detector):
+    """Constructor arguments; an estimator argument is kept as its class and parameters."""
+    params = {}
+    for name, value in detector.get_params(deep=False).items():
+        if isinstance(value, BaseEstimator):
+            value = {"$new": _class_path(type(value)), "params": value.get_params(deep=False)}
+        params[name] = value
+    return params
+
+
+def _new_estimators(value):
+    if isinstance(value, dict) and "$new" in value:
+        return _trusted_class(value["$new"])(**value["params"])
+    return value
+
+
+def _open(path):
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(path, "no such model file" if not path.exists() else "is not a file")
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ModelFileError(path, f"not an audioad model file, or truncated ({exc})") from exc
+    try:
+        header = json.loads(archive.read(_HEADER))
+    except KeyError as exc:
+        archive.close()
+        raise ModelFileError(path, f"not an audioad model file: it has no {_HEADER}") from exc
+    except (ValueError, zipfile.BadZipFile, OSError, EOFError) as exc:
+        archive.close()
+        raise ModelFileError(path, f"corrupt model description ({exc})") from exc
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        archive.close()
+        raise ModelFileError(path, f"not an audioad model file (format {header.get('format')!r})")
+    version = header.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        archive.close()
+        raise ModelFileError(
+            path,
+            f"written in model format {version} by audioad {header.get('audioad_version')}; this audioad "
+            f"({__version__}) reads format {FORMAT_VERSION} and older: upgrade audioad",
+        )
+    return archive, header
+
+
+def read_header(path):
+    """The description of a model file, without loading the model.
+
+    Returns
+    -------
+    dict
+        ``format``, ``format_version``, ``audioad_version``, ``created``,
+        ``detector`` (class path), ``params`` (as stored) and ``training``
+        (number of clips, threshold, mean and std of the training scores).
+    """
+    archive, header = _open(path)
+    archive.close()
+    return {k: v for k, v in header.items() if k != "state"}
+
+
+def load(path):
+    """Load a detector saved by :func:`save`.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A model file.
+
+    Returns
+    -------
+    ClipDetector
+        The fitted detector, scoring exactly as it did when saved.
+
+    Raises
+    ------
+    ModelFileError
+        When the file is missing, not a model file, corrupt, truncated, or
+        written by a newer format.
+    """
+    archive, header = _open(path)
+    with archive:
+        try:
+            cls = _trusted_class(header["detector"], base=ClipDetector)
+            reader = _Reader(archive)
+            params = {k: _new_estimators(v) for k, v in reader.decode(header["params"]).items()}
+            detector = cls(**params)
+            detector.__dict__.update(reader.decode(header["state"]))
+            detector._restore()
+        except ModelFileError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every failure of a bad file must name the file
+            raise ModelFileError(path, f"cannot rebuild the detector ({type(exc).__name__}: {exc})") from exc
+    return detector

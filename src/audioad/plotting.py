@@ -1,0 +1,456 @@
+"""Pictures of what a detector sees: when a clip sounds wrong, how well scores separate clips.
+
+- :func:`plot_frame_scores`: a clip's log-mel spectrogram above its window scores, on one
+  time axis, with the threshold and the stretches above it marked;
+- :func:`plot_clip`: the same for one clip, straight from a fitted detector;
+- :func:`plot_roc`: ROC curve with AUC and the DCASE pAUC;
+- :func:`plot_score_histogram`: scores of normal and anomalous clips, and the threshold.
+
+Every function returns a :class:`matplotlib.figure.Figure` built without pyplot, so nothing
+needs a display and no global figure state is touched; save it with :func:`save_figure` or
+``fig.savefig``. Pass ``ax`` (or ``fig``) to draw into a figure of your own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, MaxNLocator
+from sklearn.metrics import roc_curve
+
+from .audio import load_audio
+from .features import hz_to_mel, log_mel, mel_to_hz
+from .metrics import MAX_FPR, _as_labels, _labels_and_scores, auc, pauc
+from .thresholds import check_scores
+
+__all__ = ["plot_frame_scores", "plot_clip", "plot_roc", "plot_score_histogram", "save_figure"]
+
+_THRESHOLD_COLOR = "tab:red"
+_NORMAL_COLOR = "tab:blue"
+_ANOMALY_COLOR = "tab:orange"
+# Levels further than this below the loudest are drawn as the floor colour, as power_to_db's
+# top_db does: a silent stretch would otherwise flatten the colour scale of the rest.
+_DYNAMIC_RANGE_DB = 80.0
+# Candidate frequency ticks; those that fall inside the mel range are shown.
+_HZ_TICKS = (50, 100, 250, 500, 1000, 2000, 4000, 8000, 16000, 32000)
+# Ticks closer than this share of the axis to the one below are dropped, so labels never overlap.
+_MIN_TICK_GAP = 0.06
+
+
+def _new_figure(fig, figsize):
+    return Figure(figsize=figsize, layout="constrained") if fig is None else fig
+
+
+def _figure_of(ax):
+    # An Axes in a SubFigure reports the SubFigure; callers want the Figure that saves.
+    return ax.figure.figure
+
+
+def _hz_label(hz):
+    return f"{hz / 1000:g}k" if hz >= 1000 else f"{hz:g}"
+
+
+def _draw_log_mel(ax, y, sr, n_fft, hop_length, n_mels, log):
+    """Draw the clip's log-mel spectrogram on ``ax``: time in s, frequency in Hz. Returns the image."""
+    spec = log_mel(y, sr, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, log=log)
+    n_frames = spec.shape[1]
+    frame_seconds = hop_length / sr
+    # Frames are centred (log_mel's center=True): frame i is centred at i * hop / sr, so each
+    # pixel spans half a hop either side of that, and window scores line up with it.
+    extent = (-frame_seconds / 2, (n_frames - 0.5) * frame_seconds, -0.5, n_mels - 0.5)
+    top = float(np.max(spec))
+    image = ax.imshow(
+        spec,
+        origin="lower",
+        aspect="auto",
+        interpolation="nearest",
+        extent=extent,
+        cmap="magma",
+        vmin=max(float(np.min(spec)), top - _DYNAMIC_RANGE_DB),
+        vmax=top,
+    )
+    image.set_gid("log-mel")
+    # Mel bands are not evenly spaced in Hz: put ticks at round frequencies where their bands lie.
+    band_mels = np.linspace(hz_to_mel(0.0), hz_to_mel(sr / 2.0), n_mels + 2)[1:-1]
+    ticks, positions = [], []
+    for hz in _HZ_TICKS:
+        position = float(np.interp(hz_to_mel(hz), band_mels, np.arange(n_mels), left=np.nan, right=np.nan))
+        if np.isfinite(position) and (not positions or position - positions[-1] >= _MIN_TICK_GAP * n_mels):
+            ticks.append(hz)
+            positions.append(position)
+    ax.yaxis.set_major_locator(FixedLocator(positions))
+    ax.set_yticklabels([_hz_label(hz) for hz in ticks])
+    ax.set_ylabel("Frequency (Hz, mel scale)")
+    ax.set_xlim(0.0, len(y) / sr)
+    colorbar = _figure_of(ax).colorbar(image, ax=ax, pad=0.01, fraction=0.05)
+    colorbar.set_label("Level (dB)")
+    return image
+
+
+def _runs_above(scores, threshold):
+    """(first, last) index of each run of consecutive scores above ``threshold``."""
+    above = np.concatenate([[False], scores > threshold, [False]])
+    edges = np.flatnonzero(np.diff(above.astype(np.int8)))
+    return list(zip(edges[::2], edges[1::2] - 1))
+
+
+def plot_frame_scores(
+    y,
+    sr,
+    frame_scores,
+    threshold=None,
+    *,
+    n_fft=1024,
+    hop_length=512,
+    n_mels=64,
+    log="db",
+    window_seconds=0.0,
+    clip_score=None,
+    title=None,
+    fig=None,
+):
+    """A clip's log-mel spectrogram above its window scores, to see when it sounds wrong.
+
+    Two axes share the time axis: on top the log-mel spectrogram (time in seconds,
+    frequency on the mel scale labelled in Hz, a colour bar in dB); below it the score of
+    every window over time, the threshold as a dashed red line, and each stretch of windows
+    scoring above the threshold shaded red (and marked by a red bar along the top of the
+    spectrogram).
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        The clip's waveform, (n_samples,) or (n_channels, n_samples) (averaged to mono).
+    sr : int
+        Its sample rate in Hz.
+    frame_scores : FrameScores or tuple of (times, scores)
+        What :meth:`ClipDetector.frame_scores <audioad.detectors.base.ClipDetector.frame_scores>`
+        returns for this clip: each window's start in seconds and its score.
+    threshold : float or None
+        Scores above it are anomalous (a detector's ``threshold_``); ``None`` draws no line.
+    n_fft, hop_length, n_mels : int
+        Spectrogram settings, as in :func:`~audioad.features.log_mel`; use the detector's
+        own so the picture shows what it saw.
+    log : {"db", "dcase"}
+        Log convention of :func:`~audioad.features.log_mel`.
+    window_seconds : float, default 0
+        Time from the centre of a window's first frame to that of its last,
+        ``(context - 1) * hop_length / sr`` for a window of ``context`` frames. Each score is
+        drawn at its window's centre, ``time + window_seconds / 2``, so it sits over the
+        spectrogram frames it was computed from; 0 draws it at the window's start.
+    clip_score : float or None
+        The clip's own score (``decision_function``), drawn as a dotted grey line with its
+        verdict: windows may cross the threshold while the clip as a whole stays normal.
+    title : str or None
+        Title of the figure; ``None`` gives a generic one.
+    fig : matplotlib.figure.Figure or SubFigure, optional
+        An empty figure to draw into; ``None`` makes a new one.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from audioad import FrameScores
+    >>> sr, hop = 16000, 512
+    >>> y = np.random.default_rng(0).standard_normal(sr).astype(np.float32)
+    >>> times = np.arange(28) * hop / sr
+    >>> scores = np.where((times > 0.4) & (times < 0.6), 3.0, 1.0)
+    >>> fig = plot_frame_scores(y, sr, FrameScores(times, scores), threshold=2.0,
+    ...                         hop_length=hop, window_seconds=4 * hop / sr)
+    >>> [ax.get_label() for ax in fig.axes]
+    ['spectrogram', 'scores', '<colorbar>']
+    """
+    y, sr = load_audio((y, sr), sr=sr)
+    times, scores = (np.asarray(a, dtype=np.float64).ravel() for a in frame_scores)
+    if times.shape != scores.shape:
+        raise ValueError(
+            f"frame_scores has {times.size} times but {scores.size} scores; pass one time per window score"
+        )
+    fig = _new_figure(fig, (9.0, 6.0))
+    ax_spec, ax_scores = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
+    ax_spec.set_label("spectrogram")
+    ax_scores.set_label("scores")
+    _draw_log_mel(ax_spec, y, sr, n_fft, hop_length, n_mels, log)
+    ax_spec.set_title("Log-mel spectrogram", fontsize="medium")
+    ax_spec.tick_params(labelbottom=False)
+
+    centres = times + window_seconds / 2.0
+    ax_scores.plot(centres, scores, color="black", linewidth=1.2, marker=".", markersize=3, label="window score")
+    if threshold is not None:
+        threshold = float(threshold)
+        ax_scores.axhline(
+            threshold, color=_THRESHOLD_COLOR, linestyle="--", linewidth=1.5, label=f"threshold {threshold:.3g}"
+        )
+        step = float(np.median(np.diff(times))) if times.size > 1 else hop_length / sr
+        for n, (first, last) in enumerate(_runs_above(scores, threshold)):
+            start, stop = centres[first] - step / 2, centres[last] + step / 2
+            ax_scores.axvspan(
+                start, stop, color=_THRESHOLD_COLOR, alpha=0.12, linewidth=0,
+                label=None if n else "above threshold", gid="above-threshold",
+            )
+            # A red bar along the spectrogram's top edge: marks the time without hiding the sound.
+            ax_spec.axvspan(start, stop, ymin=0.96, ymax=1.0, color=_THRESHOLD_COLOR, linewidth=0,
+                            gid="above-threshold")
+        ax_scores.fill_between(
+            centres, threshold, scores, where=scores > threshold, interpolate=True,
+            color=_THRESHOLD_COLOR, alpha=0.45, linewidth=0, gid="excess",
+        )
+    if clip_score is not None:
+        clip_score = float(clip_score)
+        verdict = ""
+        if threshold is not None:
+            verdict = " \u2192 anomalous" if clip_score > threshold else " \u2192 normal"
+        ax_scores.axhline(clip_score, color="0.35", linestyle=":", linewidth=1.5,
+                          label=f"clip score {clip_score:.3g}{verdict}", gid="clip-score")
+    levels = [v for v in (threshold, clip_score) if v is not None]
+    if levels:
+        # Keep the threshold and clip score in view even when every window is far from them.
+        values = np.concatenate([scores[np.isfinite(scores)], levels])
+        low, high = values.min(), values.max()
+        margin = 0.08 * (high - low or abs(high) or 1.0)
+        ax_scores.set_ylim(low - margin, high + margin)
+    ax_scores.set_xlabel("Time (s)")
+    ax_scores.set_ylabel("Window score")
+    ax_scores.set_title("Anomaly score of each window (higher = more abnormal)", fontsize="medium")
+    ax_scores.grid(True, alpha=0.3)
+    ax_scores.legend(loc="best", fontsize="small", framealpha=0.9)
+    ax_scores.set_xlim(0.0, len(y) / sr)
+    fig.suptitle(title or "When does the clip sound wrong?")
+    return _figure_of(ax_scores)
+
+
+def plot_clip(detector, clip, *, title=None, fig=None, path=None, dpi=150):
+    """Plot one clip as a fitted detector hears it: spectrogram, window scores, threshold.
+
+    The clip is loaded at the detector's ``sr`` and its spectrogram drawn with the detector's
+    own ``n_fft``, ``hop_length``, ``n_mels`` and ``log`` where it has them (1024, 512, 64 and
+    ``"db"`` otherwise). A detector that scores windows gets :func:`plot_frame_scores` with
+    its ``threshold_`` and the clip's score; one that scores whole clips gets the spectrogram alone, annotated
+    with the clip's score, the threshold and the verdict.
+
+    Parameters
+    ----------
+    detector : ClipDetector
+        A fitted audioad detector.
+    clip : str, pathlib.Path, array-like or tuple
+        One clip in any form :func:`~audioad.audio.load_audio` accepts; a bare array is taken
+        to be at the detector's ``sr``.
+    title : str or None
+        Title of the figure; ``None`` names the detector and, for a path, the file.
+    fig : matplotlib.figure.Figure or SubFigure, optional
+        An empty figure to draw into; ``None`` makes a new one.
+    path : str or pathlib.Path, optional
+        Also save the figure there (format from the extension), via :func:`save_figure`.
+    dpi : int, default 150
+        Resolution of the saved file.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from audioad import EmbeddingOD
+    >>> clips = [np.random.default_rng(s).standard_normal(8000) for s in range(12)]
+    >>> detector = EmbeddingOD.for_audio("fast", sr=16000).fit(clips)
+    >>> fig = plot_clip(detector, clips[0])  # a whole-clip detector: spectrogram and score
+    >>> [ax.get_label() for ax in fig.axes]
+    ['spectrogram', '<colorbar>']
+    """
+    sr = getattr(detector, "sr", None)
+    y, sr = load_audio(clip, sr=sr)
+    settings = {
+        "n_fft": getattr(detector, "n_fft", 1024),
+        "hop_length": getattr(detector, "hop_length", 512),
+        "n_mels": getattr(detector, "n_mels", 64),
+        "log": getattr(detector, "log", "db"),
+    }
+    if title is None:
+        title = type(detector).__name__
+        if isinstance(clip, (str, Path)):
+            title += f": {Path(clip).name}"
+    score = float(detector.decision_function([(y, sr)])[0])
+    threshold = float(detector.threshold_)
+    try:
+        frames = detector.frame_scores([(y, sr)])[0]
+    except TypeError:
+        frames = None
+    if frames is not None:
+        context = getattr(detector, "context", 1)
+        figure = plot_frame_scores(
+            y, sr, frames, threshold, **settings, window_seconds=(context - 1) * settings["hop_length"] / sr,
+            clip_score=score, title=title, fig=fig,
+        )
+    else:
+        fig = _new_figure(fig, (9.0, 4.0))
+        ax = fig.subplots()
+        ax.set_label("spectrogram")
+        _draw_log_mel(ax, y, sr, settings["n_fft"], settings["hop_length"], settings["n_mels"], settings["log"])
+        ax.set_xlabel("Time (s)")
+        verdict = "ANOMALOUS" if score > threshold else "normal"
+        ax.text(
+            0.01, 0.97, f"clip score {score:.3g}   threshold {threshold:.3g}   \u2192 {verdict}",
+            transform=ax.transAxes, va="top", ha="left", fontsize="medium", gid="clip-score",
+            color=_THRESHOLD_COLOR if score > threshold else "black",
+            bbox=dict(boxstyle="round", facecolor="white", alpha=0.85, edgecolor="none"),
+        )
+        ax.set_title("Log-mel spectrogram (this detector scores whole clips)", fontsize="medium")
+        fig.suptitle(title)
+        figure = _figure_of(ax)
+    if path is not None:
+        save_figure(figure, path, dpi=dpi)
+    return figure
+
+
+def plot_roc(y_true, scores, *, max_fpr=MAX_FPR, label=None, ax=None):
+    """ROC curve of clip scores, with AUC and pAUC in the legend and the pAUC region shaded.
+
+    Call it again with the same ``ax`` to compare detectors on one plot.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_clips,)
+        0 normal, 1 anomalous (bools and ``'normal'``/``'anomaly'`` too).
+    scores : array-like of shape (n_clips,)
+        Anomaly scores, higher = more abnormal.
+    max_fpr : float, default 0.1
+        Largest false-positive rate of the pAUC (DCASE's 0.1); that region is shaded.
+    label : str or None
+        Name of the curve in the legend, before its AUC and pAUC.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; ``None`` makes a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = plot_roc([0, 0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8, 0.3], label="AudioAE")
+    >>> fig.axes[0].get_legend().get_texts()[0].get_text()
+    'AudioAE: AUC 0.667, pAUC 0.737'
+    """
+    labels, scores = _labels_and_scores(y_true, scores)
+    area, partial = auc(labels, scores), pauc(labels, scores, max_fpr=max_fpr)
+    fpr, tpr, _ = roc_curve(labels, scores)
+    if ax is None:
+        ax = _new_figure(None, (5.5, 5.0)).subplots()
+    first = not any(patch.get_gid() == "pauc-region" for patch in ax.patches)
+    if first:
+        ax.axvspan(0.0, max_fpr, color="0.85", alpha=0.6, linewidth=0, gid="pauc-region",
+                   label=f"pAUC region (FPR \u2264 {max_fpr:g})")
+        ax.plot([0, 1], [0, 1], color="0.5", linestyle=":", linewidth=1, label="chance", gid="chance")
+    name = f"{label}: " if label else ""
+    # Unclipped, so a curve running along an edge of the plot is not hidden by the frame.
+    ax.plot(fpr, tpr, linewidth=1.8, drawstyle="steps-post", clip_on=False, zorder=3,
+            label=f"{name}AUC {area:.3f}, pAUC {partial:.3f}")
+    if first:
+        ax.set_xlim(0.0, 1.0)
+        ax.set_ylim(0.0, 1.01)
+        ax.set_aspect("equal")
+        ax.set_xlabel("False positive rate (normal clips flagged)")
+        ax.set_ylabel("True positive rate (anomalies caught)")
+        ax.set_title("ROC curve")
+        ax.grid(True, alpha=0.3)
+    # Curves first, then the chance line and the region, in the legend.
+    handles, texts = ax.get_legend_handles_labels()
+    order = sorted(range(len(texts)), key=lambda i: (handles[i].get_gid() in ("pauc-region", "chance"), i))
+    ax.legend([handles[i] for i in order], [texts[i] for i in order], loc="lower right", fontsize="small")
+    return _figure_of(ax)
+
+
+def plot_score_histogram(scores, labels=None, threshold=None, *, ax=None, bins="auto"):
+    """Histograms of the scores of normal and anomalous clips, overlaid, with the threshold.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_clips,)
+        Anomaly scores, higher = more abnormal.
+    labels : array-like of shape (n_clips,) or None
+        0 normal, 1 anomalous (bools and ``'normal'``/``'anomaly'`` too); ``None`` draws
+        one histogram of all the scores.
+    threshold : float or None
+        Drawn as a dashed red vertical line (a detector's ``threshold_``).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; ``None`` makes a new figure.
+    bins : int, sequence or str, default "auto"
+        As :func:`numpy.histogram_bin_edges` takes it; both classes share the same bins.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = plot_score_histogram([0.1, 0.2, 0.25, 0.9, 1.1], [0, 0, 0, 1, 1], threshold=0.5)
+    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    ['normal (3 clips)', 'anomalous (2 clips)', 'threshold 0.5']
+    """
+    scores = check_scores(scores, name="scores")
+    if ax is None:
+        ax = _new_figure(None, (6.5, 4.0)).subplots()
+    edges = np.histogram_bin_edges(
+        scores if threshold is None else np.append(scores, float(threshold)), bins=bins
+    )
+    if labels is None:
+        groups = [("clips", scores, _NORMAL_COLOR)]
+    else:
+        labels = _as_labels(labels).ravel()
+        if labels.shape != scores.shape:
+            raise ValueError(f"got {scores.size} scores but {labels.size} labels; pass one label per clip")
+        groups = [
+            ("normal", scores[labels == 0], _NORMAL_COLOR),
+            ("anomalous", scores[labels == 1], _ANOMALY_COLOR),
+        ]
+    for name, values, color in groups:
+        if values.size:
+            ax.hist(values, bins=edges, alpha=0.55, color=color, edgecolor=color, linewidth=0.8,
+                    label=f"{name} ({values.size} clips)")
+    if threshold is not None:
+        ax.axvline(float(threshold), color=_THRESHOLD_COLOR, linestyle="--", linewidth=1.8,
+                   label=f"threshold {float(threshold):.3g}")
+    ax.set_xlabel("Anomaly score (higher = more abnormal)")
+    ax.set_ylabel("Number of clips")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title("Score distribution")
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(fontsize="small")
+    return _figure_of(ax)
+
+
+def save_figure(fig, path, dpi=150):
+    """Save a figure, making its folder if needed; the format follows the extension.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        What one of the plotting functions returned.
+    path : str or pathlib.Path
+        Where to write it: ``.png``, ``.pdf``, ``.svg``, ...
+    dpi : int, default 150
+        Resolution of raster formats.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> fig = plot_score_histogram([0.1, 0.2, 0.9])
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     out = save_figure(fig, pathlib.Path(folder) / "scores.png")
+    ...     out.read_bytes()[:4]
+    b'\\x89PNG'
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi, facecolor="white")
+    return path
