@@ -6,44 +6,14 @@ import warnings
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import SR, detector_id, small_detectors
 from sklearn.base import clone
 
 from audioad import AudioAE, AudioInputError, AudioInputWarning, EmbeddingOD, auc
-from audioad.datasets import make_machine_sounds
 
 pytest.importorskip("torch")
 
-SR = 16000
-
-
-@pytest.fixture(scope="module")
-def machine(tmp_path_factory):
-    """A small, clearly anomalous machine: train paths, test paths, test labels."""
-    table = make_machine_sounds(
-        tmp_path_factory.mktemp("machine"),
-        machines=("fan",),
-        n_sections=1,
-        n_train=24,
-        n_test_normal=8,
-        n_test_anomaly=8,
-        duration=1.0,
-        anomaly_strength=3.0,
-        random_state=0,
-    )
-    test = table.filter(split="test")
-    return table.filter(split="train").paths, test.paths, test.labels
-
-
-def small_detectors():
-    return [
-        AudioAE(sr=SR, epoch_num=3, batch_size=256, random_state=0),
-        AudioAE.dcase2023(epoch_num=3, random_state=0),
-        EmbeddingOD.for_audio("fast", sr=SR, random_state=0),
-        EmbeddingOD.for_audio("balanced", sr=SR),
-    ]
-
-
-@pytest.fixture(scope="module", params=range(len(small_detectors())), ids=lambda i: type(small_detectors()[i]).__name__ + str(i))
+@pytest.fixture(scope="module", params=range(len(small_detectors())), ids=lambda i: detector_id(small_detectors()[i]))
 def fitted(request, machine):
     train, _, _ = machine
     return small_detectors()[request.param].fit(train)

@@ -242,12 +242,31 @@ def read_header(path):
     -------
     dict
         ``format``, ``format_version``, ``audioad_version``, ``created``,
-        ``detector`` (class path), ``params`` (as stored) and ``training``
+        ``detector`` (class path), ``params`` (plain values) and ``training``
         (number of clips, threshold, mean and std of the training scores).
     """
     archive, header = _open(path)
     archive.close()
-    return {k: v for k, v in header.items() if k != "state"}
+    described = {k: v for k, v in header.items() if k != "state"}
+    described["params"] = _plain(header.get("params", {}))
+    return described
+
+
+def _plain(node):
+    """A stored tree as plain JSON values, arrays named but not read."""
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    if "$dict" in node:
+        return {k: _plain(v) for k, v in node["$dict"].items()}
+    if "$tuple" in node:
+        return [_plain(v) for v in node["$tuple"]]
+    if "$new" in node:
+        return {"class": node["$new"], **_plain(node["params"])}
+    if "$float" in node:
+        return node["$float"]
+    return f"<{next(iter(node))[1:]}>"
 
 
 def load(path):

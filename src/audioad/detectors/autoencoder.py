@@ -381,8 +381,7 @@ class AudioAE(ClipDetector):
         return scores
 
     def _score_features(self, specs):
-        bank = WindowBank(specs, self.context)
-        return bank.clip_means(self._bank_scores(bank))
+        return self._clip_from_windows(self._window_scores(specs))
 
     def _window_scores(self, specs):
         bank = WindowBank(specs, self.context)

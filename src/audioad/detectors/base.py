@@ -20,11 +20,12 @@ from pyod.models.base import BaseDetector
 from scipy.special import erf
 from scipy.stats import binom
 from sklearn.utils.validation import check_is_fitted
+from tqdm.auto import tqdm
 
 from ..audio import AudioInputError, load_many
 from ..thresholds import threshold as fit_threshold
 
-__all__ = ["ClipDetector", "FrameScores", "AudioInputWarning", "ON_ERROR"]
+__all__ = ["ClipDetector", "ClipScores", "FrameScores", "AudioInputWarning", "ON_ERROR"]
 
 #: What scoring does with a clip that cannot be loaded.
 ON_ERROR = ("raise", "skip", "nan")
@@ -35,6 +36,25 @@ _CHUNK_CLIPS = 256
 
 class AudioInputWarning(UserWarning):
     """Some clips of a batch could not be scored (``on_error='skip'`` or ``'nan'``)."""
+
+
+class ClipScores(NamedTuple):
+    """What :meth:`ClipDetector.score_clips` returns.
+
+    Attributes
+    ----------
+    scores : numpy.ndarray
+        One score per clip, in input order; NaN where the clip failed.
+    frames : list of FrameScores or None
+        Per-window scores of each clip (empty where it failed), when asked
+        for and the detector scores windows.
+    errors : list of AudioInputError
+        The clips that failed, each naming its index, path and cause.
+    """
+
+    scores: np.ndarray
+    frames: list | None
+    errors: list
 
 
 class FrameScores(NamedTuple):
@@ -108,6 +128,17 @@ class ClipDetector(BaseDetector):
     def _window_scores(self, features):
         raise TypeError(f"{type(self).__name__} scores whole clips; it has no frame scores")
 
+    def _clip_from_windows(self, windows):
+        """A window detector's clip scores from its per-clip window scores: their mean."""
+        lengths = np.array([len(w) for w in windows])
+        sums = np.add.reduceat(np.concatenate(windows), np.concatenate([[0], np.cumsum(lengths)[:-1]]))
+        return sums / lengths
+
+    @property
+    def scores_windows(self):
+        """Whether the detector scores windows over time (and so has :meth:`frame_scores`)."""
+        return type(self)._window_scores is not ClipDetector._window_scores
+
     def _window_hop_seconds(self):
         raise TypeError(f"{type(self).__name__} scores whole clips; it has no frame scores")
 
@@ -119,9 +150,10 @@ class ClipDetector(BaseDetector):
             return np.concatenate(parts)
         return [f for part in parts for f in part]
 
-    def _chunks(self, clips, on_error="raise"):
+    def _chunks(self, clips, on_error="raise", progress=False):
         """Yield (positions, features) per chunk, and collect the clips that fail."""
         self._failed = []
+        bar = tqdm(total=len(clips), unit="clip", desc=type(self).__name__, disable=None if progress else True, leave=False)
         for start in range(0, len(clips), _CHUNK_CLIPS):
             stop = min(start + _CHUNK_CLIPS, len(clips))
             loaded = load_many(
@@ -136,23 +168,25 @@ class ClipDetector(BaseDetector):
                     self._failed.append(w.at(start + i))
             if good:
                 yield np.asarray(good) + start, self._featurize([loaded[i] for i in good])
+            bar.update(stop - start)
+        bar.close()
 
-    def _features_of(self, X):
+    def _features_of(self, X, progress=False):
         """Features of every clip of X, computed chunk by chunk."""
-        return self._join([features for _, features in self._chunks(_as_clips(X))])
+        return self._join([features for _, features in self._chunks(_as_clips(X), progress=progress)])
 
-    def _scores_with(self, X, on_error, score):
+    def _scores_with(self, X, on_error, score, progress=False, warn=True):
         """Apply ``score(features)`` chunk by chunk, honouring ``on_error``."""
         if on_error not in ON_ERROR:
             raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
         clips = _as_clips(X)
         positions, parts = [], []
-        for where, features in self._chunks(clips, on_error):
+        for where, features in self._chunks(clips, on_error, progress):
             positions.append(where)
             parts.append(score(features))
         failed, self._failed = self._failed, []
         self.input_errors_ = failed
-        if failed:
+        if failed and warn:
             listed = "; ".join(str(e) for e in failed[:5]) + (" ..." if len(failed) > 5 else "")
             warnings.warn(
                 f"{len(failed)} of {len(clips)} clips could not be scored: {listed}",
@@ -163,7 +197,7 @@ class ClipDetector(BaseDetector):
 
     # -- PyOD's contract -----------------------------------------------------
 
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, progress=False):
         """Learn what normal clips sound like.
 
         Parameters
@@ -173,13 +207,15 @@ class ClipDetector(BaseDetector):
             tuples, mostly of normal operation.
         y : ignored
             Present for API consistency.
+        progress : bool
+            Show a progress bar while clips are read.
 
         Returns
         -------
         self
         """
         self._check_parameters()
-        features = self._features_of(X)
+        features = self._features_of(X, progress)
         self._set_n_classes(y)
         self.decision_scores_ = np.asarray(self._fit_features(features), dtype=np.float64)
         self._process_decision_scores()
@@ -201,7 +237,7 @@ class ClipDetector(BaseDetector):
         self._sigma = float(np.std(self.decision_scores_))
         return self
 
-    def decision_function(self, X, on_error="raise"):
+    def decision_function(self, X, on_error="raise", progress=False):
         """Anomaly score of each clip: higher is more abnormal.
 
         Parameters
@@ -214,13 +250,15 @@ class ClipDetector(BaseDetector):
             its place (``"nan"``). Either of the last two warns with
             :class:`AudioInputWarning` and keeps the failures in
             ``input_errors_``.
+        progress : bool
+            Show a progress bar while clips are scored.
 
         Returns
         -------
         numpy.ndarray of shape (n_clips,)
         """
         check_is_fitted(self, ["decision_scores_", "threshold_", "labels_"])
-        clips, positions, parts = self._scores_with(X, on_error, self._score_features)
+        clips, positions, parts = self._scores_with(X, on_error, self._score_features, progress)
         return self._place(len(clips), positions, [np.asarray(p, dtype=np.float64) for p in parts], on_error)
 
     @staticmethod
@@ -231,6 +269,50 @@ class ClipDetector(BaseDetector):
         for where, part in zip(positions, parts):
             scores[where] = part
         return scores
+
+    def score_clips(self, X, frames=False, progress=False):
+        """Score clips in one pass, with per-window scores if asked; a bad clip never stops it.
+
+        The tool for long batches: a clip that cannot be loaded scores NaN and
+        is reported in ``errors``, and a window detector computes its window
+        scores once for both the clip scores and ``frames``.
+
+        Parameters
+        ----------
+        X : list
+            Clips in any form :meth:`fit` accepts.
+        frames : bool
+            Also return each clip's window scores (window detectors only;
+            ``frames`` is None for the others).
+        progress : bool
+            Show a progress bar.
+
+        Returns
+        -------
+        ClipScores
+            ``(scores, frames, errors)``.
+        """
+        check_is_fitted(self, ["decision_scores_", "threshold_", "labels_"])
+        frames = frames and self.scores_windows
+
+        def score(features):
+            if not frames:
+                return self._score_features(features), None
+            windows = self._window_scores(features)
+            return self._clip_from_windows(windows), windows
+
+        clips, positions, parts = self._scores_with(X, "nan", score, progress, warn=False)
+        scores = self._place(len(clips), positions, [np.asarray(p[0], dtype=np.float64) for p in parts], "nan")
+        per_clip = None
+        if frames:
+            hop = self._window_hop_seconds()
+            per_clip = [FrameScores(np.empty(0), np.empty(0))] * len(clips)
+            for where, (_, windows) in zip(positions, parts):
+                for position, window_scores in zip(where, windows):
+                    per_clip[position] = FrameScores(
+                        np.arange(len(window_scores)) * hop, np.asarray(window_scores, dtype=np.float64)
+                    )
+        return ClipScores(scores, per_clip, list(self.input_errors_))
 
     def frame_scores(self, X, on_error="raise"):
         """Scores of each clip's windows over time, to see when a clip sounds wrong.

@@ -157,9 +157,9 @@ class EmbeddingOD(ClipDetector):
         # As PyOD does: a descriptor that overflows must not poison the scaler.
         return np.clip(np.nan_to_num(embeddings), -_FLOAT32_MAX, _FLOAT32_MAX)
 
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, progress=False):
         self.encoder_ = self._resolve_encoder()
-        return super().fit(X, y)
+        return super().fit(X, y, progress)
 
     fit.__doc__ = ClipDetector.fit.__doc__
 

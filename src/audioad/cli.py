@@ -1,0 +1,418 @@
+"""The ``audioad`` command: fit, score, evaluate, plot, demo, info.
+
+It calls the public API only; nothing below it knows a command line exists.
+Exit codes: 0 everything worked, 1 some inputs failed (the rest was done),
+2 a usage error (bad arguments, an unreadable model file or dataset).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import click
+import numpy as np
+from tqdm.auto import tqdm
+
+from . import __version__
+from .datasets import read_dataset, write_dcase_results
+from .detectors.registry import DETECTORS, make_detector
+from .persistence import ModelFileError, load, read_header
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+SCORE_COLUMNS = ("path", "score", "label", "peak_time", "error")
+# Clips scored between two writes of the output: what a crash can lose at most.
+_SCORE_BATCH = 32
+
+
+class Failure(click.ClickException):
+    """A run that did its work but for some inputs: exit code 1."""
+
+    exit_code = 1
+
+
+def _usage_error(exc):
+    return click.UsageError(str(exc))
+
+
+def collect_clips(inputs, training=False):
+    """Audio files named by ``inputs``: files, folders searched recursively, manifest CSVs.
+
+    From a manifest, training takes only clips not labelled anomalous and,
+    when the manifest has splits, those of the train split.
+    """
+    clips = []
+    for item in inputs:
+        path = Path(item)
+        if path.suffix.lower() == ".csv":
+            table = read_dataset(path)
+            if training:
+                table = [c for c in table if c.label != "anomaly" and c.split in (None, "train")]
+            clips.extend(c.path for c in table)
+        elif path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+            if not found:
+                raise click.UsageError(f"{path}: no audio files ({', '.join(AUDIO_SUFFIXES)}) in this folder")
+            clips.extend(str(p) for p in found)
+        else:
+            # A missing file is reported per clip when it is read, like any other bad clip.
+            clips.append(str(path))
+    if not clips:
+        raise click.UsageError("no clips given")
+    return clips
+
+
+def parse_settings(settings):
+    """``key=value`` pairs; values are read as JSON where they parse (10, 0.5, true, [1, 2])."""
+    params = {}
+    for setting in settings:
+        key, sep, value = setting.partition("=")
+        if not sep or not key:
+            raise click.UsageError(f"--set takes key=value, got {setting!r}")
+        try:
+            params[key] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key] = value
+    return params
+
+
+def build_detector(name, settings):
+    try:
+        return make_detector(name, **parse_settings(settings))
+    except (TypeError, ValueError) as exc:
+        raise click.UsageError(f"cannot make detector {name!r}: {exc}") from exc
+
+
+def load_model(path):
+    try:
+        return load(path)
+    except ModelFileError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+def detector_option(function):
+    function = click.option(
+        "--detector",
+        "detector_name",
+        default="default",
+        show_default=True,
+        type=click.Choice(list(DETECTORS)),
+        help="Which detector; `audioad info --detectors` lists them.",
+    )(function)
+    return click.option(
+        "--set",
+        "settings",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="A detector parameter, e.g. --set n_mels=64 --set epoch_num=20 (repeatable).",
+    )(function)
+
+
+def common_options(function):
+    function = click.option("--n-jobs", type=int, default=None, help="Threads for reading clips (default: every core).")(
+        function
+    )
+    return click.option("-q", "--quiet", is_flag=True, help="No progress bars.")(function)
+
+
+def _with_jobs(detector, n_jobs):
+    if n_jobs is not None:
+        for name in detector.get_params():
+            if name == "n_jobs" or name.endswith("__n_jobs"):
+                detector.set_params(**{name: n_jobs})
+    return detector
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="audioad")
+def main():
+    """Find anomalous machine sounds: learn what normal sounds like, then flag what does not.
+
+    \b
+    Start with `audioad demo`, then:
+      audioad fit recordings/normal/ --out fan.audioad
+      audioad score fan.audioad new/ --out scores.csv
+      audioad plot fan.audioad new/clip_0042.wav --out clip.png
+    """
+
+
+@main.command()
+@click.argument("train", nargs=-1, required=True)
+@detector_option
+@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False), help="Model file to write.")
+@common_options
+def fit(train, detector_name, settings, out, n_jobs, quiet):
+    """Fit a detector on recordings of normal operation and save it.
+
+    TRAIN are audio files, folders (searched recursively) or manifest CSVs.
+
+    \b
+    Example:
+      audioad fit data/fan/train --detector default --out fan.audioad
+    """
+    detector = _with_jobs(build_detector(detector_name, settings), n_jobs)
+    clips = collect_clips(train, training=True)
+    started = time.perf_counter()
+    try:
+        detector.fit(clips, progress=not quiet)
+    except ValueError as exc:
+        raise click.UsageError(f"cannot fit on these clips: {exc}") from exc
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    detector.save(out)
+    click.echo(
+        f"fitted {detector_name} ({type(detector).__name__}) on {len(clips)} clips in "
+        f"{time.perf_counter() - started:.1f} s; threshold {detector.threshold_:.4g}; saved {out}"
+    )
+
+
+def _done_paths(out):
+    with open(out, newline="") as f:
+        return {row["path"] for row in csv.DictReader(f)}
+
+
+@main.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False), help="CSV of clip scores to write.")
+@click.option("--frames", type=click.Path(dir_okay=False), help="Also write every window's score (window detectors).")
+@click.option("--resume", is_flag=True, help="Skip clips already in --out and append to it.")
+@click.option("--dask", "dask_address", metavar="ADDRESS", help="Score on a Dask cluster (scheduler address).")
+@common_options
+def score(model, inputs, out, frames, resume, dask_address, n_jobs, quiet):
+    """Score clips with a fitted model, writing each row as soon as it is scored.
+
+    INPUTS are audio files, folders (searched recursively) or manifest CSVs.
+    Columns: path, score, label (1 above the model's threshold), peak_time
+    (start of the highest-scoring window, in seconds, for window detectors),
+    error (why a clip could not be scored). A bad file does not stop the run.
+
+    \b
+    Example:
+      audioad score fan.audioad data/fan/test --out scores.csv --frames frames.csv
+    """
+    detector = _with_jobs(load_model(model), n_jobs)
+    clips = collect_clips(inputs)
+    done = _done_paths(out) if resume and Path(out).exists() else set()
+    todo = [c for c in clips if c not in done]
+    if dask_address:
+        from .parallel import score_on_dask
+
+        batches = score_on_dask(detector, todo, dask_address, batch_size=_SCORE_BATCH)
+    else:
+        batches = (
+            (todo[i : i + _SCORE_BATCH], detector.score_clips(todo[i : i + _SCORE_BATCH], frames=True))
+            for i in range(0, len(todo), _SCORE_BATCH)
+        )
+    failures = _write_scores(detector, batches, out, frames, append=bool(done), total=len(todo), quiet=quiet)
+    skipped = f", {len(done)} already in {out}" if done else ""
+    if failures:
+        listed = "; ".join(failures[:3]) + (" ..." if len(failures) > 3 else "")
+        raise Failure(f"{len(failures)} of {len(todo)} files failed: {listed}")
+    click.echo(f"scored {len(todo)} clips{skipped}; wrote {out}" + (f" and {frames}" if frames else ""))
+
+
+def _open_csv(path, append, header):
+    """A CSV file to add rows to, with its header written when the file is new or empty."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fresh = not (append and path.exists() and path.stat().st_size > 0)
+    f = open(path, "w" if fresh else "a", newline="")
+    if fresh:
+        csv.writer(f).writerow(header)
+    return f
+
+
+def _write_scores(detector, batches, out, frames_out, append, total, quiet):
+    """Write score rows (and window rows) batch by batch; return the failure messages."""
+    failures = []
+    with ExitStack() as stack:
+        files = [stack.enter_context(_open_csv(out, append, SCORE_COLUMNS))]
+        if frames_out:
+            files.append(stack.enter_context(_open_csv(frames_out, append, ("path", "time", "score"))))
+        rows = csv.writer(files[0])
+        windows = csv.writer(files[1]) if frames_out else None
+        bar = stack.enter_context(tqdm(total=total, unit="clip", disable=True if quiet else None))
+        try:
+            for clips, result in batches:
+                errors = {e.index: e.cause for e in result.errors}
+                for i, clip in enumerate(clips):
+                    if i in errors:
+                        failures.append(f"{clip}: {errors[i]}")
+                        rows.writerow((clip, "", "", "", errors[i]))
+                        continue
+                    peak = ""
+                    if result.frames is not None:
+                        times, window_scores = result.frames[i]
+                        peak = f"{times[np.argmax(window_scores)]:.3f}"
+                        if windows:
+                            windows.writerows((clip, f"{t:.3f}", repr(float(v))) for t, v in zip(times, window_scores))
+                    value = float(result.scores[i])
+                    rows.writerow((clip, repr(value), int(value > detector.threshold_), peak, ""))
+                # Each batch reaches the disk before the next is scored: a crash loses one batch at most.
+                for f in files:
+                    f.flush()
+                bar.update(len(clips))
+        except KeyboardInterrupt:
+            raise click.ClickException(f"interrupted; the rows written so far are in {out}: rerun with --resume") from None
+    return failures
+
+
+@main.command()
+@click.argument("dataset", type=click.Path(exists=True))
+@detector_option
+@click.option("--out", "-o", type=click.Path(file_okay=False), help="Folder for result CSVs and plots.")
+@click.option("--year", type=click.IntRange(2020, 2025), help="DCASE year of the official score (default: from the data).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the train/test split of unsplit data.")
+@common_options
+def evaluate(dataset, detector_name, settings, out, year, seed, n_jobs, quiet):
+    """Fit per machine and section on the train split, score the test split, report AUC and pAUC.
+
+    DATASET is a DCASE 2020-2025 dev/eval folder, a MIMII folder, or a manifest
+    CSV. With --out: DCASE result files (anomaly_score_*.csv, decision_result_*.csv),
+    an ROC curve and a score histogram per machine, and results.csv.
+
+    \b
+    Example:
+      audioad evaluate dcase2023/dev_data --out results/
+    """
+    from .evaluation import evaluate as run_evaluation
+    from .metrics import format_table
+    from .plotting import plot_roc, plot_score_histogram, save_figure
+
+    try:
+        table = read_dataset(dataset)
+    except (FileNotFoundError, ValueError) as exc:
+        raise _usage_error(exc) from exc
+    build_detector(detector_name, settings)  # fail on bad settings before any fitting
+    out_dir = Path(out) if out else None
+
+    def write_section(machine, section, detector, test, scores):
+        if out_dir is not None:
+            write_dcase_results(
+                out_dir, machine, section, [Path(p).name for p in test.paths], scores, (scores > detector.threshold_).astype(int)
+            )
+
+    try:
+        result = run_evaluation(
+            table,
+            lambda: _with_jobs(build_detector(detector_name, settings), n_jobs),
+            year=year,
+            seed=seed,
+            progress=not quiet,
+            on_section=write_section,
+        )
+    except ValueError as exc:
+        raise _usage_error(exc) from exc
+    click.echo(format_table(result.sections))
+    click.echo("  ".join(f"{k}: {v:.3f}" for k, v in result.summary().items()))
+    if out_dir is not None:
+        with open(out_dir / "results.csv", "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(result.results[0]))
+            writer.writeheader()
+            writer.writerows(result.results)
+        for machine in sorted({r["machine"] for r in result.results}):
+            rows = [r for r in result.results if r["machine"] == machine]
+            labels = np.array([r["label"] == "anomaly" for r in rows], dtype=int)
+            scores = np.array([r["score"] for r in rows])
+            save_figure(plot_roc(labels, scores, label=machine), out_dir / f"roc_{machine}.png")
+            save_figure(plot_score_histogram(scores, labels), out_dir / f"histogram_{machine}.png")
+        click.echo(f"wrote DCASE result files, results.csv, ROC curves and histograms to {out_dir}")
+
+
+@main.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.argument("clip")
+@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False), help="Image to write (.png, .pdf, .svg).")
+def plot(model, clip, out):
+    """Draw a clip's log-mel spectrogram with its window scores and the threshold beneath it.
+
+    \b
+    Example:
+      audioad plot fan.audioad data/fan/test/clip_0042.wav --out clip.png
+    """
+    from .audio import AudioInputError
+    from .plotting import plot_clip
+
+    detector = load_model(model)
+    try:
+        plot_clip(detector, clip, path=out)
+    except AudioInputError as exc:
+        raise Failure(str(exc)) from exc
+    click.echo(f"wrote {out}")
+
+
+@main.command()
+@click.option("--out", "-o", default="audioad-demo", show_default=True, type=click.Path(file_okay=False))
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+def demo(out, quiet):
+    """Run audioad end to end on a synthetic DCASE-style machine set.
+
+    Generates the set, fits the default detector, scores, evaluates and plots,
+    and says where everything is.
+    """
+    from .datasets import make_machine_sounds
+
+    out = Path(out)
+    click.echo(f"1/5 generating synthetic machine sounds in {out / 'data'}")
+    table = make_machine_sounds(out / "data", random_state=0)
+    machine, section = table.machines[0], table.sections[0]
+    # One model per machine and section, as DCASE fits them.
+    clips = table.filter(machine=machine, section=section)
+    train, test = clips.filter(split="train").paths, clips.filter(split="test").paths
+    model = out / f"{machine}_section_{section}.audioad"
+    quiet_flag = ["-q"] if quiet else []
+    steps = [
+        (f"2/5 fitting the default detector on {machine} section {section}", ["fit", *train, "--out", str(model), *quiet_flag]),
+        ("3/5 scoring its test clips", ["score", str(model), *test, "--out", str(out / "scores.csv"), *quiet_flag]),
+        ("4/5 evaluating every machine and section", ["evaluate", str(out / "data"), "--out", str(out / "evaluation"), *quiet_flag]),
+    ]
+    for title, args in steps:
+        click.echo(title)
+        main.main(args, standalone_mode=False)
+    with open(out / "scores.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if "anomaly" in Path(r["path"]).name]
+    loudest = max(rows, key=lambda r: float(r["score"]))["path"]
+    click.echo("5/5 plotting the highest-scoring anomalous clip")
+    main.main(["plot", str(model), loudest, "--out", str(out / "clip.png")], standalone_mode=False)
+    click.echo(
+        f"\ndone. In {out}/: data/ (the clips), {model.name} (the model), scores.csv, "
+        "evaluation/ (DCASE result files, ROC curves, histograms), clip.png"
+    )
+
+
+@main.command()
+@click.argument("model", type=click.Path(dir_okay=False), required=False)
+@click.option("--detectors", "list_detectors", is_flag=True, help="List the detectors by name.")
+def info(model, list_detectors):
+    """Describe a model file: detector, parameters, training summary, threshold, versions.
+
+    \b
+    Example:
+      audioad info fan.audioad
+    """
+    if list_detectors or model is None:
+        width = max(map(len, DETECTORS))
+        for name, (_, about) in DETECTORS.items():
+            click.echo(f"{name:<{width}}  {about}")
+        return
+    try:
+        header = read_header(model)
+    except ModelFileError as exc:
+        raise _usage_error(exc) from exc
+    training = header["training"]
+    click.echo(f"model file      {model}")
+    click.echo(f"detector        {header['detector']}")
+    click.echo(f"written by      audioad {header['audioad_version']} (format {header['format_version']}), {header['created']}")
+    click.echo(f"training clips  {training['n_clips']}, scores {training['score_mean']:.4g} ± {training['score_std']:.4g}")
+    click.echo(f"threshold       {training['threshold']:.6g}")
+    click.echo("parameters")
+    for key, value in sorted(header["params"].items()):
+        click.echo(f"  {key} = {json.dumps(value)}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

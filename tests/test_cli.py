@@ -1,0 +1,189 @@
+"""The `audioad` command, end to end, each command run as a subprocess."""
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from audioad.datasets import make_machine_sounds
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+def audioad(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "audioad", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=600
+    )
+
+
+def rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    root = tmp_path_factory.mktemp("dcase")
+    make_machine_sounds(
+        root, machines=("fan",), n_sections=2, n_train=16, n_test_normal=6, n_test_anomaly=6, duration=1.0,
+        anomaly_strength=3.0, random_state=1,
+    )
+    return root
+
+
+@pytest.fixture(scope="module")
+def model(dataset, tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "fan.audioad"
+    result = audioad("fit", dataset / "fan" / "train", "--detector", "window-knn", "--out", path, "-q")
+    assert result.returncode == 0, result.stderr
+    assert "fitted window-knn" in result.stdout and path.exists()
+    return path
+
+
+def test_info_describes_the_model(model):
+    result = audioad("info", model)
+    assert result.returncode == 0, result.stderr
+    assert "WindowKNN" in result.stdout and "threshold" in result.stdout and "n_mels = 128" in result.stdout
+
+
+def test_info_lists_detectors():
+    result = audioad("info", "--detectors")
+    assert result.returncode == 0 and "default" in result.stdout and "audio-ae" in result.stdout
+
+
+def test_score_writes_rows_frames_and_reports_bad_files(model, dataset, tmp_path):
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF\x00\x00")
+    out, frames = tmp_path / "scores.csv", tmp_path / "frames.csv"
+    result = audioad("score", model, dataset / "fan" / "test", broken, "--out", out, "--frames", frames, "-q")
+    assert result.returncode == 1
+    assert "1 of 25 files failed" in result.stderr and "broken.wav" in result.stderr
+    table = rows(out)
+    assert len(table) == 25
+    bad = [r for r in table if r["path"].endswith("broken.wav")]
+    assert bad[0]["score"] == "" and "decode" in bad[0]["error"]
+    good = [r for r in table if not r["error"]]
+    assert all(float(r["score"]) >= 0 and r["label"] in ("0", "1") and float(r["peak_time"]) >= 0 for r in good)
+    windows = rows(frames)
+    assert {r["path"] for r in windows} == {r["path"] for r in good}
+
+
+def test_score_resume_skips_done_clips(model, dataset, tmp_path):
+    out = tmp_path / "scores.csv"
+    assert audioad("score", model, dataset / "fan" / "test", "--out", out, "-q").returncode == 0
+    complete = rows(out)
+    with open(out, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(complete[0]))
+        writer.writeheader()
+        writer.writerows(complete[:5])
+    result = audioad("score", model, dataset / "fan" / "test", "--out", out, "--resume", "-q")
+    assert result.returncode == 0, result.stderr
+    assert "5 already in" in result.stdout
+    resumed = rows(out)
+    assert sorted(r["path"] for r in resumed) == sorted(r["path"] for r in complete)
+    assert {r["path"]: r["score"] for r in resumed} == {r["path"]: r["score"] for r in complete}
+
+
+def test_ctrl_c_keeps_rows_and_resume_finishes(model, dataset, tmp_path):
+    clips = sorted((dataset / "fan" / "test").glob("*.wav")) * 40
+    out = tmp_path / "scores.csv"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "audioad", "score", str(model), *map(str, clips), "--out", str(out), "-q"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 40):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    written = rows(out)
+    if process.returncode == 0:
+        pytest.skip("scoring finished before the interrupt arrived")
+    assert process.returncode != 0 and "--resume" in stderr
+    assert 32 <= len(written) < len(clips)
+    assert all(r["score"] for r in written)
+    result = audioad("score", model, *clips, "--out", out, "--resume", "-q")
+    assert result.returncode == 0, result.stderr
+    assert {r["path"] for r in rows(out)} == {str(c) for c in clips}
+
+
+def test_evaluate_prints_the_table_and_writes_results(dataset, tmp_path):
+    result = audioad("evaluate", dataset, "--detector", "mel-knn", "--out", tmp_path, "-q")
+    assert result.returncode == 0, result.stderr
+    assert "AUC-source" in result.stdout and "official score" in result.stdout
+    for section in ("00", "01"):
+        scores = rows_without_header(tmp_path / f"anomaly_score_fan_section_{section}_test.csv")
+        assert len(scores) == 12 and all(float(score) for _, score in scores)
+        decisions = rows_without_header(tmp_path / f"decision_result_fan_section_{section}_test.csv")
+        assert {d for _, d in decisions} <= {"0", "1"}
+    assert (tmp_path / "roc_fan.png").stat().st_size > 10_000
+    assert (tmp_path / "histogram_fan.png").stat().st_size > 10_000
+    assert len(rows(tmp_path / "results.csv")) == 24
+
+
+def rows_without_header(path):
+    with open(path, newline="") as f:
+        return list(csv.reader(f))
+
+
+def test_evaluate_a_manifest(tmp_path):
+    from audioad.datasets import ClipInfo, ClipTable
+
+    table = make_machine_sounds(
+        tmp_path / "data", machines=("pump",), n_sections=1, n_train=10, n_test_normal=6, n_test_anomaly=6, duration=0.5
+    )
+    manifest = ClipTable(ClipInfo(c.path, "pump", label=c.label) for c in table).to_csv(tmp_path / "manifest.csv")
+    result = audioad("evaluate", manifest, "--detector", "mel-mahalanobis", "-q")
+    assert result.returncode == 0, result.stderr
+    assert "hmean(AUC, pAUC)" in result.stdout
+
+
+def test_plot_writes_a_png(model, dataset, tmp_path):
+    clip = sorted((dataset / "fan" / "test").glob("*anomaly*.wav"))[0]
+    result = audioad("plot", model, clip, "--out", tmp_path / "clip.png")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "clip.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_demo_runs_end_to_end(tmp_path):
+    result = audioad("demo", "--out", tmp_path / "demo", "-q")
+    assert result.returncode == 0, result.stderr
+    assert "official score" in result.stdout
+    for name in ("scores.csv", "clip.png", "evaluation/results.csv", "evaluation/roc_fan.png"):
+        assert (tmp_path / "demo" / name).exists(), name
+    assert len(rows(tmp_path / "demo" / "scores.csv")) == 20
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["fit", "x.wav", "--detector", "nope", "--out", "m.audioad"], "Invalid value for '--detector'"),
+        (["fit", ".", "--set", "n_mels", "--out", "m.audioad"], "key=value"),
+        (["score", "missing.audioad", "x.wav", "--out", "s.csv"], "no such model file"),
+        (["evaluate", "missing-folder"], "does not exist"),
+        (["info", "README.md"], "not an audioad model file"),
+    ],
+)
+def test_usage_errors_exit_2(args, message, tmp_path):
+    (tmp_path / "README.md").write_text("not a model")
+    result = audioad(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_unknown_parameter_is_a_usage_error(dataset, tmp_path):
+    result = audioad("fit", dataset / "fan" / "train", "--detector", "mel-knn", "--set", "n_melz=3", "--out", tmp_path / "m")
+    assert result.returncode == 2 and "n_melz" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["fit", "score", "evaluate", "plot", "demo", "info"])
+def test_every_command_has_help_with_an_example(command):
+    result = audioad(command, "--help")
+    assert result.returncode == 0
+    assert "Usage: " in result.stdout
+    if command != "demo":
+        assert "Example" in result.stdout

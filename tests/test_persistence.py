@@ -1,0 +1,175 @@
+"""Model files: exact round trips for every detector, clear errors for every bad file."""
+
+import io
+import json
+import zipfile
+
+import numpy as np
+import pytest
+from conftest import detector_id, small_detectors
+
+import audioad
+from audioad import EmbeddingOD
+from audioad.persistence import FORMAT_VERSION, ModelFileError, load, read_header, save
+
+pytest.importorskip("torch")
+
+
+@pytest.fixture(scope="module", params=range(len(small_detectors())), ids=lambda i: detector_id(small_detectors()[i]))
+def saved(request, machine, tmp_path_factory):
+    train, _, _ = machine
+    detector = small_detectors()[request.param].fit(train)
+    path = tmp_path_factory.mktemp("models") / "model.audioad"
+    detector.save(path)
+    return detector, path
+
+
+def test_scores_identical_after_round_trip(saved, machine):
+    detector, path = saved
+    _, test, _ = machine
+    loaded = load(path)
+    assert type(loaded) is type(detector)
+    assert loaded.get_params().keys() == detector.get_params().keys()
+    np.testing.assert_array_equal(loaded.decision_function(test), detector.decision_function(test))
+    np.testing.assert_array_equal(loaded.decision_scores_, detector.decision_scores_)
+    assert loaded.threshold_ == detector.threshold_
+    np.testing.assert_array_equal(loaded.predict(test), detector.predict(test))
+    np.testing.assert_array_equal(loaded.predict_proba(test, method="unify"), detector.predict_proba(test, method="unify"))
+
+
+def test_frame_scores_identical_after_round_trip(saved, machine):
+    detector, path = saved
+    _, test, _ = machine
+    try:
+        expected = detector.frame_scores(test[:2])
+    except TypeError:
+        pytest.skip("scores whole clips")
+    for before, after in zip(expected, load(path).frame_scores(test[:2])):
+        np.testing.assert_array_equal(before.scores, after.scores)
+
+
+def test_a_second_round_trip_changes_nothing(saved, machine, tmp_path):
+    detector, path = saved
+    _, test, _ = machine
+    again = save(load(path), tmp_path / "again.audioad")
+    np.testing.assert_array_equal(load(again).decision_function(test), detector.decision_function(test))
+
+
+def test_header_describes_the_model(saved):
+    detector, path = saved
+    header = read_header(path)
+    assert header["format"] == "audioad-model" and header["format_version"] == FORMAT_VERSION
+    assert header["audioad_version"] == audioad.__version__
+    assert header["detector"].endswith(type(detector).__name__)
+    assert header["training"]["n_clips"] == len(detector.decision_scores_)
+    assert header["training"]["threshold"] == pytest.approx(detector.threshold_)
+
+
+def test_the_file_holds_no_pickle(saved):
+    _, path = saved
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            data = archive.read(name)
+            assert name == "audioad-model.json" or name.endswith(".npy")
+            if name.endswith(".npy"):
+                np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
+            # Pickle streams of protocol 2+ start with 0x80.
+            assert not data.startswith(b"\x80")
+
+
+def test_detector_instance_parameter_round_trips(machine, tmp_path):
+    from pyod.models.knn import KNN
+
+    train, test, _ = machine
+    detector = EmbeddingOD(detector=KNN(n_neighbors=3, method="mean"), sr=16000).fit(train)
+    loaded = load(detector.save(tmp_path / "knn.audioad"))
+    assert loaded.detector.n_neighbors == 3 and loaded.detector.method == "mean"
+    np.testing.assert_array_equal(loaded.decision_function(test), detector.decision_function(test))
+
+
+def test_unfitted_and_callable_encoders_refuse_to_save(machine, tmp_path):
+    train, _, _ = machine
+    with pytest.raises(ValueError, match="not fitted"):
+        save(EmbeddingOD(), tmp_path / "x.audioad")
+    detector = EmbeddingOD(encoder=lambda waves: np.array([[w.std()] for w in waves]), detector="KNN").fit(train)
+    with pytest.raises(TypeError, match="function cannot be saved"):
+        save(detector, tmp_path / "x.audioad")
+
+
+def rewrite(path, out, edit_header=None, extra=None, drop=()):
+    """Copy a model file, changing its header, adding or dropping members."""
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(out, "w") as target:
+        for name in source.namelist():
+            if name in drop:
+                continue
+            data = source.read(name)
+            if name == "audioad-model.json" and edit_header:
+                header = json.loads(data)
+                edit_header(header)
+                data = json.dumps(header)
+            target.writestr(name, data)
+        for name, data in (extra or {}).items():
+            target.writestr(name, data)
+    return out
+
+
+@pytest.fixture(scope="module")
+def good_file(machine, tmp_path_factory):
+    train, _, _ = machine
+    return EmbeddingOD.for_audio("balanced", sr=16000).fit(train).save(tmp_path_factory.mktemp("good") / "m.audioad")
+
+
+def object_array_npy():
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.array([print], dtype=object), allow_pickle=True)
+    return buffer.getvalue()
+
+
+def set_array(header, name):
+    header["state"]["$dict"]["decision_scores_"] = {"$array": name}
+
+
+def write(out, data):
+    out.write_bytes(data)
+    return out
+
+
+BAD_FILES = {
+    "missing": (lambda good, out: out, "no such model file"),
+    "empty": (lambda good, out: write(out, b""), "not an audioad model file"),
+    "random bytes": (lambda good, out: write(out, np.random.default_rng(0).bytes(999)), "not an audioad"),
+    "truncated": (lambda good, out: write(out, good.read_bytes()[: good.stat().st_size // 2]), "truncated"),
+    "zip without header": (lambda good, out: rewrite(good, out, drop=("audioad-model.json",)), "no audioad-model.json"),
+    "other format": (lambda good, out: rewrite(good, out, lambda h: h.update(format="onnx")), "not an audioad model"),
+    "newer version": (lambda good, out: rewrite(good, out, lambda h: h.update(format_version=99)), "upgrade audioad"),
+    "untrusted detector": (lambda good, out: rewrite(good, out, lambda h: h.update(detector="os.system")), "rebuild"),
+    "non-detector class": (
+        lambda good, out: rewrite(good, out, lambda h: h.update(detector="sklearn.neighbors.KNeighborsClassifier")),
+        "not a ClipDetector",
+    ),
+    "untrusted estimator": (
+        lambda good, out: rewrite(
+            good, out, lambda h: h["state"]["$dict"].update(scaler_={"$estimator": "subprocess.Popen", "state": {}})
+        ),
+        "subprocess.Popen",
+    ),
+    "pickled array": (
+        lambda good, out: rewrite(good, out, lambda h: set_array(h, "arrays/evil.npy"), {"arrays/evil.npy": object_array_npy()}),
+        "rebuild",
+    ),
+    "missing array": (lambda good, out: rewrite(good, out, lambda h: set_array(h, "arrays/9999.npy")), "rebuild"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FILES)
+def test_bad_files_give_a_clear_error(good_file, tmp_path, case):
+    make, message = BAD_FILES[case]
+    path = make(good_file, tmp_path / "bad.audioad")
+    with pytest.raises(ModelFileError, match=message) as error:
+        load(path)
+    assert str(path) in str(error.value)
+
+
+def test_a_directory_is_not_a_model_file(tmp_path):
+    with pytest.raises(ModelFileError, match="not a file"):
+        load(tmp_path)

@@ -1,0 +1,134 @@
+"""Tests for the training-free detectors on pooled log-mel statistics: MelKNN, MelMahalanobis, MelGMM."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.metrics import roc_auc_score
+
+from audioad.datasets import make_machine_sounds
+from audioad.detectors.gmm import MelGMM
+from audioad.detectors.knn import MelKNN, nearest_distances
+from audioad.detectors.mahalanobis import MelMahalanobis
+from audioad.detectors.pooled import PooledMelDetector
+
+DETECTORS = [
+    MelKNN,
+    lambda: MelKNN(pooling=("mean", "max", "std"), n_neighbors=2, method="mean"),
+    MelMahalanobis,
+    lambda: MelMahalanobis(pooling="gwrp", shrinkage=0.5),
+    MelGMM,
+    MelGMM.twfr,
+]
+
+
+@pytest.fixture(scope="module")
+def machine(tmp_path_factory):
+    """A synthetic machine whose anomalies are loud: (train paths, test paths, test labels)."""
+    table = make_machine_sounds(
+        tmp_path_factory.mktemp("machine"),
+        machines=("pump",),
+        n_sections=1,
+        n_train=20,
+        n_test_normal=8,
+        n_test_anomaly=8,
+        duration=1.0,
+        anomaly_strength=3.0,
+        random_state=1,
+    )
+    test = table.filter(split="test")
+    return table.filter(split="train").paths, test.paths, test.labels
+
+
+@pytest.mark.parametrize("make", DETECTORS)
+def test_separates_loud_anomalies(machine, make):
+    train, test, labels = machine
+    detector = make().fit(train)
+    assert detector.decision_scores_.shape == (len(train),)
+    assert roc_auc_score(labels, detector.decision_function(test)) >= 0.9
+    assert set(np.unique(detector.predict(test))) <= {0, 1}
+
+
+@pytest.mark.parametrize("make", DETECTORS)
+def test_clone_and_params(make):
+    detector = make()
+    params = detector.get_params()
+    assert {"sr", "n_fft", "hop_length", "n_mels", "pooling", "decay"} <= set(params)
+    twin = clone(detector)
+    assert twin.get_params() == params
+    assert twin.set_params(n_mels=32).n_mels == 32
+
+
+def test_same_random_state_same_scores(machine):
+    train, test, _ = machine
+    first = MelGMM(n_components=2, random_state=3).fit(train).decision_function(test)
+    second = MelGMM(n_components=2, random_state=3).fit(train).decision_function(test)
+    np.testing.assert_array_equal(first, second)
+
+
+def test_knn_training_scores_leave_each_clip_out():
+    rng = np.random.default_rng(0)
+    clips = [0.1 * rng.standard_normal(4000) for _ in range(6)]
+    detector = MelKNN().fit(clips + clips[:1])
+    # The duplicated clip finds its twin; the others do not find themselves.
+    assert detector.decision_scores_[0] == pytest.approx(0.0, abs=1e-6)
+    assert np.all(detector.decision_scores_[1:6] > 0)
+
+
+def test_nearest_distances_excludes_own_group():
+    points = np.array([[0.0], [0.5], [2.0], [5.0]])
+    groups = np.array([0, 0, 1, 1])
+    distances = nearest_distances(points, points, 1, groups, groups)
+    np.testing.assert_allclose(distances.ravel(), [2.0, 1.5, 1.5, 4.5])
+
+
+def test_pooled_vector_layout():
+    clips = [np.random.default_rng(s).standard_normal(8000) for s in range(4)]
+    detector = MelMahalanobis(n_mels=16, pooling=("mean", "max")).fit(clips)
+    assert detector.n_features_ == 32
+    assert detector.precision_.shape == (32, 32)
+    assert 0.0 <= detector.shrinkage_ <= 1.0
+
+
+def test_short_clips_score():
+    """Clips shorter than one FFT frame (the paper machine's) still give finite scores."""
+    rng = np.random.default_rng(0)
+    clips = [0.1 * rng.standard_normal(400) for _ in range(12)]
+    for detector in (MelKNN(), MelMahalanobis(), MelGMM()):
+        scores = detector.fit(clips[:8]).decision_function(clips[8:])
+        assert np.isfinite(scores).all()
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: MelKNN(pooling="median"), "pooling"),
+        (lambda: MelKNN(pooling=("mean", "mean")), "pooling"),
+        (lambda: MelKNN(n_neighbors=0), "n_neighbors"),
+        (lambda: MelKNN(method="median"), "method"),
+        (lambda: MelMahalanobis(shrinkage=2.0), "shrinkage"),
+        (lambda: MelGMM(covariance_type="circle"), "covariance_type"),
+        (lambda: MelGMM(decay=1.5), "decay"),
+        (lambda: MelGMM(n_mels=0), "n_mels"),
+    ],
+)
+def test_bad_parameters_fail_at_fit(make, message):
+    detector = make()
+    with pytest.raises(ValueError, match=message):
+        detector.fit([np.zeros(4000), np.ones(4000)])
+
+
+def test_too_few_clips_say_so():
+    with pytest.raises(ValueError, match="more than 1 training clips"):
+        MelKNN().fit([np.random.default_rng(0).standard_normal(4000)])
+
+
+def test_no_frame_scores():
+    clips = [np.random.default_rng(s).standard_normal(4000) for s in range(4)]
+    with pytest.raises(TypeError, match="no frame scores"):
+        MelKNN().fit(clips).frame_scores(clips)
+
+
+def test_base_is_abstract():
+    clips = [np.random.default_rng(s).standard_normal(4000) for s in range(4)]
+    with pytest.raises(NotImplementedError):
+        PooledMelDetector().fit(clips)
