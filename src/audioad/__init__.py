@@ -6,25 +6,53 @@ audio detectors (``AudioAE``, ``EmbeddingOD.for_audio()``), faster and more
 accurate.
 """
 
-from .audio import AudioInputError, load_audio, load_many
-from .detectors import AudioAE, AudioInputWarning, ClipDetector, EmbeddingOD, FrameScores
-from .features import context_windows, log_mel, time_pool
-from .metrics import auc, pauc
-
 __version__ = "0.1.0"
 
+from .audio import AudioInputError, load_audio, load_many
+from .detectors import (
+    IDNN,
+    AudioAE,
+    AudioInputWarning,
+    ClipDetector,
+    ClipScores,
+    EmbeddingOD,
+    Ensemble,
+    FrameScores,
+    MelGMM,
+    MelKNN,
+    MelMahalanobis,
+    WindowKNN,
+    default_detector,
+    make_detector,
+)
+from .features import context_windows, log_mel, time_pool
+from .metrics import auc, pauc
+from .persistence import ModelFileError, load, save
+
 __all__ = [
+    "IDNN",
     "AudioAE",
     "AudioInputError",
     "AudioInputWarning",
     "ClipDetector",
+    "ClipScores",
     "EmbeddingOD",
+    "Ensemble",
     "FrameScores",
+    "MelGMM",
+    "MelKNN",
+    "MelMahalanobis",
+    "ModelFileError",
+    "WindowKNN",
     "auc",
     "context_windows",
+    "default_detector",
+    "load",
     "load_audio",
     "load_many",
     "log_mel",
+    "make_detector",
     "pauc",
+    "save",
     "time_pool",
 ]

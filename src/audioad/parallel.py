@@ -1,0 +1,207 @@
+"""Score many clips in batches: on local threads, or on a Dask cluster.
+
+Both functions cut the clips into batches, score each batch with
+:meth:`~audioad.detectors.base.ClipDetector.score_clips`, and yield
+``(batch_clips, ClipScores)`` as batches finish, in whatever order they
+finish, so that a caller can write results while the rest is still being
+scored. A clip that cannot be loaded does not stop its batch: it comes back
+in that batch's ``errors``, its index counted within the batch, as a local
+run reports it.
+
+- :func:`score_in_batches` runs on joblib: threads by default (decoding,
+  resampling and numpy release the GIL), or any joblib backend, a Dask
+  cluster included through ``joblib.parallel_config(backend="dask")``;
+- :func:`score_on_dask` runs on a Dask cluster (``pip install audioad[dask]``):
+  the fitted detector goes to every worker once, then one task per batch.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+
+import joblib
+
+from .audio import clip_name
+
+__all__ = ["score_in_batches", "score_on_dask"]
+
+
+def _batches(clips, batch_size):
+    """The clips cut into consecutive batches, each with the position of its first clip."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive whole number of clips, got {batch_size!r}")
+    clips = list(clips)
+    return [(start, clips[start : start + batch_size]) for start in range(0, len(clips), batch_size)]
+
+
+def _score_batch(detector, start, batch, frames):
+    """Score one batch; return its start position with its ClipScores."""
+    # score_clips keeps a call's failures on the detector, so batches scored at the
+    # same time by threads sharing one detector each need their own (shallow) copy.
+    return start, copy.copy(detector).score_clips(batch, frames=frames)
+
+
+def score_in_batches(detector, clips, batch_size=32, n_jobs=None, frames=True, backend=None):
+    """Score clips batch by batch with joblib, yielding each batch as it finishes.
+
+    Parameters
+    ----------
+    detector : ClipDetector
+        A fitted detector.
+    clips : sequence
+        Clips in any form the detector accepts (paths, arrays,
+        ``(waveform, sample_rate)`` tuples).
+    batch_size : int, default 32
+        Clips per batch: what one task scores.
+    n_jobs : int or None, default None
+        Batches scored at the same time. ``None`` is 1 (a plain loop in this
+        thread, batches in order) unless a ``joblib.parallel_config`` says
+        otherwise; -1 uses every core.
+    frames : bool, default True
+        Also return each clip's window scores (window detectors only).
+    backend : str or None
+        A joblib backend. ``None`` takes the one a ``joblib.parallel_config``
+        sets, else threads: decoding and numpy release the GIL, and threads
+        share the fitted detector without copying it.
+
+    Returns
+    -------
+    iterator of (list, ClipScores)
+        Per batch, its clips and their scores, window scores and errors, as
+        :meth:`~audioad.detectors.base.ClipDetector.score_clips` gives them
+        for the batch: the index of an error is its clip's position in the batch.
+
+    Notes
+    -----
+    With ``n_jobs`` other than 1 batches come back in the order they finish.
+    Under ``joblib.parallel_config(backend="dask")`` the batches run on the
+    cluster of the current ``distributed.Client``; pass
+    ``scatter=[detector]`` to ``parallel_config`` there, or use
+    :func:`score_on_dask`, for the detector to go to each worker only once.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from audioad import MelKNN
+    >>> rng = np.random.default_rng(0)
+    >>> train = [(rng.normal(0, 0.1, 16000), 16000) for _ in range(8)]
+    >>> detector = MelKNN(sr=16000).fit(train)
+    >>> clips = train[:3] + ["missing.wav"]
+    >>> for batch, result in score_in_batches(detector, clips, batch_size=2):
+    ...     print(len(batch), result.scores.shape, [(e.index, e.path) for e in result.errors])
+    2 (2,) []
+    2 (2,) [(1, 'missing.wav')]
+    """
+    batches = _batches(clips, batch_size)
+    run = joblib.Parallel(n_jobs=n_jobs, backend=backend, prefer="threads", return_as="generator_unordered")
+    results = run(joblib.delayed(_score_batch)(detector, start, batch, frames) for start, batch in batches)
+    batch_at = dict(batches)
+    return ((batch_at[start], result) for start, result in results)
+
+
+def _import_distributed():
+    try:
+        import distributed
+    except ImportError as exc:
+        raise ImportError("the --dask option needs `pip install audioad[dask]` (dask.distributed)") from exc
+    return distributed
+
+
+def score_on_dask(detector, clips, address_or_client, batch_size=32, frames=True):
+    """Score clips on a Dask cluster, yielding each batch as it finishes.
+
+    The fitted detector is sent to every worker once (``client.scatter`` with
+    ``broadcast=True``); the clips are cut into batches, one task each, and
+    the results stream back as tasks finish. Connecting and sending the
+    detector happen when this function is called, so a scheduler that cannot
+    be reached fails here; the tasks then run while the results are read.
+
+    Parameters
+    ----------
+    detector : ClipDetector
+        A fitted detector; it must pickle (every audioad detector does).
+    clips : sequence
+        Clips in any form the detector accepts. Paths are read by the workers,
+        so they must be valid there (a shared file system, or URLs they reach).
+    address_or_client : str, distributed.Client or cluster
+        The scheduler's address (``"tcp://10.0.0.5:8786"``), a cluster object
+        (``distributed.LocalCluster``, ...), or a connected ``distributed.Client``.
+        A client made here is closed when the results have been read (or the
+        generator is closed); a given one is left open.
+    batch_size : int, default 32
+        Clips per task.
+    frames : bool, default True
+        Also return each clip's window scores (window detectors only).
+
+    Returns
+    -------
+    iterator of (list, ClipScores)
+        Per batch, in the order batches finish: its clips and their scores,
+        window scores and errors (each error's index counted within the
+        batch), as :meth:`~audioad.detectors.base.ClipDetector.score_clips`
+        gives them; a clip that cannot be read is reported there, as in a local run.
+
+    Raises
+    ------
+    ImportError
+        When dask.distributed is not installed.
+    ConnectionError
+        When the scheduler cannot be reached.
+    RuntimeError
+        When a task fails as a whole (a worker died, the detector raised):
+        the message names the batch by its first clip.
+
+    Examples
+    --------
+    Point it at a running scheduler (``dask scheduler`` prints its address,
+    and ``dask worker ADDRESS`` joins a machine to it):
+
+    >>> for batch, result in score_on_dask(detector, clips, "tcp://10.0.0.5:8786"):  # doctest: +SKIP
+    ...     print(len(batch), result.scores)
+    """
+    distributed = _import_distributed()
+    batches = _batches(clips, batch_size)
+    if isinstance(address_or_client, distributed.Client):
+        client, own = address_or_client, False
+    else:
+        try:
+            # Not set as the default client: this function's client is no one else's business.
+            client = distributed.Client(address_or_client, set_as_default=False)
+        except OSError as exc:
+            raise ConnectionError(
+                f"cannot reach the Dask scheduler at {address_or_client!r}: {exc}; "
+                "is it running, and is the address the one `dask scheduler` printed?"
+            ) from exc
+        own = True
+    results = _results(distributed, client, own, detector, batches, frames)
+    # Run up to the first yield now, so that a failure to send the detector surfaces
+    # here and closing the generator, even unread, releases the client and the tasks.
+    next(results)
+    return results
+
+
+def _results(distributed, client, own, detector, batches, frames):
+    """Scatter the detector, submit the batches, yield the results as they arrive."""
+    futures = {}
+    try:
+        model = client.scatter(detector, broadcast=True, hash=False)
+        for start, batch in batches:
+            futures[client.submit(_score_batch, model, start, batch, frames, pure=False)] = (start, batch)
+        yield
+        for future in distributed.as_completed(list(futures), loop=client.loop):
+            start, batch = futures.pop(future)
+            try:
+                _, result = future.result()
+            except Exception as exc:
+                first = batch[0] if isinstance(batch[0], (str, os.PathLike)) else None
+                raise RuntimeError(
+                    f"the Dask task scoring {len(batch)} clips from {clip_name(start, first)} on failed: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
+            yield batch, result
+    finally:
+        if own:
+            client.close()
+        elif futures:
+            client.cancel(list(futures))

@@ -1,0 +1,86 @@
+"""Tests for IDNN: the interpolation network that predicts the middle frame of a window."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.metrics import roc_auc_score
+
+from audioad.datasets import make_machine_sounds
+
+torch = pytest.importorskip("torch")
+
+from audioad.detectors.idnn import IDNN  # noqa: E402
+
+# Small and quick: the tests check the contract, not the accuracy of a long training.
+QUICK = dict(n_mels=32, epoch_num=8, batch_size=128)
+
+
+@pytest.fixture(scope="module")
+def machine(tmp_path_factory):
+    """A synthetic machine whose anomalies are loud: (train paths, test paths, test labels)."""
+    table = make_machine_sounds(
+        tmp_path_factory.mktemp("machine"),
+        machines=("pump",),
+        n_sections=1,
+        n_train=20,
+        n_test_normal=8,
+        n_test_anomaly=8,
+        duration=1.0,
+        anomaly_strength=3.0,
+        random_state=1,
+    )
+    test = table.filter(split="test")
+    return table.filter(split="train").paths, test.paths, test.labels
+
+
+@pytest.mark.parametrize("score", ["mse", "mahalanobis"])
+def test_separates_loud_anomalies(machine, score):
+    train, test, labels = machine
+    detector = IDNN(score=score, **QUICK).fit(train)
+    assert len(detector.loss_history_) == QUICK["epoch_num"]
+    assert roc_auc_score(labels, detector.decision_function(test)) >= 0.8
+
+
+def test_network_interpolates_the_middle_frame():
+    clips = [np.random.default_rng(s).standard_normal(8000) for s in range(4)]
+    detector = IDNN(context=5, epoch_num=1, n_mels=16, hidden_neuron_list=[12, 6]).fit(clips)
+    first, last = detector.ae_[0], detector.ae_[-1]
+    assert first.in_features == 4 * 16 and last.out_features == 16
+    window = torch.arange(5 * 16, dtype=torch.float32)[None, :]
+    around, middle = detector._split_window(window)
+    assert middle.flatten().tolist() == list(range(32, 48))
+    assert around.shape == (1, 64) and 32 not in around.flatten().tolist()
+
+
+def test_same_random_state_same_scores(machine):
+    train, test, _ = machine
+    first = IDNN(random_state=7, **QUICK).fit(train).decision_function(test)
+    second = IDNN(random_state=7, **QUICK).fit(train).decision_function(test)
+    np.testing.assert_allclose(first, second, rtol=1e-5)
+
+
+def test_clone_and_params():
+    detector = IDNN(context=7, epoch_num=3)
+    twin = clone(detector)
+    assert twin.get_params() == detector.get_params()
+    assert twin.context == 7 and twin.sr == 16000 and twin.n_mels == 128
+
+
+def test_frame_scores(machine):
+    train, test, _ = machine
+    detector = IDNN(**QUICK).fit(train)
+    frames = detector.frame_scores(test[:2])
+    assert len(frames) == 2
+    assert frames[0].times[1] == pytest.approx(detector.hop_length / detector.sr)
+    np.testing.assert_allclose([f.scores.mean() for f in frames], detector.decision_function(test[:2]))
+
+
+@pytest.mark.parametrize("context", [4, 1])
+def test_context_must_be_odd_and_at_least_three(context):
+    with pytest.raises(ValueError, match="odd context"):
+        IDNN(context=context, epoch_num=1).fit([np.zeros(4000), np.ones(4000)])
+
+
+def test_no_baseline_preset():
+    with pytest.raises(TypeError, match="AudioAE"):
+        IDNN.dcase2020()
