@@ -175,20 +175,44 @@ def frame(y, frame_length, hop_length, center=True, pad_mode="constant"):
     return windows[..., ::hop_length, :]
 
 
-def _power_time_major(y, n_fft, hop_length, power, center, pad_mode):
-    """(..., n_frames, 1 + n_fft // 2) power spectrum, time-major and float32."""
+# Frames transformed at once: bounds the float64 FFT's working memory (about 130 MB at
+# n_fft 1024) for a batch of clips or an hour-long clip alike.
+_BLOCK_FRAMES = 8192
+
+
+def _power_time_major(y, n_fft, hop_length, power, center, pad_mode, projection=None):
+    """(..., n_frames, n_out) power spectrum, time-major float32, computed block by block.
+
+    With ``projection`` (n_bins, n_out), e.g. a transposed filterbank, each
+    block is projected as soon as it is computed, so only the projected result
+    is ever held whole.
+    """
     frames = frame(np.asarray(y, dtype=np.float32), n_fft, hop_length, center, pad_mode)
-    # The FFT runs in float64, as librosa's does (float32 frames times a float64 window):
-    # a float32 FFT's rounding moves quiet, narrow mel bands by more than 1e-3 dB.
-    spectrum = scipy.fft.rfft(frames * _hann(n_fft), axis=-1, workers=-1)
-    magnitude2 = np.square(spectrum.real)
-    magnitude2 += np.square(spectrum.imag)
-    if power != 2.0:
-        np.power(magnitude2, power / 2.0, out=magnitude2)
+    lead, n_frames = frames.shape[:-2], frames.shape[-2]
+    clips = frames.reshape(-1, n_frames, n_fft)
+    n_bins = n_fft // 2 + 1
+    out = np.empty((len(clips), n_frames, n_bins if projection is None else projection.shape[1]), np.float32)
     # Absurdly loud input saturates instead of overflowing float32: a mel band sums at most
     # every bin with weights of at most 1, so it stays finite too.
-    np.minimum(magnitude2, np.finfo(np.float32).max / magnitude2.shape[-1], out=magnitude2)
-    return magnitude2.astype(np.float32)
+    ceiling = np.finfo(np.float32).max / n_bins
+    clips_per_block, frames_per_block = max(1, _BLOCK_FRAMES // n_frames), min(n_frames, _BLOCK_FRAMES)
+    for c in range(0, len(clips), clips_per_block):
+        for t in range(0, n_frames, frames_per_block):
+            block = clips[c : c + clips_per_block, t : t + frames_per_block]
+            # The FFT runs in float64, as librosa's does (float32 frames times a float64 window):
+            # a float32 FFT's rounding moves quiet, narrow mel bands by more than 1e-3 dB.
+            spectrum = scipy.fft.rfft(block * _hann(n_fft), axis=-1, workers=-1)
+            magnitude2 = np.square(spectrum.real)
+            magnitude2 += np.square(spectrum.imag)
+            if power != 2.0:
+                np.power(magnitude2, power / 2.0, out=magnitude2)
+            np.minimum(magnitude2, ceiling, out=magnitude2)
+            magnitude2 = magnitude2.astype(np.float32)
+            if projection is not None:
+                # One 2-D product: BLAS is several times faster on it than on a stack of 2-D products.
+                magnitude2 = (magnitude2.reshape(-1, n_bins) @ projection).reshape(*block.shape[:-1], -1)
+            out[c : c + clips_per_block, t : t + frames_per_block] = magnitude2
+    return out.reshape(*lead, n_frames, out.shape[-1])
 
 
 def power_spectrogram(y, n_fft=1024, hop_length=512, power=2.0, center=True, pad_mode="constant"):
@@ -254,9 +278,7 @@ def mel_spectrogram(
     (3, 64, 32)
     """
     filterbank = mel_filterbank(sr, n_fft, n_mels, fmin, fmax, htk, norm)
-    power_tm = _power_time_major(y, n_fft, hop_length, power, center, pad_mode)
-    # One 2-D product: BLAS is several times faster on it than on a stack of 2-D products.
-    mel = (power_tm.reshape(-1, power_tm.shape[-1]) @ filterbank.T).reshape(*power_tm.shape[:-1], n_mels)
+    mel = _power_time_major(y, n_fft, hop_length, power, center, pad_mode, projection=filterbank.T)
     return np.swapaxes(mel, -1, -2)
 
 
