@@ -89,6 +89,14 @@ def test_pooled_vector_layout():
     assert 0.0 <= detector.shrinkage_ <= 1.0
 
 
+def test_unshrunk_covariance_of_few_clips():
+    """Fewer clips than values and no shrinkage: a singular covariance still gives scores."""
+    clips = [np.random.default_rng(s).standard_normal(8000) for s in range(6)]
+    detector = MelMahalanobis(n_mels=16, shrinkage=0.0).fit(clips[:4])
+    assert detector.shrinkage_ == 0.0
+    assert np.isfinite(detector.decision_function(clips[4:])).all()
+
+
 def test_short_clips_score():
     """Clips shorter than one FFT frame (the paper machine's) still give finite scores."""
     rng = np.random.default_rng(0)

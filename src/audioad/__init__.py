@@ -27,6 +27,7 @@ from .detectors import (
 )
 from .features import context_windows, log_mel, time_pool
 from .metrics import auc, pauc
+from .parallel import score_in_batches, score_on_dask
 from .persistence import ModelFileError, load, save
 
 __all__ = [
@@ -54,5 +55,7 @@ __all__ = [
     "make_detector",
     "pauc",
     "save",
+    "score_in_batches",
+    "score_on_dask",
     "time_pool",
 ]

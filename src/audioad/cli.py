@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 from . import __version__
 from .datasets import read_dataset, write_dcase_results
 from .detectors.registry import DETECTORS, make_detector
+from .parallel import score_in_batches, score_on_dask
 from .persistence import ModelFileError, load, read_header
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
@@ -199,14 +200,12 @@ def score(model, inputs, out, frames, resume, dask_address, n_jobs, quiet):
     done = _done_paths(out) if resume and Path(out).exists() else set()
     todo = [c for c in clips if c not in done]
     if dask_address:
-        from .parallel import score_on_dask
-
-        batches = score_on_dask(detector, todo, dask_address, batch_size=_SCORE_BATCH)
+        try:
+            batches = score_on_dask(detector, todo, dask_address, batch_size=_SCORE_BATCH)
+        except (ImportError, ValueError, ConnectionError) as exc:
+            raise click.UsageError(str(exc)) from exc
     else:
-        batches = (
-            (todo[i : i + _SCORE_BATCH], detector.score_clips(todo[i : i + _SCORE_BATCH], frames=True))
-            for i in range(0, len(todo), _SCORE_BATCH)
-        )
+        batches = score_in_batches(detector, todo, batch_size=_SCORE_BATCH)
     failures = _write_scores(detector, batches, out, frames, append=bool(done), total=len(todo), quiet=quiet)
     skipped = f", {len(done)} already in {out}" if done else ""
     if failures:
@@ -258,6 +257,8 @@ def _write_scores(detector, batches, out, frames_out, append, total, quiet):
                 bar.update(len(clips))
         except KeyboardInterrupt:
             raise click.ClickException(f"interrupted; the rows written so far are in {out}: rerun with --resume") from None
+        except RuntimeError as exc:
+            raise click.ClickException(f"{exc}; the rows written so far are in {out}: rerun with --resume") from exc
     return failures
 
 

@@ -17,7 +17,7 @@ run reports it.
 
 from __future__ import annotations
 
-import copy
+import numbers
 import os
 
 import joblib
@@ -29,17 +29,15 @@ __all__ = ["score_in_batches", "score_on_dask"]
 
 def _batches(clips, batch_size):
     """The clips cut into consecutive batches, each with the position of its first clip."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive whole number of clips, got {batch_size!r}")
-    clips = list(clips)
+    clips, batch_size = list(clips), int(batch_size)
     return [(start, clips[start : start + batch_size]) for start in range(0, len(clips), batch_size)]
 
 
 def _score_batch(detector, start, batch, frames):
     """Score one batch; return its start position with its ClipScores."""
-    # score_clips keeps a call's failures on the detector, so batches scored at the
-    # same time by threads sharing one detector each need their own (shallow) copy.
-    return start, copy.copy(detector).score_clips(batch, frames=frames)
+    return start, detector.score_clips(batch, frames=frames)
 
 
 def score_in_batches(detector, clips, batch_size=32, n_jobs=None, frames=True, backend=None):
@@ -63,7 +61,7 @@ def score_in_batches(detector, clips, batch_size=32, n_jobs=None, frames=True, b
     backend : str or None
         A joblib backend. ``None`` takes the one a ``joblib.parallel_config``
         sets, else threads: decoding and numpy release the GIL, and threads
-        share the fitted detector without copying it.
+        share the fitted detector's arrays without copying them.
 
     Returns
     -------
@@ -123,7 +121,7 @@ def score_on_dask(detector, clips, address_or_client, batch_size=32, frames=True
         A fitted detector; it must pickle (every audioad detector does).
     clips : sequence
         Clips in any form the detector accepts. Paths are read by the workers,
-        so they must be valid there (a shared file system, or URLs they reach).
+        so they must name the same files there (a shared file system).
     address_or_client : str, distributed.Client or cluster
         The scheduler's address (``"tcp://10.0.0.5:8786"``), a cluster object
         (``distributed.LocalCluster``, ...), or a connected ``distributed.Client``.
@@ -146,11 +144,14 @@ def score_on_dask(detector, clips, address_or_client, batch_size=32, frames=True
     ------
     ImportError
         When dask.distributed is not installed.
+    ValueError
+        When ``address_or_client`` is a string that is not a scheduler address.
     ConnectionError
         When the scheduler cannot be reached.
     RuntimeError
-        When a task fails as a whole (a worker died, the detector raised):
-        the message names the batch by its first clip.
+        While the results are read, when a task fails as a whole (the
+        detector raised, or workers running it died more often than the
+        scheduler retries it): the message names the batch by its first clip.
 
     Examples
     --------
@@ -165,20 +166,33 @@ def score_on_dask(detector, clips, address_or_client, batch_size=32, frames=True
     if isinstance(address_or_client, distributed.Client):
         client, own = address_or_client, False
     else:
-        try:
-            # Not set as the default client: this function's client is no one else's business.
-            client = distributed.Client(address_or_client, set_as_default=False)
-        except OSError as exc:
-            raise ConnectionError(
-                f"cannot reach the Dask scheduler at {address_or_client!r}: {exc}; "
-                "is it running, and is the address the one `dask scheduler` printed?"
-            ) from exc
-        own = True
+        client, own = _connect(distributed, address_or_client), True
     results = _results(distributed, client, own, detector, batches, frames)
     # Run up to the first yield now, so that a failure to send the detector surfaces
     # here and closing the generator, even unread, releases the client and the tasks.
     next(results)
     return results
+
+
+def _connect(distributed, address):
+    """A new client of the scheduler at ``address``, or of a cluster object."""
+    if isinstance(address, str) and not address.startswith("inproc://"):
+        try:
+            # Checked before Client() sees it: a Client half made from a malformed
+            # address holds up the interpreter's exit for a minute.
+            distributed.comm.get_address_host_port(address)
+        except ValueError as exc:
+            raise ValueError(
+                f"{address!r} is not a Dask scheduler address ({exc}); give one like tcp://10.0.0.5:8786"
+            ) from exc
+    try:
+        # Not made the default client: other dask code in this process must not pick it up.
+        return distributed.Client(address, set_as_default=False)
+    except OSError as exc:
+        raise ConnectionError(
+            f"cannot reach the Dask scheduler at {address!r}: {exc}; "
+            "is it running, and is this the address `dask scheduler` printed?"
+        ) from exc
 
 
 def _results(distributed, client, own, detector, batches, frames):
@@ -196,8 +210,8 @@ def _results(distributed, client, own, detector, batches, frames):
             except Exception as exc:
                 first = batch[0] if isinstance(batch[0], (str, os.PathLike)) else None
                 raise RuntimeError(
-                    f"the Dask task scoring {len(batch)} clips from {clip_name(start, first)} on failed: "
-                    f"{type(exc).__name__}: {exc}"
+                    f"the Dask cluster failed to score the batch of {len(batch)} clips starting at "
+                    f"{clip_name(start, first)}: {type(exc).__name__}: {exc}"
                 ) from exc
             yield batch, result
     finally:

@@ -150,9 +150,8 @@ class ClipDetector(BaseDetector):
             return np.concatenate(parts)
         return [f for part in parts for f in part]
 
-    def _chunks(self, clips, on_error="raise", progress=False):
-        """Yield (positions, features) per chunk, and collect the clips that fail."""
-        self._failed = []
+    def _chunks(self, clips, on_error="raise", progress=False, failed=None):
+        """Yield (positions, features) per chunk; clips that fail go to the list ``failed``."""
         bar = tqdm(total=len(clips), unit="clip", desc=type(self).__name__, disable=None if progress else True, leave=False)
         for start in range(0, len(clips), _CHUNK_CLIPS):
             stop = min(start + _CHUNK_CLIPS, len(clips))
@@ -165,7 +164,7 @@ class ClipDetector(BaseDetector):
             good = [i for i, w in enumerate(loaded) if not isinstance(w, AudioInputError)]
             for i, w in enumerate(loaded):
                 if isinstance(w, AudioInputError):
-                    self._failed.append(w.at(start + i))
+                    failed.append(w.at(start + i))
             if good:
                 yield np.asarray(good) + start, self._featurize([loaded[i] for i in good])
             bar.update(stop - start)
@@ -176,16 +175,17 @@ class ClipDetector(BaseDetector):
         return self._join([features for _, features in self._chunks(_as_clips(X), progress=progress)])
 
     def _scores_with(self, X, on_error, score, progress=False, warn=True):
-        """Apply ``score(features)`` chunk by chunk, honouring ``on_error``."""
+        """Apply ``score(features)`` chunk by chunk, honouring ``on_error``; also return the failures.
+
+        Nothing is stored on the detector, so threads may score with one detector at once.
+        """
         if on_error not in ON_ERROR:
             raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
         clips = _as_clips(X)
-        positions, parts = [], []
-        for where, features in self._chunks(clips, on_error, progress):
+        positions, parts, failed = [], [], []
+        for where, features in self._chunks(clips, on_error, progress, failed):
             positions.append(where)
             parts.append(score(features))
-        failed, self._failed = self._failed, []
-        self.input_errors_ = failed
         if failed and warn:
             listed = "; ".join(str(e) for e in failed[:5]) + (" ..." if len(failed) > 5 else "")
             warnings.warn(
@@ -193,7 +193,7 @@ class ClipDetector(BaseDetector):
                 AudioInputWarning,
                 stacklevel=3,
             )
-        return clips, positions, parts
+        return clips, positions, parts, failed
 
     # -- PyOD's contract -----------------------------------------------------
 
@@ -258,7 +258,7 @@ class ClipDetector(BaseDetector):
         numpy.ndarray of shape (n_clips,)
         """
         check_is_fitted(self, ["decision_scores_", "threshold_", "labels_"])
-        clips, positions, parts = self._scores_with(X, on_error, self._score_features, progress)
+        clips, positions, parts, self.input_errors_ = self._scores_with(X, on_error, self._score_features, progress)
         return self._place(len(clips), positions, [np.asarray(p, dtype=np.float64) for p in parts], on_error)
 
     @staticmethod
@@ -301,7 +301,7 @@ class ClipDetector(BaseDetector):
             windows = self._window_scores(features)
             return self._clip_from_windows(windows), windows
 
-        clips, positions, parts = self._scores_with(X, "nan", score, progress, warn=False)
+        clips, positions, parts, failed = self._scores_with(X, "nan", score, progress, warn=False)
         scores = self._place(len(clips), positions, [np.asarray(p[0], dtype=np.float64) for p in parts], "nan")
         per_clip = None
         if frames:
@@ -312,7 +312,7 @@ class ClipDetector(BaseDetector):
                     per_clip[position] = FrameScores(
                         np.arange(len(window_scores)) * hop, np.asarray(window_scores, dtype=np.float64)
                     )
-        return ClipScores(scores, per_clip, list(self.input_errors_))
+        return ClipScores(scores, per_clip, failed)
 
     def frame_scores(self, X, on_error="raise"):
         """Scores of each clip's windows over time, to see when a clip sounds wrong.
@@ -334,7 +334,7 @@ class ClipDetector(BaseDetector):
         """
         check_is_fitted(self, ["decision_scores_", "threshold_", "labels_"])
         hop = self._window_hop_seconds()
-        clips, positions, parts = self._scores_with(X, on_error, self._window_scores)
+        clips, positions, parts, self.input_errors_ = self._scores_with(X, on_error, self._window_scores)
         empty = FrameScores(np.empty(0), np.empty(0))
         result = [empty] * len(clips) if on_error == "nan" else []
         for where, windows in zip(positions, parts):
@@ -434,7 +434,7 @@ class ClipDetector(BaseDetector):
     # -- model files -----------------------------------------------------------
 
     #: Fitted attributes not stored in a model file: rebuilt by ``_restore``, or per call.
-    _not_persisted = ("input_errors_", "_failed")
+    _not_persisted = ("input_errors_",)
 
     def _persisted_state(self):
         """Fitted attributes a model file stores (arrays, numbers, simple estimators)."""

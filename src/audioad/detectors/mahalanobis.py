@@ -12,7 +12,8 @@ values in a vector, which is the usual case.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.covariance import LedoitWolf, ShrunkCovariance
+import scipy.linalg
+from sklearn.covariance import empirical_covariance, ledoit_wolf, shrunk_covariance
 
 from .pooled import PooledMelDetector
 
@@ -107,13 +108,18 @@ class MelMahalanobis(PooledMelDetector):
         if len(vectors) < 2:
             raise ValueError(f"MelMahalanobis needs at least 2 training clips, got {len(vectors)}")
         if self.shrinkage is None:
-            covariance = LedoitWolf().fit(vectors)
-            self.shrinkage_ = float(covariance.shrinkage_)
+            covariance, shrinkage = ledoit_wolf(vectors)
         else:
-            covariance = ShrunkCovariance(shrinkage=self.shrinkage).fit(vectors)
-            self.shrinkage_ = float(self.shrinkage)
-        self.location_ = covariance.location_
-        self.precision_ = covariance.precision_
+            covariance, shrinkage = shrunk_covariance(empirical_covariance(vectors), self.shrinkage), self.shrinkage
+        self.shrinkage_ = float(shrinkage)
+        self.location_ = vectors.mean(axis=0)
+        try:
+            # A shrunk covariance is positive definite: Cholesky inverts it several times
+            # faster than the eigendecomposition of a pseudo-inverse.
+            factor = scipy.linalg.cho_factor(covariance)
+            self.precision_ = scipy.linalg.cho_solve(factor, np.eye(len(covariance)))
+        except np.linalg.LinAlgError:
+            self.precision_ = scipy.linalg.pinvh(covariance)
         return self._score_vectors(vectors)
 
     def _score_vectors(self, vectors):

@@ -1,0 +1,129 @@
+"""Tests for Ensemble (members standardised on held-out folds) and default_detector."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.metrics import roc_auc_score
+
+from audioad.datasets import make_machine_sounds
+from audioad.detectors.ensemble import Ensemble, default_detector
+from audioad.detectors.knn import MelKNN
+from audioad.detectors.mahalanobis import MelMahalanobis
+from audioad.detectors.window_knn import WindowKNN
+
+
+@pytest.fixture(scope="module")
+def machine(tmp_path_factory):
+    """A synthetic machine whose anomalies are loud: (train paths, test paths, test labels)."""
+    table = make_machine_sounds(
+        tmp_path_factory.mktemp("machine"),
+        machines=("pump",),
+        n_sections=1,
+        n_train=20,
+        n_test_normal=8,
+        n_test_anomaly=8,
+        duration=1.0,
+        anomaly_strength=3.0,
+        random_state=1,
+    )
+    test = table.filter(split="test")
+    return table.filter(split="train").paths, test.paths, test.labels
+
+
+@pytest.fixture(scope="module")
+def fitted_default(machine):
+    return default_detector().fit(machine[0])
+
+
+def test_default_separates_loud_anomalies(machine, fitted_default):
+    _, test, labels = machine
+    assert roc_auc_score(labels, fitted_default.decision_function(test)) >= 0.95
+    assert [type(m).__name__ for m in fitted_default.members_] == ["MelKNN", "MelMahalanobis", "WindowKNN"]
+
+
+def test_default_needs_no_torch():
+    assert all(type(m).__module__.split(".")[-1] != "idnn" for m in default_detector().members)
+    assert not any(hasattr(m, "epoch_num") for m in default_detector().members)
+
+
+def test_scores_are_the_mean_of_standardised_member_scores(machine, fitted_default):
+    _, test, _ = machine
+    raw = np.column_stack([m.decision_function(test) for m in fitted_default.members_])
+    expected = ((raw - fitted_default.member_centers_) / fitted_default.member_scales_).mean(axis=1)
+    np.testing.assert_allclose(fitted_default.decision_function(test), expected)
+
+
+def test_held_out_scores_standardise_each_member(fitted_default):
+    held_out = fitted_default.held_out_scores_
+    assert held_out.shape == (20, 3)
+    np.testing.assert_allclose(fitted_default.member_centers_, np.median(held_out, axis=0))
+    standardised = (held_out - fitted_default.member_centers_) / fitted_default.member_scales_
+    np.testing.assert_allclose(fitted_default.decision_scores_, standardised.mean(axis=1))
+
+
+def test_max_and_zscore(machine):
+    train, test, labels = machine
+    detector = Ensemble([MelKNN(), MelMahalanobis()], combine="max", normalize="zscore", n_folds=4).fit(train)
+    np.testing.assert_allclose(detector.member_centers_, detector.held_out_scores_.mean(axis=0))
+    raw = np.column_stack([m.decision_function(test) for m in detector.members_])
+    expected = ((raw - detector.member_centers_) / detector.member_scales_).max(axis=1)
+    np.testing.assert_allclose(detector.decision_function(test), expected)
+    assert roc_auc_score(labels, expected) >= 0.9
+
+
+def test_clone_get_params_and_kwargs():
+    detector = default_detector(contamination=0.05, n_folds=3)
+    params = detector.get_params()
+    assert params["contamination"] == 0.05 and params["n_folds"] == 3
+    twin = clone(detector)
+    assert [type(m) for m in twin.members] == [type(m) for m in detector.members]
+    assert twin.members[0] is not detector.members[0]
+    assert twin.sr == 16000
+
+
+def test_same_inputs_same_scores(machine):
+    train, test, _ = machine
+
+    def scores():
+        members = [MelKNN(), WindowKNN(max_windows=200, random_state=3)]
+        return Ensemble(members).fit(train).decision_function(test)
+
+    np.testing.assert_array_equal(scores(), scores())
+
+
+def test_members_are_left_unfitted(machine):
+    members = [MelKNN(), MelMahalanobis()]
+    Ensemble(members).fit(machine[0])
+    assert not any(hasattr(m, "decision_scores_") for m in members)
+
+
+def test_short_clips_score():
+    """Clips shorter than one FFT frame (the paper machine's) are scored, not refused."""
+    rng = np.random.default_rng(0)
+    clips = [0.1 * rng.standard_normal(400) for _ in range(16)]
+    scores = default_detector().fit(clips[:10]).decision_function(clips[10:])
+    assert scores.shape == (6,) and np.isfinite(scores).all()
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: Ensemble([]), "members"),
+        (lambda: Ensemble([MelKNN(), object()]), "members"),
+        (lambda: Ensemble([MelKNN(sr=16000), MelMahalanobis(sr=22050)]), "one sr"),
+        (lambda: Ensemble([MelKNN()], combine="median"), "combine"),
+        (lambda: Ensemble([MelKNN()], normalize="minmax"), "normalize"),
+        (lambda: Ensemble([MelKNN()], n_folds=1), "n_folds"),
+        (lambda: Ensemble([MelKNN(n_neighbors=0)]), "n_neighbors"),
+    ],
+)
+def test_bad_parameters_fail_at_fit(make, message):
+    clips = [np.random.default_rng(s).standard_normal(4000) for s in range(6)]
+    with pytest.raises(ValueError, match=message):
+        make().fit(clips)
+
+
+def test_too_few_clips_say_so():
+    clips = [np.random.default_rng(s).standard_normal(4000) for s in range(2)]
+    with pytest.raises(ValueError, match="at least 3 training clips"):
+        default_detector().fit(clips)

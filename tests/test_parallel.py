@@ -1,0 +1,212 @@
+"""audioad.parallel: batches scored on threads or on a Dask cluster give what one local pass gives."""
+
+import copy
+import csv
+import subprocess
+import sys
+import time
+
+import joblib
+import numpy as np
+import pytest
+
+from audioad.datasets import make_machine_sounds
+from audioad.detectors.registry import make_detector
+from audioad.parallel import score_in_batches, score_on_dask
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    """Train and test folders of a small machine, and test clips with two that cannot be read."""
+    root = tmp_path_factory.mktemp("parallel")
+    table = make_machine_sounds(
+        root, machines=("fan",), n_sections=1, n_train=8, n_test_normal=3, n_test_anomaly=3, duration=1.0,
+        anomaly_strength=3.0, random_state=0,
+    )
+    bad = root / "bad.wav"
+    bad.write_bytes(b"RIFF\x00\x00")
+    test = list(table.filter(split="test").paths)
+    clips = test[:2] + [str(bad)] + test[2:5] + [str(root / "missing.wav")] + test[5:]
+    return {"train": root / "fan" / "train", "test": root / "fan" / "test", "bad": bad, "clips": clips}
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    train = sorted(str(p) for p in data["train"].glob("*.wav"))
+    return {name: make_detector(name).fit(train) for name in ("mel-knn", "window-knn")}
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+    ) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="module")
+def client(cluster):
+    from distributed import Client
+
+    with Client(cluster) as client:
+        yield client
+
+
+def by_clip(batches):
+    """{clip: (score, frames, error cause)} from (batch, ClipScores) pairs, checking each batch's shape."""
+    seen = {}
+    for batch, result in batches:
+        assert len(result.scores) == len(batch)
+        errors = {e.index: e for e in result.errors}
+        assert set(errors) <= set(range(len(batch)))
+        for i, clip in enumerate(batch):
+            assert clip not in seen
+            error = errors.get(i)
+            if error is not None:
+                assert error.path == clip
+            frames = None if result.frames is None else result.frames[i]
+            seen[clip] = (result.scores[i], frames, None if error is None else error.cause)
+    return seen
+
+
+def assert_same(got, want):
+    assert got.keys() == want.keys()
+    for clip, (score, frames, error) in want.items():
+        got_score, got_frames, got_error = got[clip]
+        assert got_error == error, clip
+        # Batches of other sizes may round float32 features a little differently.
+        np.testing.assert_allclose(got_score, score, rtol=1e-6, err_msg=clip)
+        if frames is None:
+            assert got_frames is None
+        else:
+            np.testing.assert_allclose(got_frames.times, frames.times)
+            np.testing.assert_allclose(got_frames.scores, frames.scores, rtol=1e-6, err_msg=clip)
+
+
+def one_pass(detector, clips):
+    return by_clip([(clips, detector.score_clips(clips, frames=True))])
+
+
+@pytest.mark.parametrize("name", ["mel-knn", "window-knn"])
+@pytest.mark.parametrize("n_jobs", [1, 3])
+def test_local_batches_give_one_pass_scores(fitted, data, name, n_jobs):
+    detector, clips = fitted[name], data["clips"]
+    errors_before = vars(detector).get("input_errors_")
+    batches = list(score_in_batches(detector, clips, batch_size=3, n_jobs=n_jobs))
+    # Each batch is scored on its own copy: threads never share a call's state.
+    assert vars(detector).get("input_errors_") is errors_before
+    assert sorted(len(batch) for batch, _ in batches) == [2, 3, 3]
+    if n_jobs == 1:
+        assert [clip for batch, _ in batches for clip in batch] == clips
+    got = by_clip(batches)
+    assert_same(got, one_pass(detector, clips))
+    assert "cannot decode" in got[str(data["bad"])][2] and "not found" in got[clips[6]][2]
+    assert (got[clips[0]][1] is None) == (name == "mel-knn")
+
+
+def test_batch_size_must_be_a_positive_count(fitted, data):
+    with pytest.raises(ValueError, match="batch_size"):
+        score_in_batches(fitted["mel-knn"], data["clips"], batch_size=0)
+
+
+def test_dask_sends_the_model_once_and_gives_local_scores(fitted, data, client, cluster, monkeypatch):
+    from distributed import Future
+
+    detector, clips = fitted["window-knn"], data["clips"]
+    scattered, submitted = [], []
+    scatter, submit = client.scatter, client.submit
+
+    def counting_scatter(value, **kwargs):
+        scattered.append((value, kwargs))
+        return scatter(value, **kwargs)
+
+    def counting_submit(function, *args, **kwargs):
+        submitted.append(args)
+        return submit(function, *args, **kwargs)
+
+    monkeypatch.setattr(client, "scatter", counting_scatter)
+    monkeypatch.setattr(client, "submit", counting_submit)
+    got = by_clip(score_on_dask(detector, clips, client, batch_size=3))
+    assert_same(got, one_pass(detector, clips))
+
+    assert len(scattered) == 1 and scattered[0][0] is detector and scattered[0][1]["broadcast"]
+    assert len(submitted) == 3 and all(isinstance(args[0], Future) for args in submitted)
+    model = submitted[0][0]
+    assert all(args[0] is model for args in submitted)
+    assert len(client.who_has([model])[model.key]) == len(cluster.workers) == 2
+    # A client it was given stays open.
+    assert client.submit(sum, [1, 2]).result() == 3
+
+
+def test_dask_by_address_closes_its_client(fitted, data, cluster):
+    detector, clips = fitted["mel-knn"], data["clips"]
+    before = set(cluster.scheduler.clients)
+    results = score_on_dask(detector, clips, cluster.scheduler_address, batch_size=4)
+    assert len(set(cluster.scheduler.clients) - before) == 1
+    assert_same(by_clip(results), one_pass(detector, clips))
+    # The scheduler hears of the close a moment later.
+    deadline = time.monotonic() + 5
+    while set(cluster.scheduler.clients) != before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert set(cluster.scheduler.clients) == before
+
+
+def test_dask_task_failure_names_its_batch(fitted, data, client):
+    # Window features of another size than the model learnt: every task raises on its worker.
+    broken = copy.deepcopy(fitted["window-knn"]).set_params(n_mels=16)
+    with pytest.raises(RuntimeError, match=r"batch of \d clips starting at clip \d+ \(.+\.wav\): ValueError"):
+        list(score_on_dask(broken, data["clips"], client, batch_size=3))
+
+
+def test_dask_refuses_a_malformed_address(fitted, data):
+    pytest.importorskip("distributed")
+    with pytest.raises(ValueError, match="not a Dask scheduler address"):
+        score_on_dask(fitted["mel-knn"], data["clips"], "no-port-here")
+
+
+def test_dask_missing_says_what_to_install(fitted, data, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(ImportError, match=r"pip install audioad\[dask\]"):
+        score_on_dask(fitted["mel-knn"], data["clips"], "tcp://127.0.0.1:8786")
+
+
+def test_joblib_dask_backend_runs_the_batches_on_the_cluster(fitted, data, client):
+    from distributed import get_task_stream
+
+    detector, clips = fitted["window-knn"], data["clips"]
+    with get_task_stream(client) as stream, joblib.parallel_config(backend="dask"):
+        got = by_clip(score_in_batches(detector, clips, batch_size=2, n_jobs=2))
+    assert stream.data, "no task ran on the cluster"
+    assert_same(got, one_pass(detector, clips))
+
+
+def audioad(*args):
+    return subprocess.run([sys.executable, "-m", "audioad", *map(str, args)], capture_output=True, text=True, timeout=300)
+
+
+def sorted_rows(path):
+    with open(path, newline="") as f:
+        return sorted(csv.DictReader(f), key=lambda row: row["path"])
+
+
+def failure_line(result):
+    return [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+
+
+def test_cli_dask_writes_the_rows_of_a_local_run(data, cluster, tmp_path):
+    model = tmp_path / "m.audioad"
+    fit = audioad("fit", data["train"], "--detector", "mel-knn", "--out", model, "-q")
+    assert fit.returncode == 0, fit.stderr
+    inputs = [model, data["test"], data["bad"]]
+    local = audioad("score", *inputs, "--out", tmp_path / "local.csv", "-q")
+    dask = audioad("score", *inputs, "--dask", cluster.scheduler_address, "--out", tmp_path / "dask.csv", "-q")
+    assert local.returncode == dask.returncode == 1, (local.stderr, dask.stderr)
+    assert failure_line(dask) == failure_line(local)
+    assert failure_line(local)[0].startswith("Error: 1 of 7 files failed:") and "bad.wav" in failure_line(local)[0]
+    local_rows, dask_rows = sorted_rows(tmp_path / "local.csv"), sorted_rows(tmp_path / "dask.csv")
+    assert len(local_rows) == 7
+    # Workers run BLAS on one thread (Dask's default), which may round a score's last digits otherwise.
+    for mine, theirs in zip(dask_rows, local_rows):
+        assert {k: v for k, v in mine.items() if k != "score"} == {k: v for k, v in theirs.items() if k != "score"}
+        assert (mine["score"] == theirs["score"] == "") or float(mine["score"]) == pytest.approx(float(theirs["score"]), rel=1e-6)
