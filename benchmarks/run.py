@@ -145,14 +145,18 @@ DATASET_NOTES = {
         "measures level"
     ),
     "synthetic": (
-        "`make_machine_sounds` (2 machines x 2 sections, 30 train / 10 normal / 10 anomalous test "
-        "clips of 2 s each); each section fitted and scored on its own train/test split, the "
-        "metrics averaged over the 4 sections; the seed is the generator's `random_state`"
+        "`make_machine_sounds` (machines fan and pump, one section each, 30 train / 10 normal / "
+        "10 anomalous test clips of 2 s, 16 kHz); each section fitted and scored on its own "
+        "train/test split and the metrics averaged over the sections; the seed is the generator's "
+        "`random_state`"
     ),
 }
 REAL_DATASETS = ("bldc_motor", "fan", "paper_machine")
 DATASETS = (*REAL_DATASETS, "synthetic")
 BLDC_CLIP_SECONDS = 2.0
+# One section of each of two machines keeps the default run within its time budget.
+SYNTHETIC = dict(machines=("fan", "pump"), n_sections=1, n_train=30, n_test_normal=10, n_test_anomaly=10,
+                 duration=2.0)
 
 
 def group_split(labels, groups, seed):
@@ -216,7 +220,7 @@ def prepare_synthetic(seeds, cache: Path):
 
     plan = {}
     for seed in seeds:
-        table = make_machine_sounds(cache / f"synthetic_{seed}", random_state=seed)
+        table = make_machine_sounds(cache / f"synthetic_{seed}", random_state=seed, **SYNTHETIC)
         waves = [load_audio(clip.path, sr=SR)[0].astype(np.float32) for clip in table]
         sections = []
         for machine in table.machines:
@@ -248,28 +252,34 @@ def summary_counts(plan, per_section=False) -> str:
 
 # ---------------------------------------------------------------- worker (one process per run)
 
+# Imported by both libraries' detectors (audioad's base class is PyOD's), so a worker forked with
+# them already imported carries nothing it would not have imported itself, and starts in
+# milliseconds instead of seconds.
+FORKSERVER_PRELOAD = ["numpy", "pyod.models.base"]
 
-def worker(job_path: str) -> None:
+
+def worker(job: dict) -> None:
     """Fit and score one detector on one dataset for every seed; write scores, times, peak RSS."""
-    reset_peak = reset_peak_memory()
-    job = json.loads(Path(job_path).read_text())
+    with open(job["log"], "w") as log:
+        # Progress bars and warnings go to the job's log, not between the tables.
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
     spec = REGISTRY[job["detector"]]
     if spec.torch:
         import torch  # imported before timing, so that no fit pays for it
 
         if job["torch_threads"]:
             torch.set_num_threads(job["torch_threads"])
-    clips_by_key = {}
-    runs = []
+    loaded_key, clips, runs = None, None, []
     for seed in job["seeds"]:
         entry = job["plan"][str(seed)]
-        if entry["clips"] not in clips_by_key:
-            clips_by_key.clear()  # one seed's clips in memory at a time
+        if entry["clips"] != loaded_key:
+            clips = None  # one clip file in memory at a time
             base = Path(job["cache"]) / entry["clips"]
             data = np.load(base.with_suffix(".npy"))
             offsets = np.load(base.with_suffix(".offsets.npy"))
-            clips_by_key[entry["clips"]] = [(data[a:b], SR) for a, b in zip(offsets[:-1], offsets[1:])]
-        clips = clips_by_key[entry["clips"]]
+            clips = [(data[a:b], SR) for a, b in zip(offsets[:-1], offsets[1:])]
+            loaded_key, data = entry["clips"], None
         run = {"seed": seed, "fit_s": 0.0, "score_s": 0.0, "scores": []}
         try:
             for section in entry["sections"]:
@@ -283,54 +293,47 @@ def worker(job_path: str) -> None:
                 scores = model.decision_function(test)
                 run["score_s"] += time.perf_counter() - start
                 run["scores"].append(np.asarray(scores, dtype=float).tolist())
+                model = None
         except Exception as error:
             run = {"seed": seed, "error": f"{type(error).__name__}: {first_line(error)}"}
         runs.append(run)
-        clips = train = test = model = None  # let the next seed's clips replace these
-    Path(job["out"]).write_text(json.dumps({"runs": runs, "peak_mb": peak_memory_mb(reset_peak)}))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    peak_mb = usage.ru_maxrss / (2**20 if sys.platform == "darwin" else 1024)  # bytes on macOS, KiB elsewhere
+    result = {"runs": runs, "peak_mb": peak_mb, "cpu_s": usage.ru_utime + usage.ru_stime}
+    Path(job["out"]).write_text(json.dumps(result))
 
 
-def reset_peak_memory() -> bool:
-    """Forget the peak resident memory inherited from the parent; True if that worked.
+def process_context():
+    """A fork server where there is one, else spawn.
 
-    On Linux a process started from another inherits its peak: ``ru_maxrss`` and ``VmHWM`` of
-    a fresh worker report at least the parent's peak (the kernel carries the high-water mark
-    over ``exec``), which here would be the decoded datasets. Writing 5 to
-    ``/proc/self/clear_refs`` resets ``VmHWM`` to the current resident size.
+    Not plain spawn or subprocess: on Linux a process started by fork+exec inherits its parent's
+    peak resident memory (the kernel carries the high-water mark over exec), so every worker's
+    ``ru_maxrss`` would read at least the parent's, which holds the decoded datasets. A child
+    forked from the small fork server starts its count from the server's own size.
     """
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
+    import multiprocessing
+
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(FORKSERVER_PRELOAD)
+        return context
+    return multiprocessing.get_context("spawn")
 
 
-def peak_memory_mb(was_reset: bool) -> float:
-    """Peak resident memory of this process in MB: ``VmHWM`` after a reset, else ``ru_maxrss``."""
-    if was_reset:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024  # kB
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB elsewhere
-
-
-def run_worker(job: dict, work: Path, timeout: float) -> dict:
-    job_path = work / "job.json"
-    job["out"] = str(work / "result.json")
+def run_worker(context, job: dict, work: Path, timeout: float) -> dict:
+    job = dict(job, out=str(work / "result.json"), log=str(work / "worker.log"))
     Path(job["out"]).unlink(missing_ok=True)
-    job_path.write_text(json.dumps(job))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]))
-    try:
-        done = subprocess.run(
-            [sys.executable, str(Path(__file__).resolve()), "--worker", str(job_path)],
-            capture_output=True, text=True, timeout=timeout, env=env, cwd=REPO,
-        )
-    except subprocess.TimeoutExpired:
+    process = context.Process(target=worker, args=(job,))
+    process.start()
+    process.join(timeout)
+    if process.is_alive():
+        process.terminate()
+        process.join()
         return {"error": f"timed out after {timeout:.0f} s"}
-    if done.returncode != 0 or not Path(job["out"]).exists():
-        lines = [line for line in (done.stderr or "").strip().splitlines() if line.strip()]
-        return {"error": f"worker exited with code {done.returncode}: {lines[-1] if lines else 'no message'}"}
+    if process.exitcode != 0 or not Path(job["out"]).exists():
+        log = Path(job["log"]).read_text(errors="replace") if Path(job["log"]).exists() else ""
+        lines = [line for line in log.strip().splitlines() if line.strip()]
+        return {"error": f"worker exited with code {process.exitcode}: {lines[-1] if lines else 'no message'}"}
     return json.loads(Path(job["out"]).read_text())
 
 
@@ -476,15 +479,11 @@ def parse_args(argv=None):
     parser.add_argument("--results", type=Path, default=RESULTS_PATH, help="file to write (default: %(default)s)")
     parser.add_argument("--no-write", action="store_true", help="print the tables, leave RESULTS.md alone")
     parser.add_argument("--list", action="store_true", help="list the detectors and exit")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if args.worker:
-        worker(args.worker)
-        return 0
     began = time.perf_counter()
     command = "python benchmarks/run.py" + "".join(" " + shlex.quote(a) for a in (argv or sys.argv[1:]))
 
@@ -534,6 +533,7 @@ def main(argv=None) -> int:
     print(f"{len(detectors)} detectors x {len(datasets)} datasets, seeds {list(seeds)}, "
           f"autoencoders at epoch_num={epoch_num}", flush=True)
     tables, descriptions = {}, {}
+    context = process_context()
     with tempfile.TemporaryDirectory(prefix="audioad-bench-") as tmp:
         cache = Path(tmp)
         for dataset in datasets:
@@ -547,16 +547,13 @@ def main(argv=None) -> int:
             rows = {}
             for spec in detectors:
                 start = time.perf_counter()
-                cpu_start = resource.getrusage(resource.RUSAGE_CHILDREN)
                 job = {"detector": spec.name, "seeds": list(seeds), "epoch_num": epoch_num,
                        "torch_threads": args.torch_threads, "plan": plan, "cache": str(cache)}
-                rows[spec.name] = summarise(run_worker(job, cache, args.timeout), plan)
-                r = rows[spec.name]
+                result = run_worker(context, job, cache, args.timeout)
+                rows[spec.name] = r = summarise(result, plan)
                 outcome = f"error: {r['error']}" if "error" in r else f"AUC {r['auc']:.3f}"
-                cpu_end = resource.getrusage(resource.RUSAGE_CHILDREN)
-                cpu = cpu_end.ru_utime + cpu_end.ru_stime - cpu_start.ru_utime - cpu_start.ru_stime
-                print(f"  {spec.name:30s} {time.perf_counter() - start:6.1f} s ({cpu:6.1f} s CPU)  {outcome}",
-                      flush=True)
+                cpu = f"{result['cpu_s']:6.1f} s CPU" if "cpu_s" in result else "CPU unknown"
+                print(f"  {spec.name:30s} {time.perf_counter() - start:6.1f} s ({cpu})  {outcome}", flush=True)
             tables[dataset] = table(dataset, rows)
             print("\n" + tables[dataset], flush=True)
 
@@ -579,7 +576,7 @@ def main(argv=None) -> int:
         "another rate (both `EmbeddingOD`s at 22050 Hz) resample them.",
         f"- AUC and pAUC (max_fpr={MAX_FPR}, McClish-standardised as sklearn): mean ± sample std over seeds. "
         "fit s and score s: median over seeds of the wall time of `fit` on the training clips and of "
-        "`decision_function` on the test clips (synthetic: summed over its 4 sections). "
+        "`decision_function` on the test clips (synthetic: summed over its sections). "
         "peak MB: the maximum resident set size of the process that ran the detector on that dataset, "
         "all seeds; the whole process, including the interpreter, imports and the dataset's clips in memory.",
     ]

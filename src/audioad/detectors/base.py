@@ -102,7 +102,9 @@ class ClipDetector(BaseDetector):
 
     Window detectors also implement ``_window_scores(features)`` (a list of
     per-window score arrays) and ``_window_hop_seconds()``, which give
-    :meth:`frame_scores`.
+    :meth:`frame_scores`, and may override ``_clip_from_windows(windows)``
+    (a clip's score from its window scores; the mean by default), which
+    :meth:`score_clips` uses to give both from one pass.
 
     Parameters
     ----------
@@ -152,7 +154,8 @@ class ClipDetector(BaseDetector):
 
     def _chunks(self, clips, on_error="raise", progress=False, failed=None):
         """Yield (positions, features) per chunk; clips that fail go to the list ``failed``."""
-        bar = tqdm(total=len(clips), unit="clip", desc=type(self).__name__, disable=None if progress else True, leave=False)
+        # disable=None: a bar only where stderr is a terminal.
+        bar = tqdm(total=len(clips), unit="clip", desc=type(self).__name__, disable=None if progress else True)
         for start in range(0, len(clips), _CHUNK_CLIPS):
             stop = min(start + _CHUNK_CLIPS, len(clips))
             loaded = load_many(
