@@ -19,7 +19,6 @@ import argparse
 import datetime
 import json
 import os
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -28,7 +27,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-
 from common import REPO, machine, peak_rss_mb, versions, write_results
 
 TARGETS_MB = {"fit": 1500, "score": 500}
@@ -50,8 +48,15 @@ def make_clips(folder: Path, n_clips: int, duration: float) -> list[str]:
     paths = []
     for batch, start in enumerate(range(0, n_clips, 200)):
         table = make_machine_sounds(
-            folder / f"batch{batch}", machines=("fan",), n_sections=1, n_train=min(200, n_clips - start),
-            n_test_normal=1, n_test_anomaly=1, duration=duration, sr=SR, random_state=batch,
+            folder / f"batch{batch}",
+            machines=("fan",),
+            n_sections=1,
+            n_train=min(200, n_clips - start),
+            n_test_normal=1,
+            n_test_anomaly=1,
+            duration=duration,
+            sr=SR,
+            random_state=batch,
         )
         paths += table.filter(split="train").paths
     return paths
@@ -87,7 +92,9 @@ def worker(job: dict) -> None:
         detector = audioad.load(job["model"])
         scores = detector.decision_function([job["long_file"]])
         assert np.isfinite(scores).all()
-    print(json.dumps({"peak_mb": peak_rss_mb(), "after_imports_mb": baseline, "seconds": time.perf_counter() - started}))
+    print(
+        json.dumps({"peak_mb": peak_rss_mb(), "after_imports_mb": baseline, "seconds": time.perf_counter() - started})
+    )
 
 
 def run(job: dict) -> dict:
@@ -124,8 +131,14 @@ def main(argv=None) -> int:
                 import audioad
 
                 audioad.make_detector(detector, **settings).fit(clips[:50]).save(model)
-            job = {"what": what, "detector": detector, "settings": settings, "clips": clips,
-                   "model": str(model), "long_file": long_file}
+            job = {
+                "what": what,
+                "detector": detector,
+                "settings": settings,
+                "clips": clips,
+                "model": str(model),
+                "long_file": long_file,
+            }
             result = run(job)
             base = run({**job, "what": "baseline"})
             target = TARGETS_MB[what]

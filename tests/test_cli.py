@@ -1,7 +1,6 @@
 """The `audioad` command, end to end, each command run as a subprocess."""
 
 import csv
-import os
 import signal
 import subprocess
 import sys
@@ -29,8 +28,15 @@ def rows(path):
 def dataset(tmp_path_factory):
     root = tmp_path_factory.mktemp("dcase")
     make_machine_sounds(
-        root, machines=("fan",), n_sections=2, n_train=16, n_test_normal=6, n_test_anomaly=6, duration=1.0,
-        anomaly_strength=3.0, random_state=1,
+        root,
+        machines=("fan",),
+        n_sections=2,
+        n_train=16,
+        n_test_normal=6,
+        n_test_anomaly=6,
+        duration=1.0,
+        anomaly_strength=3.0,
+        random_state=1,
     )
     return root
 
@@ -93,7 +99,9 @@ def test_ctrl_c_keeps_rows_and_resume_finishes(model, dataset, tmp_path):
     out = tmp_path / "scores.csv"
     process = subprocess.Popen(
         [sys.executable, "-m", "audioad", "score", str(model), *map(str, clips), "--out", str(out), "-q"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 40):
@@ -176,7 +184,9 @@ def test_usage_errors_exit_2(args, message, tmp_path):
 
 
 def test_unknown_parameter_is_a_usage_error(dataset, tmp_path):
-    result = audioad("fit", dataset / "fan" / "train", "--detector", "mel-knn", "--set", "n_melz=3", "--out", tmp_path / "m")
+    result = audioad(
+        "fit", dataset / "fan" / "train", "--detector", "mel-knn", "--set", "n_melz=3", "--out", tmp_path / "m"
+    )
     assert result.returncode == 2 and "n_melz" in result.stderr
 
 

@@ -13,6 +13,7 @@ from audioad import AudioAE, AudioInputError, AudioInputWarning, EmbeddingOD, au
 
 pytest.importorskip("torch")
 
+
 @pytest.fixture(scope="module", params=range(len(small_detectors())), ids=lambda i: detector_id(small_detectors()[i]))
 def fitted(request, machine):
     train, _, _ = machine
@@ -114,7 +115,9 @@ def test_same_random_state_same_scores(machine):
         lambda: AudioAE(sr=SR, epoch_num=2, batch_size=256, random_state=7),
         lambda: EmbeddingOD.for_audio("fast", sr=SR, random_state=7),
     ):
-        np.testing.assert_array_equal(make().fit(train).decision_function(test), make().fit(train).decision_function(test))
+        np.testing.assert_array_equal(
+            make().fit(train).decision_function(test), make().fit(train).decision_function(test)
+        )
 
 
 def test_fitted_detector_pickles(fitted, machine):

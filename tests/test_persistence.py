@@ -34,7 +34,9 @@ def test_scores_identical_after_round_trip(saved, machine):
     np.testing.assert_array_equal(loaded.decision_scores_, detector.decision_scores_)
     assert loaded.threshold_ == detector.threshold_
     np.testing.assert_array_equal(loaded.predict(test), detector.predict(test))
-    np.testing.assert_array_equal(loaded.predict_proba(test, method="unify"), detector.predict_proba(test, method="unify"))
+    np.testing.assert_array_equal(
+        loaded.predict_proba(test, method="unify"), detector.predict_proba(test, method="unify")
+    )
 
 
 def test_frame_scores_identical_after_round_trip(saved, machine):
@@ -154,7 +156,9 @@ BAD_FILES = {
         "subprocess.Popen",
     ),
     "pickled array": (
-        lambda good, out: rewrite(good, out, lambda h: set_array(h, "arrays/evil.npy"), {"arrays/evil.npy": object_array_npy()}),
+        lambda good, out: rewrite(
+            good, out, lambda h: set_array(h, "arrays/evil.npy"), {"arrays/evil.npy": object_array_npy()}
+        ),
         "rebuild",
     ),
     "missing array": (lambda good, out: rewrite(good, out, lambda h: set_array(h, "arrays/9999.npy")), "rebuild"),

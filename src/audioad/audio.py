@@ -125,13 +125,10 @@ def _as_samples_by_channels(wave, path=None):
     if wave.dtype == object or not (
         np.issubdtype(wave.dtype, np.number) and not np.issubdtype(wave.dtype, np.complexfloating)
     ):
-        raise AudioInputError(
-            f"samples must be real numbers, got an array of dtype {wave.dtype}", path=path
-        )
+        raise AudioInputError(f"samples must be real numbers, got an array of dtype {wave.dtype}", path=path)
     if wave.ndim == 0 or wave.ndim > 2:
         raise AudioInputError(
-            f"a waveform must be 1-D (samples) or 2-D (channels x samples), got {wave.ndim}-D "
-            f"with shape {wave.shape}",
+            f"a waveform must be 1-D (samples) or 2-D (channels x samples), got {wave.ndim}-D with shape {wave.shape}",
             path=path,
         )
     if wave.ndim == 1:
@@ -156,9 +153,7 @@ def _unpack(item):
         return data, rate, str(item)
     if isinstance(item, tuple):
         if len(item) != 2:
-            raise AudioInputError(
-                f"a tuple clip must be (waveform, sample_rate), got a tuple of {len(item)} items"
-            )
+            raise AudioInputError(f"a tuple clip must be (waveform, sample_rate), got a tuple of {len(item)} items")
         wave, rate = item
         return _as_samples_by_channels(wave), _check_rate(rate, "the clip's sample rate"), None
     if isinstance(item, (np.ndarray, list)) or hasattr(item, "__array__"):

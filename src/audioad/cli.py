@@ -114,9 +114,9 @@ def detector_option(function):
 
 
 def common_options(function):
-    function = click.option("--n-jobs", type=int, default=None, help="Threads for reading clips (default: every core).")(
-        function
-    )
+    function = click.option(
+        "--n-jobs", type=int, default=None, help="Threads for reading clips (default: every core)."
+    )(function)
     return click.option("-q", "--quiet", is_flag=True, help="No progress bars.")(function)
 
 
@@ -256,7 +256,9 @@ def _write_scores(detector, batches, out, frames_out, append, total, quiet):
                     f.flush()
                 bar.update(len(clips))
         except KeyboardInterrupt:
-            raise click.ClickException(f"interrupted; the rows written so far are in {out}: rerun with --resume") from None
+            raise click.ClickException(
+                f"interrupted; the rows written so far are in {out}: rerun with --resume"
+            ) from None
         except RuntimeError as exc:
             raise click.ClickException(f"{exc}; the rows written so far are in {out}: rerun with --resume") from exc
     return failures
@@ -266,7 +268,9 @@ def _write_scores(detector, batches, out, frames_out, append, total, quiet):
 @click.argument("dataset", type=click.Path(exists=True))
 @detector_option
 @click.option("--out", "-o", type=click.Path(file_okay=False), help="Folder for result CSVs and plots.")
-@click.option("--year", type=click.IntRange(2020, 2025), help="DCASE year of the official score (default: from the data).")
+@click.option(
+    "--year", type=click.IntRange(2020, 2025), help="DCASE year of the official score (default: from the data)."
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the train/test split of unsplit data.")
 @common_options
 def evaluate(dataset, detector_name, settings, out, year, seed, n_jobs, quiet):
@@ -294,7 +298,12 @@ def evaluate(dataset, detector_name, settings, out, year, seed, n_jobs, quiet):
     def write_section(machine, section, detector, test, scores):
         if out_dir is not None:
             write_dcase_results(
-                out_dir, machine, section, [Path(p).name for p in test.paths], scores, (scores > detector.threshold_).astype(int)
+                out_dir,
+                machine,
+                section,
+                [Path(p).name for p in test.paths],
+                scores,
+                (scores > detector.threshold_).astype(int),
             )
 
     try:
@@ -367,9 +376,15 @@ def demo(out, quiet):
     model = out / f"{machine}_section_{section}.audioad"
     quiet_flag = ["-q"] if quiet else []
     steps = [
-        (f"2/5 fitting the default detector on {machine} section {section}", ["fit", *train, "--out", str(model), *quiet_flag]),
+        (
+            f"2/5 fitting the default detector on {machine} section {section}",
+            ["fit", *train, "--out", str(model), *quiet_flag],
+        ),
         ("3/5 scoring its test clips", ["score", str(model), *test, "--out", str(out / "scores.csv"), *quiet_flag]),
-        ("4/5 evaluating every machine and section", ["evaluate", str(out / "data"), "--out", str(out / "evaluation"), *quiet_flag]),
+        (
+            "4/5 evaluating every machine and section",
+            ["evaluate", str(out / "data"), "--out", str(out / "evaluation"), *quiet_flag],
+        ),
     ]
     for title, args in steps:
         click.echo(title)
@@ -407,8 +422,12 @@ def info(model, list_detectors):
     training = header["training"]
     click.echo(f"model file      {model}")
     click.echo(f"detector        {header['detector']}")
-    click.echo(f"written by      audioad {header['audioad_version']} (format {header['format_version']}), {header['created']}")
-    click.echo(f"training clips  {training['n_clips']}, scores {training['score_mean']:.4g} ± {training['score_std']:.4g}")
+    click.echo(
+        f"written by      audioad {header['audioad_version']} (format {header['format_version']}), {header['created']}"
+    )
+    click.echo(
+        f"training clips  {training['n_clips']}, scores {training['score_mean']:.4g} ± {training['score_std']:.4g}"
+    )
     click.echo(f"threshold       {training['threshold']:.6g}")
     click.echo("parameters")
     for key, value in sorted(header["params"].items()):

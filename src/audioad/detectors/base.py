@@ -79,9 +79,7 @@ def _as_clips(X):
     if isinstance(X, tuple) and len(X) == 2 and np.isscalar(X[1]):
         raise TypeError("X must be a list of clips, got one (waveform, sample_rate) tuple; wrap it in a list")
     if isinstance(X, np.ndarray) and X.ndim != 2:
-        raise TypeError(
-            f"an array X must be 2-D (n_clips, n_samples), got shape {X.shape}; pass a list of clips"
-        )
+        raise TypeError(f"an array X must be 2-D (n_clips, n_samples), got shape {X.shape}; pass a list of clips")
     clips = list(X)
     if not clips:
         raise ValueError("X holds no clips")
@@ -232,9 +230,7 @@ class ClipDetector(BaseDetector):
 
     def _process_decision_scores(self):
         rule = getattr(self, "threshold_rule", "contamination")
-        self.threshold_ = float(
-            fit_threshold(self.decision_scores_, rule=rule, contamination=self.contamination)
-        )
+        self.threshold_ = float(fit_threshold(self.decision_scores_, rule=rule, contamination=self.contamination))
         self.labels_ = (self.decision_scores_ > self.threshold_).astype(int)
         self._mu = float(np.mean(self.decision_scores_))
         self._sigma = float(np.std(self.decision_scores_))

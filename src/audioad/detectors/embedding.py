@@ -173,9 +173,7 @@ class EmbeddingOD(ClipDetector):
             self.pca_.fit(self.scaler_.transform(embeddings) if self.standardize else embeddings)
         # A seed drawn when none is given keeps random_state=None unseeded, yet lets a model file
         # refit the very same detector.
-        self.detector_seed_ = (
-            self.random_state if self.random_state is not None else int(np.random.randint(2**31 - 1))
-        )
+        self.detector_seed_ = self.random_state if self.random_state is not None else int(np.random.randint(2**31 - 1))
         self._train_vectors = self._transform(embeddings)
         self.detector_ = self._new_detector()
         self.detector_.fit(self._train_vectors)

@@ -28,7 +28,10 @@ DETECTORS = {
     "dcase2023-ae": (AudioAE.dcase2023, "the DCASE 2023 baseline: autoencoder, Mahalanobis scores (needs torch)"),
     "idnn": (IDNN, "interpolation DNN: predicts a window's middle frame (needs torch)"),
     "embedding-fast": (partial(EmbeddingOD.for_audio, "fast"), "PyOD's for_audio('fast'): descriptors + IForest"),
-    "embedding-balanced": (partial(EmbeddingOD.for_audio, "balanced"), "PyOD's for_audio('balanced'): descriptors + KNN"),
+    "embedding-balanced": (
+        partial(EmbeddingOD.for_audio, "balanced"),
+        "PyOD's for_audio('balanced'): descriptors + KNN",
+    ),
     "embedding-best": (partial(EmbeddingOD.for_audio, "best"), "PyOD's for_audio('best'): descriptors + LUNAR"),
 }
 
