@@ -197,3 +197,21 @@ def test_every_command_has_help_with_an_example(command):
     assert "Usage: " in result.stdout
     if command != "demo":
         assert "Example" in result.stdout
+
+
+@pytest.mark.parametrize("on_error, n_rows, code", [("skip", 24, 1), ("raise", None, 1)])
+def test_score_on_error(model, dataset, tmp_path, on_error, n_rows, code):
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF\x00\x00")
+    out = tmp_path / "scores.csv"
+    test = sorted((dataset / "fan" / "test").glob("*.wav"))
+    result = audioad("score", model, *test[:3], broken, *test[3:], "--out", out, "--on-error", on_error, "-q")
+    assert result.returncode == code
+    assert "broken.wav" in result.stderr
+    written = rows(out)
+    assert all(not r["error"] for r in written)
+    if on_error == "skip":
+        assert len(written) == n_rows
+    else:
+        # Stopped at the bad file: what was scored before it is kept.
+        assert [r["path"] for r in written] == [str(p) for p in test[:3]]

@@ -181,9 +181,16 @@ def _done_paths(out):
 @click.option("--out", "-o", required=True, type=click.Path(dir_okay=False), help="CSV of clip scores to write.")
 @click.option("--frames", type=click.Path(dir_okay=False), help="Also write every window's score (window detectors).")
 @click.option("--resume", is_flag=True, help="Skip clips already in --out and append to it.")
+@click.option(
+    "--on-error",
+    type=click.Choice(["nan", "skip", "raise"]),
+    default="nan",
+    show_default=True,
+    help="A clip that cannot be read: a row with its error (nan), no row (skip), or stop there (raise).",
+)
 @click.option("--dask", "dask_address", metavar="ADDRESS", help="Score on a Dask cluster (scheduler address).")
 @common_options
-def score(model, inputs, out, frames, resume, dask_address, n_jobs, quiet):
+def score(model, inputs, out, frames, resume, on_error, dask_address, n_jobs, quiet):
     """Score clips with a fitted model, writing each row as soon as it is scored.
 
     INPUTS are audio files, folders (searched recursively) or manifest CSVs.
@@ -206,7 +213,7 @@ def score(model, inputs, out, frames, resume, dask_address, n_jobs, quiet):
             raise click.UsageError(str(exc)) from exc
     else:
         batches = score_in_batches(detector, todo, batch_size=_SCORE_BATCH)
-    failures = _write_scores(detector, batches, out, frames, append=bool(done), total=len(todo), quiet=quiet)
+    failures = _write_scores(detector, batches, out, frames, bool(done), len(todo), quiet, on_error)
     skipped = f", {len(done)} already in {out}" if done else ""
     if failures:
         listed = "; ".join(failures[:3]) + (" ..." if len(failures) > 3 else "")
@@ -225,7 +232,7 @@ def _open_csv(path, append, header):
     return f
 
 
-def _write_scores(detector, batches, out, frames_out, append, total, quiet):
+def _write_scores(detector, batches, out, frames_out, append, total, quiet, on_error="nan"):
     """Write score rows (and window rows) batch by batch; return the failure messages."""
     failures = []
     with ExitStack() as stack:
@@ -241,7 +248,10 @@ def _write_scores(detector, batches, out, frames_out, append, total, quiet):
                 for i, clip in enumerate(clips):
                     if i in errors:
                         failures.append(f"{clip}: {errors[i]}")
-                        rows.writerow((clip, "", "", "", errors[i]))
+                        if on_error == "raise":
+                            raise Failure(f"{clip}: {errors[i]}; the rows before it are in {out}")
+                        if on_error == "nan":
+                            rows.writerow((clip, "", "", "", errors[i]))
                         continue
                     peak = ""
                     if result.frames is not None:

@@ -184,7 +184,9 @@ def save(detector, path):
         archive.writestr(_HEADER, json.dumps(header, indent=1))
         for name, array in writer.arrays.items():
             buffer = io.BytesIO()
-            np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+            # The array's own memory order is kept: a reduction over a Fortran-ordered array sums
+            # in another order than over a C-ordered copy, and scores must not move by a bit.
+            np.lib.format.write_array(buffer, np.asarray(array), allow_pickle=False)
             archive.writestr(name, buffer.getvalue())
     return path
 
