@@ -66,7 +66,11 @@ def versions() -> str:
     import audioad
 
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
-    at = f" (commit {commit.stdout.strip()})" if commit.returncode == 0 else ""
+    at = ""
+    if commit.returncode == 0:
+        # Read-only: `git diff` takes no lock, unlike `git status`.
+        changed = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", "src"], cwd=REPO, capture_output=True)
+        at = f" (commit {commit.stdout.strip()}{', with uncommitted changes in src/' if changed.returncode else ''})"
     found.append(f"audioad {audioad.__version__}{at}")
     return ", ".join(found)
 
