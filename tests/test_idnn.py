@@ -15,6 +15,15 @@ from audioad.detectors.idnn import IDNN  # noqa: E402
 QUICK = dict(n_mels=32, epoch_num=8, batch_size=128)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """Networks this small train faster on one thread than on threads that wait for each other."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def machine(tmp_path_factory):
     """A synthetic machine whose anomalies are loud: (train paths, test paths, test labels)."""

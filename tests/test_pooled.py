@@ -9,13 +9,14 @@ from audioad.datasets import make_machine_sounds
 from audioad.detectors.gmm import MelGMM
 from audioad.detectors.knn import MelKNN, nearest_distances
 from audioad.detectors.mahalanobis import MelMahalanobis
-from audioad.detectors.pooled import PooledMelDetector
+from audioad.detectors.pooled import POOLED_STATISTICS, PooledMelDetector, pool
 
 DETECTORS = [
     MelKNN,
     lambda: MelKNN(pooling=("mean", "max", "std"), n_neighbors=2, method="mean"),
     MelMahalanobis,
     lambda: MelMahalanobis(pooling="gwrp", shrinkage=0.5),
+    lambda: MelKNN(pooling=("mean", "delta_std")),
     MelGMM,
     MelGMM.twfr,
 ]
@@ -79,6 +80,28 @@ def test_nearest_distances_excludes_own_group():
     groups = np.array([0, 0, 1, 1])
     distances = nearest_distances(points, points, 1, groups, groups)
     np.testing.assert_allclose(distances.ravel(), [2.0, 1.5, 1.5, 4.5])
+
+
+def test_delta_std_hears_fluctuation_the_mean_misses():
+    """A tone beating at 15 Hz against the same tone steady: the fluctuation view tells them apart."""
+    rng = np.random.default_rng(0)
+    t = np.arange(16000) / 16000
+    steady = [np.sin(2 * np.pi * 500 * t + rng.uniform(0, 6)) + 0.05 * rng.standard_normal(16000) for _ in range(14)]
+    beating = [
+        np.sqrt(2) * np.abs(np.sin(2 * np.pi * 7.5 * t)) * np.sin(2 * np.pi * 500 * t)
+        + 0.05 * rng.standard_normal(16000)
+        for _ in range(4)
+    ]
+    labels = [0] * 4 + [1] * 4
+    detector = MelKNN(pooling="delta_std").fit(steady[:10])
+    assert roc_auc_score(labels, detector.decision_function(steady[10:] + beating)) == 1.0
+
+
+def test_pool_names_and_one_frame_clips():
+    spec = np.array([[0.0, 2.0, 1.0, 3.0], [1.0, 1.0, 1.0, 1.0]])
+    np.testing.assert_allclose(pool(spec, "delta_std"), [np.std([2.0, -1.0, 2.0]), 0.0])
+    np.testing.assert_allclose(pool(spec[:, :1], "delta_std"), [0.0, 0.0])
+    assert set(POOLED_STATISTICS) >= {"mean", "max", "std", "gwrp", "delta_std", "delta_gwrp"}
 
 
 def test_pooled_vector_layout():

@@ -79,6 +79,9 @@ def test_clip_score_is_mean_of_worst_windows():
         frames = detector.frame_scores(test)
         expected = [np.sort(f.scores)[-max(1, int(np.ceil(fraction * len(f.scores)))) :].mean() for f in frames]
         np.testing.assert_allclose(detector.decision_function(test), expected)
+        both = detector.score_clips(test, frames=True)
+        np.testing.assert_allclose(both.scores, expected)
+        np.testing.assert_allclose(both.frames[0].scores, frames[0].scores)
 
 
 def test_training_scores_leave_each_clip_out():

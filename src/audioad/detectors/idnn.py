@@ -1,16 +1,17 @@
 """IDNN: the interpolation network of Suefusa et al. (ICASSP 2020).
 
-An autoencoder that reconstructs a whole window of log-mel frames learns to
-copy its edges, which are hard to predict and carry most of its error, so a
-non-stationary machine (a valve opening, a slider moving) has high error on
-normal clips too. IDNN instead removes the middle frame of each window and
-predicts it from the frames around it: an interpolation, which normal sound
-makes easy and an unexpected event makes hard. A window's score is the error
-of the predicted middle frame; a clip's score is the mean over its windows.
+An autoencoder must reconstruct every frame of a window, the edge frames
+included; for a non-stationary machine (a valve opening, a slider moving) the
+edges are hard to predict even on normal clips, and their error swamps that
+of an anomaly. IDNN removes the middle frame of each window and predicts it
+from the frames on both sides: an interpolation, which normal sound makes
+easy and an unexpected event makes hard. A window's score is the error of
+the predicted middle frame; a clip's score is the mean over its windows.
 
-Everything but the network and its target is :class:`~audioad.detectors.
-autoencoder.AudioAE`'s: features, window standardisation, scoring of the
-error by distance, mean square or Mahalanobis distance, frame scores.
+Everything but the network and its target is
+:class:`~audioad.detectors.autoencoder.AudioAE`'s: features, window
+standardisation, scoring of the error by distance, mean square or
+Mahalanobis distance, frame scores.
 """
 
 from __future__ import annotations
@@ -178,12 +179,13 @@ class IDNN(AudioAE):
         before, after = middle * self.n_mels, (middle + 1) * self.n_mels
         return x[:, np.r_[0:before, after : x.shape[1]]], x[:, before:after]
 
-    def _network(self, torch, hidden):
+    def _network(self, torch):
+        """The untrained network: the ``context - 1`` outer frames in, the middle frame out."""
         n_inputs = (self.context - 1) * self.n_mels
+        hidden = [h for h in (self.hidden_neuron_list or [64, 32, 16]) if h < n_inputs] or [max(n_inputs // 2, 2)]
         model = _dense_autoencoder(torch, n_inputs, hidden, self.batch_norm, self.dropout_rate)
         # The mirrored decoder ends in the input size; the interpolation ends in one frame.
         model[-1] = torch.nn.Linear(model[-1].in_features, self.n_mels)
-        torch.nn.init.kaiming_uniform_(model[-1].weight, nonlinearity="leaky_relu")
         return model
 
     # -- training ------------------------------------------------------------
@@ -198,12 +200,10 @@ class IDNN(AudioAE):
                 "give it more or longer clips"
             )
         self.n_features_ = bank.n_features
-        n_inputs = (self.context - 1) * self.n_mels
-        hidden = [h for h in (self.hidden_neuron_list or [64, 32, 16]) if h < n_inputs] or [max(n_inputs // 2, 2)]
         self.window_mean_, self.window_scale_ = self._window_standardisation(bank)
 
         torch.manual_seed(self.random_state)
-        model = self._network(torch, hidden).to(device).train()
+        model = self._network(torch).to(device).train()
         optimiser = torch.optim.Adam(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         mean = torch.as_tensor(self.window_mean_, device=device)
         scale = torch.as_tensor(self.window_scale_, device=device)

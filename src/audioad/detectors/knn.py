@@ -19,8 +19,9 @@ __all__ = ["MelKNN", "nearest_distances", "KNN_METHODS"]
 #: How the distances to the ``n_neighbors`` nearest references become a score.
 KNN_METHODS = ("largest", "mean")
 
-# Entries of one block of the distance matrix (64 MB in float32): bounds its memory.
-_BLOCK_ENTRIES = 1 << 24
+# Entries of one block of the distance matrix (16 MB in float32): bounds its memory, and
+# is large enough for an efficient matrix product.
+_BLOCK_ENTRIES = 1 << 22
 
 
 def nearest_distances(queries, references, n_neighbors=1, query_groups=None, reference_groups=None):
@@ -58,25 +59,29 @@ def nearest_distances(queries, references, n_neighbors=1, query_groups=None, ref
     references = np.asarray(references)
     dtype = np.result_type(queries.dtype, references.dtype, np.float32)
     queries, references = queries.astype(dtype, copy=False), references.astype(dtype, copy=False)
+    # |q - r|^2 = |q|^2 + (|r|^2 - 2 q.r): one matrix product per block, and |q|^2,
+    # the same for every reference, is added after the nearest ones are found.
+    scaled = -2.0 * references.T
     reference_sq = np.einsum("ij,ij->i", references, references)
-    distances = np.empty((len(queries), n_neighbors), dtype=dtype)
+    n_kept = min(n_neighbors, len(references))
+    distances = np.full((len(queries), n_neighbors), np.inf, dtype=dtype)
     rows = max(1, _BLOCK_ENTRIES // max(len(references), 1))
     for start in range(0, len(queries), rows):
         block = queries[start : start + rows]
-        # |q - r|^2 = |q|^2 - 2 q.r + |r|^2: one matrix product instead of a pass per pair.
-        squared = block @ references.T
-        squared *= -2.0
-        squared += reference_sq
-        squared += np.einsum("ij,ij->i", block, block)[:, None]
+        partial = block @ scaled
+        partial += reference_sq
         if query_groups is not None:
-            same = query_groups[start : start + rows, None] == reference_groups[None, :]
-            squared[same] = np.inf
-        if n_neighbors < squared.shape[1]:
-            squared = np.partition(squared, n_neighbors - 1, axis=1)[:, :n_neighbors]
-        squared.sort(axis=1)
-        np.maximum(squared, 0.0, out=squared)
-        distances[start : start + len(block), : squared.shape[1]] = np.sqrt(squared)
-        distances[start : start + len(block), squared.shape[1] :] = np.inf
+            block_groups = query_groups[start : start + rows]
+            for group in np.unique(block_groups):
+                partial[np.ix_(block_groups == group, reference_groups == group)] = np.inf
+        if n_kept == 1:
+            nearest = partial.min(axis=1, keepdims=True)
+        else:
+            nearest = np.partition(partial, n_kept - 1, axis=1)[:, :n_kept]
+            nearest.sort(axis=1)
+        nearest += np.einsum("ij,ij->i", block, block)[:, None]
+        np.maximum(nearest, 0.0, out=nearest)
+        distances[start : start + len(block), :n_kept] = np.sqrt(nearest)
     return distances
 
 
@@ -182,3 +187,11 @@ class MelKNN(PooledMelDetector):
 
     def _score_vectors(self, vectors):
         return self._reduce(nearest_distances(vectors, self.train_vectors_, self.n_neighbors))
+
+    def _held_out_scores(self, vectors, folds):
+        """Score each training clip by the clips of the other folds, once fitted on them all.
+
+        The same as refitting without each fold, but for the standardisation,
+        at the cost of one pass: :class:`~audioad.detectors.ensemble.Ensemble` uses it.
+        """
+        return self._reduce(nearest_distances(self.train_vectors_, self.train_vectors_, self.n_neighbors, folds, folds))

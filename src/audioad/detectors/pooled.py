@@ -2,8 +2,12 @@
 
 Each clip becomes one vector: its log-mel spectrogram pooled over time by one
 or more of :data:`~audioad.features.POOLINGS` (mean, max, standard deviation,
-GWRP), the poolings laid end to end. The vectors of the training clips are
-standardised, and a backend (k-NN distance, Mahalanobis distance, a Gaussian
+GWRP), the poolings laid end to end. A pooling named ``"delta_<pooling>"``
+pools the frame-to-frame change of each band instead: ``"delta_std"`` is how
+strongly a band fluctuates from one frame to the next (roughness, rattle,
+beating, imbalance), which the standard deviation of the levels mixes up
+with slow, benign drift of speed or level within the clip. The vectors of
+the training clips are standardised, and a backend (k-NN distance, Mahalanobis distance, a Gaussian
 mixture) learns their distribution. Nothing is trained by gradient descent:
 fitting takes as long as computing the spectrograms, and torch is not needed.
 """
@@ -15,7 +19,59 @@ import numpy as np
 from ..features import POOLINGS, log_mel_many, time_pool
 from .base import ClipDetector
 
-__all__ = ["PooledMelDetector"]
+__all__ = ["PooledMelDetector", "POOLED_STATISTICS", "pool", "standardisation"]
+
+#: Poolings a pooled detector accepts: those of the levels, and of their frame-to-frame change.
+POOLED_STATISTICS = POOLINGS + tuple(f"delta_{p}" for p in POOLINGS)
+
+
+def standardisation(values):
+    """Mean and scale of each column of ``values`` (n_samples, n_features), for ``(x - mean) / scale``.
+
+    A column constant over the samples (a band at the dB floor, the spread of
+    one-frame clips) gets scale 1, keeping its units, instead of 1 / 0.
+
+    Examples
+    --------
+    >>> mean, scale = standardisation(np.array([[0.0, 5.0], [2.0, 5.0]]))
+    >>> mean.tolist(), scale.tolist()
+    ([1.0, 5.0], [1.0, 1.0])
+    """
+    mean = values.mean(axis=0, dtype=np.float64)
+    scale = values.std(axis=0, dtype=np.float64)
+    scale = np.where(scale > 1e-6 * max(scale.max(initial=0.0), 1e-12), scale, 1.0)
+    return mean.astype(values.dtype), scale.astype(values.dtype)
+
+
+def pool(spec, pooling, decay=0.99):
+    """One pooled statistic of a (n_mels, n_frames) spectrogram, ``delta_`` poolings included.
+
+    Parameters
+    ----------
+    spec : numpy.ndarray
+        (n_mels, n_frames) spectrogram.
+    pooling : str
+        One of :data:`POOLED_STATISTICS`: a pooling of
+        :func:`~audioad.features.time_pool`, or ``"delta_"`` and one, which
+        pools the change of each band from one frame to the next.
+    decay : float
+        GWRP's decay.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n_mels,)
+
+    Examples
+    --------
+    >>> spec = np.array([[0.0, 2.0, 1.0, 3.0]])
+    >>> float(pool(spec, "max")[0]), float(pool(spec, "delta_max")[0])
+    (3.0, 2.0)
+    """
+    if pooling.startswith("delta_"):
+        # A one-frame clip has no change to pool: it does not fluctuate.
+        spec = np.diff(spec, axis=-1) if spec.shape[-1] > 1 else np.zeros_like(spec)
+        pooling = pooling[len("delta_") :]
+    return time_pool(spec, pooling, decay=decay)
 
 
 class PooledMelDetector(ClipDetector):
@@ -36,8 +92,10 @@ class PooledMelDetector(ClipDetector):
     n_mels : int, default 128
         Mel bands.
     pooling : str or tuple of str, default ("mean", "max", "std")
-        Time pooling(s) of :func:`~audioad.features.time_pool`; a tuple
-        concatenates them, ``n_mels`` values each.
+        Time pooling(s) of :func:`~audioad.features.time_pool`, or the same
+        prefixed ``"delta_"`` to pool the frame-to-frame change of each band
+        (see :data:`POOLED_STATISTICS`); a tuple concatenates them, ``n_mels``
+        values each.
     decay : float, default 0.99
         GWRP's decay ``r`` (``pooling="gwrp"`` only): 1 is the mean, 0 the maximum.
     log : {"db", "dcase"}, default "db"
@@ -102,10 +160,10 @@ class PooledMelDetector(ClipDetector):
     def _check_parameters(self):
         super()._check_parameters()
         poolings = self._poolings()
-        unknown = [p for p in poolings if p not in POOLINGS]
+        unknown = [p for p in poolings if p not in POOLED_STATISTICS]
         if not poolings or unknown or len(set(poolings)) != len(poolings):
             raise ValueError(
-                f"pooling must be one of {POOLINGS} or a tuple of distinct ones, got {self.pooling!r}"
+                f"pooling must be one of {POOLED_STATISTICS} or a tuple of distinct ones, got {self.pooling!r}"
             )
         if not 0.0 <= self.decay <= 1.0:
             raise ValueError(f"decay must lie in [0, 1], got {self.decay!r}")
@@ -121,18 +179,13 @@ class PooledMelDetector(ClipDetector):
             waves, self.sr, n_fft=self.n_fft, hop_length=self.hop_length, n_mels=self.n_mels, log=self.log
         )
         poolings = self._poolings()
-        return np.stack(
-            [np.concatenate([time_pool(spec, p, decay=self.decay) for p in poolings]) for spec in specs]
-        ).astype(np.float64)
+        vectors = [np.concatenate([pool(spec, p, decay=self.decay) for p in poolings]) for spec in specs]
+        return np.stack(vectors).astype(np.float64)
 
     def _fit_features(self, vectors):
         self.n_features_ = vectors.shape[1]
         if self.standardize:
-            self.feature_mean_ = vectors.mean(axis=0)
-            scale = vectors.std(axis=0)
-            # A value constant over the training clips (a band at the dB floor, the spread
-            # of a one-frame clip) keeps its units instead of blowing up by 1 / 0.
-            self.feature_scale_ = np.where(scale > 1e-6 * max(scale.max(), 1e-12), scale, 1.0)
+            self.feature_mean_, self.feature_scale_ = standardisation(vectors)
         else:
             self.feature_mean_ = np.zeros(self.n_features_)
             self.feature_scale_ = np.ones(self.n_features_)

@@ -17,6 +17,7 @@ import numpy as np
 from ..features import WindowBank, log_mel_many
 from .base import ClipDetector
 from .knn import nearest_distances
+from .pooled import standardisation
 
 __all__ = ["WindowKNN"]
 
@@ -34,9 +35,10 @@ class WindowKNN(ClipDetector):
     n_neighbors : int, default 1
         A window's score is its distance to the ``n_neighbors``-th nearest
         reference window.
-    max_windows : int, default 20000
+    max_windows : int, default 10000
         Reference windows drawn at random from the training clips: bounds
-        memory and scoring time on large training sets.
+        memory and time on large training sets (scoring is one matrix product
+        of the clip's windows with the references).
     top_fraction : float in (0, 1], default 0.1
         A clip's score is the mean of its highest-scoring windows, this share
         of them (at least one); 1 is the mean of all its windows.
@@ -100,7 +102,7 @@ class WindowKNN(ClipDetector):
         self,
         context=1,
         n_neighbors=1,
-        max_windows=20000,
+        max_windows=10000,
         top_fraction=0.1,
         sr=16000,
         n_fft=1024,
@@ -156,44 +158,57 @@ class WindowKNN(ClipDetector):
         self.n_features_ = bank.n_features
         rng = np.random.default_rng(self.random_state)
         index = np.sort(rng.choice(len(bank), min(self.max_windows, len(bank)), replace=False))
-        windows = bank.take(index).astype(np.float64)
+        windows = bank.take(index)
         if self.standardize:
-            self.window_mean_ = windows.mean(axis=0)
-            scale = windows.std(axis=0)
-            # A value constant over the references keeps its units instead of dividing by 0.
-            self.window_scale_ = np.where(scale > 1e-6 * max(scale.max(), 1e-12), scale, 1.0)
+            self.window_mean_, self.window_scale_ = standardisation(windows)
         else:
-            self.window_mean_ = np.zeros(self.n_features_)
-            self.window_scale_ = np.ones(self.n_features_)
+            self.window_mean_ = np.zeros(self.n_features_, np.float32)
+            self.window_scale_ = np.ones(self.n_features_, np.float32)
         self.reference_windows_ = self._standardised(windows)
         self.reference_clips_ = np.searchsorted(bank.offsets, index, side="right") - 1
         # Leave each clip out of its own neighbourhood, or its windows would find themselves.
-        clip_of_window = np.repeat(np.arange(len(specs)), np.diff(bank.offsets))
-        return self._clip_scores(bank, self._bank_scores(bank, clip_of_window))
+        return self._clip_from_windows(bank.split(self._bank_scores(bank, np.arange(len(specs)))))
+
+    def _held_out_scores(self, specs, folds):
+        """Score each training clip by the reference windows of the other folds, once fitted on them all.
+
+        The same as refitting without each fold, but for the standardisation and
+        a reference set drawn from every fold, at the cost of one pass:
+        :class:`~audioad.detectors.ensemble.Ensemble` uses it.
+        """
+        bank = WindowBank(specs, self.context)
+        return self._clip_from_windows(bank.split(self._bank_scores(bank, np.asarray(folds))))
 
     def _standardised(self, windows):
-        return ((windows - self.window_mean_) / self.window_scale_).astype(np.float32)
+        return (windows - self.window_mean_) / self.window_scale_
 
     # -- scoring -------------------------------------------------------------
 
-    def _bank_scores(self, bank, clip_of_window=None):
+    def _bank_scores(self, bank, clip_groups=None):
+        """Window scores; with ``clip_groups`` (a group per clip of the bank, training clips
+        only), a window ignores the reference windows of its own group."""
         scores = np.empty(len(bank), dtype=np.float64)
+        if clip_groups is not None:
+            window_groups = np.repeat(clip_groups, np.diff(bank.offsets))
+            reference_groups = clip_groups[self.reference_clips_]
         for index, windows in bank.batches(_SCORING_BATCH):
-            groups = (clip_of_window[index], self.reference_clips_) if clip_of_window is not None else (None, None)
-            distances = nearest_distances(self._standardised(windows), self.reference_windows_, self.n_neighbors, *groups)
+            groups = (window_groups[index], reference_groups) if clip_groups is not None else (None, None)
+            distances = nearest_distances(
+                self._standardised(windows), self.reference_windows_, self.n_neighbors, *groups
+            )
             scores[index] = distances[:, -1]
         return scores
 
-    def _clip_scores(self, bank, window_scores):
+    def _clip_from_windows(self, windows):
+        """A clip's score: the mean of its ``top_fraction`` highest window scores."""
         clip_scores = []
-        for scores in bank.split(window_scores):
+        for scores in windows:
             n_top = max(1, int(np.ceil(self.top_fraction * len(scores))))
             clip_scores.append(np.partition(scores, len(scores) - n_top)[len(scores) - n_top :].mean())
         return np.asarray(clip_scores)
 
     def _score_features(self, specs):
-        bank = WindowBank(specs, self.context)
-        return self._clip_scores(bank, self._bank_scores(bank))
+        return self._clip_from_windows(self._window_scores(specs))
 
     def _window_scores(self, specs):
         bank = WindowBank(specs, self.context)
