@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import platform
 import resource
@@ -79,6 +80,13 @@ def write_results(script: str, section: str, path: Path = RESULTS_PATH) -> None:
     """Replace the section of RESULTS.md between ``script``'s markers (or append it)."""
     start_marker, end_marker = f"<!-- {script}:start -->", f"<!-- {script}:end -->"
     block = f"{start_marker}\n{section.strip()}\n{end_marker}\n"
+    # Benchmarks may run side by side: one writer at a time reads, edits and writes the file.
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _replace_section(path, block, start_marker, end_marker)
+
+
+def _replace_section(path, block, start_marker, end_marker):
     if path.exists():
         text = path.read_text()
         start, end = text.find(start_marker), text.find(end_marker)

@@ -513,12 +513,6 @@ class WindowBank:
             index = np.arange(start, min(start + size, len(self)))
             yield index, self.take(index)
 
-    def clip_means(self, window_scores):
-        """Mean of each clip's window scores: its clip score, without a loop over clips."""
-        window_scores = np.asarray(window_scores, dtype=np.float64)
-        sums = np.add.reduceat(window_scores, self.offsets[:-1]) if len(window_scores) else np.zeros(0)
-        return sums / np.diff(self.offsets)
-
     def split(self, window_scores):
         """Window scores cut into one array per clip."""
         return np.split(np.asarray(window_scores), self.offsets[1:-1])

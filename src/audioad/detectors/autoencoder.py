@@ -281,7 +281,7 @@ class AudioAE(ClipDetector):
         bank = WindowBank(specs, self.context)
         if len(bank) < 2:
             raise ValueError(
-                f"AudioAE needs at least 2 training windows, got {len(bank)} from {len(specs)} clip(s); "
+                f"{type(self).__name__} needs at least 2 training windows, got {len(bank)} from {len(specs)} clip(s); "
                 "give it more or longer clips"
             )
         self.n_features_ = bank.n_features
@@ -302,7 +302,8 @@ class AudioAE(ClipDetector):
             total = torch.zeros((), device=device)
             for index in order:
                 x = (torch.from_numpy(bank.take(index)).to(device, non_blocking=True) - mean) / scale
-                loss = torch.nn.functional.mse_loss(model(x), x)
+                inputs, target = self._split_window(x)
+                loss = torch.nn.functional.mse_loss(model(inputs), target)
                 optimiser.zero_grad(set_to_none=True)
                 loss.backward()
                 optimiser.step()
@@ -319,7 +320,11 @@ class AudioAE(ClipDetector):
             covariance = LedoitWolf().fit(residuals)
             self.residual_mean_ = covariance.location_.astype(np.float32)
             self.residual_precision_ = covariance.precision_.astype(np.float32)
-        return bank.clip_means(self._bank_scores(bank))
+        return self._clip_from_windows(bank.split(self._bank_scores(bank)))
+
+    def _split_window(self, x):
+        """(network input, reconstruction target) of standardised windows: the window itself, twice."""
+        return x, x
 
     def _network(self, torch):
         """The untrained autoencoder for windows of ``n_features_`` values."""
@@ -365,8 +370,8 @@ class AudioAE(ClipDetector):
         scale = torch.as_tensor(self.window_scale_, device=device)
         with torch.inference_mode():
             for index, windows in bank.batches(_SCORING_BATCH):
-                x = (torch.from_numpy(windows).to(device) - mean) / scale
-                yield index, (x - self.ae_(x)).cpu().numpy()
+                inputs, target = self._split_window((torch.from_numpy(windows).to(device) - mean) / scale)
+                yield index, (target - self.ae_(inputs)).cpu().numpy()
 
     def _bank_scores(self, bank):
         scores = np.empty(len(bank), dtype=np.float64)

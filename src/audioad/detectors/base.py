@@ -216,7 +216,10 @@ class ClipDetector(BaseDetector):
         self
         """
         self._check_parameters()
-        features = self._features_of(X, progress)
+        return self._fit_from_features(self._features_of(X, progress), y)
+
+    def _fit_from_features(self, features, y=None):
+        """Fit on features already computed (an ensemble computes its members' once)."""
         self._set_n_classes(y)
         self.decision_scores_ = np.asarray(self._fit_features(features), dtype=np.float64)
         self._process_decision_scores()

@@ -147,6 +147,11 @@ class EmbeddingOD(ClipDetector):
             "or pass a callable taking a list of waveforms"
         )
 
+    def _check_parameters(self):
+        super()._check_parameters()
+        # Resolved here, not in fit, so that an Ensemble driving this detector's hooks has it too.
+        self.encoder_ = self._resolve_encoder()
+
     def _featurize(self, waves):
         embeddings = np.asarray(self.encoder_(waves), dtype=np.float64)
         if embeddings.ndim != 2 or len(embeddings) != len(waves):
@@ -157,11 +162,6 @@ class EmbeddingOD(ClipDetector):
         # As PyOD does: a descriptor that overflows must not poison the scaler.
         return np.clip(np.nan_to_num(embeddings), -_FLOAT32_MAX, _FLOAT32_MAX)
 
-    def fit(self, X, y=None, progress=False):
-        self.encoder_ = self._resolve_encoder()
-        return super().fit(X, y, progress)
-
-    fit.__doc__ = ClipDetector.fit.__doc__
 
     def _fit_features(self, embeddings):
         if self.cache_embeddings:

@@ -206,10 +206,7 @@ class Ensemble(ClipDetector):
         """Fit a clone of ``template`` on features, as its own ``fit`` would on the clips."""
         member = clone(template)
         member._check_parameters()
-        member._set_n_classes(None)
-        member.decision_scores_ = np.asarray(member._fit_features(features), dtype=np.float64)
-        member._process_decision_scores()
-        return member
+        return member._fit_from_features(features)
 
     def _standardisation(self, scores):
         if self.normalize == "robust":

@@ -17,10 +17,8 @@ Mahalanobis distance, frame scores.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.covariance import LedoitWolf
 
-from ..features import WindowBank
-from .autoencoder import AudioAE, _dense_autoencoder, import_torch
+from .autoencoder import AudioAE, _dense_autoencoder
 
 __all__ = ["IDNN"]
 
@@ -188,62 +186,3 @@ class IDNN(AudioAE):
         model[-1] = torch.nn.Linear(model[-1].in_features, self.n_mels)
         return model
 
-    # -- training ------------------------------------------------------------
-
-    def _fit_features(self, specs):
-        torch = import_torch()
-        device = self._device(torch)
-        bank = WindowBank(specs, self.context)
-        if len(bank) < 2:
-            raise ValueError(
-                f"IDNN needs at least 2 training windows, got {len(bank)} from {len(specs)} clip(s); "
-                "give it more or longer clips"
-            )
-        self.n_features_ = bank.n_features
-        self.window_mean_, self.window_scale_ = self._window_standardisation(bank)
-
-        torch.manual_seed(self.random_state)
-        model = self._network(torch).to(device).train()
-        optimiser = torch.optim.Adam(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        mean = torch.as_tensor(self.window_mean_, device=device)
-        scale = torch.as_tensor(self.window_scale_, device=device)
-        rng = np.random.default_rng(self.random_state)
-        batch = max(2, min(self.batch_size, len(bank)))
-        n_batches = len(bank) // batch
-        self.loss_history_ = []
-        for epoch in range(self.epoch_num):
-            order = rng.permutation(len(bank))[: n_batches * batch].reshape(n_batches, batch)
-            total = torch.zeros((), device=device)
-            for index in order:
-                x = (torch.from_numpy(bank.take(index)).to(device, non_blocking=True) - mean) / scale
-                inputs, target = self._split_window(x)
-                loss = torch.nn.functional.mse_loss(model(inputs), target)
-                optimiser.zero_grad(set_to_none=True)
-                loss.backward()
-                optimiser.step()
-                total += loss.detach()
-            self.loss_history_.append(float(total) / max(n_batches, 1))
-            if self.verbose:
-                print(f"epoch {epoch + 1}/{self.epoch_num}: loss {self.loss_history_[-1]:.4f}")
-        self.ae_ = model.eval()
-
-        self.residual_mean_ = self.residual_precision_ = None
-        if self.score == "mahalanobis":
-            residuals = np.concatenate([r for _, r in self._residuals(bank)])
-            covariance = LedoitWolf().fit(residuals)
-            self.residual_mean_ = covariance.location_.astype(np.float32)
-            self.residual_precision_ = covariance.precision_.astype(np.float32)
-        return bank.clip_means(self._bank_scores(bank))
-
-    # -- scoring -------------------------------------------------------------
-
-    def _residuals(self, bank):
-        """Yield (index, prediction error of the middle frame) per block of windows, standardised units."""
-        torch = import_torch()
-        device = next(self.ae_.parameters()).device
-        mean = torch.as_tensor(self.window_mean_, device=device)
-        scale = torch.as_tensor(self.window_scale_, device=device)
-        with torch.inference_mode():
-            for index, windows in bank.batches(_SCORING_BATCH):
-                inputs, target = self._split_window((torch.from_numpy(windows).to(device) - mean) / scale)
-                yield index, (target - self.ae_(inputs)).cpu().numpy()

@@ -17,7 +17,7 @@ __all__ = ["DETECTORS", "make_detector"]
 
 #: Name -> (factory, one line on what it is). Factories take the detector's parameters.
 DETECTORS = {
-    "default": (default_detector, "ensemble of mel-knn, mel-mahalanobis and window-knn; robust first choice"),
+    "default": (default_detector, "k-NN on the mean spectrum, its frame-to-frame change and 160 ms windows, combined"),
     "mel-knn": (MelKNN, "k-NN distance on the time-averaged log-mel spectrum; training-free"),
     "mel-mahalanobis": (MelMahalanobis, "Mahalanobis distance on pooled log-mel statistics; training-free"),
     "mel-gmm": (MelGMM, "Gaussian mixture on pooled log-mel statistics; training-free"),
