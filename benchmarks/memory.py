@@ -98,8 +98,9 @@ def worker(job: dict) -> None:
 
 
 def run(job: dict) -> dict:
+    # The job goes on stdin: 2,000 paths are too long for a command line.
     result = subprocess.run(
-        [sys.executable, __file__, "--worker", json.dumps(job)], capture_output=True, text=True, cwd=REPO
+        [sys.executable, __file__, "--worker"], input=json.dumps(job), capture_output=True, text=True, cwd=REPO
     )
     if result.returncode != 0:
         return {"error": result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "failed"}
@@ -110,10 +111,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="200 clips and a 10-minute file")
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        worker(json.loads(args.worker))
+        worker(json.loads(sys.stdin.read()))
         return 0
     n_clips, long_seconds = (200, 600) if args.quick else (2000, 3600)
     command = "python benchmarks/memory.py" + (" --quick" if args.quick else "")

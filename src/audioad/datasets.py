@@ -156,7 +156,7 @@ class ClipTable(Sequence):
     def __repr__(self) -> str:
         return f"ClipTable({len(self)} clips, machines={self.machines})"
 
-    def filter(self, **criteria) -> "ClipTable":
+    def filter(self, **criteria) -> ClipTable:
         """Keep the clips whose fields match every criterion.
 
         Parameters

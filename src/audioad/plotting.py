@@ -21,7 +21,7 @@ from matplotlib.ticker import FixedLocator, MaxNLocator
 from sklearn.metrics import roc_curve
 
 from .audio import load_audio
-from .features import hz_to_mel, log_mel, mel_to_hz
+from .features import hz_to_mel, log_mel
 from .metrics import MAX_FPR, _as_labels, _labels_and_scores, auc, pauc
 from .thresholds import check_scores
 
