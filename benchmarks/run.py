@@ -72,8 +72,9 @@ class Detector:
         for attribute in attributes.split("."):
             factory = getattr(factory, attribute)
         values = {SEED: seed, EPOCH_NUM: epoch_num}
-        kwargs = {key: values.get(value, value) if isinstance(value, str) else value
-                  for key, value in self.kwargs.items()}
+        kwargs = {
+            key: values.get(value, value) if isinstance(value, str) else value for key, value in self.kwargs.items()
+        }
         return factory(*self.args, **kwargs)
 
 
@@ -90,18 +91,34 @@ DETECTORS = [
     detector("audioad MelGMM", "audioad.detectors.gmm:MelGMM"),
     detector("audioad WindowKNN", "audioad.detectors.window_knn:WindowKNN", context=5),
     detector("audioad IDNN", "audioad.detectors.idnn:IDNN", torch=True),
-    detector("audioad AudioAE", "audioad.detectors.autoencoder:AudioAE",
-             sr=SR, epoch_num=EPOCH_NUM, quick=True, torch=True),
-    detector("audioad EmbeddingOD fast", "audioad.detectors.embedding:EmbeddingOD.for_audio",
-             "fast", random_state=SEED, quick=True),
-    detector("audioad EmbeddingOD balanced", "audioad.detectors.embedding:EmbeddingOD.for_audio",
-             "balanced", random_state=SEED, quick=True),
-    detector("PyOD AudioAE", "pyod.models.audio_ae:AudioAE",
-             sr=SR, epoch_num=EPOCH_NUM, quick=True, torch=True),
-    detector("PyOD EmbeddingOD fast", "pyod.models.embedding:EmbeddingOD.for_audio",
-             "fast", random_state=SEED, quick=True),
-    detector("PyOD EmbeddingOD balanced", "pyod.models.embedding:EmbeddingOD.for_audio",
-             "balanced", random_state=SEED, quick=True),
+    detector(
+        "audioad AudioAE", "audioad.detectors.autoencoder:AudioAE", sr=SR, epoch_num=EPOCH_NUM, quick=True, torch=True
+    ),
+    detector(
+        "audioad EmbeddingOD fast",
+        "audioad.detectors.embedding:EmbeddingOD.for_audio",
+        "fast",
+        random_state=SEED,
+        quick=True,
+    ),
+    detector(
+        "audioad EmbeddingOD balanced",
+        "audioad.detectors.embedding:EmbeddingOD.for_audio",
+        "balanced",
+        random_state=SEED,
+        quick=True,
+    ),
+    detector("PyOD AudioAE", "pyod.models.audio_ae:AudioAE", sr=SR, epoch_num=EPOCH_NUM, quick=True, torch=True),
+    detector(
+        "PyOD EmbeddingOD fast", "pyod.models.embedding:EmbeddingOD.for_audio", "fast", random_state=SEED, quick=True
+    ),
+    detector(
+        "PyOD EmbeddingOD balanced",
+        "pyod.models.embedding:EmbeddingOD.for_audio",
+        "balanced",
+        random_state=SEED,
+        quick=True,
+    ),
 ]
 REGISTRY = {d.name: d for d in DETECTORS}
 
@@ -147,8 +164,7 @@ DATASETS = (*REAL_DATASETS, "synthetic")
 QUICK_DATASETS = ("bldc_motor", "paper_machine", "synthetic")
 BLDC_CLIP_SECONDS = 2.0
 # One section of each of two machines keeps the default run within its time budget.
-SYNTHETIC = dict(machines=("fan", "pump"), n_sections=1, n_train=30, n_test_normal=10, n_test_anomaly=10,
-                 duration=2.0)
+SYNTHETIC = dict(machines=("fan", "pump"), n_sections=1, n_train=30, n_test_normal=10, n_test_anomaly=10, duration=2.0)
 
 
 def group_split(labels, groups, seed):
@@ -220,12 +236,14 @@ def prepare_synthetic(seeds, cache: Path):
                 index = [i for i, c in enumerate(table) if c.machine == machine_type and c.section == section]
                 train = [i for i in index if table[i].split == "train"]
                 test = [i for i in index if table[i].split == "test"]
-                sections.append({
-                    "name": f"{machine_type}/{section}",
-                    "train": train,
-                    "test": test,
-                    "y": [int(table[i].label == "anomaly") for i in test],
-                })
+                sections.append(
+                    {
+                        "name": f"{machine_type}/{section}",
+                        "train": train,
+                        "test": test,
+                        "y": [int(table[i].label == "anomaly") for i in test],
+                    }
+                )
         plan[str(seed)] = {"clips": save_clips(waves, cache / f"synthetic_{seed}"), "sections": sections}
     n_sections = len(next(iter(plan.values()))["sections"])
     return plan, f"{n_sections} sections; per section and seed {summary_counts(plan, per_section=True)}"
@@ -357,9 +375,12 @@ def summarise(result: dict, plan: dict) -> dict:
         return {**row, "error": errors[0]}
     ddof = 1 if len(aucs) > 1 else 0
     row.update(
-        auc=float(np.mean(aucs)), auc_std=float(np.std(aucs, ddof=ddof)),
-        pauc=float(np.mean(paucs)), pauc_std=float(np.std(paucs, ddof=ddof)),
-        fit_s=float(np.median(fits)), score_s=float(np.median(scores)),
+        auc=float(np.mean(aucs)),
+        auc_std=float(np.std(aucs, ddof=ddof)),
+        pauc=float(np.mean(paucs)),
+        pauc_std=float(np.std(paucs, ddof=ddof)),
+        fit_s=float(np.median(fits)),
+        score_s=float(np.median(scores)),
         partial_error=errors[0] if errors else None,
     )
     return row
@@ -400,23 +421,37 @@ def parse_args(argv=None):
         description="Benchmark audioad's detectors against PyOD's audio detectors "
         "(AUC, pAUC, fit/score seconds, peak memory) and write benchmarks/RESULTS.md.",
     )
-    parser.add_argument("--quick", action="store_true",
-                        help=f"seeds {QUICK_SEEDS[0]}-{QUICK_SEEDS[-1]}, the detectors marked quick, "
-                        f"datasets {', '.join(QUICK_DATASETS)}, "
-                        f"epoch_num={QUICK_EPOCHS} for the autoencoders (under 3 minutes on 2 cores)")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
-                        help="folder of the real datasets (default: <repo>/../shared/data)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"seeds {QUICK_SEEDS[0]}-{QUICK_SEEDS[-1]}, the detectors marked quick, "
+        f"datasets {', '.join(QUICK_DATASETS)}, "
+        f"epoch_num={QUICK_EPOCHS} for the autoencoders (under 3 minutes on 2 cores)",
+    )
+    parser.add_argument(
+        "--data", type=Path, default=DEFAULT_DATA, help="folder of the real datasets (default: <repo>/../shared/data)"
+    )
     parser.add_argument("--datasets", nargs="+", choices=DATASETS, help="datasets to run (default: all)")
-    parser.add_argument("--detectors", nargs="+", metavar="NAME",
-                        help="detectors to run, by name as in the tables (default: all, or the quick set)")
+    parser.add_argument(
+        "--detectors",
+        nargs="+",
+        metavar="NAME",
+        help="detectors to run, by name as in the tables (default: all, or the quick set)",
+    )
     parser.add_argument("--seeds", nargs="+", type=int, help="seeds (default: 0-4, or 0-1 with --quick)")
-    parser.add_argument("--epochs", type=int, help=f"epoch_num of the autoencoders (default {EPOCHS}, "
-                        f"{QUICK_EPOCHS} with --quick)")
-    parser.add_argument("--torch-threads", type=int, default=1,
-                        help="torch threads of the autoencoders' processes, 0 for torch's default "
-                        "(default 1: see benchmarks/README.md)")
-    parser.add_argument("--timeout", type=float, default=600.0,
-                        help="seconds one (dataset, detector) process may run (default 600)")
+    parser.add_argument(
+        "--epochs", type=int, help=f"epoch_num of the autoencoders (default {EPOCHS}, {QUICK_EPOCHS} with --quick)"
+    )
+    parser.add_argument(
+        "--torch-threads",
+        type=int,
+        default=1,
+        help="torch threads of the autoencoders' processes, 0 for torch's default "
+        "(default 1: see benchmarks/README.md)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=600.0, help="seconds one (dataset, detector) process may run (default 600)"
+    )
     parser.add_argument("--results", type=Path, default=RESULTS_PATH, help="file to write (default: %(default)s)")
     parser.add_argument("--no-write", action="store_true", help="print the tables, leave RESULTS.md alone")
     parser.add_argument("--list", action="store_true", help="list the detectors and exit")
@@ -472,8 +507,11 @@ def main(argv=None) -> int:
             say(f"{args.data / name}/manifest.csv not found: skipping {name}")
             datasets.remove(name)
 
-    print(f"{len(detectors)} detectors x {len(datasets)} datasets, seeds {list(seeds)}, "
-          f"autoencoders at epoch_num={epoch_num}", flush=True)
+    print(
+        f"{len(detectors)} detectors x {len(datasets)} datasets, seeds {list(seeds)}, "
+        f"autoencoders at epoch_num={epoch_num}",
+        flush=True,
+    )
     tables, descriptions = {}, {}
     context = process_context()
     with tempfile.TemporaryDirectory(prefix="audioad-bench-") as tmp:
@@ -489,8 +527,14 @@ def main(argv=None) -> int:
             rows = {}
             for spec in detectors:
                 start = time.perf_counter()
-                job = {"detector": spec.name, "seeds": list(seeds), "epoch_num": epoch_num,
-                       "torch_threads": args.torch_threads, "plan": plan, "cache": str(cache)}
+                job = {
+                    "detector": spec.name,
+                    "seeds": list(seeds),
+                    "epoch_num": epoch_num,
+                    "torch_threads": args.torch_threads,
+                    "plan": plan,
+                    "cache": str(cache),
+                }
                 result = run_worker(context, job, cache, args.timeout)
                 rows[spec.name] = r = summarise(result, plan)
                 outcome = f"error: {r['error']}" if "error" in r else f"AUC {r['auc']:.3f}"
@@ -526,8 +570,14 @@ def main(argv=None) -> int:
     if messages:
         section += [f"- note: {line}" for line in messages]
     for dataset in datasets:
-        section += ["", f"### {dataset}", "", f"{DATASET_NOTES[dataset]}. {descriptions[dataset]}.", "",
-                    tables[dataset]]
+        section += [
+            "",
+            f"### {dataset}",
+            "",
+            f"{DATASET_NOTES[dataset]}. {descriptions[dataset]}.",
+            "",
+            tables[dataset],
+        ]
     if not args.no_write:
         write_results("run.py", "\n".join(section), args.results)
         print(f"wrote the run.py section of {args.results}", flush=True)

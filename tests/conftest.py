@@ -41,3 +41,21 @@ def machine(tmp_path_factory):
     )
     test = table.filter(split="test")
     return table.filter(split="train").paths, test.paths, test.labels
+
+
+@pytest.fixture(scope="session")
+def pump(tmp_path_factory):
+    """A synthetic pump whose anomalies are loud: (train paths, test paths, test labels)."""
+    table = make_machine_sounds(
+        tmp_path_factory.mktemp("pump"),
+        machines=("pump",),
+        n_sections=1,
+        n_train=20,
+        n_test_normal=8,
+        n_test_anomaly=8,
+        duration=1.0,
+        anomaly_strength=3.0,
+        random_state=1,
+    )
+    test = table.filter(split="test")
+    return table.filter(split="train").paths, test.paths, test.labels

@@ -524,8 +524,20 @@ def test_load_many_reports_the_first_failure_in_input_order(n_jobs):
 # Property: anything either loads as a finite 1-D float32 waveform or raises AudioInputError
 
 _DTYPES = [
-    np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64,
-    np.float16, np.float32, np.float64, np.complex64, np.complex128, np.bool_,
+    np.int8,
+    np.int16,
+    np.int32,
+    np.int64,
+    np.uint8,
+    np.uint16,
+    np.uint32,
+    np.uint64,
+    np.float16,
+    np.float32,
+    np.float64,
+    np.complex64,
+    np.complex128,
+    np.bool_,
 ]
 
 

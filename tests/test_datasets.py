@@ -8,7 +8,6 @@ import pytest
 import soundfile as sf
 from sklearn.metrics import roc_auc_score
 
-from audioad.features import log_mel, time_pool
 from audioad.datasets import (
     ANOMALY_KINDS,
     ClipInfo,
@@ -17,6 +16,7 @@ from audioad.datasets import (
     read_dataset,
     write_dcase_results,
 )
+from audioad.features import log_mel, time_pool
 
 SHARED_DATA = Path("/work/shared/data")
 SR = 16000
@@ -68,12 +68,19 @@ def test_dcase2021_layout(tmp_path):
     clips = by_name(read_dataset(tmp_path))
     anomaly = clips["section_00_source_test_anomaly_0001_volt_1.3.wav"]
     assert (anomaly.machine, anomaly.section, anomaly.domain, anomaly.split, anomaly.label) == (
-        "gearbox", "00", "source", "test", "anomaly",
+        "gearbox",
+        "00",
+        "source",
+        "test",
+        "anomaly",
     )
     assert clips["section_01_target_test_normal_0000.wav"].domain == "target"
     unlabelled = clips["section_03_0000.wav"]
     assert (unlabelled.section, unlabelled.domain, unlabelled.split, unlabelled.label) == (
-        "03", "target", "test", None,
+        "03",
+        "target",
+        "test",
+        None,
     )
 
 
@@ -94,7 +101,10 @@ def test_dcase2022_layout_parses_attributes(tmp_path):
     assert clips["section_00_source_train_normal_0000_noAttribute.wav"].attributes == {}
     unlabelled = clips["section_00_0000.wav"]
     assert (unlabelled.machine, unlabelled.domain, unlabelled.split, unlabelled.label) == (
-        "slider", None, "test", None,
+        "slider",
+        None,
+        "test",
+        None,
     )
     assert table.filter(machine="bearing", split="test").labels.tolist() == [1]
 
@@ -236,14 +246,19 @@ def test_clip_table_behaves_like_a_list():
     assert len(table.filter(machine=["fan", "pump"], split="test")) == 3
     assert table.filter(split="test", label=["normal", "anomaly"]).labels.tolist() == [1, 0]
     with pytest.raises(ValueError, match="clip 3 .*/d/pump/test/3.wav.* no label"):
-        table.labels
+        _ = table.labels
     with pytest.raises(TypeError, match="unknown field"):
         table.filter(speed="fast")
 
 
 def test_to_csv_round_trips_through_read_dataset(tmp_path):
     table = make_machine_sounds(
-        tmp_path / "data", machines=("fan",), n_sections=1, n_train=3, n_test_normal=1, n_test_anomaly=2,
+        tmp_path / "data",
+        machines=("fan",),
+        n_sections=1,
+        n_train=3,
+        n_test_normal=1,
+        n_test_anomaly=2,
         duration=0.1,
     )
     written = table.to_csv(tmp_path / "lists" / "clips.csv")
@@ -284,9 +299,7 @@ def test_write_dcase_results_checks_lengths(tmp_path):
 
 # ---------------------------------------------------------------- synthetic machine sounds
 
-SMALL = dict(
-    machines=("fan", "pump"), n_sections=2, n_train=4, n_test_normal=3, n_test_anomaly=5, duration=0.25
-)
+SMALL = dict(machines=("fan", "pump"), n_sections=2, n_train=4, n_test_normal=3, n_test_anomaly=5, duration=0.25)
 
 
 def read_audio(table: ClipTable) -> np.ndarray:
@@ -335,11 +348,10 @@ def test_anomaly_kinds_are_used_in_turn(tmp_path):
 def test_each_anomaly_kind_changes_only_the_anomalous_clips(tmp_path):
     quiet = make_machine_sounds(tmp_path / "quiet", **SMALL, anomaly_strength=0.0)
     loud = make_machine_sounds(tmp_path / "loud", **SMALL, anomaly_strength=2.0)
-    np.testing.assert_array_equal(
-        read_audio(quiet.filter(label="normal")), read_audio(loud.filter(label="normal"))
-    )
+    np.testing.assert_array_equal(read_audio(quiet.filter(label="normal")), read_audio(loud.filter(label="normal")))
     for kind in ANOMALY_KINDS:
-        def of_kind(table):
+
+        def of_kind(table, kind=kind):
             return ClipTable(clip for clip in table if clip.attributes.get("fault") == kind)
 
         difference = read_audio(of_kind(loud)) - read_audio(of_kind(quiet))
@@ -347,9 +359,7 @@ def test_each_anomaly_kind_changes_only_the_anomalous_clips(tmp_path):
 
 
 def test_strength_zero_makes_anomalies_as_loud_as_normal_clips(tmp_path):
-    table = make_machine_sounds(
-        tmp_path, **{**SMALL, "n_test_normal": 10, "n_test_anomaly": 10}, anomaly_strength=0.0
-    )
+    table = make_machine_sounds(tmp_path, **{**SMALL, "n_test_normal": 10, "n_test_anomaly": 10}, anomaly_strength=0.0)
     for machine in table.machines:
         for section in table.sections:
             test = table.filter(machine=machine, section=section, split="test")

@@ -74,9 +74,7 @@ def test_each_group_matches_librosa(kind, sr):
         for stat, reduce in (("mean", np.mean), ("std", np.std)):
             expected = reduce(frames.astype(np.float64), axis=1)
             got = np.array([ours[f"{group}{i}_{stat}"] for i in range(frames.shape[0])])
-            np.testing.assert_allclose(
-                got, expected, **TOLERANCES[group], err_msg=f"{kind} {sr} {group} {stat}"
-            )
+            np.testing.assert_allclose(got, expected, **TOLERANCES[group], err_msg=f"{kind} {sr} {group} {stat}")
 
 
 def test_fewer_mfccs_match_librosa():
@@ -124,6 +122,7 @@ def test_matches_pyod_audio_feature_encoder():
     # the float32 rounding floor far from the tone, is off by more (8e-4; see TOLERANCES).
     np.testing.assert_allclose(got, expected, rtol=2e-3, atol=1e-5)
 
+
 BATCH_TOLERANCE = dict(rtol=1e-5, atol=1e-6)
 
 
@@ -140,9 +139,12 @@ def test_batch_equals_clip_by_clip():
 
 def test_many_batches_equal_lengths_and_keeps_order():
     sr = 16000
-    clips = [make_signal(kind, sr, seconds=s, seed=i) for i, (kind, s) in enumerate(
-        [("noise", 0.5), ("tone_in_noise", 1.0), ("short", 0), ("chirp", 0.5), ("gap", 1.0)]
-    )]
+    clips = [
+        make_signal(kind, sr, seconds=s, seed=i)
+        for i, (kind, s) in enumerate(
+            [("noise", 0.5), ("tone_in_noise", 1.0), ("short", 0), ("chirp", 0.5), ("gap", 1.0)]
+        )
+    ]
     expected = np.stack([clip_descriptors(y, sr=sr) for y in clips])
     for batch_size in (1, 2, 64):
         got = clip_descriptors_many(clips, sr=sr, batch_size=batch_size)

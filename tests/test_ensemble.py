@@ -5,7 +5,6 @@ import pytest
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
-from audioad.datasets import make_machine_sounds
 from audioad.detectors.ensemble import Ensemble, default_detector
 from audioad.detectors.knn import MelKNN
 from audioad.detectors.mahalanobis import MelMahalanobis
@@ -13,30 +12,12 @@ from audioad.detectors.window_knn import WindowKNN
 
 
 @pytest.fixture(scope="module")
-def machine(tmp_path_factory):
-    """A synthetic machine whose anomalies are loud: (train paths, test paths, test labels)."""
-    table = make_machine_sounds(
-        tmp_path_factory.mktemp("machine"),
-        machines=("pump",),
-        n_sections=1,
-        n_train=20,
-        n_test_normal=8,
-        n_test_anomaly=8,
-        duration=1.0,
-        anomaly_strength=3.0,
-        random_state=1,
-    )
-    test = table.filter(split="test")
-    return table.filter(split="train").paths, test.paths, test.labels
+def fitted_default(pump):
+    return default_detector().fit(pump[0])
 
 
-@pytest.fixture(scope="module")
-def fitted_default(machine):
-    return default_detector().fit(machine[0])
-
-
-def test_default_separates_loud_anomalies(machine, fitted_default):
-    _, test, labels = machine
+def test_default_separates_loud_anomalies(pump, fitted_default):
+    _, test, labels = pump
     assert roc_auc_score(labels, fitted_default.decision_function(test)) >= 0.95
     assert [type(m).__name__ for m in fitted_default.members_] == ["MelKNN", "MelKNN", "WindowKNN"]
 
@@ -46,8 +27,8 @@ def test_default_needs_no_torch():
     assert not any(hasattr(m, "epoch_num") for m in default_detector().members)
 
 
-def test_scores_are_the_mean_of_standardised_member_scores(machine, fitted_default):
-    _, test, _ = machine
+def test_scores_are_the_mean_of_standardised_member_scores(pump, fitted_default):
+    _, test, _ = pump
     raw = np.column_stack([m.decision_function(test) for m in fitted_default.members_])
     expected = ((raw - fitted_default.member_centers_) / fitted_default.member_scales_).mean(axis=1)
     np.testing.assert_allclose(fitted_default.decision_function(test), expected)
@@ -62,9 +43,9 @@ def test_held_out_scores_standardise_each_member(fitted_default):
 
 
 @pytest.mark.parametrize("template", [MelKNN(), WindowKNN(context=3, max_windows=10**6)])
-def test_one_pass_held_out_scores_equal_refitting(machine, template):
+def test_one_pass_held_out_scores_equal_refitting(pump, template):
     """A k-NN member's one-pass held-out scores are those of refitting it without each fold."""
-    train = machine[0]
+    train = pump[0]
     ensemble = Ensemble([template], n_folds=4).fit(train)
     features = ensemble._features_of(train)
     column = [clip[0] for clip in features]
@@ -76,8 +57,8 @@ def test_one_pass_held_out_scores_equal_refitting(machine, template):
     assert np.corrcoef(fast, refitted)[0, 1] > 0.95
 
 
-def test_max_and_zscore(machine):
-    train, test, labels = machine
+def test_max_and_zscore(pump):
+    train, test, labels = pump
     members = [MelKNN(), MelMahalanobis(n_mels=32)]
     detector = Ensemble(members, combine="max", normalize="zscore", n_folds=4).fit(train)
     np.testing.assert_allclose(detector.member_centers_, detector.held_out_scores_.mean(axis=0))
@@ -97,8 +78,8 @@ def test_clone_get_params_and_kwargs():
     assert twin.sr == 16000
 
 
-def test_same_inputs_same_scores(machine):
-    train, test, _ = machine
+def test_same_inputs_same_scores(pump):
+    train, test, _ = pump
 
     def scores():
         members = [MelKNN(), WindowKNN(max_windows=200, random_state=3)]
@@ -107,9 +88,9 @@ def test_same_inputs_same_scores(machine):
     np.testing.assert_array_equal(scores(), scores())
 
 
-def test_members_are_left_unfitted(machine):
+def test_members_are_left_unfitted(pump):
     members = [MelKNN(), MelMahalanobis(n_mels=32)]
-    Ensemble(members).fit(machine[0])
+    Ensemble(members).fit(pump[0])
     assert not any(hasattr(m, "decision_scores_") for m in members)
 
 

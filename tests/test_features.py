@@ -157,7 +157,7 @@ def test_power_spectrogram_matches_librosa(n_fft, hop_length, power):
 
 
 def test_power_spectrogram_batched_equals_per_clip():
-    y = np.stack([tones_and_noise(16000, seed=s, level=10.0 ** -s) for s in range(3)])
+    y = np.stack([tones_and_noise(16000, seed=s, level=10.0**-s) for s in range(3)])
     batch = power_spectrogram(y, n_fft=512, hop_length=256)
     for i in range(3):
         np.testing.assert_allclose(batch[i], power_spectrogram(y[i], n_fft=512, hop_length=256), rtol=1e-6)

@@ -5,8 +5,6 @@ import pytest
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
-from audioad.datasets import make_machine_sounds
-
 torch = pytest.importorskip("torch")
 
 from audioad.detectors.idnn import IDNN  # noqa: E402
@@ -25,36 +23,18 @@ def one_torch_thread():
 
 
 @pytest.fixture(scope="module")
-def machine(tmp_path_factory):
-    """A synthetic machine whose anomalies are loud: (train paths, test paths, test labels)."""
-    table = make_machine_sounds(
-        tmp_path_factory.mktemp("machine"),
-        machines=("pump",),
-        n_sections=1,
-        n_train=20,
-        n_test_normal=8,
-        n_test_anomaly=8,
-        duration=1.0,
-        anomaly_strength=3.0,
-        random_state=1,
-    )
-    test = table.filter(split="test")
-    return table.filter(split="train").paths, test.paths, test.labels
+def fitted(pump):
+    return IDNN(**QUICK).fit(pump[0])
 
 
-@pytest.fixture(scope="module")
-def fitted(machine):
-    return IDNN(**QUICK).fit(machine[0])
-
-
-def test_separates_loud_anomalies(machine, fitted):
-    _, test, labels = machine
+def test_separates_loud_anomalies(pump, fitted):
+    _, test, labels = pump
     assert len(fitted.loss_history_) == QUICK["epoch_num"]
     assert roc_auc_score(labels, fitted.decision_function(test)) >= 0.8
 
 
-def test_mahalanobis_score_of_the_prediction_error(machine):
-    train, test, labels = machine
+def test_mahalanobis_score_of_the_prediction_error(pump):
+    train, test, labels = pump
     detector = IDNN(score="mahalanobis", **QUICK).fit(train)
     assert detector.residual_precision_.shape == (QUICK["n_mels"], QUICK["n_mels"])
     assert roc_auc_score(labels, detector.decision_function(test)) >= 0.8
@@ -71,8 +51,8 @@ def test_network_interpolates_the_middle_frame():
     assert around.shape == (1, 64) and 32 not in around.flatten().tolist()
 
 
-def test_same_random_state_same_scores(machine):
-    train, test, _ = machine
+def test_same_random_state_same_scores(pump):
+    train, test, _ = pump
     quicker = {**QUICK, "epoch_num": 2}
     first = IDNN(random_state=7, **quicker).fit(train[:6]).decision_function(test)
     second = IDNN(random_state=7, **quicker).fit(train[:6]).decision_function(test)
@@ -86,8 +66,8 @@ def test_clone_and_params():
     assert twin.context == 7 and twin.sr == 16000 and twin.n_mels == 128
 
 
-def test_frame_scores(machine, fitted):
-    test = machine[1][:2]
+def test_frame_scores(pump, fitted):
+    test = pump[1][:2]
     frames = fitted.frame_scores(test)
     assert len(frames) == 2
     assert frames[0].times[1] == pytest.approx(fitted.hop_length / fitted.sr)

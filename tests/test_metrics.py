@@ -132,8 +132,13 @@ def test_domain_auc_is_domain_normals_against_all_anomalies():
     n_clips = 120
     labels, scores = rng.integers(0, 2, n_clips), rng.normal(size=n_clips)
     domains = rng.choice(["source", "target"], n_clips)
-    results = {"machine": ["valve"] * n_clips, "section": [0] * n_clips, "domain": domains,
-               "label": labels, "score": scores}
+    results = {
+        "machine": ["valve"] * n_clips,
+        "section": [0] * n_clips,
+        "domain": domains,
+        "label": labels,
+        "score": scores,
+    }
     (row,) = section_table(results)
     for name in ("source", "target"):
         kept = (domains == name) | (labels == 1)
@@ -244,13 +249,21 @@ def test_official_score_refuses_other_years():
 def test_format_table_aligns_three_decimals():
     text = format_table(section_table(RESULTS))
     lines = text.splitlines()
-    assert lines[0].split() == ["machine", "section", "AUC", "AUC-source", "AUC-target", "pAUC", "n_normal",
-                                "n_anomaly"]
+    assert lines[0].split() == [
+        "machine",
+        "section",
+        "AUC",
+        "AUC-source",
+        "AUC-target",
+        "pAUC",
+        "n_normal",
+        "n_anomaly",
+    ]
     assert lines[1].split()[:5] == ["fan", "00", "0.750", "1.000", "0.500"]
     assert lines[2].split() == ["pump", "01", "1.000", "1.000", "1.000", "1.000", "2", "2"]
     assert len({len(line) for line in lines}) == 1
     header_end = lines[0].index("AUC-source") + len("AUC-source")
-    assert lines[1][header_end - 5:header_end] == "1.000"  # numbers are right-aligned under their header
+    assert lines[1][header_end - 5 : header_end] == "1.000"  # numbers are right-aligned under their header
 
 
 def test_format_table_drops_domain_columns_without_domains():

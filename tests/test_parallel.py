@@ -20,8 +20,15 @@ def data(tmp_path_factory):
     """Train and test folders of a small machine, and test clips with two that cannot be read."""
     root = tmp_path_factory.mktemp("parallel")
     table = make_machine_sounds(
-        root, machines=("fan",), n_sections=1, n_train=8, n_test_normal=3, n_test_anomaly=3, duration=1.0,
-        anomaly_strength=3.0, random_state=0,
+        root,
+        machines=("fan",),
+        n_sections=1,
+        n_train=8,
+        n_test_normal=3,
+        n_test_anomaly=3,
+        duration=1.0,
+        anomaly_strength=3.0,
+        random_state=0,
     )
     bad = root / "bad.wav"
     bad.write_bytes(b"RIFF\x00\x00")
@@ -39,9 +46,7 @@ def fitted(data):
 @pytest.fixture(scope="module")
 def cluster():
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(
-        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
-    ) as cluster:
+    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster:
         yield cluster
 
 
@@ -182,7 +187,9 @@ def test_joblib_dask_backend_runs_the_batches_on_the_cluster(fitted, data, clien
 
 
 def audioad(*args):
-    return subprocess.run([sys.executable, "-m", "audioad", *map(str, args)], capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "audioad", *map(str, args)], capture_output=True, text=True, timeout=300
+    )
 
 
 def sorted_rows(path):
@@ -209,4 +216,6 @@ def test_cli_dask_writes_the_rows_of_a_local_run(data, cluster, tmp_path):
     # Workers run BLAS on one thread (Dask's default), which may round a score's last digits otherwise.
     for mine, theirs in zip(dask_rows, local_rows):
         assert {k: v for k, v in mine.items() if k != "score"} == {k: v for k, v in theirs.items() if k != "score"}
-        assert (mine["score"] == theirs["score"] == "") or float(mine["score"]) == pytest.approx(float(theirs["score"]), rel=1e-6)
+        assert (mine["score"] == theirs["score"] == "") or float(mine["score"]) == pytest.approx(
+            float(theirs["score"]), rel=1e-6
+        )

@@ -5,7 +5,6 @@ import pytest
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
-from audioad.datasets import make_machine_sounds
 from audioad.detectors.gmm import MelGMM
 from audioad.detectors.knn import MelKNN, nearest_distances
 from audioad.detectors.mahalanobis import MelMahalanobis
@@ -22,27 +21,9 @@ DETECTORS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def machine(tmp_path_factory):
-    """A synthetic machine whose anomalies are loud: (train paths, test paths, test labels)."""
-    table = make_machine_sounds(
-        tmp_path_factory.mktemp("machine"),
-        machines=("pump",),
-        n_sections=1,
-        n_train=20,
-        n_test_normal=8,
-        n_test_anomaly=8,
-        duration=1.0,
-        anomaly_strength=3.0,
-        random_state=1,
-    )
-    test = table.filter(split="test")
-    return table.filter(split="train").paths, test.paths, test.labels
-
-
 @pytest.mark.parametrize("make", DETECTORS)
-def test_separates_loud_anomalies(machine, make):
-    train, test, labels = machine
+def test_separates_loud_anomalies(pump, make):
+    train, test, labels = pump
     detector = make().fit(train)
     assert detector.decision_scores_.shape == (len(train),)
     assert roc_auc_score(labels, detector.decision_function(test)) >= 0.9
@@ -59,8 +40,8 @@ def test_clone_and_params(make):
     assert twin.set_params(n_mels=32).n_mels == 32
 
 
-def test_same_random_state_same_scores(machine):
-    train, test, _ = machine
+def test_same_random_state_same_scores(pump):
+    train, test, _ = pump
     first = MelGMM(n_components=2, random_state=3).fit(train).decision_function(test)
     second = MelGMM(n_components=2, random_state=3).fit(train).decision_function(test)
     np.testing.assert_array_equal(first, second)

@@ -5,28 +5,9 @@ import pytest
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
-from audioad.datasets import make_machine_sounds
 from audioad.detectors.window_knn import WindowKNN
 
 SR = 16000
-
-
-@pytest.fixture(scope="module")
-def machine(tmp_path_factory):
-    """A synthetic machine whose anomalies are loud: (train paths, test paths, test labels)."""
-    table = make_machine_sounds(
-        tmp_path_factory.mktemp("machine"),
-        machines=("pump",),
-        n_sections=1,
-        n_train=20,
-        n_test_normal=8,
-        n_test_anomaly=8,
-        duration=1.0,
-        anomaly_strength=3.0,
-        random_state=1,
-    )
-    test = table.filter(split="test")
-    return table.filter(split="train").paths, test.paths, test.labels
 
 
 def clicked(clip, at, rng):
@@ -37,8 +18,8 @@ def clicked(clip, at, rng):
 
 
 @pytest.mark.parametrize("context", [1, 5])
-def test_separates_loud_anomalies(machine, context):
-    train, test, labels = machine
+def test_separates_loud_anomalies(pump, context):
+    train, test, labels = pump
     detector = WindowKNN(context=context).fit(train)
     assert roc_auc_score(labels, detector.decision_function(test)) >= 0.9
 
@@ -50,8 +31,8 @@ def test_clone_and_params():
     assert twin.get_params()["context"] == 3 and twin.top_fraction == 0.2
 
 
-def test_same_random_state_same_scores(machine):
-    train, test, _ = machine
+def test_same_random_state_same_scores(pump):
+    train, test, _ = pump
     first = WindowKNN(max_windows=300, random_state=4).fit(train).decision_function(test)
     second = WindowKNN(max_windows=300, random_state=4).fit(train).decision_function(test)
     np.testing.assert_array_equal(first, second)

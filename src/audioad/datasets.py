@@ -181,8 +181,7 @@ class ClipTable(Sequence):
         unknown = set(criteria) - set(_TABLE_FIELDS)
         if unknown:
             raise TypeError(
-                f"ClipTable.filter got unknown field(s) {sorted(unknown)}; "
-                f"filter on {', '.join(_TABLE_FIELDS)}"
+                f"ClipTable.filter got unknown field(s) {sorted(unknown)}; filter on {', '.join(_TABLE_FIELDS)}"
             )
         checks = [
             (
@@ -282,9 +281,7 @@ def _file_name_attributes(tokens: list[str]) -> dict:
 
 
 _DCASE2020_NAME = re.compile(r"^(?:(normal|anomaly)_)?id_(\d+)_\d+$")
-_DCASE_LABELLED_NAME = re.compile(
-    r"^section_(\d+)_(source|target)_(train|test)_(normal|anomaly)_\d+(?:_(.*))?$"
-)
+_DCASE_LABELLED_NAME = re.compile(r"^section_(\d+)_(source|target)_(train|test)_(normal|anomaly)_\d+(?:_(.*))?$")
 _DCASE_UNLABELLED_NAME = re.compile(r"^section_(\d+)_\d+$")
 _SNR_FOLDER = re.compile(r"^(-?\d+)_?dB(?:_(.+))?$")
 
@@ -443,8 +440,7 @@ def read_dataset(root, layout: str = "auto") -> ClipTable:
     root = Path(root).expanduser()
     if not root.exists():
         raise FileNotFoundError(
-            f"dataset root {given} does not exist; pass the folder that holds the machine folders "
-            "(or a manifest CSV)"
+            f"dataset root {given} does not exist; pass the folder that holds the machine folders (or a manifest CSV)"
         )
     if layout not in ("auto", *LAYOUTS):
         raise ValueError(f"layout {layout!r} is not one of 'auto', {', '.join(map(repr, LAYOUTS))}")
@@ -537,9 +533,7 @@ def write_dcase_results(out_dir, machine: str, section, filenames, scores, decis
     if decisions is not None:
         decisions = np.asarray(decisions).ravel()
         if len(decisions) != len(names) or not np.isin(decisions, (0, 1)).all():
-            raise ValueError(
-                f"decisions must be {len(names)} values of 0 (normal) or 1 (anomaly), one per file"
-            )
+            raise ValueError(f"decisions must be {len(names)} values of 0 (normal) or 1 (anomaly), one per file")
         rows["decision_result"] = [(name, str(int(d))) for name, d in zip(names, decisions)]
     written = []
     for kind, kind_rows in rows.items():

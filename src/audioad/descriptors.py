@@ -56,12 +56,7 @@ def descriptor_names(n_mfcc=20):
     (74, ['mfcc0_mean', 'mfcc0_std', 'mfcc1_mean'], 'rms0_std')
     """
     rows = dict(zip(_GROUPS, (n_mfcc, _N_CHROMA, 1, 1, 1, 1, 1)))
-    return [
-        f"{group}{i}_{stat}"
-        for group in _GROUPS
-        for i in range(rows[group])
-        for stat in ("mean", "std")
-    ]
+    return [f"{group}{i}_{stat}" for group in _GROUPS for i in range(rows[group]) for stat in ("mean", "std")]
 
 
 @lru_cache(maxsize=32)
@@ -88,9 +83,7 @@ def _chroma_filterbank(sr, n_fft, n_chroma, tuning, ctroct, octwidth, norm, base
     return weights
 
 
-def chroma_filterbank(
-    sr, n_fft=2048, n_chroma=12, tuning=0.0, ctroct=5.0, octwidth=2.0, norm=2, base_c=True
-):
+def chroma_filterbank(sr, n_fft=2048, n_chroma=12, tuning=0.0, ctroct=5.0, octwidth=2.0, norm=2, base_c=True):
     """The (n_chroma, 1 + n_fft // 2) chroma filterbank, as ``librosa.filters.chroma`` builds it.
 
     Each FFT bin spreads over the pitch classes near it with a Gaussian bump,
@@ -133,7 +126,13 @@ def chroma_filterbank(
     if octwidth is not None:
         octwidth = float(octwidth)
     return _chroma_filterbank(
-        int(sr), int(n_fft), int(n_chroma), float(tuning), float(ctroct), octwidth, norm,
+        int(sr),
+        int(n_fft),
+        int(n_chroma),
+        float(tuning),
+        float(ctroct),
+        octwidth,
+        norm,
         bool(base_c),
     )
 
@@ -210,10 +209,7 @@ def _frame_descriptors(y, sr, n_mfcc, n_fft, hop_length):
 
 def _summarise(groups):
     """Mean then std over frames of every row of every group, PyOD's column order."""
-    stats = [
-        np.stack([g.mean(axis=-2, dtype=np.float64), g.std(axis=-2, dtype=np.float64)], axis=-1)
-        for g in groups
-    ]
+    stats = [np.stack([g.mean(axis=-2, dtype=np.float64), g.std(axis=-2, dtype=np.float64)], axis=-1) for g in groups]
     return np.concatenate([s.reshape(s.shape[0], -1) for s in stats], axis=-1)
 
 
@@ -326,9 +322,7 @@ def clip_descriptors_many(clips, sr, batch_size=64, **kwargs):
     for i, clip in enumerate(clips):
         shape = np.shape(clip)
         if len(shape) != 1 or shape[0] == 0:
-            raise AudioInputError(
-                f"a clip must be a non-empty 1-D waveform, got shape {shape}", index=i
-            )
+            raise AudioInputError(f"a clip must be a non-empty 1-D waveform, got shape {shape}", index=i)
         by_length.setdefault(shape[0], []).append(i)
     features = np.empty((len(clips), len(descriptor_names(kwargs.get("n_mfcc", 20)))))
     for indices in by_length.values():

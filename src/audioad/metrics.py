@@ -41,9 +41,7 @@ def _as_labels(y_true) -> np.ndarray:
         return np.array([_LABELS[v] if isinstance(v, str) else {0: 0, 1: 1}[v] for v in values], dtype=np.int8)
     except (KeyError, TypeError):
         unknown = sorted({repr(v) for v in values if not (v in _LABELS or v in (0, 1))})
-        raise ValueError(
-            f"labels must be 0/1, bool, or 'normal'/'anomaly'; got {', '.join(unknown[:5])}"
-        ) from None
+        raise ValueError(f"labels must be 0/1, bool, or 'normal'/'anomaly'; got {', '.join(unknown[:5])}") from None
 
 
 def _labels_and_scores(y_true, y_score) -> tuple[np.ndarray, np.ndarray]:
@@ -56,9 +54,7 @@ def _labels_and_scores(y_true, y_score) -> tuple[np.ndarray, np.ndarray]:
     n_anomaly = int(labels.sum())
     if n_anomaly in (0, labels.size):
         kind = "normal" if n_anomaly == 0 else "anomalous"
-        raise ValueError(
-            f"AUC needs both normal and anomalous clips; got only {labels.size} {kind} clips"
-        )
+        raise ValueError(f"AUC needs both normal and anomalous clips; got only {labels.size} {kind} clips")
     return labels, scores
 
 

@@ -190,23 +190,42 @@ def plot_frame_scores(
         for n, (first, last) in enumerate(_runs_above(scores, threshold)):
             start, stop = centres[first] - step / 2, centres[last] + step / 2
             ax_scores.axvspan(
-                start, stop, color=_THRESHOLD_COLOR, alpha=0.12, linewidth=0,
-                label=None if n else "above threshold", gid="above-threshold",
+                start,
+                stop,
+                color=_THRESHOLD_COLOR,
+                alpha=0.12,
+                linewidth=0,
+                label=None if n else "above threshold",
+                gid="above-threshold",
             )
             # A red bar along the spectrogram's top edge: marks the time without hiding the sound.
-            ax_spec.axvspan(start, stop, ymin=0.96, ymax=1.0, color=_THRESHOLD_COLOR, linewidth=0,
-                            gid="above-threshold")
+            ax_spec.axvspan(
+                start, stop, ymin=0.96, ymax=1.0, color=_THRESHOLD_COLOR, linewidth=0, gid="above-threshold"
+            )
         ax_scores.fill_between(
-            centres, threshold, scores, where=scores > threshold, interpolate=True,
-            color=_THRESHOLD_COLOR, alpha=0.45, linewidth=0, gid="excess",
+            centres,
+            threshold,
+            scores,
+            where=scores > threshold,
+            interpolate=True,
+            color=_THRESHOLD_COLOR,
+            alpha=0.45,
+            linewidth=0,
+            gid="excess",
         )
     if clip_score is not None:
         clip_score = float(clip_score)
         verdict = ""
         if threshold is not None:
             verdict = " \u2192 anomalous" if clip_score > threshold else " \u2192 normal"
-        ax_scores.axhline(clip_score, color="0.35", linestyle=":", linewidth=1.5,
-                          label=f"clip score {clip_score:.3g}{verdict}", gid="clip-score")
+        ax_scores.axhline(
+            clip_score,
+            color="0.35",
+            linestyle=":",
+            linewidth=1.5,
+            label=f"clip score {clip_score:.3g}{verdict}",
+            gid="clip-score",
+        )
     levels = [v for v in (threshold, clip_score) if v is not None]
     if levels:
         # Keep the threshold and clip score in view even when every window is far from them.
@@ -284,8 +303,15 @@ def plot_clip(detector, clip, *, title=None, fig=None, path=None, dpi=150):
     if frames is not None:
         context = getattr(detector, "context", 1)
         figure = plot_frame_scores(
-            y, sr, frames, threshold, **settings, window_seconds=(context - 1) * settings["hop_length"] / sr,
-            clip_score=score, title=title, fig=fig,
+            y,
+            sr,
+            frames,
+            threshold,
+            **settings,
+            window_seconds=(context - 1) * settings["hop_length"] / sr,
+            clip_score=score,
+            title=title,
+            fig=fig,
         )
     else:
         fig = _new_figure(fig, (9.0, 4.0))
@@ -295,8 +321,14 @@ def plot_clip(detector, clip, *, title=None, fig=None, path=None, dpi=150):
         ax.set_xlabel("Time (s)")
         verdict = "ANOMALOUS" if score > threshold else "normal"
         ax.text(
-            0.01, 0.97, f"clip score {score:.3g}   threshold {threshold:.3g}   \u2192 {verdict}",
-            transform=ax.transAxes, va="top", ha="left", fontsize="medium", gid="clip-score",
+            0.01,
+            0.97,
+            f"clip score {score:.3g}   threshold {threshold:.3g}   \u2192 {verdict}",
+            transform=ax.transAxes,
+            va="top",
+            ha="left",
+            fontsize="medium",
+            gid="clip-score",
             color=_THRESHOLD_COLOR if score > threshold else "black",
             bbox=dict(boxstyle="round", facecolor="white", alpha=0.85, edgecolor="none"),
         )
@@ -343,13 +375,27 @@ def plot_roc(y_true, scores, *, max_fpr=MAX_FPR, label=None, ax=None):
         ax = _new_figure(None, (5.5, 5.0)).subplots()
     first = not any(patch.get_gid() == "pauc-region" for patch in ax.patches)
     if first:
-        ax.axvspan(0.0, max_fpr, color="0.85", alpha=0.6, linewidth=0, gid="pauc-region",
-                   label=f"pAUC region (FPR \u2264 {max_fpr:g})")
+        ax.axvspan(
+            0.0,
+            max_fpr,
+            color="0.85",
+            alpha=0.6,
+            linewidth=0,
+            gid="pauc-region",
+            label=f"pAUC region (FPR \u2264 {max_fpr:g})",
+        )
         ax.plot([0, 1], [0, 1], color="0.5", linestyle=":", linewidth=1, label="chance", gid="chance")
     name = f"{label}: " if label else ""
     # Unclipped, so a curve running along an edge of the plot is not hidden by the frame.
-    ax.plot(fpr, tpr, linewidth=1.8, drawstyle="steps-post", clip_on=False, zorder=3,
-            label=f"{name}AUC {area:.3f}, pAUC {partial:.3f}")
+    ax.plot(
+        fpr,
+        tpr,
+        linewidth=1.8,
+        drawstyle="steps-post",
+        clip_on=False,
+        zorder=3,
+        label=f"{name}AUC {area:.3f}, pAUC {partial:.3f}",
+    )
     if first:
         ax.set_xlim(0.0, 1.0)
         ax.set_ylim(0.0, 1.01)
@@ -395,9 +441,7 @@ def plot_score_histogram(scores, labels=None, threshold=None, *, ax=None, bins="
     scores = check_scores(scores, name="scores")
     if ax is None:
         ax = _new_figure(None, (6.5, 4.0)).subplots()
-    edges = np.histogram_bin_edges(
-        scores if threshold is None else np.append(scores, float(threshold)), bins=bins
-    )
+    edges = np.histogram_bin_edges(scores if threshold is None else np.append(scores, float(threshold)), bins=bins)
     if labels is None:
         groups = [("clips", scores, _NORMAL_COLOR)]
     else:
@@ -410,11 +454,23 @@ def plot_score_histogram(scores, labels=None, threshold=None, *, ax=None, bins="
         ]
     for name, values, color in groups:
         if values.size:
-            ax.hist(values, bins=edges, alpha=0.55, color=color, edgecolor=color, linewidth=0.8,
-                    label=f"{name} ({values.size} clips)")
+            ax.hist(
+                values,
+                bins=edges,
+                alpha=0.55,
+                color=color,
+                edgecolor=color,
+                linewidth=0.8,
+                label=f"{name} ({values.size} clips)",
+            )
     if threshold is not None:
-        ax.axvline(float(threshold), color=_THRESHOLD_COLOR, linestyle="--", linewidth=1.8,
-                   label=f"threshold {float(threshold):.3g}")
+        ax.axvline(
+            float(threshold),
+            color=_THRESHOLD_COLOR,
+            linestyle="--",
+            linewidth=1.8,
+            label=f"threshold {float(threshold):.3g}",
+        )
     ax.set_xlabel("Anomaly score (higher = more abnormal)")
     ax.set_ylabel("Number of clips")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))

@@ -140,9 +140,7 @@ def gamma_threshold(train_scores, quantile: float = 0.9) -> float:
     return float(threshold)
 
 
-def threshold(
-    train_scores, rule: str = "contamination", *, contamination: float = 0.1, quantile: float = 0.9
-) -> float:
+def threshold(train_scores, rule: str = "contamination", *, contamination: float = 0.1, quantile: float = 0.9) -> float:
     """Threshold of training scores by the named rule; what a detector's ``threshold_rule`` selects.
 
     Parameters

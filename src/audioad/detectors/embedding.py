@@ -162,7 +162,6 @@ class EmbeddingOD(ClipDetector):
         # As PyOD does: a descriptor that overflows must not poison the scaler.
         return np.clip(np.nan_to_num(embeddings), -_FLOAT32_MAX, _FLOAT32_MAX)
 
-
     def _fit_features(self, embeddings):
         if self.cache_embeddings:
             self.train_embeddings_ = embeddings

@@ -185,4 +185,3 @@ class IDNN(AudioAE):
         # The mirrored decoder ends in the input size; the interpolation ends in one frame.
         model[-1] = torch.nn.Linear(model[-1].in_features, self.n_mels)
         return model
-
