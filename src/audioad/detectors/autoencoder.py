@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.covariance import LedoitWolf
 
-from ..features import WindowBank, log_mel_many
-from .base import ClipDetector
+from ..features import WindowBank
+from .base import ClipDetector, LogMelDetector, check_positive_integers
 
 __all__ = ["AudioAE", "WINDOW_SCORES"]
 
@@ -62,7 +62,7 @@ def _dense_autoencoder(torch, n_features, hidden, batch_norm, dropout_rate):
     return nn.Sequential(*layers, nn.Linear(sizes[-1], n_features))
 
 
-class AudioAE(ClipDetector):
+class AudioAE(LogMelDetector):
     """Log-mel reconstruction autoencoder for anomalous sound detection.
 
     A drop-in for PyOD's ``AudioAE``: same parameters, defaults, attributes and
@@ -247,26 +247,11 @@ class AudioAE(ClipDetector):
         """
         return cls.dcase2020(**{"batch_size": 256, "score": "mahalanobis", **overrides})
 
-    # -- features ------------------------------------------------------------
-
-    def _featurize(self, waves):
-        return log_mel_many(
-            waves, self.sr, n_fft=self.n_fft, hop_length=self.hop_length, n_mels=self.n_mels, log=self.log
-        )
-
-    def _window_hop_seconds(self):
-        return self.hop_length / self.sr
-
     def _check_parameters(self):
         super()._check_parameters()
         if self.score not in WINDOW_SCORES:
             raise ValueError(f"score must be one of {WINDOW_SCORES}, got {self.score!r}")
-        if self.log not in ("db", "dcase"):
-            raise ValueError(f"log must be 'db' or 'dcase', got {self.log!r}")
-        for name in ("n_mels", "context", "hop_length", "n_fft", "epoch_num", "batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_positive_integers(self, ("context", "epoch_num", "batch_size"))
 
     def _device(self, torch):
         if self.device is None:

@@ -23,9 +23,18 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from ..audio import AudioInputError, load_many
+from ..features import log_mel_many
 from ..thresholds import threshold as fit_threshold
 
-__all__ = ["ClipDetector", "ClipScores", "FrameScores", "AudioInputWarning", "ON_ERROR"]
+__all__ = [
+    "ClipDetector",
+    "LogMelDetector",
+    "ClipScores",
+    "FrameScores",
+    "AudioInputWarning",
+    "ON_ERROR",
+    "check_positive_integers",
+]
 
 #: What scoring does with a clip that cannot be loaded.
 ON_ERROR = ("raise", "skip", "nan")
@@ -452,3 +461,34 @@ class ClipDetector(BaseDetector):
         from ..persistence import save
 
         return save(self, path)
+
+
+def check_positive_integers(detector, names):
+    """Raise ValueError for the first of ``names`` that is not a positive integer on ``detector``."""
+    for name in names:
+        value = getattr(detector, name)
+        if not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+class LogMelDetector(ClipDetector):
+    """A detector whose features start as the log-mel spectrogram of each clip.
+
+    Subclasses set ``sr``, ``n_fft``, ``hop_length``, ``n_mels`` and ``log``
+    (librosa's names; see :func:`audioad.features.log_mel`); this base checks
+    them, computes the spectrograms in batches, and knows the hop in seconds.
+    """
+
+    def _check_parameters(self):
+        super()._check_parameters()
+        if self.log not in ("db", "dcase"):
+            raise ValueError(f"log must be 'db' or 'dcase', got {self.log!r}")
+        check_positive_integers(self, ("sr", "n_fft", "hop_length", "n_mels"))
+
+    def _featurize(self, waves):
+        return log_mel_many(
+            waves, self.sr, n_fft=self.n_fft, hop_length=self.hop_length, n_mels=self.n_mels, log=self.log
+        )
+
+    def _window_hop_seconds(self):
+        return self.hop_length / self.sr

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..features import POOLINGS, log_mel_many, time_pool
-from .base import ClipDetector
+from ..features import POOLINGS, time_pool
+from .base import LogMelDetector
 
 __all__ = ["PooledMelDetector", "POOLED_STATISTICS", "pool", "standardisation"]
 
@@ -74,7 +74,7 @@ def pool(spec, pooling, decay=0.99):
     return time_pool(spec, pooling, decay=decay)
 
 
-class PooledMelDetector(ClipDetector):
+class PooledMelDetector(LogMelDetector):
     """Log-mel spectrogram pooled over time into one standardised vector per clip.
 
     A base class: a backend implements ``_fit_vectors(vectors)`` (learn from
@@ -167,17 +167,9 @@ class PooledMelDetector(ClipDetector):
             )
         if not 0.0 <= self.decay <= 1.0:
             raise ValueError(f"decay must lie in [0, 1], got {self.decay!r}")
-        if self.log not in ("db", "dcase"):
-            raise ValueError(f"log must be 'db' or 'dcase', got {self.log!r}")
-        for name in ("sr", "n_fft", "hop_length", "n_mels"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
     def _featurize(self, waves):
-        specs = log_mel_many(
-            waves, self.sr, n_fft=self.n_fft, hop_length=self.hop_length, n_mels=self.n_mels, log=self.log
-        )
+        specs = super()._featurize(waves)
         poolings = self._poolings()
         vectors = [np.concatenate([pool(spec, p, decay=self.decay) for p in poolings]) for spec in specs]
         return np.stack(vectors).astype(np.float64)

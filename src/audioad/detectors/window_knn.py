@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..features import WindowBank, log_mel_many
-from .base import ClipDetector
+from ..features import WindowBank
+from .base import LogMelDetector, check_positive_integers
 from .knn import nearest_distances
 from .pooled import standardisation
 
@@ -25,7 +25,7 @@ __all__ = ["WindowKNN"]
 _SCORING_BATCH = 16384
 
 
-class WindowKNN(ClipDetector):
+class WindowKNN(LogMelDetector):
     """Nearest-neighbour distance of log-mel context windows; a clip scores its worst windows.
 
     Parameters
@@ -132,22 +132,9 @@ class WindowKNN(ClipDetector):
 
     def _check_parameters(self):
         super()._check_parameters()
-        for name in ("context", "n_neighbors", "max_windows", "sr", "n_fft", "hop_length", "n_mels"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_positive_integers(self, ("context", "n_neighbors", "max_windows"))
         if not 0.0 < self.top_fraction <= 1.0:
             raise ValueError(f"top_fraction must lie in (0, 1], got {self.top_fraction!r}")
-        if self.log not in ("db", "dcase"):
-            raise ValueError(f"log must be 'db' or 'dcase', got {self.log!r}")
-
-    def _featurize(self, waves):
-        return log_mel_many(
-            waves, self.sr, n_fft=self.n_fft, hop_length=self.hop_length, n_mels=self.n_mels, log=self.log
-        )
-
-    def _window_hop_seconds(self):
-        return self.hop_length / self.sr
 
     # -- fitting -------------------------------------------------------------
 
