@@ -124,3 +124,22 @@ def test_too_few_clips_say_so():
     clips = [np.random.default_rng(s).standard_normal(4000) for s in range(2)]
     with pytest.raises(ValueError, match="at least 3 training clips"):
         default_detector().fit(clips)
+
+
+def test_members_with_the_same_log_mel_settings_share_one_spectrogram(pump, monkeypatch):
+    import audioad.detectors.ensemble as ensemble_module
+
+    calls, log_mel_many = [], ensemble_module.log_mel_many
+
+    def counting_log_mel_many(waves, **settings):
+        calls.append(settings["n_mels"])
+        return log_mel_many(waves, **settings)
+
+    monkeypatch.setattr(ensemble_module, "log_mel_many", counting_log_mel_many)
+    members = [MelKNN(pooling="mean"), MelKNN(pooling="delta_std"), WindowKNN(context=3), MelKNN(n_mels=32)]
+    shared = Ensemble(members, n_folds=4).fit(pump[0])
+    assert calls == [128, 32]  # one chunk of clips, two distinct front ends
+    # The same features each member would compute alone.
+    alone = [clone(m).fit(pump[0]).decision_function(pump[1]) for m in members]
+    for member, expected in zip(shared.members_, alone):
+        np.testing.assert_allclose(member.decision_function(pump[1]), expected, rtol=1e-6)

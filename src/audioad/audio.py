@@ -13,16 +13,33 @@ from __future__ import annotations
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 import soxr
 
-__all__ = ["AudioInputError", "load_audio", "load_many", "clip_name", "MAX_SAMPLE_RATE"]
+__all__ = [
+    "AudioInputError",
+    "load_audio",
+    "load_many",
+    "AudioStream",
+    "is_long_file",
+    "clip_name",
+    "MAX_SAMPLE_RATE",
+    "LONG_FILE_BYTES",
+]
 
 #: Rates above this are taken for a mistake (a swapped argument, samples for a rate).
 MAX_SAMPLE_RATE = 768_000
+
+#: Files larger than this on disk (32 MiB: 17 minutes of 16 kHz 16-bit mono) are long:
+#: detectors decode them a block at a time (:class:`AudioStream`) instead of whole.
+LONG_FILE_BYTES = 32 * 2**20
+
+# Frames decoded per block of a long file: about a minute at 16 kHz.
+_STREAM_FRAMES = 1 << 20
 
 # Integer PCM maps to [-1, 1] by the full scale of its type, as libsndfile does.
 _PCM_SCALE = {
@@ -100,20 +117,27 @@ def _check_rate(sr, what, path=None):
     return int(sr)
 
 
-def _read_file(path):
-    """Decode a file into (samples, channels) float32 and its rate."""
+@contextmanager
+def _file_errors(path):
+    """Turn what opening, reading or decoding ``path`` raises into an AudioInputError naming it."""
     try:
         if not path.exists():
             raise AudioInputError("file not found; check the path", path=path)
         if path.is_dir():
             raise AudioInputError("is a directory, not an audio file; pass the files inside it", path=path)
         try:
-            return sf.read(path, dtype="float32", always_2d=True)
+            yield
         except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
             detail = "the file is empty (0 bytes)" if path.stat().st_size == 0 else f"cannot decode it ({exc})"
             raise AudioInputError(f"{detail}; is it a WAV, FLAC, OGG or MP3 file?", path=path) from exc
     except OSError as exc:
         raise AudioInputError(f"cannot read the file ({exc.strerror or exc})", path=path) from exc
+
+
+def _read_file(path):
+    """Decode a file into (samples, channels) float32 and its rate."""
+    with _file_errors(path):
+        return sf.read(path, dtype="float32", always_2d=True)
 
 
 def _as_samples_by_channels(wave, path=None):
@@ -303,3 +327,101 @@ def load_many(items, sr, n_jobs=None, mono=True, channel=None, on_error="raise")
         return [load(i) for i in range(len(items))]
     with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
         return list(pool.map(load, range(len(items))))
+
+
+def is_long_file(item):
+    """Whether ``item`` is a path to a file of more than :data:`LONG_FILE_BYTES`, to be streamed.
+
+    Examples
+    --------
+    >>> is_long_file("no/such/file.wav"), is_long_file(np.zeros(16000))
+    (False, False)
+    """
+    if not isinstance(item, (str, os.PathLike)):
+        return False
+    try:
+        return os.path.isfile(item) and os.path.getsize(item) > LONG_FILE_BYTES
+    except (OSError, ValueError):
+        return False  # loading it will say what is wrong
+
+
+class AudioStream:
+    """A long audio file read a block at a time: its mono float32 waveform at ``sr``, in pieces.
+
+    Each iteration decodes the file afresh and yields consecutive blocks,
+    which joined are :func:`load_audio` ``(path, sr)[0]`` (up to the
+    resampler's rounding where rates differ); only one block is held at a
+    time, so an hour-long recording costs megabytes, not the 230 MB of its
+    whole 16 kHz waveform. The checks of :func:`load_audio` apply: opening
+    fails at once on a missing or undecodable file, and a block is checked
+    before it is yielded, each failure an :class:`AudioInputError` naming
+    the path and the cause.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The audio file.
+    sr : int
+        Target sample rate; the file is resampled (soxr, high quality, as a
+        stream) when its own rate differs.
+    block_frames : int
+        Frames of the file decoded at once.
+
+    Attributes
+    ----------
+    n_samples : int
+        Length of the waveform at ``sr``, from the file's header (exact at the
+        file's own rate, within a sample or two of the resampler's otherwise).
+
+    Examples
+    --------
+    >>> import tempfile, soundfile as sf
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     sf.write(f"{folder}/hum.wav", np.zeros((48000, 2)), 16000)
+    ...     stream = AudioStream(f"{folder}/hum.wav", 16000, block_frames=20000)
+    ...     stream.n_samples, [len(block) for block in stream]
+    (48000, [20000, 20000, 8000])
+    """
+
+    def __init__(self, path, sr, block_frames=_STREAM_FRAMES):
+        self.path = Path(path)
+        self.sr = _check_rate(sr, "the target sample rate sr", path=self.path)
+        self.block_frames = int(block_frames)
+        with _file_errors(self.path):
+            info = sf.info(self.path)
+        if info.frames <= 0:
+            raise AudioInputError("the clip holds no samples", path=self.path)
+        self.rate = info.samplerate
+        self.n_samples = math.ceil(info.frames * self.sr / self.rate)
+
+    def __iter__(self):
+        path = self.path
+        with _file_errors(path):
+            audio = sf.SoundFile(path)
+        with audio:
+            resampler = None if self.rate == self.sr else soxr.ResampleStream(self.rate, self.sr, 1, quality="HQ")
+            position = produced = 0
+            while True:
+                with _file_errors(path):
+                    data = audio.read(self.block_frames, dtype="float32", always_2d=True)
+                last = len(data) < self.block_frames
+                finite = np.isfinite(data)
+                if not finite.all():
+                    first = position + int(np.argmin(finite.all(axis=1)))
+                    raise AudioInputError(f"sample(s) are NaN or infinite (first at sample {first})", path=path)
+                position += len(data)
+                block = data.mean(axis=1, dtype=np.float64).astype(np.float32) if data.shape[1] > 1 else data[:, 0]
+                if resampler is not None:
+                    block = resampler.resample_chunk(block, last=last)
+                    if not np.isfinite(block).all():
+                        raise AudioInputError(
+                            "samples overflow float32 once resampled; is the clip scaled to [-1, 1]?", path=path
+                        )
+                produced += len(block)
+                if last and produced == 0:
+                    cause = f"{position} sample(s) at {self.rate} Hz leave no sample at {self.sr} Hz"
+                    raise AudioInputError(f"{cause}; the clip is too short", path=path)
+                if len(block):
+                    yield np.ascontiguousarray(block)
+                if last:
+                    return

@@ -118,7 +118,8 @@ class _Reader:
             return node
         if "$array" in node:
             with self.archive.open(node["$array"]) as f:
-                return np.lib.format.read_array(io.BytesIO(f.read()), allow_pickle=False)
+                # Read from the archive in numpy's small chunks: no second copy of a large array.
+                return np.lib.format.read_array(f, allow_pickle=False)
         if "$float" in node:
             return float(node["$float"])
         if "$dtype" in node:

@@ -22,8 +22,8 @@ from scipy.stats import binom
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
-from ..audio import AudioInputError, load_many
-from ..features import log_mel_many
+from ..audio import AudioInputError, AudioStream, is_long_file, load_many
+from ..features import LOGS, log_mel_many, log_mel_stream
 from ..thresholds import threshold as fit_threshold
 
 __all__ = [
@@ -95,6 +95,22 @@ def _as_clips(X):
     return clips
 
 
+def _segments(clips):
+    """Cut clips into (start, stop, long) runs: at most ``_CHUNK_CLIPS`` clips loaded whole, or one long file."""
+    run = 0
+    for i, clip in enumerate(clips):
+        if is_long_file(clip):
+            if i > run:
+                yield run, i, False
+            yield i, i + 1, True
+            run = i + 1
+        elif i - run == _CHUNK_CLIPS:
+            yield run, i, False
+            run = i
+    if run < len(clips):
+        yield run, len(clips), False
+
+
 class ClipDetector(BaseDetector):
     """Base of every audioad detector: PyOD's ``BaseDetector`` for lists of clips.
 
@@ -102,7 +118,9 @@ class ClipDetector(BaseDetector):
     and implement three hooks:
 
     - ``_featurize(waves)``: features of a list of float32 waveforms, either a
-      (n_clips, n_features) array or a list of per-clip arrays;
+      (n_clips, n_features) array or a list of per-clip arrays (and, where
+      the features allow it, ``_featurize_stream(stream)`` for a long
+      file that arrives in blocks);
     - ``_fit_features(features)``: learn from the features of all training
       clips and return their scores;
     - ``_score_features(features)``: scores of new clips.
@@ -127,6 +145,16 @@ class ClipDetector(BaseDetector):
 
     def _featurize(self, waves):
         raise NotImplementedError
+
+    def _featurize_stream(self, stream):
+        """Features of one long file, as ``_featurize`` of it whole would give them.
+
+        ``stream`` is an :class:`~audioad.audio.AudioStream`: each iteration
+        yields the waveform afresh, in blocks. This default joins the blocks;
+        detectors whose features can be built a block at a time override it
+        and hold far less.
+        """
+        return self._featurize([np.concatenate(list(stream))])
 
     def _fit_features(self, features):
         raise NotImplementedError
@@ -160,11 +188,26 @@ class ClipDetector(BaseDetector):
         return [f for part in parts for f in part]
 
     def _chunks(self, clips, on_error="raise", progress=False, failed=None):
-        """Yield (positions, features) per chunk; clips that fail go to the list ``failed``."""
+        """Yield (positions, features) per chunk, in input order; clips that fail go to the list ``failed``.
+
+        Clips are loaded whole, up to ``_CHUNK_CLIPS`` at a time, except long
+        files (:func:`~audioad.audio.is_long_file`), which are featurised one
+        at a time from blocks as they are decoded.
+        """
         # disable=None: a bar only where stderr is a terminal.
         bar = tqdm(total=len(clips), unit="clip", desc=type(self).__name__, disable=None if progress else True)
-        for start in range(0, len(clips), _CHUNK_CLIPS):
-            stop = min(start + _CHUNK_CLIPS, len(clips))
+        for start, stop, long in _segments(clips):
+            if long:
+                try:
+                    features = self._featurize_stream(AudioStream(clips[start], self.sr))
+                except AudioInputError as exc:
+                    if on_error == "raise":
+                        raise exc.at(start) from exc.__cause__
+                    failed.append(exc.at(start))
+                else:
+                    yield np.array([start]), features
+                bar.update(1)
+                continue
             loaded = load_many(
                 clips[start:stop],
                 sr=self.sr,
@@ -227,10 +270,18 @@ class ClipDetector(BaseDetector):
         self._check_parameters()
         return self._fit_from_features(self._features_of(X, progress), y)
 
-    def _fit_from_features(self, features, y=None):
-        """Fit on features already computed (an ensemble computes its members' once)."""
+    #: Whether ``_fit_features(features, folds)`` scores each training clip leaving out its fold.
+    _leaves_folds_out = False
+
+    def _fit_from_features(self, features, y=None, folds=None):
+        """Fit on features already computed (an ensemble computes its members' once).
+
+        With ``folds`` (a fold per clip; detectors with ``_leaves_folds_out``
+        only), each training clip's score leaves out the clips of its fold.
+        """
         self._set_n_classes(y)
-        self.decision_scores_ = np.asarray(self._fit_features(features), dtype=np.float64)
+        scores = self._fit_features(features) if folds is None else self._fit_features(features, folds)
+        self.decision_scores_ = np.asarray(scores, dtype=np.float64)
         self._process_decision_scores()
         return self
 
@@ -476,19 +527,33 @@ class LogMelDetector(ClipDetector):
 
     Subclasses set ``sr``, ``n_fft``, ``hop_length``, ``n_mels`` and ``log``
     (librosa's names; see :func:`audioad.features.log_mel`); this base checks
-    them, computes the spectrograms in batches, and knows the hop in seconds.
+    them, computes the spectrograms in batches (or a long file's as its
+    blocks are decoded), and knows the hop in seconds. A subclass whose
+    features are made from the spectrograms implements ``_from_log_mel``;
+    an :class:`~audioad.detectors.ensemble.Ensemble` computes spectrograms
+    once for all members with the same settings and hands them to each.
     """
 
     def _check_parameters(self):
         super()._check_parameters()
-        if self.log not in ("db", "dcase"):
+        if self.log not in LOGS:
             raise ValueError(f"log must be 'db' or 'dcase', got {self.log!r}")
         check_positive_integers(self, ("sr", "n_fft", "hop_length", "n_mels"))
 
+    def _log_mel_settings(self):
+        """Settings of :func:`~audioad.features.log_mel` this detector's spectrograms are made with."""
+        return dict(sr=self.sr, n_fft=self.n_fft, hop_length=self.hop_length, n_mels=self.n_mels, log=self.log)
+
+    def _from_log_mel(self, specs):
+        """Features from a list of (n_mels, n_frames) log-mel spectrograms: the spectrograms themselves."""
+        return specs
+
     def _featurize(self, waves):
-        return log_mel_many(
-            waves, self.sr, n_fft=self.n_fft, hop_length=self.hop_length, n_mels=self.n_mels, log=self.log
-        )
+        return self._from_log_mel(log_mel_many(waves, **self._log_mel_settings()))
+
+    def _featurize_stream(self, stream):
+        spec = log_mel_stream(stream, n_samples=stream.n_samples, **self._log_mel_settings())
+        return self._from_log_mel([spec])
 
     def _window_hop_seconds(self):
         return self.hop_length / self.sr

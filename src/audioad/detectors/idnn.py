@@ -54,7 +54,7 @@ class IDNN(AudioAE):
     device : str or None
         Torch device; ``None`` takes CUDA when torch sees one, else the CPU.
     random_state : int, default 42
-        Seed of the weights and the minibatch order.
+        Seed of the weights, the minibatch order and the dropout masks.
     verbose : int, default 0
         1 prints the loss of each epoch.
     n_fft : int, default 1024
@@ -181,7 +181,9 @@ class IDNN(AudioAE):
         """The untrained network: the ``context - 1`` outer frames in, the middle frame out."""
         n_inputs = (self.context - 1) * self.n_mels
         hidden = [h for h in (self.hidden_neuron_list or [64, 32, 16]) if h < n_inputs] or [max(n_inputs // 2, 2)]
-        model = _dense_autoencoder(torch, n_inputs, hidden, self.batch_norm, self.dropout_rate)
+        model = _dense_autoencoder(
+            torch, n_inputs, hidden, self.batch_norm, self.dropout_rate, random_state=self.random_state
+        )
         # The mirrored decoder ends in the input size; the interpolation ends in one frame.
         model[-1] = torch.nn.Linear(model[-1].in_features, self.n_mels)
         return model

@@ -175,23 +175,19 @@ class MelKNN(PooledMelDetector):
     def _reduce(self, distances):
         return distances[:, -1] if self.method == "largest" else distances.mean(axis=1)
 
-    def _fit_vectors(self, vectors):
+    #: Training scores leave out a clip's fold (its own clip unless folds are given) in one pass.
+    _leaves_folds_out = True
+
+    def _fit_vectors(self, vectors, folds=None):
+        """Keep the references; score each training clip by those outside its fold (its own clip by default)."""
         if len(vectors) <= self.n_neighbors:
             raise ValueError(
                 f"MelKNN with n_neighbors={self.n_neighbors} needs more than {self.n_neighbors} "
                 f"training clips, got {len(vectors)}"
             )
         self.train_vectors_ = vectors
-        clips = np.arange(len(vectors))
-        return self._reduce(nearest_distances(vectors, vectors, self.n_neighbors, clips, clips))
+        folds = np.arange(len(vectors)) if folds is None else np.asarray(folds)
+        return self._reduce(nearest_distances(vectors, vectors, self.n_neighbors, folds, folds))
 
     def _score_vectors(self, vectors):
         return self._reduce(nearest_distances(vectors, self.train_vectors_, self.n_neighbors))
-
-    def _held_out_scores(self, vectors, folds):
-        """Score each training clip by the clips of the other folds, once fitted on them all.
-
-        The same as refitting without each fold, but for the standardisation,
-        at the cost of one pass: :class:`~audioad.detectors.ensemble.Ensemble` uses it.
-        """
-        return self._reduce(nearest_distances(self.train_vectors_, self.train_vectors_, self.n_neighbors, folds, folds))

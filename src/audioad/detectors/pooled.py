@@ -168,20 +168,19 @@ class PooledMelDetector(LogMelDetector):
         if not 0.0 <= self.decay <= 1.0:
             raise ValueError(f"decay must lie in [0, 1], got {self.decay!r}")
 
-    def _featurize(self, waves):
-        specs = super()._featurize(waves)
+    def _from_log_mel(self, specs):
         poolings = self._poolings()
         vectors = [np.concatenate([pool(spec, p, decay=self.decay) for p in poolings]) for spec in specs]
         return np.stack(vectors).astype(np.float64)
 
-    def _fit_features(self, vectors):
+    def _fit_features(self, vectors, *folds):
         self.n_features_ = vectors.shape[1]
         if self.standardize:
             self.feature_mean_, self.feature_scale_ = standardisation(vectors)
         else:
             self.feature_mean_ = np.zeros(self.n_features_)
             self.feature_scale_ = np.ones(self.n_features_)
-        return self._fit_vectors(self._standardised(vectors))
+        return self._fit_vectors(self._standardised(vectors), *folds)
 
     def _standardised(self, vectors):
         return (vectors - self.feature_mean_) / self.feature_scale_

@@ -22,7 +22,7 @@ from .pooled import standardisation
 __all__ = ["WindowKNN"]
 
 # Windows standardised and scored per block.
-_SCORING_BATCH = 16384
+_SCORING_BATCH = 4096
 
 
 class WindowKNN(LogMelDetector):
@@ -138,7 +138,11 @@ class WindowKNN(LogMelDetector):
 
     # -- fitting -------------------------------------------------------------
 
-    def _fit_features(self, specs):
+    #: Training scores leave out a clip's fold (its own clip unless folds are given) in one pass.
+    _leaves_folds_out = True
+
+    def _fit_features(self, specs, folds=None):
+        """Draw the reference windows; score each training clip by those outside its fold (its own clip by default)."""
         if len(specs) < 2:
             raise ValueError(f"WindowKNN needs at least 2 training clips, got {len(specs)}")
         bank = WindowBank(specs, self.context)
@@ -154,17 +158,8 @@ class WindowKNN(LogMelDetector):
         self.reference_windows_ = self._standardised(windows)
         self.reference_clips_ = np.searchsorted(bank.offsets, index, side="right") - 1
         # Leave each clip out of its own neighbourhood, or its windows would find themselves.
-        return self._clip_from_windows(bank.split(self._bank_scores(bank, np.arange(len(specs)))))
-
-    def _held_out_scores(self, specs, folds):
-        """Score each training clip by the reference windows of the other folds, once fitted on them all.
-
-        The same as refitting without each fold, but for the standardisation and
-        a reference set drawn from every fold, at the cost of one pass:
-        :class:`~audioad.detectors.ensemble.Ensemble` uses it.
-        """
-        bank = WindowBank(specs, self.context)
-        return self._clip_from_windows(bank.split(self._bank_scores(bank, np.asarray(folds))))
+        folds = np.arange(len(specs)) if folds is None else np.asarray(folds)
+        return self._clip_from_windows(bank.split(self._bank_scores(bank, folds)))
 
     def _standardised(self, windows):
         return (windows - self.window_mean_) / self.window_scale_
