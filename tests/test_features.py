@@ -537,3 +537,15 @@ def test_power_to_db_in_place_equals_new_array():
 def test_large_finite_amplitude_stays_finite():
     y = tones_and_noise(16000, 0.2) * 1e20
     assert np.isfinite(log_mel(y, 16000)).all()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_banded_projection_equals_the_dense_product(seed):
+    from audioad.features import _banded_product, _column_bands
+
+    rng = np.random.default_rng(seed)
+    projection = rng.random((200, 37)) * (rng.random((200, 37)) < 0.05)  # sparse, some columns empty
+    projection[:, 3] = 0.0
+    values = rng.random((50, 200))
+    out = np.full((50, 37), np.nan)
+    np.testing.assert_allclose(_banded_product(values, projection, _column_bands(projection), out), values @ projection)

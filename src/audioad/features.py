@@ -202,7 +202,8 @@ def _power_time_major(y, n_fft, hop_length, power, center, pad_mode, projection=
     if fft_dtype not in FFT_DTYPES:
         raise ValueError(f"fft_dtype must be one of {FFT_DTYPES}, got {fft_dtype!r}")
     y = np.asarray(y, dtype=np.float32)
-    if fft_dtype == "float32" and y.size and max(y.max(), -y.min()) > _FLOAT32_FFT_LIMIT:
+    peak = np.float64(max(y.max(), -y.min())) if y.size else np.float64(0.0)
+    if fft_dtype == "float32" and not peak <= _FLOAT32_FFT_LIMIT:
         fft_dtype = "float64"
     window = _hann(n_fft).astype(fft_dtype, copy=False)
     frames = frame(y, n_fft, hop_length, center, pad_mode)
@@ -212,8 +213,12 @@ def _power_time_major(y, n_fft, hop_length, power, center, pad_mode, projection=
     n_out = n_bins if projection is None else projection.shape[1]
     out = np.empty((len(clips), n_frames, n_out), np.float32) if out is None else out.reshape(1, n_frames, n_out)
     # Absurdly loud input saturates instead of overflowing float32: a mel band sums at most
-    # every bin with weights of at most 1, so it stays finite too.
+    # every bin with weights of at most 1, so it stays finite too. No bin can exceed
+    # (peak * n_fft) ** power, so ordinary audio skips that pass.
     ceiling = np.finfo(np.float32).max / n_bins
+    with np.errstate(over="ignore"):
+        saturate = not (peak * n_fft) ** power < ceiling
+    bands = None if projection is None else _column_bands(projection)
     block_frames = max(1, _BLOCK_VALUES // n_fft)
     clips_per_block, frames_per_block = max(1, block_frames // max(n_frames, 1)), min(n_frames, block_frames)
     for c in range(0, len(clips), clips_per_block):
@@ -225,13 +230,45 @@ def _power_time_major(y, n_fft, hop_length, power, center, pad_mode, projection=
                 magnitude2 += np.square(spectrum.imag)
             if power != 2.0:
                 np.power(magnitude2, power / 2.0, out=magnitude2)
-            np.minimum(magnitude2, ceiling, out=magnitude2)
+            if saturate:
+                np.minimum(magnitude2, ceiling, out=magnitude2)
             magnitude2 = magnitude2.astype(np.float32, copy=False)
-            if projection is not None:
-                # One 2-D product: BLAS is several times faster on it than on a stack of 2-D products.
-                magnitude2 = (magnitude2.reshape(-1, n_bins) @ projection).reshape(*block.shape[:-1], -1)
-            out[c : c + clips_per_block, t : t + frames_per_block] = magnitude2
+            # The block's place in ``out`` is contiguous: whole clips, or frames of one clip.
+            target = out[c : c + clips_per_block, t : t + frames_per_block].reshape(-1, n_out)
+            if projection is None:
+                target[:] = magnitude2.reshape(-1, n_bins)
+            else:
+                _banded_product(magnitude2.reshape(-1, n_bins), projection, bands, out=target)
     return out.reshape(*lead, n_frames, out.shape[-1])
+
+
+def _column_bands(projection, width=8):
+    """(first row, stop row, first column, stop column) of each group of ``width`` columns' nonzero rows.
+
+    A mel filterbank's filters each cover a short run of FFT bins, so a group
+    of neighbouring filters needs only the bins between its first and last.
+    """
+    nonzero = np.asarray(projection) != 0
+    bands = []
+    for first in range(0, nonzero.shape[1], width):
+        stop = min(first + width, nonzero.shape[1])
+        rows = np.flatnonzero(nonzero[:, first:stop].any(axis=1))
+        bands.append((rows[0], rows[-1] + 1, first, stop) if len(rows) else (0, 0, first, stop))
+    return bands
+
+
+def _banded_product(values, projection, bands, out):
+    """``values @ projection`` into ``out``, each group of columns from its own rows alone.
+
+    For 64 mel bands over 1025 bins the bands hold 14 % of the entries: a
+    few small BLAS products instead of one large one, about twice as fast.
+    """
+    for first_row, stop_row, first, stop in bands:
+        if stop_row > first_row:
+            out[:, first:stop] = values[:, first_row:stop_row] @ projection[first_row:stop_row, first:stop]
+        else:
+            out[:, first:stop] = 0.0
+    return out
 
 
 def power_spectrogram(y, n_fft=1024, hop_length=512, power=2.0, center=True, pad_mode="constant", fft_dtype="float32"):
