@@ -144,3 +144,19 @@ def test_base_is_abstract():
     clips = [np.random.default_rng(s).standard_normal(4000) for s in range(4)]
     with pytest.raises(NotImplementedError):
         PooledMelDetector().fit(clips)
+
+
+@pytest.mark.parametrize("make", [MelMahalanobis, MelGMM])
+def test_training_scores_are_held_out_so_new_normal_clips_pass(pump, make):
+    # 20 clips of 384 values: in-sample, a fitted covariance hugs its own clips, and a threshold
+    # from their scores flagged every new normal clip.
+    train, test, labels = pump
+    detector = make().fit(train)
+    normal = [clip for clip, label in zip(test, labels) if label == 0]
+    assert detector.predict(normal).mean() <= 0.25
+    features = detector._features_of(train)
+    standardised = detector._standardised(features)
+    folds = np.arange(len(train)) * 5 // len(train)
+    np.testing.assert_allclose(detector.decision_scores_, detector._cross_fitted_scores(standardised, folds))
+    in_sample = detector._score_features(features)
+    assert np.median(detector.decision_scores_) > np.median(in_sample)

@@ -48,7 +48,9 @@ class MelGMM(PooledMelDetector):
     Attributes
     ----------
     decision_scores_ : numpy.ndarray of shape (n_clips,)
-        Scores of the training clips (in-sample).
+        Scores of the training clips, each of 5 consecutive folds scored by the
+        mixture fitted on the others: scores of clips it has not seen, as a new
+        clip's is.
     threshold_ : float
         Scores above it are labelled anomalous.
     labels_ : numpy.ndarray of shape (n_clips,)
@@ -136,6 +138,8 @@ class MelGMM(PooledMelDetector):
             raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}, got {self.covariance_type!r}")
         if not self.reg_covar >= 0:
             raise ValueError(f"reg_covar must be >= 0, got {self.reg_covar!r}")
+
+    _training_folds = 5
 
     def _fit_vectors(self, vectors):
         if len(vectors) < 2:

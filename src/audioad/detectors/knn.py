@@ -175,9 +175,6 @@ class MelKNN(PooledMelDetector):
     def _reduce(self, distances):
         return distances[:, -1] if self.method == "largest" else distances.mean(axis=1)
 
-    #: Training scores leave out a clip's fold (its own clip unless folds are given) in one pass.
-    _leaves_folds_out = True
-
     def _fit_vectors(self, vectors, folds=None):
         """Keep the references; score each training clip by those outside its fold (its own clip by default)."""
         if len(vectors) <= self.n_neighbors:

@@ -42,7 +42,10 @@ class MelMahalanobis(PooledMelDetector):
     Attributes
     ----------
     decision_scores_ : numpy.ndarray of shape (n_clips,)
-        Scores of the training clips (in-sample, so a little optimistic).
+        Scores of the training clips, each of 5 consecutive folds scored by the
+        model fitted on the others: scores of clips it has not seen, as a new
+        clip's is (in-sample scores would be far lower when the clips are few
+        for the bands, and put the threshold below every new normal clip).
     threshold_ : float
         Scores above it are labelled anomalous.
     labels_ : numpy.ndarray of shape (n_clips,)
@@ -103,6 +106,8 @@ class MelMahalanobis(PooledMelDetector):
         super()._check_parameters()
         if self.shrinkage is not None and not 0.0 <= self.shrinkage <= 1.0:
             raise ValueError(f"shrinkage must be None or lie in [0, 1], got {self.shrinkage!r}")
+
+    _training_folds = 5
 
     def _fit_vectors(self, vectors):
         if len(vectors) < 2:

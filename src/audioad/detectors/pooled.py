@@ -15,6 +15,7 @@ fitting takes as long as computing the spectrograms, and torch is not needed.
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import clone
 
 from ..features import POOLINGS, time_pool
 from .base import LogMelDetector
@@ -79,7 +80,12 @@ class PooledMelDetector(LogMelDetector):
 
     A base class: a backend implements ``_fit_vectors(vectors)`` (learn from
     the standardised vectors of the training clips, return their scores) and
-    ``_score_vectors(vectors)``.
+    ``_score_vectors(vectors)``. The training clips' scores, which set
+    ``threshold_``, are those of clips the backend has not seen: a backend
+    that fits a shape to the clips (a covariance, a mixture) sets
+    ``_training_folds``, and each of that many consecutive folds of the
+    clips is scored by the backend fitted on the others; one that can leave
+    clips out itself (k-NN) takes the folds in ``_fit_vectors``.
 
     Parameters
     ----------
@@ -173,14 +179,40 @@ class PooledMelDetector(LogMelDetector):
         vectors = [np.concatenate([pool(spec, p, decay=self.decay) for p in poolings]) for spec in specs]
         return np.stack(vectors).astype(np.float64)
 
-    def _fit_features(self, vectors, *folds):
+    #: Training scores leave out a clip's fold (see the class's description).
+    _leaves_folds_out = True
+
+    #: Consecutive folds of the training clips, each scored by the backend fitted on the others,
+    #: for a backend whose scores of its own training clips would be too low; None: the backend
+    #: leaves clips out itself, given the folds.
+    _training_folds = None
+
+    def _fit_features(self, vectors, folds=None):
         self.n_features_ = vectors.shape[1]
         if self.standardize:
             self.feature_mean_, self.feature_scale_ = standardisation(vectors)
         else:
             self.feature_mean_ = np.zeros(self.n_features_)
             self.feature_scale_ = np.ones(self.n_features_)
-        return self._fit_vectors(self._standardised(vectors), *folds)
+        standardised = self._standardised(vectors)
+        if self._training_folds is None:
+            return self._fit_vectors(standardised) if folds is None else self._fit_vectors(standardised, folds)
+        in_sample = self._fit_vectors(standardised)
+        if folds is None:
+            if len(vectors) < 3:
+                return in_sample  # too few clips to hold any out
+            folds = np.arange(len(vectors)) * min(self._training_folds, len(vectors)) // len(vectors)
+        return self._cross_fitted_scores(standardised, np.asarray(folds))
+
+    def _cross_fitted_scores(self, vectors, folds):
+        """Each fold's scores from a backend fitted on the other folds."""
+        scores = np.empty(len(vectors))
+        for fold in np.unique(folds):
+            held_out = folds == fold
+            twin = clone(self)
+            twin._fit_vectors(vectors[~held_out])
+            scores[held_out] = twin._score_vectors(vectors[held_out])
+        return scores
 
     def _standardised(self, vectors):
         return (vectors - self.feature_mean_) / self.feature_scale_
