@@ -38,8 +38,8 @@ MAX_SAMPLE_RATE = 768_000
 #: detectors decode them a block at a time (:class:`AudioStream`) instead of whole.
 LONG_FILE_BYTES = 32 * 2**20
 
-# Frames decoded per block of a long file: about a minute at 16 kHz.
-_STREAM_FRAMES = 1 << 20
+# Frames decoded per block of a long file: 16 s at 16 kHz.
+_STREAM_FRAMES = 1 << 18
 
 # Integer PCM maps to [-1, 1] by the full scale of its type, as libsndfile does.
 _PCM_SCALE = {

@@ -24,7 +24,7 @@ __all__ = ["AudioAE", "WINDOW_SCORES"]
 WINDOW_SCORES = ("distance", "mse", "mahalanobis")
 
 # Windows scored per forward pass once training is done.
-_SCORING_BATCH = 4096
+_SCORING_BATCH = 1024
 
 
 def import_torch():
