@@ -13,10 +13,11 @@ b. AudioAE with the seed's defaults (sr 22050, 40 epochs, ...) fit + score wall 
    against PyOD's, and the AUC of each on the same test clips;
 c. audioad's default detector fit + score wall time against PyOD's AudioAE of (b);
 d. throughput in seconds of audio per second: decode + log-mel (audioad) beside a bare decode + FFT
-   of the same clips (soundfile, a strided frame view, one multithreaded float32 real FFT, |X|^2).
+   of the same clips (soundfile, a strided frame view, multithreaded float32 real FFTs of 32 clips
+   at a time, |X|^2).
 
-The same bare decode + FFT at (a)'s settings is also timed: it bounds what any exact log-mel front
-end can reach on the machine, and so the ratio (a) can show.
+The same bare decode + FFT at (a)'s settings is also timed: it is the least work of any exact
+log-mel front end on the machine, and so bounds the ratio (a) can show.
 
 The clips are written as WAV files by ``make_machine_sounds`` (one machine, 75 % normal training
 clips, the rest normal and anomalous test clips). Short measurements (a, d) are repeated and the
@@ -38,7 +39,7 @@ import numpy as np
 from common import machine, versions, write_results
 
 SR = 16000
-REPEATS = 3
+REPEATS = 5
 
 
 def make_clips(folder: Path, n_clips: int):
@@ -100,16 +101,21 @@ def audioad_log_mel(paths):
     return log_mel_many(load_many(paths, sr=SR), SR, n_fft=1024, hop_length=512, n_mels=128)
 
 
-def bare_decode_fft(paths, n_fft=1024):
-    """The least work that yields the same power spectra: decode, frame, window, real FFT."""
+def bare_decode_fft(paths, n_fft=1024, batch=32):
+    """The least work that yields the same power spectra: decode, frame, window, real FFT.
+
+    Clips are transformed ``batch`` at a time, as audioad batches them, so that this is a
+    bound on the FFT front end rather than a slower way of doing the same.
+    """
     import scipy.fft
     import soundfile as sf
 
     window = np.hanning(n_fft).astype(np.float32)
     spectra = []
-    for path in paths:
-        y, _ = sf.read(path, dtype="float32")
-        frames = np.lib.stride_tricks.sliding_window_view(np.pad(y, n_fft // 2), n_fft)[::512]
+    for start in range(0, len(paths), batch):
+        waves = np.stack([sf.read(path, dtype="float32")[0] for path in paths[start : start + batch]])
+        padded = np.pad(waves, ((0, 0), (n_fft // 2, n_fft // 2)))
+        frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft, axis=-1)[:, ::512]
         spectrum = scipy.fft.rfft(frames * window, axis=-1, workers=-1)
         spectra.append(spectrum.real**2 + spectrum.imag**2)
     return spectra
@@ -205,16 +211,16 @@ def main(argv=None) -> int:
                 for name, ours, theirs, ratio, goal in rows
             ],
             "",
-            f"The ceiling of (a) on this machine: a bare decode + float32 FFT of the same clips at the same settings"
-            f" (no mel, no dB, no windows) takes {bare_features:.2f} s, {ceiling:.1f}x less than PyOD's extraction;"
-            " no exact log-mel front end can beat PyOD's by more than that here.",
+            f"The bound on (a) here: a bare decode + float32 FFT of the same clips at the same settings, batched"
+            f" as audioad batches (no mel, no dB, no windows), takes {bare_features:.2f} s, {ceiling:.1f}x less than"
+            " PyOD's extraction; every exact log-mel front end does at least that work.",
             "",
             f"AUC on the test clips: audioad AudioAE {auc_ours:.3f}, PyOD AudioAE {auc_theirs:.3f} "
             f"(difference {abs(auc_ours - auc_theirs):.3f}; goal <= 0.01); audioad default detector {auc_default:.3f}.",
             "",
             "| throughput (seconds of audio per second) | value |",
             "|---|---:|",
-            f"| bare decode + FFT (soundfile, float32 rfft, no mel) | {audio_seconds / bare:.0f} |",
+            f"| bare decode + FFT (soundfile, float32 rfft of 32 clips at once, no mel) | {audio_seconds / bare:.0f} |",
             f"| audioad decode + log-mel (`load_many`, `log_mel_many`) | {audio_seconds / ours_log_mel:.0f} |",
             f"| share of the bare figure | **{share:.0%}** (goal >= 50%) |",
         ]
