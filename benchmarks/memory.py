@@ -2,7 +2,7 @@
 
 One command::
 
-    python benchmarks/memory.py            # 2,000 clips of 10 s and a one-hour file (about 10 minutes)
+    python benchmarks/memory.py            # 2,000 clips of 10 s and a one-hour file (about 3 minutes on 2 cores)
     python benchmarks/memory.py --quick    # 200 clips and a 10-minute file
 
 The targets (issue 7): fitting the default detector and AudioAE on 2,000 synthetic 10 s clips at

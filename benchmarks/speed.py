@@ -2,8 +2,8 @@
 
 One command::
 
-    python benchmarks/speed.py             # 200 synthetic clips of 10 s at 16 kHz (about 10 minutes)
-    python benchmarks/speed.py --quick     # 60 clips (about 3 minutes)
+    python benchmarks/speed.py             # 200 synthetic clips of 10 s at 16 kHz (about 2 minutes on 2 cores)
+    python benchmarks/speed.py --quick     # 60 clips (under a minute)
 
 It prints, and writes to RESULTS.md between its markers:
 
