@@ -134,6 +134,29 @@ def _file_errors(path):
         raise AudioInputError(f"cannot read the file ({exc.strerror or exc})", path=path) from exc
 
 
+def _check_finite(data, path, first_sample=0):
+    """Raise an AudioInputError naming the first NaN or infinite sample of (samples, channels) data.
+
+    ``first_sample`` is the position of ``data``'s first row in the clip (for a block of a stream).
+    """
+    finite = np.isfinite(data)
+    if not finite.all():
+        bad = int(data.size - np.count_nonzero(finite))
+        first = first_sample + int(np.argmin(finite.all(axis=1)))
+        raise AudioInputError(f"{bad} sample(s) are NaN or infinite (first at sample {first})", path=path)
+
+
+def _mix_down(data):
+    """(samples, channels) float32 as (samples, 1): the channels' mean, summed in float64."""
+    if data.shape[1] == 1:
+        return data
+    return data.mean(axis=1, dtype=np.float64)[:, None].astype(np.float32)
+
+
+# Finite samples near float32's limit can still overflow it once resampled: a resampler overshoots.
+_OVERFLOW_CAUSE = "samples overflow float32 once mixed or resampled; is the clip scaled to [-1, 1]?"
+
+
 def _read_file(path):
     """Decode a file into (samples, channels) float32 and its rate."""
     with _file_errors(path):
@@ -247,15 +270,9 @@ def load_audio(item, sr=None, mono=True, channel=None):
                 f"channel {channel!r} asked for, but the clip has {data.shape[1]} channel(s)", path=path
             )
         data = data[:, [channel]]
-    finite = np.isfinite(data)
-    if not finite.all():
-        bad = int(data.size - np.count_nonzero(finite))
-        raise AudioInputError(
-            f"{bad} sample(s) are NaN or infinite (first at sample {int(np.argmin(finite.all(axis=1)))})",
-            path=path,
-        )
-    if mono and data.shape[1] > 1:
-        data = data.mean(axis=1, dtype=np.float64)[:, None].astype(np.float32)
+    _check_finite(data, path)
+    if mono:
+        data = _mix_down(data)
     if target is not None and target != rate:
         n_in = len(data)
         data = soxr.resample(data, rate, target, quality="HQ")
@@ -266,9 +283,7 @@ def load_audio(item, sr=None, mono=True, channel=None):
             )
         rate = target
     if not np.isfinite(data).all():
-        raise AudioInputError(
-            "samples overflow float32 once mixed or resampled; is the clip scaled to [-1, 1]?", path=path
-        )
+        raise AudioInputError(_OVERFLOW_CAUSE, path=path)
     data = np.ascontiguousarray(data.T, dtype=np.float32)
     return (data[0] if mono or channel is not None else data), int(rate)
 
@@ -405,18 +420,13 @@ class AudioStream:
                 with _file_errors(path):
                     data = audio.read(self.block_frames, dtype="float32", always_2d=True)
                 last = len(data) < self.block_frames
-                finite = np.isfinite(data)
-                if not finite.all():
-                    first = position + int(np.argmin(finite.all(axis=1)))
-                    raise AudioInputError(f"sample(s) are NaN or infinite (first at sample {first})", path=path)
+                _check_finite(data, path, first_sample=position)
                 position += len(data)
-                block = data.mean(axis=1, dtype=np.float64).astype(np.float32) if data.shape[1] > 1 else data[:, 0]
+                block = _mix_down(data)[:, 0]
                 if resampler is not None:
                     block = resampler.resample_chunk(block, last=last)
                     if not np.isfinite(block).all():
-                        raise AudioInputError(
-                            "samples overflow float32 once resampled; is the clip scaled to [-1, 1]?", path=path
-                        )
+                        raise AudioInputError(_OVERFLOW_CAUSE, path=path)
                 produced += len(block)
                 if last and produced == 0:
                     cause = f"{position} sample(s) at {self.rate} Hz leave no sample at {self.sr} Hz"
