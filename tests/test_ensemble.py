@@ -127,15 +127,15 @@ def test_too_few_clips_say_so():
 
 
 def test_members_with_the_same_log_mel_settings_share_one_spectrogram(pump, monkeypatch):
-    import audioad.detectors.ensemble as ensemble_module
+    import audioad.detectors.base as base_module
 
-    calls, log_mel_many = [], ensemble_module.log_mel_many
+    calls, log_mel_many = [], base_module.log_mel_many
 
     def counting_log_mel_many(waves, **settings):
         calls.append(settings["n_mels"])
         return log_mel_many(waves, **settings)
 
-    monkeypatch.setattr(ensemble_module, "log_mel_many", counting_log_mel_many)
+    monkeypatch.setattr(base_module, "log_mel_many", counting_log_mel_many)
     members = [MelKNN(pooling="mean"), MelKNN(pooling="delta_std"), WindowKNN(context=3), MelKNN(n_mels=32)]
     shared = Ensemble(members, n_folds=4).fit(pump[0])
     assert calls == [128, 32]  # one chunk of clips, two distinct front ends

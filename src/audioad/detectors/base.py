@@ -544,16 +544,23 @@ class LogMelDetector(ClipDetector):
         """Settings of :func:`~audioad.features.log_mel` this detector's spectrograms are made with."""
         return dict(sr=self.sr, n_fft=self.n_fft, hop_length=self.hop_length, n_mels=self.n_mels, log=self.log)
 
+    def _log_mels(self, waves):
+        """The log-mel spectrogram of each waveform."""
+        return log_mel_many(waves, **self._log_mel_settings())
+
+    def _log_mels_of_stream(self, stream):
+        """The log-mel spectrogram of a long file, as a list of one, made as its blocks are decoded."""
+        return [log_mel_stream(stream, n_samples=stream.n_samples, **self._log_mel_settings())]
+
     def _from_log_mel(self, specs):
         """Features from a list of (n_mels, n_frames) log-mel spectrograms: the spectrograms themselves."""
         return specs
 
     def _featurize(self, waves):
-        return self._from_log_mel(log_mel_many(waves, **self._log_mel_settings()))
+        return self._from_log_mel(self._log_mels(waves))
 
     def _featurize_stream(self, stream):
-        spec = log_mel_stream(stream, n_samples=stream.n_samples, **self._log_mel_settings())
-        return self._from_log_mel([spec])
+        return self._from_log_mel(self._log_mels_of_stream(stream))
 
     def _window_hop_seconds(self):
         return self.hop_length / self.sr

@@ -22,7 +22,6 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import clone
 
-from ..features import log_mel_many, log_mel_stream
 from .base import ClipDetector, LogMelDetector
 from .knn import MelKNN
 from .window_knn import WindowKNN
@@ -169,30 +168,27 @@ class Ensemble(ClipDetector):
     # -- features ------------------------------------------------------------
 
     def _featurize(self, waves):
-        return self._member_features(
-            lambda settings: log_mel_many(waves, **settings), lambda member: member._featurize(waves)
-        )
+        return self._member_features(lambda member: member._log_mels(waves), lambda member: member._featurize(waves))
 
     def _featurize_stream(self, stream):
         return self._member_features(
-            lambda settings: [log_mel_stream(stream, n_samples=stream.n_samples, **settings)],
-            lambda member: member._featurize_stream(stream),
+            lambda member: member._log_mels_of_stream(stream), lambda member: member._featurize_stream(stream)
         )
 
     def _member_features(self, log_mels, featurize):
         """Per-clip tuples of the members' features, each distinct log-mel front end computed once.
 
-        ``log_mels(settings)`` gives the clips' spectrograms for a member's
+        ``log_mels(member)`` gives the clips' spectrograms as a log-mel member
+        makes them, and is asked once for each distinct
         :meth:`~audioad.detectors.base.LogMelDetector._log_mel_settings`;
-        ``featurize(member)`` the features of a member of another kind.
+        ``featurize(member)`` gives the features of a member of another kind.
         """
         spectrograms, per_member = {}, []
         for member in self.members:
             if isinstance(member, LogMelDetector):
-                settings = member._log_mel_settings()
-                key = tuple(sorted(settings.items()))
+                key = tuple(sorted(member._log_mel_settings().items()))
                 if key not in spectrograms:
-                    spectrograms[key] = log_mels(settings)
+                    spectrograms[key] = log_mels(member)
                 per_member.append(member._from_log_mel(spectrograms[key]))
             else:
                 per_member.append(featurize(member))
