@@ -34,6 +34,7 @@ __all__ = [
     "AudioInputWarning",
     "ON_ERROR",
     "check_positive_integers",
+    "consecutive_folds",
 ]
 
 #: What scoring does with a clip that cannot be loaded.
@@ -512,6 +513,20 @@ class ClipDetector(BaseDetector):
         from ..persistence import save
 
         return save(self, path)
+
+
+def consecutive_folds(n_clips, n_folds):
+    """The fold of each of ``n_clips`` clips: ``n_folds`` (at most one a clip) runs of near-equal size.
+
+    Consecutive, so that clips cut from one recording, which usually sit
+    together, mostly share a fold, and a fold held out is a recording unheard.
+
+    Examples
+    --------
+    >>> consecutive_folds(7, 3).tolist()
+    [0, 0, 0, 1, 1, 2, 2]
+    """
+    return np.arange(n_clips) * min(n_folds, n_clips) // n_clips
 
 
 def check_positive_integers(detector, names):

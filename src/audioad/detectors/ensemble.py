@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import clone
 
-from .base import ClipDetector, LogMelDetector
+from .base import ClipDetector, LogMelDetector, consecutive_folds
 from .knn import MelKNN
 from .window_knn import WindowKNN
 
@@ -200,8 +200,7 @@ class Ensemble(ClipDetector):
         n_clips = len(features)
         if n_clips < 3:
             raise ValueError(f"Ensemble needs at least 3 training clips to score held-out folds, got {n_clips}")
-        # Consecutive folds of near-equal size.
-        fold_of_clip = np.arange(n_clips) * min(self.n_folds, n_clips) // n_clips
+        fold_of_clip = consecutive_folds(n_clips, self.n_folds)
         self.members_ = []
         self.held_out_scores_ = np.empty((n_clips, len(self.members)))
         for position, template in enumerate(self.members):

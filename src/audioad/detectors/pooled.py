@@ -18,7 +18,7 @@ import numpy as np
 from sklearn.base import clone
 
 from ..features import POOLINGS, time_pool
-from .base import LogMelDetector
+from .base import LogMelDetector, consecutive_folds
 
 __all__ = ["PooledMelDetector", "POOLED_STATISTICS", "pool", "standardisation"]
 
@@ -152,7 +152,12 @@ class PooledMelDetector(LogMelDetector):
 
     # -- backend hooks -------------------------------------------------------
 
-    def _fit_vectors(self, vectors):
+    def _fit_vectors(self, vectors, folds=None):
+        """Learn from standardised training vectors; return their scores, each leaving out its fold.
+
+        ``folds`` (None: each clip its own) is passed only where ``_training_folds``
+        is None; a backend with ``_training_folds`` set takes the vectors alone.
+        """
         raise NotImplementedError
 
     def _score_vectors(self, vectors):
@@ -196,12 +201,12 @@ class PooledMelDetector(LogMelDetector):
             self.feature_scale_ = np.ones(self.n_features_)
         standardised = self._standardised(vectors)
         if self._training_folds is None:
-            return self._fit_vectors(standardised) if folds is None else self._fit_vectors(standardised, folds)
+            return self._fit_vectors(standardised, folds)
         in_sample = self._fit_vectors(standardised)
         if folds is None:
             if len(vectors) < 3:
                 return in_sample  # too few clips to hold any out
-            folds = np.arange(len(vectors)) * min(self._training_folds, len(vectors)) // len(vectors)
+            folds = consecutive_folds(len(vectors), self._training_folds)
         return self._cross_fitted_scores(standardised, np.asarray(folds))
 
     def _cross_fitted_scores(self, vectors, folds):
