@@ -11,6 +11,7 @@ from hypothesis.extra import numpy as hnp
 
 from audioad.features import (
     POOLINGS,
+    WindowBank,
     context_windows,
     frame,
     hz_to_mel,
@@ -412,6 +413,29 @@ def test_property_context_windows(n_mels, n_frames, context, time_major, dtype):
         assert np.shares_memory(windows, spec)
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    lengths=st.lists(st.integers(1, 25), min_size=1, max_size=4),
+    context=st.integers(1, 6),
+    hop=st.integers(1, 4),
+)
+def test_property_window_bank_holds_every_hop_th_window_of_each_clip(lengths, context, hop):
+    rng = np.random.default_rng(sum(lengths) * 100 + context * 10 + hop)
+    specs = [rng.standard_normal((3, n)).astype(np.float32) for n in lengths]
+    bank = WindowBank(specs, context, hop)
+    expected = [context_windows(spec, context)[::hop] for spec in specs]
+    assert bank.offsets.tolist() == np.cumsum([0] + [len(w) for w in expected]).tolist()
+    np.testing.assert_array_equal(bank.take(np.arange(len(bank))), np.concatenate(expected))
+    for clip, windows in enumerate(expected):
+        np.testing.assert_array_equal(bank.take(np.arange(bank.offsets[clip], bank.offsets[clip + 1])), windows)
+
+
+@pytest.mark.parametrize("context, hop", [(0, 1), (2, 0)])
+def test_window_bank_refuses_bad_context_or_hop(context, hop):
+    with pytest.raises(ValueError, match="context" if context < 1 else "hop"):
+        WindowBank([np.zeros((2, 5))], context, hop)
+
+
 # ---------------------------------------------------------------------------
 # Time pooling
 
@@ -549,3 +573,24 @@ def test_banded_projection_equals_the_dense_product(seed):
     values = rng.random((50, 200))
     out = np.full((50, 37), np.nan)
     np.testing.assert_allclose(_banded_product(values, projection, _column_bands(projection), out), values @ projection)
+
+
+@pytest.mark.parametrize("n_clips, seconds", [(9, 10.0), (1, 70.0)])
+def test_blocks_on_every_core_equal_one_core(monkeypatch, n_clips, seconds):
+    """A batch, or one long clip, cut into several FFT blocks gives the same log-mel whether the
+    blocks go through one core (each FFT multithreaded) or through a core each."""
+    import os
+
+    from threadpoolctl import threadpool_info
+
+    from audioad.features import _BLOCK_VALUES
+
+    y = np.stack([tones_and_noise(16000, seconds, seed=s) for s in range(n_clips)])
+    results = {}
+    for cores in (1, 3):
+        monkeypatch.setattr(os, "cpu_count", lambda cores=cores: cores)
+        blas_before = [pool["num_threads"] for pool in threadpool_info()]
+        results[cores] = log_mel(y, 16000, n_fft=1024, hop_length=512, n_mels=128)
+        assert [pool["num_threads"] for pool in threadpool_info()] == blas_before
+    assert n_clips * results[1].shape[-1] > _BLOCK_VALUES // 1024  # two blocks or more
+    np.testing.assert_allclose(results[3], results[1], atol=1e-4)

@@ -51,6 +51,19 @@ def test_frame_scores_point_at_the_event():
     assert 0.45 <= frames.times[np.argmax(frames.scores)] <= 0.6
 
 
+def test_window_hop_scores_every_hop_th_window():
+    rng = np.random.default_rng(5)
+    normal = [0.1 * rng.standard_normal(SR) for _ in range(10)]
+    test = [clicked(normal[0], SR // 2, rng)]
+    every = WindowKNN(context=5).fit(normal[1:]).frame_scores(test)[0]
+    detector = WindowKNN(context=5, window_hop=2).fit(normal[1:])
+    assert len(detector.reference_clips_) == sum((1 + SR // 512 - 5) // 2 + 1 for _ in normal[1:])
+    frames = detector.frame_scores(test)[0]
+    np.testing.assert_allclose(frames.times, every.times[::2])
+    assert 0.45 <= frames.times[np.argmax(frames.scores)] <= 0.6
+    assert detector.decision_function(test)[0] > detector.decision_function(normal[:1])[0]
+
+
 def test_clip_score_is_mean_of_worst_windows():
     rng = np.random.default_rng(1)
     normal = [0.1 * rng.standard_normal(SR) for _ in range(8)]
@@ -95,6 +108,7 @@ def test_short_clips_score():
     "params, message",
     [
         ({"context": 0}, "context"),
+        ({"window_hop": 0}, "window_hop"),
         ({"top_fraction": 0.0}, "top_fraction"),
         ({"max_windows": -1}, "max_windows"),
         ({"log": "ln"}, "log"),

@@ -15,7 +15,9 @@ zero-copy strided view.
 
 from __future__ import annotations
 
+import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 import numpy as np
@@ -221,25 +223,46 @@ def _power_time_major(y, n_fft, hop_length, power, center, pad_mode, projection=
     bands = None if projection is None else _column_bands(projection)
     block_frames = max(1, _BLOCK_VALUES // n_fft)
     clips_per_block, frames_per_block = max(1, block_frames // max(n_frames, 1)), min(n_frames, block_frames)
-    for c in range(0, len(clips), clips_per_block):
-        for t in range(0, n_frames, frames_per_block):
-            block = clips[c : c + clips_per_block, t : t + frames_per_block]
-            spectrum = scipy.fft.rfft(block * window, axis=-1, workers=-1)
-            with np.errstate(over="ignore"):  # an overflow to inf is clipped to the ceiling below
-                magnitude2 = np.square(spectrum.real)
-                magnitude2 += np.square(spectrum.imag)
-            if power != 2.0:
-                np.power(magnitude2, power / 2.0, out=magnitude2)
-            if saturate:
-                np.minimum(magnitude2, ceiling, out=magnitude2)
-            magnitude2 = magnitude2.astype(np.float32, copy=False)
-            # The block's place in ``out`` is contiguous: whole clips, or frames of one clip.
-            target = out[c : c + clips_per_block, t : t + frames_per_block].reshape(-1, n_out)
-            if projection is None:
-                target[:] = magnitude2.reshape(-1, n_bins)
-            else:
-                _banded_product(magnitude2.reshape(-1, n_bins), projection, bands, out=target)
+
+    def transform(c, t, fft_workers):
+        block = clips[c : c + clips_per_block, t : t + frames_per_block]
+        spectrum = scipy.fft.rfft(block * window, axis=-1, workers=fft_workers)
+        with np.errstate(over="ignore"):  # an overflow to inf is clipped to the ceiling below
+            magnitude2 = np.square(spectrum.real)
+            magnitude2 += np.square(spectrum.imag)
+        if power != 2.0:
+            np.power(magnitude2, power / 2.0, out=magnitude2)
+        if saturate:
+            np.minimum(magnitude2, ceiling, out=magnitude2)
+        magnitude2 = magnitude2.astype(np.float32, copy=False)
+        # The block's place in ``out`` is contiguous: whole clips, or frames of one clip.
+        target = out[c : c + clips_per_block, t : t + frames_per_block].reshape(-1, n_out)
+        if projection is None:
+            target[:] = magnitude2.reshape(-1, n_bins)
+        else:
+            _banded_product(magnitude2.reshape(-1, n_bins), projection, bands, out=target)
+
+    blocks = [(c, t) for c in range(0, len(clips), clips_per_block) for t in range(0, n_frames, frames_per_block)]
+    workers = min(os.cpu_count() or 1, len(blocks))
+    if workers == 1:
+        # One block (or one core): the FFT itself is spread over the cores.
+        for c, t in blocks:
+            transform(c, t, fft_workers=-1)
+    else:
+        # Every core takes whole blocks through the whole chain (window, FFT, |X|^2, mel), as numpy,
+        # scipy's FFT and BLAS release the GIL. BLAS keeps to one thread meanwhile: calls from several
+        # threads into a multithreaded BLAS queue behind each other.
+        with _blas_controller().limit(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
+            list(pool.map(lambda block: transform(*block, fft_workers=1), blocks))
     return out.reshape(*lead, n_frames, out.shape[-1])
+
+
+@lru_cache(maxsize=1)
+def _blas_controller():
+    """The process's BLAS thread pools (found once: the search costs milliseconds)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 def _column_bands(projection, width=8):
@@ -664,6 +687,9 @@ class WindowBank:
         (n_mels, n_frames) spectrograms, one per clip, of any lengths.
     context : int
         Frames per window.
+    hop : int, default 1
+        Frames between the starts of consecutive windows of a clip; 1 takes
+        every window, ``hop`` takes every ``hop``-th from each clip's first.
 
     Attributes
     ----------
@@ -680,18 +706,22 @@ class WindowBank:
     >>> bank = WindowBank([np.zeros((4, 6)), np.ones((4, 3))], context=2)
     >>> len(bank), bank.offsets.tolist(), bank.take([0, 5]).shape
     (7, [0, 5, 7], (2, 8))
+    >>> WindowBank([np.zeros((4, 6)), np.ones((4, 3))], context=2, hop=2).starts.tolist()
+    [0, 2, 4, 6]
     """
 
-    def __init__(self, specs, context):
+    def __init__(self, specs, context, hop=1):
         if context < 1:
             raise ValueError(f"context must be at least 1 frame, got {context}")
+        if hop < 1:
+            raise ValueError(f"hop must be at least 1 frame, got {hop}")
         blocks = []
         for spec in specs:
             spec = np.asarray(spec, dtype=np.float32)
             if spec.shape[-1] < context:
                 spec = np.pad(spec, [(0, 0), (0, context - spec.shape[-1])], mode="edge")
             blocks.append(spec.T)
-        self.context = context
+        self.context, self.hop = context, hop
         if len(blocks) == 1 and blocks[0].flags.c_contiguous:
             # One time-major spectrogram (a long recording's) is used as it is, not copied.
             self.frames = blocks[0]
@@ -699,9 +729,9 @@ class WindowBank:
             self.frames = np.concatenate(blocks) if blocks else np.empty((0, 0), np.float32)
         lengths = np.array([len(b) for b in blocks], dtype=np.int64)
         first_frame = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-        n_windows = lengths - context + 1
+        n_windows = (lengths - context) // hop + 1
         self.offsets = np.concatenate([[0], np.cumsum(n_windows)])
-        self.starts = np.repeat(first_frame - self.offsets[:-1], n_windows) + np.arange(self.offsets[-1])
+        self.starts = np.repeat(first_frame - hop * self.offsets[:-1], n_windows) + hop * np.arange(self.offsets[-1])
         self._view = context_windows(self.frames.T, context)
 
     def __len__(self):

@@ -32,6 +32,10 @@ class WindowKNN(LogMelDetector):
     ----------
     context : int, default 1
         Consecutive frames in one window; 1 compares spectral frames.
+    window_hop : int, default 1
+        Frames between the starts of consecutive windows: 1 scores every
+        window; 2 every other one, half the work, and still every frame (a
+        window of ``context`` >= 2 frames overlaps the next).
     n_neighbors : int, default 1
         A window's score is its distance to the ``n_neighbors``-th nearest
         reference window.
@@ -101,6 +105,7 @@ class WindowKNN(LogMelDetector):
     def __init__(
         self,
         context=1,
+        window_hop=1,
         n_neighbors=1,
         max_windows=10000,
         top_fraction=0.1,
@@ -117,6 +122,7 @@ class WindowKNN(LogMelDetector):
     ):
         super().__init__(contamination=contamination)
         self.context = context
+        self.window_hop = window_hop
         self.n_neighbors = n_neighbors
         self.max_windows = max_windows
         self.top_fraction = top_fraction
@@ -132,7 +138,7 @@ class WindowKNN(LogMelDetector):
 
     def _check_parameters(self):
         super()._check_parameters()
-        check_positive_integers(self, ("context", "n_neighbors", "max_windows"))
+        check_positive_integers(self, ("context", "window_hop", "n_neighbors", "max_windows"))
         if not 0.0 < self.top_fraction <= 1.0:
             raise ValueError(f"top_fraction must lie in (0, 1], got {self.top_fraction!r}")
 
@@ -145,7 +151,7 @@ class WindowKNN(LogMelDetector):
         """Draw the reference windows; score each training clip by those outside its fold (its own clip by default)."""
         if len(specs) < 2:
             raise ValueError(f"WindowKNN needs at least 2 training clips, got {len(specs)}")
-        bank = WindowBank(specs, self.context)
+        bank = WindowBank(specs, self.context, self.window_hop)
         self.n_features_ = bank.n_features
         rng = np.random.default_rng(self.random_state)
         index = np.sort(rng.choice(len(bank), min(self.max_windows, len(bank)), replace=False))
@@ -189,9 +195,12 @@ class WindowKNN(LogMelDetector):
             clip_scores.append(np.partition(scores, len(scores) - n_top)[len(scores) - n_top :].mean())
         return np.asarray(clip_scores)
 
+    def _window_hop_seconds(self):
+        return self.window_hop * super()._window_hop_seconds()
+
     def _score_features(self, specs):
         return self._clip_from_windows(self._window_scores(specs))
 
     def _window_scores(self, specs):
-        bank = WindowBank(specs, self.context)
+        bank = WindowBank(specs, self.context, self.window_hop)
         return bank.split(self._bank_scores(bank))
