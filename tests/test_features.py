@@ -576,21 +576,36 @@ def test_banded_projection_equals_the_dense_product(seed):
 
 
 @pytest.mark.parametrize("n_clips, seconds", [(9, 10.0), (1, 70.0)])
-def test_blocks_on_every_core_equal_one_core(monkeypatch, n_clips, seconds):
+def test_blocks_on_every_core_equal_one_core(n_clips, seconds):
     """A batch, or one long clip, cut into several FFT blocks gives the same log-mel whether the
-    blocks go through one core (each FFT multithreaded) or through a core each."""
-    import os
-
+    blocks go through one thread or through a thread each; BLAS gets its threads back after."""
     from threadpoolctl import threadpool_info
 
     from audioad.features import _BLOCK_VALUES
 
     y = np.stack([tones_and_noise(16000, seconds, seed=s) for s in range(n_clips)])
-    results = {}
-    for cores in (1, 3):
-        monkeypatch.setattr(os, "cpu_count", lambda cores=cores: cores)
-        blas_before = [pool["num_threads"] for pool in threadpool_info()]
-        results[cores] = log_mel(y, 16000, n_fft=1024, hop_length=512, n_mels=128)
-        assert [pool["num_threads"] for pool in threadpool_info()] == blas_before
-    assert n_clips * results[1].shape[-1] > _BLOCK_VALUES // 1024  # two blocks or more
-    np.testing.assert_allclose(results[3], results[1], atol=1e-4)
+    blas_before = [pool["num_threads"] for pool in threadpool_info()]
+    one, three = (log_mel(y, 16000, n_fft=1024, hop_length=512, n_mels=128, workers=w) for w in (1, 3))
+    assert [pool["num_threads"] for pool in threadpool_info()] == blas_before
+    assert n_clips * one.shape[-1] > _BLOCK_VALUES // 1024  # two blocks or more
+    np.testing.assert_allclose(three, one, atol=1e-4)
+
+
+def test_log_mel_many_on_every_core_equals_one_core_and_per_clip():
+    lengths = [16000 * 10] * 13 + [8000] * 5 + [123] * 2
+    clips = [tones_and_noise(16000, n / 16000, seed=i, level=1.0 + i) for i, n in enumerate(lengths)]
+    one, three = (log_mel_many(clips, 16000, n_mels=40, workers=w) for w in (1, 3))
+    for clip, a, b in zip(clips, one, three):
+        np.testing.assert_allclose(b, a, atol=1e-4)
+        np.testing.assert_allclose(a, log_mel(clip, 16000, n_mels=40), atol=1e-4)
+
+
+@pytest.mark.parametrize("workers", [0, -2, 1.5])
+def test_bad_worker_counts_are_refused(workers):
+    with pytest.raises(ValueError, match="workers"):
+        log_mel(np.zeros(4000), 16000, workers=workers)
+
+
+def test_log_mel_many_refuses_batch_size_below_one():
+    with pytest.raises(ValueError, match="batch_size"):
+        log_mel_many([np.zeros(4000)], 16000, batch_size=0)

@@ -186,6 +186,10 @@ def frame(y, frame_length, hop_length, center=True, pad_mode="constant"):
 # batch of clips or an hour-long clip alike, and is large enough for an efficient batched FFT.
 _BLOCK_VALUES = 1 << 21
 
+# Samples of equal-length clips :func:`log_mel_many` transforms together (4 MB of float32): about
+# one FFT block of frames at a hop of half the FFT size.
+_GROUP_SAMPLES = _BLOCK_VALUES // 2
+
 #: Floating types the FFT may run in (see :func:`power_spectrogram`).
 FFT_DTYPES = ("float32", "float64")
 
@@ -194,12 +198,15 @@ FFT_DTYPES = ("float32", "float64")
 _FLOAT32_FFT_LIMIT = 1e30
 
 
-def _power_time_major(y, n_fft, hop_length, power, center, pad_mode, projection=None, fft_dtype="float32", out=None):
+def _power_time_major(
+    y, n_fft, hop_length, power, center, pad_mode, projection=None, fft_dtype="float32", out=None, workers=None
+):
     """(..., n_frames, n_out) power spectrum, time-major float32, computed block by block.
 
     With ``projection`` (n_bins, n_out), e.g. a transposed filterbank, each
     block is projected as soon as it is computed, so only the projected result
     is ever held whole. ``out``, (n_frames, n_out) for one waveform, receives it.
+    ``workers`` threads share the blocks (one block: its FFT); ``None`` is every core.
     """
     if fft_dtype not in FFT_DTYPES:
         raise ValueError(f"fft_dtype must be one of {FFT_DTYPES}, got {fft_dtype!r}")
@@ -243,18 +250,22 @@ def _power_time_major(y, n_fft, hop_length, power, center, pad_mode, projection=
             _banded_product(magnitude2.reshape(-1, n_bins), projection, bands, out=target)
 
     blocks = [(c, t) for c in range(0, len(clips), clips_per_block) for t in range(0, n_frames, frames_per_block)]
-    workers = min(os.cpu_count() or 1, len(blocks))
-    if workers == 1:
-        # One block (or one core): the FFT itself is spread over the cores.
+    workers = _threads(workers)
+    if workers == 1 or len(blocks) == 1:
         for c, t in blocks:
-            transform(c, t, fft_workers=-1)
+            transform(c, t, fft_workers=workers)
     else:
-        # Every core takes whole blocks through the whole chain (window, FFT, |X|^2, mel), as numpy,
-        # scipy's FFT and BLAS release the GIL. BLAS keeps to one thread meanwhile: calls from several
-        # threads into a multithreaded BLAS queue behind each other.
-        with _blas_controller().limit(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
-            list(pool.map(lambda block: transform(*block, fft_workers=1), blocks))
+        _map_on_cores(lambda block: transform(*block, fft_workers=1), blocks, workers)
     return out.reshape(*lead, n_frames, out.shape[-1])
+
+
+def _threads(workers):
+    """The thread count ``workers`` asks for: ``None`` (or -1) is every core."""
+    if workers is None or workers == -1:
+        return os.cpu_count() or 1
+    if not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise ValueError(f"workers must be a positive number of threads, -1 or None, got {workers!r}")
+    return int(workers)
 
 
 @lru_cache(maxsize=1)
@@ -263,6 +274,17 @@ def _blas_controller():
     from threadpoolctl import ThreadpoolController
 
     return ThreadpoolController()
+
+
+def _map_on_cores(function, items, workers):
+    """``[function(item) for item in items]``, ``workers`` threads at once, each item whole on one core.
+
+    numpy, scipy's FFT and BLAS release the GIL, so the threads run in parallel. BLAS keeps
+    to one thread meanwhile: calls from several threads into a multithreaded BLAS queue
+    behind each other.
+    """
+    with _blas_controller().limit(limits=1, user_api="blas"), ThreadPoolExecutor(min(workers, len(items))) as pool:
+        return list(pool.map(function, items))
 
 
 def _column_bands(projection, width=8):
@@ -294,7 +316,9 @@ def _banded_product(values, projection, bands, out):
     return out
 
 
-def power_spectrogram(y, n_fft=1024, hop_length=512, power=2.0, center=True, pad_mode="constant", fft_dtype="float32"):
+def power_spectrogram(
+    y, n_fft=1024, hop_length=512, power=2.0, center=True, pad_mode="constant", fft_dtype="float32", workers=None
+):
     """``|STFT(y)| ** power`` with a periodic Hann window, as librosa computes it.
 
     Parameters
@@ -313,6 +337,9 @@ def power_spectrogram(y, n_fft=1024, hop_length=512, power=2.0, center=True, pad
         log-mel values of recorded clips by less than 1e-3 dB, up to about
         0.01 dB in narrow bands near a clip's ``top_db`` floor. Samples near
         float32's limit are transformed in float64 whatever is asked.
+    workers : int or None
+        Threads that share the work: blocks of frames, or one block's FFT;
+        ``None`` or -1 uses every core.
 
     Returns
     -------
@@ -324,7 +351,8 @@ def power_spectrogram(y, n_fft=1024, hop_length=512, power=2.0, center=True, pad
     >>> power_spectrogram(np.ones(2048), n_fft=512, hop_length=256).shape
     (257, 9)
     """
-    return np.swapaxes(_power_time_major(y, n_fft, hop_length, power, center, pad_mode, fft_dtype=fft_dtype), -1, -2)
+    spectrum = _power_time_major(y, n_fft, hop_length, power, center, pad_mode, fft_dtype=fft_dtype, workers=workers)
+    return np.swapaxes(spectrum, -1, -2)
 
 
 def mel_spectrogram(
@@ -341,6 +369,7 @@ def mel_spectrogram(
     htk=False,
     norm="slaney",
     fft_dtype="float32",
+    workers=None,
 ):
     """Mel spectrogram, equal to ``librosa.feature.melspectrogram`` at the same settings.
 
@@ -352,7 +381,7 @@ def mel_spectrogram(
         Sample rate in Hz.
     n_fft, hop_length, n_mels, fmin, fmax, power, center, pad_mode, htk, norm
         As librosa names them.
-    fft_dtype : {"float32", "float64"}
+    fft_dtype, workers
         As in :func:`power_spectrogram`.
 
     Returns
@@ -366,7 +395,7 @@ def mel_spectrogram(
     (3, 64, 32)
     """
     filterbank = mel_filterbank(sr, n_fft, n_mels, fmin, fmax, htk, norm)
-    mel = _power_time_major(y, n_fft, hop_length, power, center, pad_mode, filterbank.T, fft_dtype)
+    mel = _power_time_major(y, n_fft, hop_length, power, center, pad_mode, filterbank.T, fft_dtype, workers=workers)
     return np.swapaxes(mel, -1, -2)
 
 
@@ -443,6 +472,7 @@ def log_mel(
     htk=False,
     norm="slaney",
     fft_dtype="float32",
+    workers=None,
 ):
     """Log-mel spectrogram of one clip or a batch of equal-length clips.
 
@@ -463,6 +493,8 @@ def log_mel(
     fft_dtype : {"float32", "float64"}
         As in :func:`power_spectrogram`; ``"float64"`` matches librosa to
         about 1e-5 dB.
+    workers : int or None
+        As in :func:`power_spectrogram`.
 
     Returns
     -------
@@ -477,7 +509,9 @@ def log_mel(
     ((64, 32), dtype('float32'))
     """
     _check_log(log)
-    mel = mel_spectrogram(y, sr, n_fft, hop_length, n_mels, fmin, fmax, power, center, pad_mode, htk, norm, fft_dtype)
+    mel = mel_spectrogram(
+        y, sr, n_fft, hop_length, n_mels, fmin, fmax, power, center, pad_mode, htk, norm, fft_dtype, workers
+    )
     return _logarithm(mel, log, power, ref, amin, top_db, out=mel)
 
 
@@ -588,8 +622,12 @@ class _Rows:
         return self._buffer[: self._n]
 
 
-def log_mel_many(clips, sr, batch_size=64, **kwargs):
+def log_mel_many(clips, sr, batch_size=64, workers=None, **kwargs):
     """Log-mel spectrograms of clips of any lengths, batching clips of equal length.
+
+    Clips of equal length are transformed in groups of about one FFT block's
+    worth of samples, and every core takes whole groups through the whole
+    chain (stack, frames, FFT, mel, log), so nothing waits on one core.
 
     Parameters
     ----------
@@ -598,7 +636,9 @@ def log_mel_many(clips, sr, batch_size=64, **kwargs):
     sr : int
         Sample rate in Hz.
     batch_size : int
-        Clips transformed together; bounds the memory of one batch.
+        At most this many clips are transformed together.
+    workers : int or None
+        Threads; ``None`` or -1 uses every core.
     **kwargs
         Settings of :func:`log_mel`.
 
@@ -613,16 +653,29 @@ def log_mel_many(clips, sr, batch_size=64, **kwargs):
     >>> [s.shape[1] for s in specs]
     [16, 32, 16]
     """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size!r}")
+    workers = _threads(workers)
     by_length = {}
     for i, clip in enumerate(clips):
         by_length.setdefault(len(clip), []).append(i)
+    groups = []
+    for n_samples, indices in by_length.items():
+        per_group = int(np.clip(_GROUP_SAMPLES // max(n_samples, 1), 1, batch_size))
+        groups += [indices[start : start + per_group] for start in range(0, len(indices), per_group)]
+
+    def transform(group, threads):
+        return group, log_mel(np.stack([clips[i] for i in group]), sr, workers=threads, **kwargs)
+
+    if workers == 1 or len(groups) < workers:
+        # Too few groups to go round: each group's own blocks or FFT share the cores.
+        done = [transform(group, workers) for group in groups]
+    else:
+        done = _map_on_cores(lambda group: transform(group, 1), groups, workers)
     specs = [None] * len(clips)
-    for indices in by_length.values():
-        for start in range(0, len(indices), batch_size):
-            chunk = indices[start : start + batch_size]
-            batch = log_mel(np.stack([clips[i] for i in chunk]), sr, **kwargs)
-            for i, spec in zip(chunk, batch):
-                specs[i] = spec
+    for group, batch in done:
+        for i, spec in zip(group, batch):
+            specs[i] = spec
     return specs
 
 
