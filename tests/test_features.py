@@ -600,6 +600,21 @@ def test_log_mel_many_on_every_core_equals_one_core_and_per_clip():
         np.testing.assert_allclose(a, log_mel(clip, 16000, n_mels=40), atol=1e-4)
 
 
+def test_threads_at_once_leave_blas_threads_as_they_were():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_info
+
+    clips = [tones_and_noise(16000, 10.0, seed=s) for s in range(12)]
+    blas_before = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: log_mel_many(clips, 16000, workers=2), range(8)))
+    assert [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"] == blas_before
+    for result in results[1:]:
+        for a, b in zip(result, results[0]):
+            np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("workers", [0, -2, 1.5])
 def test_bad_worker_counts_are_refused(workers):
     with pytest.raises(ValueError, match="workers"):

@@ -4,7 +4,7 @@ The numbers follow librosa's (``librosa.power_to_db(librosa.feature.
 melspectrogram(...))``: periodic Hann window, centred frames, Slaney mel
 filters) so that models trained with either agree, but the work is done for a
 whole batch of equal-length clips at once, with one cached filterbank and
-multithreaded float32 FFTs (within 1e-3 dB of librosa's float64 ones on
+float32 FFTs on every core (within 1e-3 dB of librosa's float64 ones on
 recorded sound; ``fft_dtype="float64"`` matches them to 1e-5 dB). A recording
 too long to hold is transformed as it is decoded (:func:`log_mel_stream`).
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
@@ -276,6 +277,36 @@ def _blas_controller():
     return ThreadpoolController()
 
 
+class _OneBlasThread:
+    """A context in which BLAS keeps to one thread, while any thread of the process is inside it.
+
+    The first thread in sets the limit and the last one out restores it. Each thread restoring
+    what it found on entry instead could, with overlapping threads, leave BLAS on one thread
+    for good.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._inside = 0
+        self._limiter = None
+
+    def __enter__(self):
+        with self._lock:
+            if self._inside == 0:
+                self._limiter = _blas_controller().limit(limits=1, user_api="blas")
+            self._inside += 1
+
+    def __exit__(self, *exc_info):
+        with self._lock:
+            self._inside -= 1
+            if self._inside == 0:
+                self._limiter.restore_original_limits()
+                self._limiter = None
+
+
+_ONE_BLAS_THREAD = _OneBlasThread()
+
+
 def _map_on_cores(function, items, workers):
     """``[function(item) for item in items]``, ``workers`` threads at once, each item whole on one core.
 
@@ -283,7 +314,7 @@ def _map_on_cores(function, items, workers):
     to one thread meanwhile: calls from several threads into a multithreaded BLAS queue
     behind each other.
     """
-    with _blas_controller().limit(limits=1, user_api="blas"), ThreadPoolExecutor(min(workers, len(items))) as pool:
+    with _ONE_BLAS_THREAD, ThreadPoolExecutor(min(workers, len(items))) as pool:
         return list(pool.map(function, items))
 
 
