@@ -34,8 +34,8 @@ class WindowKNN(LogMelDetector):
         Consecutive frames in one window; 1 compares spectral frames.
     window_hop : int, default 1
         Frames between the starts of consecutive windows: 1 scores every
-        window; 2 every other one, half the work, and still every frame (a
-        window of ``context`` >= 2 frames overlaps the next).
+        window, 2 every other one for half the work. Every frame is still
+        seen while ``window_hop <= context``.
     n_neighbors : int, default 1
         A window's score is its distance to the ``n_neighbors``-th nearest
         reference window.
