@@ -69,6 +69,11 @@ def _dense_autoencoder(torch, n_features, hidden, batch_norm, dropout_rate, rand
     return nn.Sequential(*layers, nn.Linear(sizes[-1], n_features))
 
 
+def _contracting(hidden, n_inputs):
+    """The hidden sizes smaller than the input, as PyOD keeps them; none left: half the input."""
+    return [h for h in hidden if h < n_inputs] or [max(n_inputs // 2, 2)]
+
+
 def _adam(torch, model, device, **options):
     """Adam over the model's parameters, fused into one kernel a step where torch has that for the device."""
     parameters = list(model.parameters())
@@ -333,9 +338,7 @@ class AudioAE(LogMelDetector):
 
     def _network(self, torch):
         """The untrained autoencoder for windows of ``n_features_`` values."""
-        # As PyOD: hidden sizes not smaller than the window are dropped, keeping a contraction.
-        hidden = [h for h in (self.hidden_neuron_list or [128, 32, 8]) if h < self.n_features_]
-        hidden = hidden or [max(self.n_features_ // 2, 2)]
+        hidden = _contracting(self.hidden_neuron_list or [128, 32, 8], self.n_features_)
         return _dense_autoencoder(
             torch, self.n_features_, hidden, self.batch_norm, self.dropout_rate, random_state=self.random_state
         )

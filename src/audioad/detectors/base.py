@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from ..audio import AudioInputError, AudioStream, is_long_file, load_many
-from ..features import LOGS, log_mel_many, log_mel_stream
+from ..features import _check_log, log_mel_many, log_mel_stream
 from ..thresholds import threshold as fit_threshold
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "ON_ERROR",
     "check_positive_integers",
     "consecutive_folds",
+    "held_out_scores",
 ]
 
 #: What scoring does with a clip that cannot be loaded.
@@ -529,6 +530,27 @@ def consecutive_folds(n_clips, n_folds):
     return np.arange(n_clips) * min(n_folds, n_clips) // n_clips
 
 
+def held_out_scores(folds, fit_and_score):
+    """Each fold's scores from a model fitted on the other folds.
+
+    ``fit_and_score(train, held_out)`` gets two index arrays of the clips,
+    fits a fresh model on ``train`` and returns its scores of ``held_out``.
+
+    Examples
+    --------
+    >>> values = np.array([1.0, 2.0, 3.0, 10.0])
+    >>> def distance_to_mean(train, held_out):
+    ...     return np.abs(values[held_out] - values[train].mean())
+    >>> held_out_scores(np.array([0, 0, 1, 1]), distance_to_mean).tolist()
+    [5.5, 4.5, 1.5, 8.5]
+    """
+    folds = np.asarray(folds)
+    scores = np.empty(len(folds))
+    for fold in np.unique(folds):
+        scores[folds == fold] = fit_and_score(np.flatnonzero(folds != fold), np.flatnonzero(folds == fold))
+    return scores
+
+
 def check_positive_integers(detector, names):
     """Raise ValueError for the first of ``names`` that is not a positive integer on ``detector``."""
     for name in names:
@@ -551,8 +573,7 @@ class LogMelDetector(ClipDetector):
 
     def _check_parameters(self):
         super()._check_parameters()
-        if self.log not in LOGS:
-            raise ValueError(f"log must be 'db' or 'dcase', got {self.log!r}")
+        _check_log(self.log)
         check_positive_integers(self, ("sr", "n_fft", "hop_length", "n_mels"))
 
     def _log_mel_settings(self):

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import clone
 
-from .base import ClipDetector, LogMelDetector, consecutive_folds
+from .base import ClipDetector, LogMelDetector, consecutive_folds, held_out_scores
 from .knn import MelKNN
 from .window_knn import WindowKNN
 
@@ -221,13 +221,13 @@ class Ensemble(ClipDetector):
     @staticmethod
     def _refitted_held_out_scores(template, features, fold_of_clip):
         """Each fold scored by a clone of ``template`` fitted on the other folds."""
-        scores = np.empty(len(fold_of_clip))
-        for fold in np.unique(fold_of_clip):
-            held_out = np.flatnonzero(fold_of_clip == fold)
+
+        def fit_and_score(train, held_out):
             member = clone(template)
-            member._fit_features(_subset(features, np.flatnonzero(fold_of_clip != fold)))
-            scores[held_out] = member._score_features(_subset(features, held_out))
-        return scores
+            member._fit_features(_subset(features, train))
+            return member._score_features(_subset(features, held_out))
+
+        return held_out_scores(fold_of_clip, fit_and_score)
 
     def _standardisation(self, scores):
         if self.normalize == "robust":

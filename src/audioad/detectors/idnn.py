@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .autoencoder import AudioAE, _dense_autoencoder
+from .autoencoder import AudioAE, _contracting, _dense_autoencoder
 
 __all__ = ["IDNN"]
 
@@ -180,7 +180,7 @@ class IDNN(AudioAE):
     def _network(self, torch):
         """The untrained network: the ``context - 1`` outer frames in, the middle frame out."""
         n_inputs = (self.context - 1) * self.n_mels
-        hidden = [h for h in (self.hidden_neuron_list or [64, 32, 16]) if h < n_inputs] or [max(n_inputs // 2, 2)]
+        hidden = _contracting(self.hidden_neuron_list or [64, 32, 16], n_inputs)
         model = _dense_autoencoder(
             torch, n_inputs, hidden, self.batch_norm, self.dropout_rate, random_state=self.random_state
         )

@@ -18,7 +18,7 @@ import numpy as np
 from sklearn.base import clone
 
 from ..features import POOLINGS, time_pool
-from .base import LogMelDetector, consecutive_folds
+from .base import LogMelDetector, consecutive_folds, held_out_scores
 
 __all__ = ["PooledMelDetector", "POOLED_STATISTICS", "pool", "standardisation"]
 
@@ -211,13 +211,13 @@ class PooledMelDetector(LogMelDetector):
 
     def _cross_fitted_scores(self, vectors, folds):
         """Each fold's scores from a backend fitted on the other folds."""
-        scores = np.empty(len(vectors))
-        for fold in np.unique(folds):
-            held_out = folds == fold
+
+        def fit_and_score(train, held_out):
             twin = clone(self)
-            twin._fit_vectors(vectors[~held_out])
-            scores[held_out] = twin._score_vectors(vectors[held_out])
-        return scores
+            twin._fit_vectors(vectors[train])
+            return twin._score_vectors(vectors[held_out])
+
+        return held_out_scores(folds, fit_and_score)
 
     def _standardised(self, vectors):
         return (vectors - self.feature_mean_) / self.feature_scale_
