@@ -29,7 +29,12 @@ __all__ = [
     "clip_name",
     "MAX_SAMPLE_RATE",
     "LONG_FILE_BYTES",
+    "AUDIO_SUFFIXES",
 ]
+
+#: Suffixes of the audio files audioad finds in a folder: the formats a path clip may have,
+#: lower case, as ``path.suffix.lower()`` gives them.
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 
 #: Rates above this are taken for a mistake (a swapped argument, samples for a rate).
 MAX_SAMPLE_RATE = 768_000

@@ -19,12 +19,12 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import __version__
+from .audio import AUDIO_SUFFIXES
 from .datasets import read_dataset, write_dcase_results
 from .detectors.registry import DETECTORS, make_detector
 from .parallel import score_in_batches, score_on_dask
 from .persistence import ModelFileError, load, read_header
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 SCORE_COLUMNS = ("path", "score", "label", "peak_time", "error")
 # Clips scored between two writes of the output: what a crash can lose at most.
 _SCORE_BATCH = 32

@@ -21,31 +21,87 @@ import numpy as np
 from scipy import stats
 from sklearn.metrics import roc_auc_score
 
+from audioad.datasets.table import LABELS
 from audioad.thresholds import check_scores
 
 MAX_FPR = 0.1
 YEARS = range(2020, 2026)
 DOMAINS = ("source", "target")
 COLUMNS = ("machine", "section", "AUC", "AUC-source", "AUC-target", "pAUC", "n_normal", "n_anomaly")
-_LABELS = {"normal": 0, "anomaly": 1}
 _RESULT_COLUMNS = ("machine", "section", "domain", "label", "score")
 
 
-def _as_labels(y_true) -> np.ndarray:
+def check_labels(y_true) -> np.ndarray:
+    """Return ground-truth labels as an int8 array of 0 (normal) and 1 (anomaly).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_clips,)
+        0/1, bools, or the label names of :data:`audioad.datasets.LABELS`
+        (``'normal'``/``'anomaly'``), mixed as they come.
+
+    Returns
+    -------
+    labels : ndarray of int8
+        1 for anomaly, 0 for normal.
+
+    Raises
+    ------
+    ValueError
+        If a label is none of these (the message shows the first few).
+
+    Examples
+    --------
+    >>> check_labels(["normal", "anomaly", 1, False])
+    array([0, 1, 1, 0], dtype=int8)
+    >>> check_labels(["normal", "broken"])
+    Traceback (most recent call last):
+    ...
+    ValueError: labels must be 0/1, bool, or 'normal'/'anomaly'; got 'broken'
+    """
     labels = np.asarray(y_true)
     if labels.dtype.kind in "biuf" and np.isin(labels, (0, 1)).all():
         return labels.astype(np.int8)
     # Object dtype keeps a mix of 0/1 and words as they are; a plain array would turn 0 into '0'.
     values = np.asarray(y_true, dtype=object).ravel()
     try:
-        return np.array([_LABELS[v] if isinstance(v, str) else {0: 0, 1: 1}[v] for v in values], dtype=np.int8)
+        return np.array([LABELS[v] if isinstance(v, str) else {0: 0, 1: 1}[v] for v in values], dtype=np.int8)
     except (KeyError, TypeError):
-        unknown = sorted({repr(v) for v in values if not (v in _LABELS or v in (0, 1))})
+        unknown = sorted({repr(v) for v in values if not (v in LABELS or v in (0, 1))})
         raise ValueError(f"labels must be 0/1, bool, or 'normal'/'anomaly'; got {', '.join(unknown[:5])}") from None
 
 
-def _labels_and_scores(y_true, y_score) -> tuple[np.ndarray, np.ndarray]:
-    labels = _as_labels(y_true)
+def check_labels_and_scores(y_true, y_score) -> tuple[np.ndarray, np.ndarray]:
+    """Return labels and scores checked for a ROC curve: one of each per clip, both labels present.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_clips,)
+        0 = normal, 1 = anomaly; bools and ``'normal'``/``'anomaly'`` are accepted (see
+        :func:`check_labels`).
+    y_score : array-like of shape (n_clips,)
+        Anomaly scores, higher = more abnormal; finite (see :func:`audioad.thresholds.check_scores`).
+
+    Returns
+    -------
+    labels : ndarray of int8
+    scores : ndarray of float64
+
+    Raises
+    ------
+    ValueError
+        If a label or score is invalid, their counts differ, or all clips have the same label.
+
+    Examples
+    --------
+    >>> check_labels_and_scores(["normal", "anomaly"], [0.2, 0.9])
+    (array([0, 1], dtype=int8), array([0.2, 0.9]))
+    >>> check_labels_and_scores([0, 0], [0.2, 0.9])
+    Traceback (most recent call last):
+    ...
+    ValueError: AUC needs both normal and anomalous clips; got only 2 normal clips
+    """
+    labels = check_labels(y_true)
     scores = check_scores(y_score, name="y_score")
     if labels.shape != scores.shape:
         raise ValueError(
@@ -83,7 +139,7 @@ def auc(y_true, y_score) -> float:
     >>> auc(["normal", "normal", "anomaly", "anomaly"], [0.1, 0.4, 0.35, 0.8])
     0.75
     """
-    labels, scores = _labels_and_scores(y_true, y_score)
+    labels, scores = check_labels_and_scores(y_true, y_score)
     return float(roc_auc_score(labels, scores))
 
 
@@ -112,7 +168,7 @@ def pauc(y_true, y_score, max_fpr: float = MAX_FPR) -> float:
     """
     if not 0.0 < max_fpr <= 1.0:
         raise ValueError(f"max_fpr must be in (0, 1], e.g. 0.1 as DCASE uses; got {max_fpr!r}")
-    labels, scores = _labels_and_scores(y_true, y_score)
+    labels, scores = check_labels_and_scores(y_true, y_score)
     return float(roc_auc_score(labels, scores, max_fpr=max_fpr))
 
 
@@ -192,7 +248,7 @@ def _columns(results) -> dict[str, np.ndarray]:
     unknown = {repr(d) for d in table["domain"] if d not in (None, *DOMAINS)}
     if unknown:
         raise ValueError(f"domain must be 'source', 'target' or None; got {', '.join(sorted(unknown))}")
-    table["label"] = _as_labels(columns["label"])
+    table["label"] = check_labels(columns["label"])
     table["score"] = check_scores(columns["score"], name="scores")
     return table
 

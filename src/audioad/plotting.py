@@ -22,7 +22,7 @@ from sklearn.metrics import roc_curve
 
 from .audio import load_audio
 from .features import hz_to_mel, log_mel
-from .metrics import MAX_FPR, _as_labels, _labels_and_scores, auc, pauc
+from .metrics import MAX_FPR, auc, check_labels, check_labels_and_scores, pauc
 from .thresholds import check_scores
 
 __all__ = ["plot_frame_scores", "plot_clip", "plot_roc", "plot_score_histogram", "save_figure"]
@@ -368,7 +368,7 @@ def plot_roc(y_true, scores, *, max_fpr=MAX_FPR, label=None, ax=None):
     >>> fig.axes[0].get_legend().get_texts()[0].get_text()
     'AudioAE: AUC 0.667, pAUC 0.737'
     """
-    labels, scores = _labels_and_scores(y_true, scores)
+    labels, scores = check_labels_and_scores(y_true, scores)
     area, partial = auc(labels, scores), pauc(labels, scores, max_fpr=max_fpr)
     fpr, tpr, _ = roc_curve(labels, scores)
     if ax is None:
@@ -445,7 +445,7 @@ def plot_score_histogram(scores, labels=None, threshold=None, *, ax=None, bins="
     if labels is None:
         groups = [("clips", scores, _NORMAL_COLOR)]
     else:
-        labels = _as_labels(labels).ravel()
+        labels = check_labels(labels).ravel()
         if labels.shape != scores.shape:
             raise ValueError(f"got {scores.size} scores but {labels.size} labels; pass one label per clip")
         groups = [
