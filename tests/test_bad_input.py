@@ -6,7 +6,10 @@ or raises :class:`AudioInputError` naming the clip and the cause: never an excep
 torch or soundfile, never a silent NaN.
 """
 
+import json
 import warnings
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -16,13 +19,11 @@ import soundfile as sf
 import audioad
 from audioad import AudioInputError, load_audio
 from audioad.detectors.base import AudioInputWarning
-from audioad.detectors.registry import DETECTORS, make_detector
+from audioad.persistence import ModelFileError, read_header
+from conftest import REGISTRY, SR, small_detector
 
-SR = 16000
 
-# LUNAR (PyOD's for_audio("best")) takes about two minutes to fit even 24 one-second clips on
-# two cores; the other two EmbeddingOD presets cover the same loading and featurising code.
-NAMES = [name for name in DETECTORS if name != "embedding-best"]
+NAMES = REGISTRY
 
 # The clips that can never be scored, and a word their error's cause must hold.
 MUST_FAIL = {
@@ -32,6 +33,7 @@ MUST_FAIL = {
     "truncated-header": "decode",
     "random-bytes": "decode",
     "no-frames": "no samples",
+    "headerless-raw": "raw",
     "nan-samples": "nan",
     "inf-samples": "infinite",
     "3d-array": "3-d",
@@ -63,22 +65,8 @@ KNOWN_FAILURES = {}
 LONG_CLIP_DETECTORS = ["mel-knn", "mel-mahalanobis", "default"]
 
 
-def small_params(name):
-    """The quickest settings of detector ``name`` at 16 kHz, skipping torch's when torch is missing."""
-    accepted = make_detector(name).get_params(deep=False)
-    params = {}
-    if "sr" in accepted:
-        params["sr"] = SR
-    if "random_state" in accepted:
-        params["random_state"] = 0
-    if "epoch_num" in accepted:
-        pytest.importorskip("torch")
-        params["epoch_num"] = 2
-    return params
-
-
 def fit_small(name, train):
-    return make_detector(name, **small_params(name)).fit(train)
+    return small_detector(name).fit(train)
 
 
 def cases(test, names, clips=None):
@@ -131,6 +119,7 @@ def corpus(good, tmp_path_factory):
     sf.write(folder / "no-frames.wav", np.zeros(0, dtype=np.float32), SR, subtype="PCM_16")
     sf.write(folder / "one-sample.wav", wave[:1], SR, subtype="PCM_16")
     (folder / "a-directory.wav").mkdir()
+    (folder / "headerless.raw").write_bytes((wave * 2**15).astype(np.int16).tobytes())
 
     def pcm(dtype, offset, scale):
         samples = np.round(wave.astype(np.float64) * scale + offset).astype(dtype)
@@ -148,6 +137,7 @@ def corpus(good, tmp_path_factory):
         "truncated-header": (folder / "truncated.wav", None),
         "random-bytes": (folder / "random.wav", None),
         "no-frames": (folder / "no-frames.wav", None),
+        "headerless-raw": (folder / "headerless.raw", None),
         "nan-samples": (with_nan, None),
         "inf-samples": (with_inf, None),
         "3d-array": (wave.reshape(4, 2, -1), None),
@@ -325,3 +315,44 @@ def test_save_and_load_give_identical_scores(name, fitted, probe, tmp_path):
     assert type(loaded) is type(detector)
     np.testing.assert_array_equal(loaded.decision_function(probe), detector.decision_function(probe))
     assert loaded.threshold_ == detector.threshold_
+
+
+# -- a model file that is not one -------------------------------------------------------------------
+
+
+def _model_file_with_header(path, corrupt):
+    """A zip whose model description entry is stored deflated, then corrupted by ``corrupt(bytes, info)``."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("audioad-model.json", json.dumps({"format": "audioad-model", "pad": list(range(200))}))
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("audioad-model.json")
+    data = bytearray(path.read_bytes())
+    corrupt(data, info)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _garbage_deflate(data, info):
+    # The entry's compressed bytes, after its 30-byte local header and its name, made undecodable.
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    data[start : start + info.compress_size] = b"\xff" * info.compress_size
+
+
+def _marked_encrypted(data, info):
+    # Bit 0 of the general purpose flags, in the local header and in the central directory.
+    data[info.header_offset + 6] |= 1
+    central = data.find(b"PK\x01\x02")
+    data[central + 8] |= 1
+
+
+@pytest.mark.parametrize(
+    "corrupt, cause",
+    [(_garbage_deflate, zlib.error), (_marked_encrypted, RuntimeError)],
+    ids=["broken-deflate-stream", "marked-encrypted"],
+)
+def test_a_corrupt_model_description_is_a_model_file_error(tmp_path, corrupt, cause):
+    path = _model_file_with_header(tmp_path / "fan.audioad", corrupt)
+    for read in (audioad.load, read_header):
+        with pytest.raises(ModelFileError, match=r"fan\.audioad: corrupt model description") as info:
+            read(path)
+        assert isinstance(info.value.__cause__, cause)

@@ -7,7 +7,7 @@ import soundfile as sf
 import audioad.audio
 from audioad import AudioAE, EmbeddingOD, MelKNN, default_detector
 from audioad.audio import AudioInputError, AudioStream, is_long_file, load_audio
-from audioad.detectors.base import _segments
+from audioad.detectors.base import _runs
 
 SR = 16000
 
@@ -70,7 +70,7 @@ def test_audio_stream_names_the_file_and_the_sample(recordings, tmp_path):
 def test_long_files_and_runs_of_clips_keep_input_order(recordings, small_long_files):
     clips = [np.zeros(10)] * 3 + [recordings["plain"]] + [np.zeros(10)] * 2
     assert is_long_file(recordings["plain"]) and not is_long_file(clips[0])
-    assert list(_segments(clips)) == [(0, 3, False), (3, 4, True), (4, 6, False)]
+    assert list(_runs(clips)) == [(0, 3, False), (3, 4, True), (4, 6, False)]
 
 
 @pytest.mark.parametrize(

@@ -6,19 +6,18 @@ import zipfile
 
 import numpy as np
 import pytest
-from conftest import detector_id, small_detectors
+from conftest import REGISTRY, small_detector
 
 import audioad
 from audioad import EmbeddingOD
 from audioad.persistence import FORMAT_VERSION, ModelFileError, load, read_header, save
 
-pytest.importorskip("torch")
 
 
-@pytest.fixture(scope="module", params=range(len(small_detectors())), ids=lambda i: detector_id(small_detectors()[i]))
+@pytest.fixture(scope="module", params=REGISTRY)
 def saved(request, machine, tmp_path_factory):
     train, _, _ = machine
-    detector = small_detectors()[request.param].fit(train)
+    detector = small_detector(request.param).fit(train)
     path = tmp_path_factory.mktemp("models") / "model.audioad"
     detector.save(path)
     return detector, path
@@ -177,3 +176,30 @@ def test_bad_files_give_a_clear_error(good_file, tmp_path, case):
 def test_a_directory_is_not_a_model_file(tmp_path):
     with pytest.raises(ModelFileError, match="not a file"):
         load(tmp_path)
+
+
+def test_an_ensemble_of_any_members_round_trips(machine, tmp_path):
+    """Each member is stored through its own hooks: a network's weights, a PyOD detector's vectors."""
+    pytest.importorskip("torch")
+    from audioad import AudioAE, Ensemble, MelKNN
+
+    train, test, _ = machine
+    members = [MelKNN(), AudioAE(sr=16000, epoch_num=2, random_state=0), EmbeddingOD.for_audio("fast", sr=16000)]
+    detector = Ensemble(members).fit(train)
+    loaded = load(save(detector, tmp_path / "ensemble.audioad"))
+    np.testing.assert_array_equal(loaded.decision_function(test), detector.decision_function(test))
+    assert [type(m) for m in loaded.members_] == [type(m) for m in detector.members_]
+
+
+@pytest.mark.parametrize("quality", ["fast", "balanced"])
+def test_loading_an_embedding_model_does_not_retrain_it(machine, tmp_path, monkeypatch, quality):
+    train, test, _ = machine
+    detector = EmbeddingOD.for_audio(quality, sr=16000).fit(train)
+    path = detector.save(tmp_path / "model.audioad")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("loading refitted the PyOD detector")
+
+    monkeypatch.setattr(type(detector.detector_), "fit", refuse)
+    loaded = load(path)
+    np.testing.assert_array_equal(loaded.decision_function(test), detector.decision_function(test))

@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
@@ -47,13 +49,38 @@ def test_same_random_state_same_scores(pump):
     np.testing.assert_array_equal(first, second)
 
 
-def test_knn_training_scores_leave_each_clip_out():
+def test_knn_training_scores_are_held_out_and_a_twin_is_at_distance_zero():
     rng = np.random.default_rng(0)
     clips = [0.1 * rng.standard_normal(4000) for _ in range(6)]
     detector = MelKNN().fit(clips + clips[:1])
-    # The duplicated clip finds its twin; the others do not find themselves.
-    assert detector.decision_scores_[0] == pytest.approx(0.0, abs=1e-6)
+    # Folds [0 0 1 1 2 3 4]: the duplicated clip and its twin sit in different folds and find
+    # each other, exactly; the others do not find themselves.
+    assert detector.decision_scores_[0] == 0.0 and detector.decision_scores_[6] == 0.0
     assert np.all(detector.decision_scores_[1:6] > 0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    n_queries=st.integers(1, 40),
+    n_features=st.sampled_from([1, 7, 128, 640]),
+    n_neighbors=st.integers(1, 3),
+    scale=st.sampled_from([1e-3, 1.0, 1e3]),
+    seed=st.integers(0, 2**16),
+    data=st.data(),
+)
+def test_nearest_distances_are_exact_and_do_not_depend_on_the_batch(n_queries, n_features, n_neighbors, scale, seed, data):
+    """Each query's distances are the float64 distances to its true nearest references, bit for bit
+    the same alone or in any batch; twins are at distance 0 (issue 13)."""
+    rng = np.random.default_rng(seed)
+    references = (scale * rng.standard_normal((50, n_features))).astype(np.float32)
+    queries = (scale * rng.standard_normal((n_queries, n_features))).astype(np.float32)
+    queries[0] = references[3]  # a twin
+    together = nearest_distances(queries, references, n_neighbors)
+    subset = data.draw(st.lists(st.integers(0, n_queries - 1), min_size=1, max_size=n_queries))
+    np.testing.assert_array_equal(nearest_distances(queries[subset], references, n_neighbors), together[subset])
+    exact = np.sqrt(((queries[:, None, :].astype(np.float64) - references[None].astype(np.float64)) ** 2).sum(-1))
+    np.testing.assert_allclose(together, np.sort(exact, axis=1)[:, :n_neighbors], rtol=1e-12)
+    assert together[0, 0] == 0.0
 
 
 def test_nearest_distances_excludes_own_group():
@@ -130,8 +157,8 @@ def test_bad_parameters_fail_at_fit(make, message):
 
 
 def test_too_few_clips_say_so():
-    with pytest.raises(ValueError, match="more than 1 training clips"):
-        MelKNN().fit([np.random.default_rng(0).standard_normal(4000)])
+    with pytest.raises(ValueError, match="at least 2 training clips"):
+        MelKNN(n_neighbors=2).fit([np.random.default_rng(0).standard_normal(4000)])
 
 
 def test_no_frame_scores():
@@ -155,8 +182,7 @@ def test_training_scores_are_held_out_so_new_normal_clips_pass(pump, make):
     normal = [clip for clip, label in zip(test, labels) if label == 0]
     assert detector.predict(normal).mean() <= 0.25
     features = detector._features_of(train)
-    standardised = detector._standardised(features)
     folds = np.arange(len(train)) * 5 // len(train)
-    np.testing.assert_allclose(detector.decision_scores_, detector._cross_fitted_scores(standardised, folds))
-    in_sample = detector._score_features(features)
+    np.testing.assert_array_equal(detector.decision_scores_, detector.held_out_scores(features, folds))
+    in_sample = detector.score_features(features)
     assert np.median(detector.decision_scores_) > np.median(in_sample)

@@ -19,7 +19,7 @@ import numpy as np
 import scipy.fft
 
 from .audio import AudioInputError
-from .features import mel_filterbank, power_spectrogram, power_to_db
+from .features import map_on_cores, mel_filterbank, one_blas_thread, power_spectrogram, power_to_db, thread_count
 
 __all__ = ["chroma_filterbank", "clip_descriptors", "clip_descriptors_many", "descriptor_names"]
 
@@ -177,13 +177,13 @@ def _frame_descriptors(y, sr, n_mfcc, n_fft, hop_length):
     # Time-major (n_clips, n_frames, n_bins), contiguous: the spectral sums run over contiguous
     # bins, and one 2-D matrix product over all frames of the batch is several times faster
     # than numpy's stacked (3-D @ 2-D) product.
-    power = np.swapaxes(power_spectrogram(y, n_fft=n_fft, hop_length=hop_length), -1, -2)
+    power = np.swapaxes(power_spectrogram(y, n_fft=n_fft, hop_length=hop_length, workers=1), -1, -2)
     n_clips, n_frames, n_bins = power.shape
     frames = power.reshape(n_clips * n_frames, n_bins)
 
     mel = (frames @ mel_filterbank(sr, n_fft, _N_MELS).T).reshape(n_clips, n_frames, _N_MELS)
     mel_db = power_to_db(mel, top_db=80.0)
-    mfcc = scipy.fft.dct(mel_db, type=2, norm="ortho", axis=-1, workers=-1)[..., :n_mfcc]
+    mfcc = scipy.fft.dct(mel_db, type=2, norm="ortho", axis=-1, workers=1)[..., :n_mfcc]
 
     chroma = (frames @ chroma_filterbank(sr, n_fft, _N_CHROMA).T).reshape(n_clips, n_frames, -1)
     peak = chroma.max(axis=-1, keepdims=True)
@@ -220,7 +220,9 @@ def _descriptors_batch(y, sr, n_mfcc=20, n_fft=2048, hop_length=512, indices=Non
     if y.shape[-1] < n_fft:
         # As PyOD does, so that the centred STFT of a short clip still spans one whole frame.
         y = np.pad(y, [(0, 0), (0, n_fft - y.shape[-1])])
-    return _summarise(_frame_descriptors(y, sr, n_mfcc, n_fft, hop_length))
+    # How a multithreaded BLAS splits the filterbank products would move the last bits.
+    with one_blas_thread:
+        return _summarise(_frame_descriptors(y, sr, n_mfcc, n_fft, hop_length))
 
 
 def clip_descriptors(y, sr=22050, n_mfcc=20, n_fft=2048, hop_length=512):
@@ -285,8 +287,11 @@ def clip_descriptors(y, sr=22050, n_mfcc=20, n_fft=2048, hop_length=512):
     return features[0] if y.ndim == 1 else features
 
 
-def clip_descriptors_many(clips, sr, batch_size=64, **kwargs):
-    """Clip descriptors of clips of any lengths, batching clips of equal length.
+def clip_descriptors_many(clips, sr, workers=None, **kwargs):
+    """Clip descriptors of clips of any lengths, a clip a core.
+
+    Each clip is computed on its own, so its descriptors are the same, bit
+    for bit, whatever other clips share the call and however many threads run.
 
     Parameters
     ----------
@@ -294,9 +299,8 @@ def clip_descriptors_many(clips, sr, batch_size=64, **kwargs):
         1-D waveforms at ``sr``.
     sr : int
         Sample rate in Hz.
-    batch_size : int
-        Most clips computed at once; bounds memory (a batch of 64 clips of
-        10 s at 22.05 kHz holds about 0.5 GB of spectra).
+    workers : int or None
+        Threads; ``None`` or -1 uses every core.
     **kwargs
         ``n_mfcc``, ``n_fft``, ``hop_length``, as in :func:`clip_descriptors`.
 
@@ -318,16 +322,14 @@ def clip_descriptors_many(clips, sr, batch_size=64, **kwargs):
     >>> clip_descriptors_many(clips, sr=16000).shape
     (4, 74)
     """
-    by_length = {}
     for i, clip in enumerate(clips):
         shape = np.shape(clip)
         if len(shape) != 1 or shape[0] == 0:
             raise AudioInputError(f"a clip must be a non-empty 1-D waveform, got shape {shape}", index=i)
-        by_length.setdefault(shape[0], []).append(i)
-    features = np.empty((len(clips), len(descriptor_names(kwargs.get("n_mfcc", 20)))))
-    for indices in by_length.values():
-        for start in range(0, len(indices), batch_size):
-            chunk = indices[start : start + batch_size]
-            batch = np.stack([np.asarray(clips[i], dtype=np.float32) for i in chunk])
-            features[chunk] = _descriptors_batch(batch, sr, indices=chunk, **kwargs)
-    return features
+    if not len(clips):
+        return np.empty((0, len(descriptor_names(kwargs.get("n_mfcc", 20)))))
+
+    def describe(i):
+        return _descriptors_batch(np.asarray(clips[i], dtype=np.float32)[None], sr, indices=[i], **kwargs)[0]
+
+    return np.stack(map_on_cores(describe, range(len(clips)), thread_count(workers)))

@@ -15,12 +15,12 @@ zero-copy strided view.
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
+import joblib
 import numpy as np
 import scipy.fft
 import scipy.signal
@@ -42,6 +42,9 @@ __all__ = [
     "WindowBank",
     "time_pool",
     "POOLINGS",
+    "map_on_cores",
+    "thread_count",
+    "one_blas_thread",
 ]
 
 #: Time poolings known to :func:`time_pool`.
@@ -184,12 +187,8 @@ def frame(y, frame_length, hop_length, center=True, pad_mode="constant"):
 
 
 # Frame samples transformed at once (8 MB of float32): bounds the FFT's working memory for a
-# batch of clips or an hour-long clip alike, and is large enough for an efficient batched FFT.
+# long clip, and is large enough for an efficient batched FFT.
 _BLOCK_VALUES = 1 << 21
-
-# Samples of equal-length clips :func:`log_mel_many` transforms together (4 MB of float32): about
-# one FFT block of frames at a hop of half the FFT size.
-_GROUP_SAMPLES = _BLOCK_VALUES // 2
 
 #: Floating types the FFT may run in (see :func:`power_spectrogram`).
 FFT_DTYPES = ("float32", "float64")
@@ -207,18 +206,20 @@ def _power_time_major(
     With ``projection`` (n_bins, n_out), e.g. a transposed filterbank, each
     block is projected as soon as it is computed, so only the projected result
     is ever held whole. ``out``, (n_frames, n_out) for one waveform, receives it.
-    ``workers`` threads share the blocks (one block: its FFT); ``None`` is every core.
+    ``workers`` threads share the blocks; ``None`` is every core.
+
+    A clip's result depends on that clip alone, bit for bit: each block holds
+    frames of one clip only, cut at the same frames whatever else is in the
+    batch or however many threads run, and each block's FFT and product run
+    on one thread. The FFT type and the saturation pass are chosen per clip.
     """
     if fft_dtype not in FFT_DTYPES:
         raise ValueError(f"fft_dtype must be one of {FFT_DTYPES}, got {fft_dtype!r}")
     y = np.asarray(y, dtype=np.float32)
-    peak = np.float64(max(y.max(), -y.min())) if y.size else np.float64(0.0)
-    if fft_dtype == "float32" and not peak <= _FLOAT32_FFT_LIMIT:
-        fft_dtype = "float64"
-    window = _hann(n_fft).astype(fft_dtype, copy=False)
     frames = frame(y, n_fft, hop_length, center, pad_mode)
     lead, n_frames = frames.shape[:-2], frames.shape[-2]
     clips = frames.reshape(-1, n_frames, n_fft)
+    waves = y.reshape(len(clips), -1)
     n_bins = n_fft // 2 + 1
     n_out = n_bins if projection is None else projection.shape[1]
     out = np.empty((len(clips), n_frames, n_out), np.float32) if out is None else out.reshape(1, n_frames, n_out)
@@ -226,15 +227,20 @@ def _power_time_major(
     # every bin with weights of at most 1, so it stays finite too. No bin can exceed
     # (peak * n_fft) ** power, so ordinary audio skips that pass.
     ceiling = np.finfo(np.float32).max / n_bins
-    with np.errstate(over="ignore"):
-        saturate = not (peak * n_fft) ** power < ceiling
     bands = None if projection is None else _column_bands(projection)
-    block_frames = max(1, _BLOCK_VALUES // n_fft)
-    clips_per_block, frames_per_block = max(1, block_frames // max(n_frames, 1)), min(n_frames, block_frames)
+    frames_per_block = min(n_frames, max(1, _BLOCK_VALUES // n_fft))
 
-    def transform(c, t, fft_workers):
-        block = clips[c : c + clips_per_block, t : t + frames_per_block]
-        spectrum = scipy.fft.rfft(block * window, axis=-1, workers=fft_workers)
+    def settings(c):
+        """The FFT's type and whether to saturate, from clip ``c``'s own peak."""
+        wave = waves[c]
+        peak = np.float64(max(wave.max(), -wave.min())) if wave.size else np.float64(0.0)
+        dtype = "float64" if fft_dtype == "float64" or not peak <= _FLOAT32_FFT_LIMIT else "float32"
+        with np.errstate(over="ignore"):
+            return dtype, not (peak * n_fft) ** power < ceiling
+
+    def transform(c, t, dtype, saturate):
+        block = clips[c, t : t + frames_per_block]
+        spectrum = scipy.fft.rfft(block * _hann(n_fft).astype(dtype, copy=False), axis=-1, workers=1)
         with np.errstate(over="ignore"):  # an overflow to inf is clipped to the ceiling below
             magnitude2 = np.square(spectrum.real)
             magnitude2 += np.square(spectrum.imag)
@@ -243,27 +249,25 @@ def _power_time_major(
         if saturate:
             np.minimum(magnitude2, ceiling, out=magnitude2)
         magnitude2 = magnitude2.astype(np.float32, copy=False)
-        # The block's place in ``out`` is contiguous: whole clips, or frames of one clip.
-        target = out[c : c + clips_per_block, t : t + frames_per_block].reshape(-1, n_out)
+        target = out[c, t : t + frames_per_block]
         if projection is None:
-            target[:] = magnitude2.reshape(-1, n_bins)
+            target[:] = magnitude2
         else:
-            _banded_product(magnitude2.reshape(-1, n_bins), projection, bands, out=target)
+            _banded_product(magnitude2, projection, bands, out=target)
 
-    blocks = [(c, t) for c in range(0, len(clips), clips_per_block) for t in range(0, n_frames, frames_per_block)]
-    workers = _threads(workers)
-    if workers == 1 or len(blocks) == 1:
-        for c, t in blocks:
-            transform(c, t, fft_workers=workers)
-    else:
-        _map_on_cores(lambda block: transform(*block, fft_workers=1), blocks, workers)
+    blocks = []
+    for c in range(len(clips)):
+        dtype, saturate = settings(c)
+        blocks += [(c, t, dtype, saturate) for t in range(0, n_frames, frames_per_block)]
+    map_on_cores(lambda block: transform(*block), blocks, thread_count(workers))
     return out.reshape(*lead, n_frames, out.shape[-1])
 
 
-def _threads(workers):
+def thread_count(workers):
     """The thread count ``workers`` asks for: ``None`` (or -1) is every core."""
     if workers is None or workers == -1:
-        return os.cpu_count() or 1
+        # joblib's count honours CPU affinity and cgroup quotas, os.cpu_count() does not.
+        return joblib.cpu_count()
     if not isinstance(workers, (int, np.integer)) or workers < 1:
         raise ValueError(f"workers must be a positive number of threads, -1 or None, got {workers!r}")
     return int(workers)
@@ -277,7 +281,7 @@ def _blas_controller():
     return ThreadpoolController()
 
 
-class _OneBlasThread:
+class OneBlasThread:
     """A context in which BLAS keeps to one thread, while any thread of the process is inside it.
 
     The first thread in sets the limit and the last one out restores it. Each thread restoring
@@ -304,18 +308,23 @@ class _OneBlasThread:
                 self._limiter = None
 
 
-_ONE_BLAS_THREAD = _OneBlasThread()
+#: Hold BLAS to one thread inside ``with one_blas_thread:``; see :class:`OneBlasThread`.
+one_blas_thread = OneBlasThread()
 
 
-def _map_on_cores(function, items, workers):
+def map_on_cores(function, items, workers):
     """``[function(item) for item in items]``, ``workers`` threads at once, each item whole on one core.
 
     numpy, scipy's FFT and BLAS release the GIL, so the threads run in parallel. BLAS keeps
-    to one thread meanwhile: calls from several threads into a multithreaded BLAS queue
-    behind each other.
+    to one thread meanwhile, even with one worker: calls from several threads into a
+    multithreaded BLAS queue behind each other, and how a multithreaded BLAS splits a
+    product would make an item's result depend on the thread count.
     """
-    with _ONE_BLAS_THREAD, ThreadPoolExecutor(min(workers, len(items))) as pool:
-        return list(pool.map(function, items))
+    with one_blas_thread:
+        if workers == 1 or len(items) < 2:
+            return [function(item) for item in items]
+        with ThreadPoolExecutor(min(workers, len(items))) as pool:
+            return list(pool.map(function, items))
 
 
 def _column_bands(projection, width=8):
@@ -653,12 +662,13 @@ class _Rows:
         return self._buffer[: self._n]
 
 
-def log_mel_many(clips, sr, batch_size=64, workers=None, **kwargs):
-    """Log-mel spectrograms of clips of any lengths, batching clips of equal length.
+def log_mel_many(clips, sr, workers=None, **kwargs):
+    """Log-mel spectrograms of clips of any lengths, a clip a core.
 
-    Clips of equal length are transformed in groups of about one FFT block's
-    worth of samples, and every core takes whole groups through the whole
-    chain (stack, frames, FFT, mel, log), so nothing waits on one core.
+    Each clip goes through the whole chain (frames, FFT, mel, log) on one
+    core, so nothing waits on one core, and a clip's spectrogram is the same,
+    bit for bit, as :func:`log_mel` of that clip alone, whatever other clips
+    share the call and however many threads run.
 
     Parameters
     ----------
@@ -666,8 +676,6 @@ def log_mel_many(clips, sr, batch_size=64, workers=None, **kwargs):
         1-D float waveforms at ``sr``.
     sr : int
         Sample rate in Hz.
-    batch_size : int
-        At most this many clips are transformed together.
     workers : int or None
         Threads; ``None`` or -1 uses every core.
     **kwargs
@@ -684,30 +692,11 @@ def log_mel_many(clips, sr, batch_size=64, workers=None, **kwargs):
     >>> [s.shape[1] for s in specs]
     [16, 32, 16]
     """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size!r}")
-    workers = _threads(workers)
-    by_length = {}
-    for i, clip in enumerate(clips):
-        by_length.setdefault(len(clip), []).append(i)
-    groups = []
-    for n_samples, indices in by_length.items():
-        per_group = int(np.clip(_GROUP_SAMPLES // max(n_samples, 1), 1, batch_size))
-        groups += [indices[start : start + per_group] for start in range(0, len(indices), per_group)]
-
-    def transform(group, threads):
-        return group, log_mel(np.stack([clips[i] for i in group]), sr, workers=threads, **kwargs)
-
-    if workers == 1 or len(groups) < workers:
-        # Too few groups to go round: each group's own blocks or FFT share the cores.
-        done = [transform(group, workers) for group in groups]
-    else:
-        done = _map_on_cores(lambda group: transform(group, 1), groups, workers)
-    specs = [None] * len(clips)
-    for group, batch in done:
-        for i, spec in zip(group, batch):
-            specs[i] = spec
-    return specs
+    workers = thread_count(workers)
+    if len(clips) == 1:
+        # One clip: its blocks of frames share the cores instead.
+        return [log_mel(clips[0], sr, workers=workers, **kwargs)]
+    return map_on_cores(lambda clip: log_mel(clip, sr, workers=1, **kwargs), list(clips), workers)
 
 
 def context_windows(spec, context=5):
@@ -830,11 +819,17 @@ class WindowBank:
         """Windows at ``index`` (positions among the valid windows), as a new array."""
         return self._view[self.starts[index]]
 
-    def batches(self, size):
-        """Yield consecutive (index range, windows) blocks of at most ``size`` windows."""
-        for start in range(0, len(self), size):
-            index = np.arange(start, min(start + size, len(self)))
-            yield index, self.take(index)
+    def batches(self, size, per_clip=False):
+        """Yield consecutive (index range, windows) blocks of at most ``size`` windows.
+
+        With ``per_clip``, a block holds one clip's windows, cut from that clip's
+        first window, so the blocks of a clip are the same whatever clips share the bank.
+        """
+        bounds = self.offsets if per_clip else np.array([0, len(self)])
+        for first, stop in zip(bounds[:-1], bounds[1:]):
+            for start in range(first, stop, size):
+                index = np.arange(start, min(start + size, stop))
+                yield index, self.take(index)
 
     def split(self, window_scores):
         """Window scores cut into one array per clip."""

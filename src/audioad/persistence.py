@@ -23,10 +23,12 @@ import io
 import json
 import math
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.tree._tree import Tree as SklearnTree
 
 from . import __version__
 from .detectors.base import ClipDetector
@@ -98,8 +100,21 @@ class _Writer:
             if not all(isinstance(k, str) for k in value):
                 raise TypeError(f"{where}: only dictionaries with string keys can be saved")
             return {"$dict": {k: self.encode(v, f"{where}.{k}") for k, v in value.items()}}
+        if isinstance(value, ClipDetector):
+            # An ensemble's members: each stored through its own hooks, as a detector saved alone.
+            return {
+                "$detector": _class_path(type(value)),
+                "params": self.encode(value.get_params(deep=False), f"{where}.params"),
+                "state": self.encode(value.fitted_state(), f"{where}.state"),
+            }
         if isinstance(value, BaseEstimator):
             return {"$estimator": _class_path(type(value)), "state": self.encode(vars(value), where)}
+        if isinstance(value, SklearnTree):
+            # A fitted decision tree (an isolation forest's): its node table and values, as arrays.
+            return {
+                "$tree": [value.n_features, self.encode(np.asarray(value.n_classes), where), value.n_outputs],
+                "state": self.encode(value.__getstate__(), where),
+            }
         if callable(value):
             raise TypeError(f"{where}: a function cannot be saved in a model file; pass a named setting instead")
         raise TypeError(f"{where}: cannot save a {type(value).__name__}")
@@ -128,6 +143,16 @@ class _Reader:
             return tuple(self.decode(v) for v in node["$tuple"])
         if "$dict" in node:
             return {k: self.decode(v) for k, v in node["$dict"].items()}
+        if "$detector" in node:
+            detector = _trusted_class(node["$detector"], base=ClipDetector)(**self.decode(node["params"]))
+            detector.__dict__.update(self.decode(node["state"]))
+            detector.restore()
+            return detector
+        if "$tree" in node:
+            n_features, n_classes, n_outputs = node["$tree"]
+            tree = SklearnTree(int(n_features), np.asarray(self.decode(n_classes), dtype=np.intp), int(n_outputs))
+            tree.__setstate__(self.decode(node["state"]))
+            return tree
         if "$estimator" in node:
             estimator = object.__new__(_trusted_class(node["$estimator"]))
             estimator.__dict__.update(self.decode(node["state"]))
@@ -178,7 +203,7 @@ def save(detector, path):
             "score_mean": float(np.mean(detector.decision_scores_)),
             "score_std": float(np.std(detector.decision_scores_)),
         },
-        "state": writer.encode(detector._persisted_state(), "state"),
+        "state": writer.encode(detector.fitted_state(), "state"),
     }
     path = Path(path)
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -221,7 +246,10 @@ def _open(path):
     except KeyError as exc:
         archive.close()
         raise ModelFileError(path, f"not an audioad model file: it has no {_HEADER}") from exc
-    except (ValueError, zipfile.BadZipFile, OSError, EOFError) as exc:
+    # What zipfile and json raise on a corrupt entry: a bad CRC, a broken deflate stream (zlib.error),
+    # an entry marked encrypted or an unknown compression method (RuntimeError), text that is not JSON.
+    # Nothing of audioad's runs here, so nothing caught is a bug of audioad's.
+    except (ValueError, RuntimeError, EOFError, OSError, zipfile.BadZipFile, zlib.error) as exc:
         archive.close()
         raise ModelFileError(path, f"corrupt model description ({exc})") from exc
     if not isinstance(header, dict) or header.get("format") != FORMAT:
@@ -299,7 +327,7 @@ def load(path):
             params = {k: _new_estimators(v) for k, v in reader.decode(header["params"]).items()}
             detector = cls(**params)
             detector.__dict__.update(reader.decode(header["state"]))
-            detector._restore()
+            detector.restore()
         except ModelFileError:
             raise
         except Exception as exc:  # noqa: BLE001 - every failure of a bad file must name the file

@@ -16,7 +16,8 @@ import numpy as np
 from sklearn.covariance import LedoitWolf
 
 from ..features import WindowBank
-from .base import ClipDetector, LogMelDetector, check_positive_integers
+from .base import ClipDetector, LogMelDetector
+from .frontend import check_positive_integers
 
 __all__ = ["AudioAE", "WINDOW_SCORES"]
 
@@ -39,7 +40,7 @@ def import_torch():
     return torch
 
 
-def _dense_autoencoder(torch, n_features, hidden, batch_norm, dropout_rate, random_state=None):
+def dense_autoencoder(torch, n_features, hidden, batch_norm, dropout_rate, random_state=None):
     """Encoder ``n_features -> hidden...``, mirrored decoder, linear output layer.
 
     The dropout layers share one numpy generator seeded from ``random_state``: a child of its
@@ -69,7 +70,7 @@ def _dense_autoencoder(torch, n_features, hidden, batch_norm, dropout_rate, rand
     return nn.Sequential(*layers, nn.Linear(sizes[-1], n_features))
 
 
-def _contracting(hidden, n_inputs):
+def contracting_sizes(hidden, n_inputs):
     """The hidden sizes smaller than the input, as PyOD keeps them; none left: half the input."""
     return [h for h in hidden if h < n_inputs] or [max(n_inputs // 2, 2)]
 
@@ -271,8 +272,8 @@ class AudioAE(LogMelDetector):
         """
         return cls.dcase2020(**{"batch_size": 256, "score": "mahalanobis", **overrides})
 
-    def _check_parameters(self):
-        super()._check_parameters()
+    def check_parameters(self):
+        super().check_parameters()
         if self.score not in WINDOW_SCORES:
             raise ValueError(f"score must be one of {WINDOW_SCORES}, got {self.score!r}")
         check_positive_integers(self, ("context", "epoch_num", "batch_size"))
@@ -284,7 +285,10 @@ class AudioAE(LogMelDetector):
 
     # -- training ------------------------------------------------------------
 
-    def _fit_features(self, specs):
+    scores_windows = True
+
+    def fit_features(self, specs):
+        """Train the network on the training clips' standardised windows."""
         torch = import_torch()
         device = self._device(torch)
         bank = WindowBank(specs, self.context)
@@ -296,7 +300,20 @@ class AudioAE(LogMelDetector):
         self.n_features_ = bank.n_features
         self.window_mean_, self.window_scale_ = self._window_standardisation(bank)
 
-        torch.manual_seed(self.random_state)
+        # torch's generators are seeded inside a fork of them, so the caller's are left as they were.
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(self.random_state)
+            self._train(torch, device, bank)
+        self.residual_mean_ = self.residual_precision_ = None
+        if self.score == "mahalanobis":
+            residuals = np.concatenate([r for _, r in self._residuals(bank)])
+            covariance = LedoitWolf().fit(residuals)
+            self.residual_mean_ = covariance.location_.astype(np.float32)
+            self.residual_precision_ = covariance.precision_.astype(np.float32)
+        return self
+
+    def _train(self, torch, device, bank):
+        """Train a new network on the bank's windows; it becomes ``ae_``."""
         model = self._network(torch).to(device).train()
         optimiser = _adam(torch, model, device, lr=self.lr, weight_decay=self.weight_decay)
         mean = torch.as_tensor(self.window_mean_, device=device)
@@ -324,13 +341,9 @@ class AudioAE(LogMelDetector):
                 print(f"epoch {epoch + 1}/{self.epoch_num}: loss {self.loss_history_[-1]:.4f}")
         self.ae_ = model.eval()
 
-        self.residual_mean_ = self.residual_precision_ = None
-        if self.score == "mahalanobis":
-            residuals = np.concatenate([r for _, r in self._residuals(bank)])
-            covariance = LedoitWolf().fit(residuals)
-            self.residual_mean_ = covariance.location_.astype(np.float32)
-            self.residual_precision_ = covariance.precision_.astype(np.float32)
-        return self._clip_from_windows(bank.split(self._bank_scores(bank)))
+    def training_scores(self, specs):
+        """The training clips' scores by the trained network, in-sample, as PyOD's AudioAE gives them."""
+        return self.score_features(specs)
 
     def _split_window(self, x):
         """(network input, reconstruction target) of standardised windows: the window itself, twice."""
@@ -338,19 +351,22 @@ class AudioAE(LogMelDetector):
 
     def _network(self, torch):
         """The untrained autoencoder for windows of ``n_features_`` values."""
-        hidden = _contracting(self.hidden_neuron_list or [128, 32, 8], self.n_features_)
-        return _dense_autoencoder(
+        hidden = contracting_sizes(self.hidden_neuron_list or [128, 32, 8], self.n_features_)
+        return dense_autoencoder(
             torch, self.n_features_, hidden, self.batch_norm, self.dropout_rate, random_state=self.random_state
         )
 
-    _not_persisted = (*ClipDetector._not_persisted, "ae_")
+    not_persisted = (*ClipDetector.not_persisted, "ae_")
 
-    def _persisted_state(self):
-        state = super()._persisted_state()
-        state["ae_weights"] = {k: v.detach().cpu().numpy() for k, v in self.ae_.state_dict().items()}
+    def fitted_state(self):
+        state = super().fitted_state()
+        if hasattr(self, "ae_"):  # an ensemble's unfitted templates have no network
+            state["ae_weights"] = {k: v.detach().cpu().numpy() for k, v in self.ae_.state_dict().items()}
         return state
 
-    def _restore(self):
+    def restore(self):
+        if "ae_weights" not in self.__dict__:
+            return
         torch = import_torch()
         weights = self.__dict__.pop("ae_weights")
         model = self._network(torch)
@@ -373,13 +389,17 @@ class AudioAE(LogMelDetector):
     # -- scoring -------------------------------------------------------------
 
     def _residuals(self, bank):
-        """Yield (index, reconstruction error) per block of windows, in standardised units."""
+        """Yield (index, reconstruction error) per block of windows, in standardised units.
+
+        Blocks hold one clip's windows, cut from that clip's first window, so a
+        clip's errors never depend on which other clips are scored with it.
+        """
         torch = import_torch()
         device = next(self.ae_.parameters()).device
         mean = torch.as_tensor(self.window_mean_, device=device)
         scale = torch.as_tensor(self.window_scale_, device=device)
         with torch.inference_mode():
-            for index, windows in bank.batches(_SCORING_BATCH):
+            for index, windows in bank.batches(_SCORING_BATCH, per_clip=True):
                 inputs, target = self._split_window((torch.from_numpy(windows).to(device) - mean) / scale)
                 yield index, (target - self.ae_(inputs)).cpu().numpy()
 
@@ -395,9 +415,13 @@ class AudioAE(LogMelDetector):
                 scores[index] = np.sqrt(np.einsum("ij,ij->i", centred @ self.residual_precision_, centred))
         return scores
 
-    def _score_features(self, specs):
-        return self._clip_from_windows(self._window_scores(specs))
+    @property
+    def window_hop_seconds(self):
+        return self.frontend.hop_seconds
 
-    def _window_scores(self, specs):
+    def score_features(self, specs):
+        return self.clip_scores(self.window_scores(specs))
+
+    def window_scores(self, specs):
         bank = WindowBank(specs, self.context)
         return bank.split(self._bank_scores(bank))

@@ -19,12 +19,13 @@ import numpy as np
 from pyod.models.base import BaseDetector
 from scipy.special import erf
 from scipy.stats import binom
+from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from ..audio import AudioInputError, AudioStream, is_long_file, load_many
-from ..features import _check_log, log_mel_many, log_mel_stream
 from ..thresholds import threshold as fit_threshold
+from .frontend import LogMelFrontend
 
 __all__ = [
     "ClipDetector",
@@ -33,9 +34,10 @@ __all__ = [
     "FrameScores",
     "AudioInputWarning",
     "ON_ERROR",
-    "check_positive_integers",
+    "TRAINING_FOLDS",
     "consecutive_folds",
-    "held_out_scores",
+    "fold_scores",
+    "clips_of",
 ]
 
 #: What scoring does with a clip that cannot be loaded.
@@ -43,6 +45,9 @@ ON_ERROR = ("raise", "skip", "nan")
 
 # Clips loaded and featurised together: bounds memory for long lists.
 _CHUNK_CLIPS = 256
+
+#: Consecutive folds of the training clips whose held-out scores set a detector's threshold.
+TRAINING_FOLDS = 5
 
 
 class AudioInputWarning(UserWarning):
@@ -97,7 +102,7 @@ def _as_clips(X):
     return clips
 
 
-def _segments(clips):
+def _runs(clips):
     """Cut clips into (start, stop, long) runs: at most ``_CHUNK_CLIPS`` clips loaded whole, or one long file."""
     run = 0
     for i, clip in enumerate(clips):
@@ -113,25 +118,56 @@ def _segments(clips):
         yield run, len(clips), False
 
 
+def clips_of(features, index):
+    """The features of the clips at ``index``, for either form a detector's features take.
+
+    Features are an (n_clips, ...) array or a list with one item per clip.
+
+    Examples
+    --------
+    >>> clips_of(np.arange(6).reshape(3, 2), [2, 0]).tolist(), clips_of(["a", "b", "c"], [1])
+    ([[4, 5], [0, 1]], ['b'])
+    """
+    if isinstance(features, np.ndarray):
+        return features[index]
+    return [features[i] for i in index]
+
+
 class ClipDetector(BaseDetector):
     """Base of every audioad detector: PyOD's ``BaseDetector`` for lists of clips.
 
-    Subclasses set ``sr`` (the rate clips are loaded at) and ``contamination``,
-    and implement three hooks:
+    A detector is its front end, which turns waveforms into something per clip
+    (a log-mel spectrogram, an embedding), and a model of the features it
+    makes from that. Subclasses implement this protocol; everything else
+    (loading clips in any form :func:`audioad.audio.load_audio` accepts,
+    streaming them in chunks so memory stays bounded, long files decoded a
+    block at a time, thresholds, labels, probabilities, confidence, what to
+    do with a clip that fails) is done here, in terms of it:
 
-    - ``_featurize(waves)``: features of a list of float32 waveforms, either a
-      (n_clips, n_features) array or a list of per-clip arrays (and, where
-      the features allow it, ``_featurize_stream(stream)`` for a long
-      file that arrives in blocks);
-    - ``_fit_features(features)``: learn from the features of all training
-      clips and return their scores;
-    - ``_score_features(features)``: scores of new clips.
+    - ``frontend``: a value object (see :mod:`audioad.detectors.frontend`)
+      with the settings, ``transform(waves)`` and ``transform_stream(stream)``;
+      detectors with equal front ends in an ensemble share one computation;
+    - ``features_from(transformed)``: the detector's features from the front
+      end's items (the items themselves by default); depends on the
+      parameters only, never on what was fitted;
+    - ``check_parameters()``: validate the constructor's arguments;
+    - ``fit_features(features)``: learn from the training clips' features;
+      returns ``self``;
+    - ``score_features(features)``: scores of new clips, each a function of
+      its own clip alone;
+    - ``held_out_scores(features, folds)``: each training clip scored by a
+      model that did not see its fold (by default, a fresh model fitted on
+      the other folds);
+    - ``training_scores(features)``: the training clips' scores that set
+      :attr:`threshold_` through :meth:`calibrate` (by default their held-out
+      scores over :data:`TRAINING_FOLDS` consecutive folds, so the threshold
+      holds for clips the detector has not heard).
 
-    Window detectors also implement ``_window_scores(features)`` (a list of
-    per-window score arrays) and ``_window_hop_seconds()``, which give
-    :meth:`frame_scores`, and may override ``_clip_from_windows(windows)``
-    (a clip's score from its window scores; the mean by default), which
-    :meth:`score_clips` uses to give both from one pass.
+    Detectors that score windows over time set ``scores_windows = True`` and
+    implement ``window_scores(features)`` (a list of per-window score arrays),
+    ``window_hop_seconds`` and, if a clip's score is not the mean of its
+    windows', ``clip_scores(windows)``; this gives :meth:`frame_scores`, and
+    :meth:`score_clips` gives both from one pass.
 
     Parameters
     ----------
@@ -140,46 +176,79 @@ class ClipDetector(BaseDetector):
         sets :attr:`threshold_` by PyOD's rule.
     """
 
+    #: Whether the detector scores windows over time (and so has :meth:`frame_scores`).
+    scores_windows = False
+
     def __init__(self, contamination=0.1):
         super().__init__(contamination=contamination)
 
-    # -- hooks ---------------------------------------------------------------
-
-    def _featurize(self, waves):
-        raise NotImplementedError
-
-    def _featurize_stream(self, stream):
-        """Features of one long file, as ``_featurize`` of it whole would give them.
-
-        ``stream`` is an :class:`~audioad.audio.AudioStream`: each iteration
-        yields the waveform afresh, in blocks. This default joins the blocks;
-        detectors whose features can be built a block at a time override it
-        and hold far less.
-        """
-        return self._featurize([np.concatenate(list(stream))])
-
-    def _fit_features(self, features):
-        raise NotImplementedError
-
-    def _score_features(self, features):
-        raise NotImplementedError
-
-    def _window_scores(self, features):
-        raise TypeError(f"{type(self).__name__} scores whole clips; it has no frame scores")
-
-    def _clip_from_windows(self, windows):
-        """A window detector's clip scores from its per-clip window scores: their mean."""
-        lengths = np.array([len(w) for w in windows])
-        sums = np.add.reduceat(np.concatenate(windows), np.concatenate([[0], np.cumsum(lengths)[:-1]]))
-        return sums / lengths
+    # -- the protocol ----------------------------------------------------------
 
     @property
-    def scores_windows(self):
-        """Whether the detector scores windows over time (and so has :meth:`frame_scores`)."""
-        return type(self)._window_scores is not ClipDetector._window_scores
+    def frontend(self):
+        """The front end that turns this detector's waveforms into per-clip items."""
+        raise NotImplementedError
 
-    def _window_hop_seconds(self):
+    def features_from(self, transformed):
+        """The detector's features from its front end's items: the items themselves."""
+        return transformed
+
+    def check_parameters(self):
+        """Validate the constructor's arguments; called by :meth:`fit`."""
+        rule = getattr(self, "threshold_rule", "contamination")
+        if rule not in ("contamination", "gamma"):
+            raise ValueError(f"threshold_rule must be 'contamination' or 'gamma', got {rule!r}")
+
+    def fit_features(self, features):
+        """Learn from the features of the training clips; return ``self``."""
+        raise NotImplementedError
+
+    def score_features(self, features):
+        """Scores of new clips from their features: higher is more abnormal."""
+        raise NotImplementedError
+
+    def held_out_scores(self, features, folds):
+        """Each training clip's score from a model fitted on the clips of the other folds.
+
+        Parameters
+        ----------
+        features
+            Features of the training clips.
+        folds : numpy.ndarray of int
+            The fold of each clip.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_clips,)
+        """
+
+        def fit_and_score(train, held_out):
+            return clone(self).fit_features(clips_of(features, train)).score_features(clips_of(features, held_out))
+
+        return fold_scores(folds, fit_and_score)
+
+    def training_scores(self, features):
+        """Scores of the fitted detector's training clips, which set :attr:`threshold_`.
+
+        Held out over :data:`TRAINING_FOLDS` consecutive folds; with fewer than
+        three clips there is nothing to hold out, and the clips score in-sample.
+        """
+        if len(features) < 3:
+            return self.score_features(features)
+        return self.held_out_scores(features, consecutive_folds(len(features), TRAINING_FOLDS))
+
+    def window_scores(self, features):
+        """Scores of each clip's windows over time, a list of arrays (window detectors only)."""
         raise TypeError(f"{type(self).__name__} scores whole clips; it has no frame scores")
+
+    @property
+    def window_hop_seconds(self):
+        """Seconds between the starts of consecutive windows (window detectors only)."""
+        raise TypeError(f"{type(self).__name__} scores whole clips; it has no frame scores")
+
+    def clip_scores(self, windows):
+        """Clip scores from per-clip window scores: their mean."""
+        return np.array([np.mean(scores) for scores in windows])
 
     # -- streaming -----------------------------------------------------------
 
@@ -196,34 +265,34 @@ class ClipDetector(BaseDetector):
         files (:func:`~audioad.audio.is_long_file`), which are featurised one
         at a time from blocks as they are decoded.
         """
-        # disable=None: a bar only where stderr is a terminal.
-        bar = tqdm(total=len(clips), unit="clip", desc=type(self).__name__, disable=None if progress else True)
-        for start, stop, long in _segments(clips):
-            if long:
-                try:
-                    features = self._featurize_stream(AudioStream(clips[start], self.sr))
-                except AudioInputError as exc:
-                    if on_error == "raise":
-                        raise exc.at(start) from exc.__cause__
-                    failed.append(exc.at(start))
-                else:
-                    yield np.array([start]), features
-                bar.update(1)
-                continue
-            loaded = load_many(
-                clips[start:stop],
-                sr=self.sr,
-                n_jobs=getattr(self, "n_jobs", None),
-                on_error="raise" if on_error == "raise" else "return",
-            )
-            good = [i for i, w in enumerate(loaded) if not isinstance(w, AudioInputError)]
-            for i, w in enumerate(loaded):
-                if isinstance(w, AudioInputError):
-                    failed.append(w.at(start + i))
-            if good:
-                yield np.asarray(good) + start, self._featurize([loaded[i] for i in good])
-            bar.update(stop - start)
-        bar.close()
+        # disable=None: a bar only where stderr is a terminal. The bar closes on every path, an
+        # exception or an abandoned generator included.
+        with tqdm(total=len(clips), unit="clip", desc=type(self).__name__, disable=None if progress else True) as bar:
+            for start, stop, long in _runs(clips):
+                if long:
+                    try:
+                        transformed = self.frontend.transform_stream(AudioStream(clips[start], self.sr))
+                    except AudioInputError as exc:
+                        if on_error == "raise":
+                            raise exc.at(start) from exc.__cause__
+                        failed.append(exc.at(start))
+                    else:
+                        yield np.array([start]), self.features_from(transformed)
+                    bar.update(1)
+                    continue
+                loaded = load_many(
+                    clips[start:stop],
+                    sr=self.sr,
+                    n_jobs=getattr(self, "n_jobs", None),
+                    on_error="raise" if on_error == "raise" else "return",
+                )
+                good = [i for i, w in enumerate(loaded) if not isinstance(w, AudioInputError)]
+                for i, w in enumerate(loaded):
+                    if isinstance(w, AudioInputError):
+                        failed.append(w.at(start + i))
+                if good:
+                    yield np.asarray(good) + start, self.features_from(self.frontend.transform([loaded[i] for i in good]))
+                bar.update(stop - start)
 
     def _features_of(self, X, progress=False):
         """Features of every clip of X, computed chunk by chunk."""
@@ -269,29 +338,20 @@ class ClipDetector(BaseDetector):
         -------
         self
         """
-        self._check_parameters()
-        return self._fit_from_features(self._features_of(X, progress), y)
-
-    #: Whether ``_fit_features(features, folds)`` scores each training clip leaving out its fold.
-    _leaves_folds_out = False
-
-    def _fit_from_features(self, features, y=None, folds=None):
-        """Fit on features already computed (an ensemble computes its members' once).
-
-        With ``folds`` (a fold per clip; detectors with ``_leaves_folds_out``
-        only), each training clip's score leaves out the clips of its fold.
-        """
+        self.check_parameters()
+        features = self._features_of(X, progress)
         self._set_n_classes(y)
-        scores = self._fit_features(features) if folds is None else self._fit_features(features, folds)
-        self.decision_scores_ = np.asarray(scores, dtype=np.float64)
-        self._process_decision_scores()
-        return self
+        self.fit_features(features)
+        return self.calibrate(self.training_scores(features))
 
-    def _check_parameters(self):
-        """Validate the constructor's arguments; called by :meth:`fit`."""
-        rule = getattr(self, "threshold_rule", "contamination")
-        if rule not in ("contamination", "gamma"):
-            raise ValueError(f"threshold_rule must be 'contamination' or 'gamma', got {rule!r}")
+    def calibrate(self, training_scores):
+        """Set :attr:`decision_scores_`, :attr:`threshold_` and :attr:`labels_` from the training clips' scores.
+
+        :meth:`fit` gives it :meth:`training_scores`; an ensemble gives each
+        member the held-out scores it computed. Returns ``self``.
+        """
+        self.decision_scores_ = np.asarray(training_scores, dtype=np.float64)
+        return self._process_decision_scores()
 
     def _process_decision_scores(self):
         rule = getattr(self, "threshold_rule", "contamination")
@@ -322,7 +382,7 @@ class ClipDetector(BaseDetector):
         numpy.ndarray of shape (n_clips,)
         """
         check_is_fitted(self, ["decision_scores_", "threshold_", "labels_"])
-        clips, positions, parts, self.input_errors_ = self._scores_with(X, on_error, self._score_features, progress)
+        clips, positions, parts, self.input_errors_ = self._scores_with(X, on_error, self.score_features, progress)
         return self._place(len(clips), positions, [np.asarray(p, dtype=np.float64) for p in parts], on_error)
 
     @staticmethod
@@ -361,15 +421,15 @@ class ClipDetector(BaseDetector):
 
         def score(features):
             if not frames:
-                return self._score_features(features), None
-            windows = self._window_scores(features)
-            return self._clip_from_windows(windows), windows
+                return self.score_features(features), None
+            windows = self.window_scores(features)
+            return self.clip_scores(windows), windows
 
         clips, positions, parts, failed = self._scores_with(X, "nan", score, progress, warn=False)
         scores = self._place(len(clips), positions, [np.asarray(p[0], dtype=np.float64) for p in parts], "nan")
         per_clip = None
         if frames:
-            hop = self._window_hop_seconds()
+            hop = self.window_hop_seconds
             per_clip = [FrameScores(np.empty(0), np.empty(0))] * len(clips)
             for where, (_, windows) in zip(positions, parts):
                 for position, window_scores in zip(where, windows):
@@ -381,7 +441,7 @@ class ClipDetector(BaseDetector):
     def frame_scores(self, X, on_error="raise"):
         """Scores of each clip's windows over time, to see when a clip sounds wrong.
 
-        The clip's score is the mean of its window scores.
+        The clip's score is made from its window scores (by default their mean).
 
         Parameters
         ----------
@@ -397,8 +457,8 @@ class ClipDetector(BaseDetector):
             ``(times, scores)`` per clip: each window's start in seconds and its score.
         """
         check_is_fitted(self, ["decision_scores_", "threshold_", "labels_"])
-        hop = self._window_hop_seconds()
-        clips, positions, parts, self.input_errors_ = self._scores_with(X, on_error, self._window_scores)
+        hop = self.window_hop_seconds
+        clips, positions, parts, self.input_errors_ = self._scores_with(X, on_error, self.window_scores)
         empty = FrameScores(np.empty(0), np.empty(0))
         result = [empty] * len(clips) if on_error == "nan" else []
         for where, windows in zip(positions, parts):
@@ -497,16 +557,16 @@ class ClipDetector(BaseDetector):
 
     # -- model files -----------------------------------------------------------
 
-    #: Fitted attributes not stored in a model file: rebuilt by ``_restore``, or per call.
-    _not_persisted = ("input_errors_",)
+    #: Fitted attributes not stored in a model file: rebuilt by :meth:`restore`, or per call.
+    not_persisted = ("input_errors_",)
 
-    def _persisted_state(self):
-        """Fitted attributes a model file stores (arrays, numbers, simple estimators)."""
+    def fitted_state(self):
+        """What a model file stores of the fitted detector: its fitted attributes (arrays, numbers, estimators)."""
         params = set(self.get_params(deep=False))
-        return {k: v for k, v in vars(self).items() if k not in params and k not in self._not_persisted}
+        return {k: v for k, v in vars(self).items() if k not in params and k not in self.not_persisted}
 
-    def _restore(self):
-        """Rebuild what ``_persisted_state`` left out, after loading a model file."""
+    def restore(self):
+        """Rebuild what :meth:`fitted_state` left out, after a model file set the rest."""
 
     def save(self, path):
         """Save the fitted detector to a model file; see :func:`audioad.persistence.save`."""
@@ -530,7 +590,7 @@ def consecutive_folds(n_clips, n_folds):
     return np.arange(n_clips) * min(n_folds, n_clips) // n_clips
 
 
-def held_out_scores(folds, fit_and_score):
+def fold_scores(folds, fit_and_score):
     """Each fold's scores from a model fitted on the other folds.
 
     ``fit_and_score(train, held_out)`` gets two index arrays of the clips,
@@ -541,7 +601,7 @@ def held_out_scores(folds, fit_and_score):
     >>> values = np.array([1.0, 2.0, 3.0, 10.0])
     >>> def distance_to_mean(train, held_out):
     ...     return np.abs(values[held_out] - values[train].mean())
-    >>> held_out_scores(np.array([0, 0, 1, 1]), distance_to_mean).tolist()
+    >>> fold_scores(np.array([0, 0, 1, 1]), distance_to_mean).tolist()
     [5.5, 4.5, 1.5, 8.5]
     """
     folds = np.asarray(folds)
@@ -551,52 +611,20 @@ def held_out_scores(folds, fit_and_score):
     return scores
 
 
-def check_positive_integers(detector, names):
-    """Raise ValueError for the first of ``names`` that is not a positive integer on ``detector``."""
-    for name in names:
-        value = getattr(detector, name)
-        if not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-
 class LogMelDetector(ClipDetector):
-    """A detector whose features start as the log-mel spectrogram of each clip.
+    """A detector whose front end is the log-mel spectrogram of each clip.
 
     Subclasses set ``sr``, ``n_fft``, ``hop_length``, ``n_mels`` and ``log``
-    (librosa's names; see :func:`audioad.features.log_mel`); this base checks
-    them, computes the spectrograms in batches (or a long file's as its
-    blocks are decoded), and knows the hop in seconds. A subclass whose
-    features are made from the spectrograms implements ``_from_log_mel``;
-    an :class:`~audioad.detectors.ensemble.Ensemble` computes spectrograms
-    once for all members with the same settings and hands them to each.
+    (librosa's names; see :func:`audioad.features.log_mel`) and ``n_jobs``
+    (threads); this base makes the :class:`~audioad.detectors.frontend.LogMelFrontend`
+    of them and checks them.
     """
 
-    def _check_parameters(self):
-        super()._check_parameters()
-        _check_log(self.log)
-        check_positive_integers(self, ("sr", "n_fft", "hop_length", "n_mels"))
+    @property
+    def frontend(self):
+        """The :class:`~audioad.detectors.frontend.LogMelFrontend` of this detector's settings."""
+        return LogMelFrontend(self.sr, self.n_fft, self.hop_length, self.n_mels, self.log, self.n_jobs)
 
-    def _log_mel_settings(self):
-        """Settings of :func:`~audioad.features.log_mel` this detector's spectrograms are made with."""
-        return dict(sr=self.sr, n_fft=self.n_fft, hop_length=self.hop_length, n_mels=self.n_mels, log=self.log)
-
-    def _log_mels(self, waves):
-        """The log-mel spectrogram of each waveform."""
-        return log_mel_many(waves, **self._log_mel_settings())
-
-    def _log_mels_of_stream(self, stream):
-        """The log-mel spectrogram of a long file, as a list of one, made as its blocks are decoded."""
-        return [log_mel_stream(stream, n_samples=stream.n_samples, **self._log_mel_settings())]
-
-    def _from_log_mel(self, specs):
-        """Features from a list of (n_mels, n_frames) log-mel spectrograms: the spectrograms themselves."""
-        return specs
-
-    def _featurize(self, waves):
-        return self._from_log_mel(self._log_mels(waves))
-
-    def _featurize_stream(self, stream):
-        return self._from_log_mel(self._log_mels_of_stream(stream))
-
-    def _window_hop_seconds(self):
-        return self.hop_length / self.sr
+    def check_parameters(self):
+        super().check_parameters()
+        self.frontend.check()

@@ -13,11 +13,15 @@ from functools import partial
 
 import numpy as np
 from pyod.models.embedding import resolve_detector
+from sklearn.base import BaseEstimator
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
+from sklearn.tree._tree import Tree as SklearnTree
 
 from ..descriptors import clip_descriptors_many
+from ..features import one_blas_thread
 from .base import ClipDetector
+from .frontend import EncoderFrontend
 
 __all__ = ["EmbeddingOD", "AUDIO_PRESETS", "ENCODERS"]
 
@@ -50,7 +54,9 @@ class EmbeddingOD(ClipDetector):
     contamination : float, default 0.1
         Expected share of anomalous training clips; sets ``threshold_``.
     batch_size : int, default 32
-        Clips whose descriptors are computed together.
+        PyOD's encoder batch size, kept so that PyOD code runs unchanged;
+        audioad's descriptors are computed a clip a core (``n_jobs``
+        threads), so that a clip's never depend on its batch.
     cache_embeddings : bool, default False
         Keep the training vectors as ``train_embeddings_``.
     reduce_dim : int or None
@@ -70,8 +76,6 @@ class EmbeddingOD(ClipDetector):
     ----------
     decision_scores_, threshold_, labels_
         As every detector has them.
-    encoder_ : callable
-        The resolved encoder.
     detector_ : pyod BaseDetector
         The fitted detector.
     scaler_ : sklearn.preprocessing.StandardScaler
@@ -141,28 +145,27 @@ class EmbeddingOD(ClipDetector):
         if callable(self.encoder):
             return self.encoder
         if self.encoder == "audio-mfcc":
-            return partial(clip_descriptors_many, sr=self.sr, batch_size=self.batch_size)
+            return partial(clip_descriptors_many, sr=self.sr, workers=self.n_jobs)
         raise ValueError(
             f"unknown encoder {self.encoder!r}; audioad's encoders are {ENCODERS}, "
             "or pass a callable taking a list of waveforms"
         )
 
-    def _check_parameters(self):
-        super()._check_parameters()
-        # Resolved here, not in fit, so that an Ensemble driving this detector's hooks has it too.
-        self.encoder_ = self._resolve_encoder()
+    @property
+    def frontend(self):
+        """An :class:`~audioad.detectors.frontend.EncoderFrontend` of the encoder."""
+        return EncoderFrontend(self._resolve_encoder(), self.sr)
 
-    def _featurize(self, waves):
-        embeddings = np.asarray(self.encoder_(waves), dtype=np.float64)
-        if embeddings.ndim != 2 or len(embeddings) != len(waves):
-            raise ValueError(
-                f"the encoder must return an (n_clips, n_features) array; for {len(waves)} clips "
-                f"it returned shape {embeddings.shape}"
-            )
+    def check_parameters(self):
+        super().check_parameters()
+        self._resolve_encoder()
+
+    def features_from(self, embeddings):
+        """The clips' embeddings as one (n_clips, n_features) float64 array."""
         # As PyOD does: a descriptor that overflows must not poison the scaler.
-        return np.clip(np.nan_to_num(embeddings), -_FLOAT32_MAX, _FLOAT32_MAX)
+        return np.clip(np.nan_to_num(np.asarray(embeddings, dtype=np.float64)), -_FLOAT32_MAX, _FLOAT32_MAX)
 
-    def _fit_features(self, embeddings):
+    def fit_features(self, embeddings):
         if self.cache_embeddings:
             self.train_embeddings_ = embeddings
         if self.standardize:
@@ -171,11 +174,16 @@ class EmbeddingOD(ClipDetector):
             self.pca_ = PCA(n_components=self.reduce_dim, random_state=self.random_state)
             self.pca_.fit(self.scaler_.transform(embeddings) if self.standardize else embeddings)
         # A seed drawn when none is given keeps random_state=None unseeded, yet lets a model file
-        # refit the very same detector.
-        self.detector_seed_ = self.random_state if self.random_state is not None else int(np.random.randint(2**31 - 1))
+        # refit the very same detector. Drawn from fresh entropy, not numpy's global generator.
+        seed = self.random_state
+        self.detector_seed_ = seed if seed is not None else int(np.random.SeedSequence().generate_state(1)[0] >> 1)
         self._train_vectors = self._transform(embeddings)
         self.detector_ = self._new_detector()
         self.detector_.fit(self._train_vectors)
+        return self
+
+    def training_scores(self, embeddings):
+        """The PyOD detector's scores of its own training vectors, as PyOD's EmbeddingOD gives them."""
         return self.detector_.decision_scores_
 
     def _new_detector(self):
@@ -184,12 +192,21 @@ class EmbeddingOD(ClipDetector):
             detector.set_params(random_state=self.detector_seed_)
         return detector
 
-    # PyOD detectors hold search trees, forests and torch modules that a model file does not
-    # store; it stores their training vectors and seed, and load refits them.
-    _not_persisted = (*ClipDetector._not_persisted, "detector_", "encoder_")
+    def fitted_state(self):
+        """The fitted state; the PyOD detector itself where it is plain arrays, estimators and trees.
 
-    def _restore(self):
-        self.encoder_ = self._resolve_encoder()
+        A detector holding anything else (LUNAR's torch network, a search tree
+        object) is left out: a model file keeps its training vectors and seed,
+        and loading refits it.
+        """
+        state = super().fitted_state()
+        if "detector_" in state and not _plain(state["detector_"]):
+            del state["detector_"]
+        return state
+
+    def restore(self):
+        if "detector_" in self.__dict__ or not hasattr(self, "_train_vectors"):
+            return
         self.detector_ = self._new_detector().fit(self._train_vectors)
         if not np.allclose(self.detector_.decision_scores_, self.decision_scores_, rtol=1e-6, atol=1e-9):
             raise ValueError(
@@ -204,5 +221,25 @@ class EmbeddingOD(ClipDetector):
             embeddings = self.pca_.transform(embeddings)
         return embeddings.astype(np.float32)
 
-    def _score_features(self, embeddings):
-        return self.detector_.decision_function(self._transform(embeddings))
+    def score_features(self, embeddings):
+        # PyOD's KNN finds neighbours with BLAS products whose last bits follow BLAS's thread count,
+        # which other threads may change meanwhile: one thread keeps a clip's score its own.
+        with one_blas_thread:
+            return self.detector_.decision_function(self._transform(embeddings))
+
+
+def _plain(value, depth=0):
+    """Whether ``value`` holds only what a model file stores: numbers, text, arrays, estimators, decision trees."""
+    if depth > 32:
+        return False
+    if value is None or isinstance(value, (bool, int, float, str, np.generic, np.dtype, SklearnTree)):
+        return True
+    if isinstance(value, np.ndarray):
+        return not value.dtype.hasobject
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v, depth + 1) for k, v in value.items())
+    if isinstance(value, BaseEstimator):
+        return _plain(vars(value), depth + 1)
+    return False

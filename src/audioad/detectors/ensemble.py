@@ -22,7 +22,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import clone
 
-from .base import ClipDetector, LogMelDetector, consecutive_folds, held_out_scores
+from .base import ClipDetector, consecutive_folds
+from .frontend import CombinedFrontend
 from .knn import MelKNN
 from .window_knn import WindowKNN
 
@@ -38,13 +39,6 @@ NORMALIZATIONS = ("robust", "zscore")
 _IQR_PER_STD = 1.3489795003921634
 
 
-def _subset(features, index):
-    """Features of the clips at ``index``, for either form ``_featurize`` returns."""
-    if isinstance(features, np.ndarray):
-        return features[index]
-    return [features[i] for i in index]
-
-
 def _column(features, position):
     """One member's features from the ensemble's per-clip tuples, in the form the member made them."""
     items = [clip[position] for clip in features]
@@ -57,17 +51,15 @@ class Ensemble(ClipDetector):
     """Several detectors, each standardised on held-out normal clips, their scores combined.
 
     Every member sees the same clips, loaded once at the members' common
-    ``sr``; members with the same log-mel settings share one spectrogram of
-    each clip, from which each makes its own features. At fit, the training
+    ``sr``; members with equal front ends (the same log-mel settings, say)
+    share one computation of it, from which each makes its own features. At fit, the training
     clips are cut into ``n_folds`` consecutive folds (consecutive, so that
     clips cut from one recording, which usually sit together, mostly stay in
     one fold and the held-out scores are those of a recording the member has
-    not heard). Each member is fitted on all folds but one and scores the one
-    left out; the median and interquartile range of these held-out scores (or
-    their mean and standard deviation) standardise the member. Then each
-    member is fitted on all the training clips. A nearest-neighbour member
-    does both in its one fit, its training clips scored by the references
-    outside their fold: its training scores are its held-out scores. A clip's
+    not heard). Each member is fitted on all the training clips, and its
+    ``held_out_scores`` score each fold by the member fitted on the other
+    folds; the median and interquartile range of these held-out scores (or
+    their mean and standard deviation) standardise the member. A clip's
     score is the mean (or maximum) of its standardised member scores. No
     test label is looked at.
 
@@ -148,8 +140,13 @@ class Ensemble(ClipDetector):
         """Rate clips are loaded at: the members' common ``sr``."""
         return self.members[0].sr
 
-    def _check_parameters(self):
-        super()._check_parameters()
+    @property
+    def frontend(self):
+        """The members' front ends, each distinct one computed once."""
+        return CombinedFrontend(tuple(member.frontend for member in self.members))
+
+    def check_parameters(self):
+        super().check_parameters()
         members = list(self.members) if isinstance(self.members, (list, tuple)) else []
         if not members or not all(isinstance(m, ClipDetector) for m in members):
             raise ValueError(f"members must be a non-empty list of audioad detectors, got {self.members!r}")
@@ -163,71 +160,40 @@ class Ensemble(ClipDetector):
         if not isinstance(self.n_folds, (int, np.integer)) or self.n_folds < 2:
             raise ValueError(f"n_folds must be an integer >= 2, got {self.n_folds!r}")
         for member in members:
-            member._check_parameters()
+            member.check_parameters()
 
     # -- features ------------------------------------------------------------
 
-    def _featurize(self, waves):
-        return self._member_features(lambda member: member._log_mels(waves), lambda member: member._featurize(waves))
-
-    def _featurize_stream(self, stream):
-        return self._member_features(
-            lambda member: member._log_mels_of_stream(stream), lambda member: member._featurize_stream(stream)
-        )
-
-    def _member_features(self, log_mels, featurize):
-        """Per-clip tuples of the members' features, each distinct log-mel front end computed once.
-
-        ``log_mels(member)`` gives the clips' spectrograms as a log-mel member
-        makes them, and is asked once for each distinct
-        :meth:`~audioad.detectors.base.LogMelDetector._log_mel_settings`;
-        ``featurize(member)`` gives the features of a member of another kind.
-        """
-        spectrograms, per_member = {}, []
-        for member in self.members:
-            if isinstance(member, LogMelDetector):
-                key = tuple(sorted(member._log_mel_settings().items()))
-                if key not in spectrograms:
-                    spectrograms[key] = log_mels(member)
-                per_member.append(member._from_log_mel(spectrograms[key]))
-            else:
-                per_member.append(featurize(member))
+    def features_from(self, transformed):
+        """Per clip, a tuple of every member's features, from the front ends' per-clip tuples."""
+        per_member = [
+            member.features_from([clip[position] for clip in transformed])
+            for position, member in enumerate(self.members)
+        ]
         return list(zip(*per_member))
 
     # -- fitting -------------------------------------------------------------
 
-    def _fit_features(self, features):
+    def fit_features(self, features):
         n_clips = len(features)
         if n_clips < 3:
             raise ValueError(f"Ensemble needs at least 3 training clips to score held-out folds, got {n_clips}")
-        fold_of_clip = consecutive_folds(n_clips, self.n_folds)
+        folds = consecutive_folds(n_clips, self.n_folds)
         self.members_ = []
         self.held_out_scores_ = np.empty((n_clips, len(self.members)))
         for position, template in enumerate(self.members):
             column = _column(features, position)
             member = clone(template)
-            member._check_parameters()
-            if member._leaves_folds_out:
-                # A nearest-neighbour member scores each fold against the others within its one fit.
-                member._fit_from_features(column, folds=fold_of_clip)
-                self.held_out_scores_[:, position] = member.decision_scores_
-            else:
-                member._fit_from_features(column)
-                self.held_out_scores_[:, position] = self._refitted_held_out_scores(template, column, fold_of_clip)
-            self.members_.append(member)
+            member.check_parameters()
+            self.members_.append(member.fit_features(column))
+            self.held_out_scores_[:, position] = member.held_out_scores(column, folds)
+            member.calibrate(self.held_out_scores_[:, position])
         self.member_centers_, self.member_scales_ = self._standardisation(self.held_out_scores_)
+        return self
+
+    def training_scores(self, features):
+        """The combined standardised held-out scores the members gave the training clips at fit."""
         return self._combined(self.held_out_scores_)
-
-    @staticmethod
-    def _refitted_held_out_scores(template, features, fold_of_clip):
-        """Each fold scored by a clone of ``template`` fitted on the other folds."""
-
-        def fit_and_score(train, held_out):
-            member = clone(template)
-            member._fit_features(_subset(features, train))
-            return member._score_features(_subset(features, held_out))
-
-        return held_out_scores(fold_of_clip, fit_and_score)
 
     def _standardisation(self, scores):
         if self.normalize == "robust":
@@ -246,9 +212,9 @@ class Ensemble(ClipDetector):
 
     # -- scoring -------------------------------------------------------------
 
-    def _score_features(self, features):
+    def score_features(self, features):
         scores = np.column_stack(
-            [member._score_features(_column(features, position)) for position, member in enumerate(self.members_)]
+            [member.score_features(_column(features, position)) for position, member in enumerate(self.members_)]
         )
         return self._combined(scores)
 

@@ -12,8 +12,10 @@ can hold a machine that runs in a few distinct states.
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.mixture import GaussianMixture
 
+from .base import fold_scores
 from .pooled import PooledMelDetector
 
 __all__ = ["MelGMM", "COVARIANCE_TYPES"]
@@ -57,6 +59,10 @@ class MelGMM(PooledMelDetector):
         Labels of the training clips (0 normal, 1 anomalous).
     gmm_ : sklearn.mixture.GaussianMixture
         The fitted mixture.
+    n_components_ : int
+        Its Gaussians: ``n_components``, or fewer when the training clips are
+        fewer than ten a Gaussian; the fold models of the held-out scores have
+        as many.
     feature_mean_, feature_scale_, n_features_
         As in :class:`~audioad.detectors.pooled.PooledMelDetector`.
 
@@ -130,8 +136,8 @@ class MelGMM(PooledMelDetector):
         settings = dict(pooling="gwrp", decay=0.9, n_components=2, covariance_type="full")
         return cls(**{**settings, **overrides})
 
-    def _check_parameters(self):
-        super()._check_parameters()
+    def check_parameters(self):
+        super().check_parameters()
         if not isinstance(self.n_components, (int, np.integer)) or self.n_components < 1:
             raise ValueError(f"n_components must be a positive integer, got {self.n_components!r}")
         if self.covariance_type not in COVARIANCE_TYPES:
@@ -139,20 +145,35 @@ class MelGMM(PooledMelDetector):
         if not self.reg_covar >= 0:
             raise ValueError(f"reg_covar must be >= 0, got {self.reg_covar!r}")
 
-    _training_folds = 5
+    def _components(self, n_clips):
+        """Gaussians for ``n_clips`` training clips: a Gaussian needs a few clips of its own."""
+        return int(min(self.n_components, max(1, n_clips // 10)))
 
-    def _fit_vectors(self, vectors):
+    def fit_features(self, vectors, n_components=None):
+        """Learn from the training clips' vectors; ``n_components`` (by default from their number) Gaussians."""
+        self.n_components_ = self._components(len(vectors)) if n_components is None else n_components
+        return super().fit_features(vectors)
+
+    def fit_vectors(self, vectors):
         if len(vectors) < 2:
             raise ValueError(f"MelGMM needs at least 2 training clips, got {len(vectors)}")
-        # A Gaussian needs a few clips of its own; with few clips the mixture shrinks.
-        n_components = int(min(self.n_components, max(1, len(vectors) // 10)))
         self.gmm_ = GaussianMixture(
-            n_components=n_components,
+            n_components=self.n_components_,
             covariance_type=self.covariance_type,
             reg_covar=self.reg_covar,
             random_state=self.random_state,
         ).fit(vectors)
-        return self._score_vectors(vectors)
 
-    def _score_vectors(self, vectors):
-        return -self.gmm_.score_samples(vectors)
+    def score_vectors(self, vectors):
+        # A row at a time, so that a clip's score never depends on the clips scored with it.
+        return np.array([-self.gmm_.score_samples(row[None])[0] for row in vectors])
+
+    def held_out_scores(self, vectors, folds):
+        """As every detector's, each fold's mixture with as many Gaussians as the final model's."""
+        n_components = self._components(len(vectors))
+
+        def fit_and_score(train, held_out):
+            twin = clone(self).fit_features(vectors[train], n_components=n_components)
+            return twin.score_features(vectors[held_out])
+
+        return fold_scores(folds, fit_and_score)

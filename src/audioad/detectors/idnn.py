@@ -18,12 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .autoencoder import AudioAE, _contracting, _dense_autoencoder
+from .autoencoder import AudioAE, contracting_sizes, dense_autoencoder
 
 __all__ = ["IDNN"]
-
-# Windows scored per forward pass once training is done.
-_SCORING_BATCH = 16384
 
 
 class IDNN(AudioAE):
@@ -164,8 +161,8 @@ class IDNN(AudioAE):
 
     dcase2023 = dcase2020
 
-    def _check_parameters(self):
-        super()._check_parameters()
+    def check_parameters(self):
+        super().check_parameters()
         if self.context < 3 or self.context % 2 == 0:
             raise ValueError(f"IDNN needs an odd context of at least 3 frames, got {self.context!r}")
 
@@ -180,8 +177,8 @@ class IDNN(AudioAE):
     def _network(self, torch):
         """The untrained network: the ``context - 1`` outer frames in, the middle frame out."""
         n_inputs = (self.context - 1) * self.n_mels
-        hidden = _contracting(self.hidden_neuron_list or [64, 32, 16], n_inputs)
-        model = _dense_autoencoder(
+        hidden = contracting_sizes(self.hidden_neuron_list or [64, 32, 16], n_inputs)
+        model = dense_autoencoder(
             torch, n_inputs, hidden, self.batch_norm, self.dropout_rate, random_state=self.random_state
         )
         # The mirrored decoder ends in the input size; the interpolation ends in one frame.

@@ -14,7 +14,7 @@ import numpy as np
 
 from .pooled import PooledMelDetector
 
-__all__ = ["MelKNN", "nearest_distances", "KNN_METHODS"]
+__all__ = ["MelKNN", "nearest_distances", "squared_distances", "KNN_METHODS"]
 
 #: How the distances to the ``n_neighbors`` nearest references become a score.
 KNN_METHODS = ("largest", "mean")
@@ -23,9 +23,37 @@ KNN_METHODS = ("largest", "mean")
 # is large enough for an efficient matrix product.
 _BLOCK_ENTRIES = 1 << 22
 
+# Values of the (candidate, feature) differences recomputed at once in float64 (32 MB).
+_EXACT_VALUES = 1 << 22
+
+
+def squared_distances(queries, references):
+    """Exact squared Euclidean distance of each query row to the reference row beside it, in float64.
+
+    Each distance is a function of its two rows alone (differences, squares, one
+    pairwise sum per row), not of the other rows, so it is the same however
+    the pairs are batched.
+
+    Examples
+    --------
+    >>> squared_distances(np.array([[0.0, 0.0], [1.0, 1.0]]), np.array([[3.0, 4.0], [1.0, 1.0]])).tolist()
+    [25.0, 0.0]
+    """
+    difference = np.asarray(queries, dtype=np.float64) - np.asarray(references, dtype=np.float64)
+    np.square(difference, out=difference)
+    return difference.sum(axis=1)
+
 
 def nearest_distances(queries, references, n_neighbors=1, query_groups=None, reference_groups=None):
     """Euclidean distances from each query to its ``n_neighbors`` nearest references, nearest first.
+
+    Exact, and a query's distances depend on that query alone, not on the
+    other queries it is batched with: references are shortlisted by the fast
+    expansion ``|q|^2 + |r|^2 - 2 q.r`` (one matrix product per block of
+    queries), with a margin that covers its rounding error (Higham's bound
+    for a dot product of ``n_features`` terms), and the distances to the
+    shortlisted references are computed again directly in float64. A
+    query's distance to its own twin is 0.
 
     A query ignores the references of its own group, so scoring the training
     set against itself gives leave-one-out distances (groups = clip indices)
@@ -43,9 +71,9 @@ def nearest_distances(queries, references, n_neighbors=1, query_groups=None, ref
 
     Returns
     -------
-    numpy.ndarray of shape (n_queries, n_neighbors)
-        Distances, in the dtype of the inputs. A query with fewer than
-        ``n_neighbors`` references outside its group gets ``inf`` for the missing ones.
+    numpy.ndarray of shape (n_queries, n_neighbors), float64
+        A query with fewer than ``n_neighbors`` references outside its group
+        gets ``inf`` for the missing ones.
 
     Examples
     --------
@@ -59,13 +87,18 @@ def nearest_distances(queries, references, n_neighbors=1, query_groups=None, ref
     references = np.asarray(references)
     dtype = np.result_type(queries.dtype, references.dtype, np.float32)
     queries, references = queries.astype(dtype, copy=False), references.astype(dtype, copy=False)
-    # |q - r|^2 = |q|^2 + (|r|^2 - 2 q.r): one matrix product per block, and |q|^2,
-    # the same for every reference, is added after the nearest ones are found.
+    distances = np.full((len(queries), n_neighbors), np.inf)
+    n_kept = min(n_neighbors, len(references))
+    if n_kept == 0 or len(queries) == 0:
+        return distances
     scaled = -2.0 * references.T
     reference_sq = np.einsum("ij,ij->i", references, references)
-    n_kept = min(n_neighbors, len(references))
-    distances = np.full((len(queries), n_neighbors), np.inf, dtype=dtype)
-    rows = max(1, _BLOCK_ENTRIES // max(len(references), 1))
+    # The expansion's rounding error is at most (n + 2) u (|q|^2 + 2 |r|^2) for a dot product of
+    # n terms in a type of unit roundoff u; twice that separates a shortlisted reference from any
+    # other, and eps = 2u.
+    error_per_norm = (queries.shape[1] + 2) * np.finfo(dtype).eps * 1.01
+    largest_reference_sq = 2.0 * float(reference_sq.max())
+    rows = max(1, _BLOCK_ENTRIES // len(references))
     for start in range(0, len(queries), rows):
         block = queries[start : start + rows]
         partial = block @ scaled
@@ -74,15 +107,31 @@ def nearest_distances(queries, references, n_neighbors=1, query_groups=None, ref
             block_groups = query_groups[start : start + rows]
             for group in np.unique(block_groups):
                 partial[np.ix_(block_groups == group, reference_groups == group)] = np.inf
-        if n_kept == 1:
-            nearest = partial.min(axis=1, keepdims=True)
-        else:
-            nearest = np.partition(partial, n_kept - 1, axis=1)[:, :n_kept]
-            nearest.sort(axis=1)
-        nearest += np.einsum("ij,ij->i", block, block)[:, None]
-        np.maximum(nearest, 0.0, out=nearest)
-        distances[start : start + len(block), :n_kept] = np.sqrt(nearest)
+        kth = np.partition(partial, n_kept - 1, axis=1)[:, n_kept - 1]
+        margin = error_per_norm * (np.einsum("ij,ij->i", block, block) + largest_reference_sq)
+        # ``partial`` lacks |q|^2, the same along a row: compare within rows only.
+        shortlist = (partial <= (kth + margin)[:, None]) & np.isfinite(partial)
+        distances[start : start + len(block)] = _exact_nearest(block, references, shortlist, n_neighbors)
     return distances
+
+
+def _exact_nearest(queries, references, shortlist, n_neighbors):
+    """The ``n_neighbors`` smallest exact distances from each query to its shortlisted references."""
+    rows, columns = np.nonzero(shortlist)
+    squared = np.empty(len(rows))
+    step = max(1, _EXACT_VALUES // max(queries.shape[1], 1))
+    for start in range(0, len(rows), step):
+        pairs = slice(start, start + step)
+        squared[pairs] = squared_distances(queries[rows[pairs]], references[columns[pairs]])
+    order = np.lexsort((squared, rows))
+    rows, squared = rows[order], squared[order]
+    first = np.searchsorted(rows, np.arange(len(queries)))
+    count = np.bincount(rows, minlength=len(queries))
+    nearest = np.full((len(queries), n_neighbors), np.inf)
+    for k in range(n_neighbors):
+        has = count > k
+        nearest[has, k] = np.sqrt(squared[first[has] + k])
+    return nearest
 
 
 class MelKNN(PooledMelDetector):
@@ -90,9 +139,9 @@ class MelKNN(PooledMelDetector):
 
     A clip's score is its distance to the nearest normal training clip
     (``n_neighbors=1``), or the largest or mean distance to the
-    ``n_neighbors`` nearest. The training clips' own scores leave each clip
-    out of its own neighbourhood, so that :attr:`threshold_` reflects clips
-    the detector has not seen.
+    ``n_neighbors`` nearest. The training clips' own scores are held out
+    (:data:`~audioad.detectors.base.TRAINING_FOLDS` consecutive folds), so
+    that :attr:`threshold_` reflects clips the detector has not heard.
 
     Parameters
     ----------
@@ -110,7 +159,8 @@ class MelKNN(PooledMelDetector):
     Attributes
     ----------
     decision_scores_ : numpy.ndarray of shape (n_clips,)
-        Leave-one-out scores of the training clips.
+        Held-out scores of the training clips: each fold of them scored
+        against the clips of the other folds.
     threshold_ : float
         Scores above it are labelled anomalous.
     labels_ : numpy.ndarray of shape (n_clips,)
@@ -165,8 +215,8 @@ class MelKNN(PooledMelDetector):
         self.n_neighbors = n_neighbors
         self.method = method
 
-    def _check_parameters(self):
-        super()._check_parameters()
+    def check_parameters(self):
+        super().check_parameters()
         if not isinstance(self.n_neighbors, (int, np.integer)) or self.n_neighbors < 1:
             raise ValueError(f"n_neighbors must be a positive integer, got {self.n_neighbors!r}")
         if self.method not in KNN_METHODS:
@@ -175,16 +225,14 @@ class MelKNN(PooledMelDetector):
     def _reduce(self, distances):
         return distances[:, -1] if self.method == "largest" else distances.mean(axis=1)
 
-    def _fit_vectors(self, vectors, folds=None):
-        """Keep the references; score each training clip by those outside its fold (its own clip by default)."""
-        if len(vectors) <= self.n_neighbors:
+    def fit_vectors(self, vectors):
+        """Keep the standardised training vectors: the references."""
+        if len(vectors) < self.n_neighbors:
             raise ValueError(
-                f"MelKNN with n_neighbors={self.n_neighbors} needs more than {self.n_neighbors} "
+                f"MelKNN with n_neighbors={self.n_neighbors} needs at least {self.n_neighbors} "
                 f"training clips, got {len(vectors)}"
             )
         self.train_vectors_ = vectors
-        folds = np.arange(len(vectors)) if folds is None else np.asarray(folds)
-        return self._reduce(nearest_distances(vectors, vectors, self.n_neighbors, folds, folds))
 
-    def _score_vectors(self, vectors):
+    def score_vectors(self, vectors):
         return self._reduce(nearest_distances(vectors, self.train_vectors_, self.n_neighbors))

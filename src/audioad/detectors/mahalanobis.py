@@ -21,8 +21,9 @@ __all__ = ["MelMahalanobis"]
 
 
 def _mahalanobis(vectors, location, precision):
+    """Mahalanobis distance of each row, a row at a time: a row's distance never depends on the others'."""
     centred = vectors - location
-    return np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", centred, precision, centred), 0.0))
+    return np.sqrt(np.maximum([np.einsum("j,jk,k->", row, precision, row) for row in centred], 0.0))
 
 
 class MelMahalanobis(PooledMelDetector):
@@ -102,14 +103,12 @@ class MelMahalanobis(PooledMelDetector):
         )
         self.shrinkage = shrinkage
 
-    def _check_parameters(self):
-        super()._check_parameters()
+    def check_parameters(self):
+        super().check_parameters()
         if self.shrinkage is not None and not 0.0 <= self.shrinkage <= 1.0:
             raise ValueError(f"shrinkage must be None or lie in [0, 1], got {self.shrinkage!r}")
 
-    _training_folds = 5
-
-    def _fit_vectors(self, vectors):
+    def fit_vectors(self, vectors):
         if len(vectors) < 2:
             raise ValueError(f"MelMahalanobis needs at least 2 training clips, got {len(vectors)}")
         if self.shrinkage is None:
@@ -125,7 +124,6 @@ class MelMahalanobis(PooledMelDetector):
             self.precision_ = scipy.linalg.cho_solve(factor, np.eye(len(covariance)))
         except np.linalg.LinAlgError:
             self.precision_ = scipy.linalg.pinvh(covariance)
-        return self._score_vectors(vectors)
 
-    def _score_vectors(self, vectors):
+    def score_vectors(self, vectors):
         return _mahalanobis(vectors, self.location_, self.precision_)

@@ -15,10 +15,8 @@ fitting takes as long as computing the spectrograms, and torch is not needed.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import clone
-
 from ..features import POOLINGS, time_pool
-from .base import LogMelDetector, consecutive_folds, held_out_scores
+from .base import LogMelDetector
 
 __all__ = ["PooledMelDetector", "POOLED_STATISTICS", "pool", "standardisation"]
 
@@ -78,14 +76,12 @@ def pool(spec, pooling, decay=0.99):
 class PooledMelDetector(LogMelDetector):
     """Log-mel spectrogram pooled over time into one standardised vector per clip.
 
-    A base class: a backend implements ``_fit_vectors(vectors)`` (learn from
-    the standardised vectors of the training clips, return their scores) and
-    ``_score_vectors(vectors)``. The training clips' scores, which set
-    ``threshold_``, are those of clips the backend has not seen: a backend
-    that fits a shape to the clips (a covariance, a mixture) sets
-    ``_training_folds``, and each of that many consecutive folds of the
-    clips is scored by the backend fitted on the others; one that can leave
-    clips out itself (k-NN) takes the folds in ``_fit_vectors``.
+    A base class: a backend implements ``fit_vectors(vectors)`` (learn from
+    the standardised vectors of the training clips) and
+    ``score_vectors(vectors)`` (scores of standardised vectors, each row's a
+    function of that row alone). The training clips' scores, which set
+    ``threshold_``, are held out: each fold of the clips is scored by a
+    detector, standardisation included, fitted on the other folds.
 
     Parameters
     ----------
@@ -150,17 +146,14 @@ class PooledMelDetector(LogMelDetector):
         self.threshold_rule = threshold_rule
         self.n_jobs = n_jobs
 
-    # -- backend hooks -------------------------------------------------------
+    # -- backend ----------------------------------------------------------------
 
-    def _fit_vectors(self, vectors, folds=None):
-        """Learn from standardised training vectors; return their scores, each leaving out its fold.
-
-        ``folds`` (None: each clip its own) is passed only where ``_training_folds``
-        is None; a backend with ``_training_folds`` set takes the vectors alone.
-        """
+    def fit_vectors(self, vectors):
+        """Learn from the standardised vectors of the training clips."""
         raise NotImplementedError
 
-    def _score_vectors(self, vectors):
+    def score_vectors(self, vectors):
+        """Scores of standardised vectors, higher is more abnormal."""
         raise NotImplementedError
 
     # -- features ------------------------------------------------------------
@@ -168,8 +161,8 @@ class PooledMelDetector(LogMelDetector):
     def _poolings(self):
         return (self.pooling,) if isinstance(self.pooling, str) else tuple(self.pooling)
 
-    def _check_parameters(self):
-        super()._check_parameters()
+    def check_parameters(self):
+        super().check_parameters()
         poolings = self._poolings()
         unknown = [p for p in poolings if p not in POOLED_STATISTICS]
         if not poolings or unknown or len(set(poolings)) != len(poolings):
@@ -179,48 +172,24 @@ class PooledMelDetector(LogMelDetector):
         if not 0.0 <= self.decay <= 1.0:
             raise ValueError(f"decay must lie in [0, 1], got {self.decay!r}")
 
-    def _from_log_mel(self, specs):
+    def features_from(self, specs):
+        """Each clip's pooled vector, float64: (n_clips, n_features)."""
         poolings = self._poolings()
         vectors = [np.concatenate([pool(spec, p, decay=self.decay) for p in poolings]) for spec in specs]
         return np.stack(vectors).astype(np.float64)
 
-    #: Training scores leave out a clip's fold (see the class's description).
-    _leaves_folds_out = True
-
-    #: Consecutive folds of the training clips, each scored by the backend fitted on the others,
-    #: for a backend whose scores of its own training clips would be too low; None: the backend
-    #: leaves clips out itself, given the folds.
-    _training_folds = None
-
-    def _fit_features(self, vectors, folds=None):
+    def fit_features(self, vectors):
         self.n_features_ = vectors.shape[1]
         if self.standardize:
             self.feature_mean_, self.feature_scale_ = standardisation(vectors)
         else:
             self.feature_mean_ = np.zeros(self.n_features_)
             self.feature_scale_ = np.ones(self.n_features_)
-        standardised = self._standardised(vectors)
-        if self._training_folds is None:
-            return self._fit_vectors(standardised, folds)
-        in_sample = self._fit_vectors(standardised)
-        if folds is None:
-            if len(vectors) < 3:
-                return in_sample  # too few clips to hold any out
-            folds = consecutive_folds(len(vectors), self._training_folds)
-        return self._cross_fitted_scores(standardised, np.asarray(folds))
-
-    def _cross_fitted_scores(self, vectors, folds):
-        """Each fold's scores from a backend fitted on the other folds."""
-
-        def fit_and_score(train, held_out):
-            twin = clone(self)
-            twin._fit_vectors(vectors[train])
-            return twin._score_vectors(vectors[held_out])
-
-        return held_out_scores(folds, fit_and_score)
+        self.fit_vectors(self._standardised(vectors))
+        return self
 
     def _standardised(self, vectors):
         return (vectors - self.feature_mean_) / self.feature_scale_
 
-    def _score_features(self, vectors):
-        return self._score_vectors(self._standardised(vectors))
+    def score_features(self, vectors):
+        return self.score_vectors(self._standardised(vectors))

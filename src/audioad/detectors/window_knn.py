@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..features import WindowBank
-from .base import LogMelDetector, check_positive_integers
+from .base import LogMelDetector
+from .frontend import check_positive_integers
 from .knn import nearest_distances
 from .pooled import standardisation
 
@@ -70,16 +71,14 @@ class WindowKNN(LogMelDetector):
     Attributes
     ----------
     decision_scores_ : numpy.ndarray of shape (n_clips,)
-        Scores of the training clips, each window compared only with the
-        reference windows of other clips.
+        Held-out scores of the training clips: each fold of them scored by
+        references drawn from the other folds.
     threshold_ : float
         Scores above it are labelled anomalous.
     labels_ : numpy.ndarray of shape (n_clips,)
         Labels of the training clips (0 normal, 1 anomalous).
     reference_windows_ : numpy.ndarray of shape (n_references, n_features_)
         Standardised reference windows, float32.
-    reference_clips_ : numpy.ndarray of shape (n_references,)
-        Training clip each reference window comes from.
     window_mean_, window_scale_ : numpy.ndarray of shape (n_features_,)
         Standardisation of the windows (0 and 1 when ``standardize=False``).
     n_features_ : int
@@ -136,20 +135,20 @@ class WindowKNN(LogMelDetector):
         self.threshold_rule = threshold_rule
         self.n_jobs = n_jobs
 
-    def _check_parameters(self):
-        super()._check_parameters()
+    def check_parameters(self):
+        super().check_parameters()
         check_positive_integers(self, ("context", "window_hop", "n_neighbors", "max_windows"))
         if not 0.0 < self.top_fraction <= 1.0:
             raise ValueError(f"top_fraction must lie in (0, 1], got {self.top_fraction!r}")
 
+    scores_windows = True
+
     # -- fitting -------------------------------------------------------------
 
-    #: Training scores leave out a clip's fold (its own clip unless folds are given) in one pass.
-    _leaves_folds_out = True
-
-    def _fit_features(self, specs, folds=None):
-        """Draw the reference windows; score each training clip by those outside its fold (its own clip by default)."""
+    def fit_features(self, specs):
+        """Draw the reference windows from the training clips and standardise them."""
         if len(specs) < 2:
+            # A clip's windows would find themselves: a threshold needs clips held out.
             raise ValueError(f"WindowKNN needs at least 2 training clips, got {len(specs)}")
         bank = WindowBank(specs, self.context, self.window_hop)
         self.n_features_ = bank.n_features
@@ -162,32 +161,14 @@ class WindowKNN(LogMelDetector):
             self.window_mean_ = np.zeros(self.n_features_, np.float32)
             self.window_scale_ = np.ones(self.n_features_, np.float32)
         self.reference_windows_ = self._standardised(windows)
-        self.reference_clips_ = np.searchsorted(bank.offsets, index, side="right") - 1
-        # Leave each clip out of its own neighbourhood, or its windows would find themselves.
-        folds = np.arange(len(specs)) if folds is None else np.asarray(folds)
-        return self._clip_from_windows(bank.split(self._bank_scores(bank, folds)))
+        return self
 
     def _standardised(self, windows):
         return (windows - self.window_mean_) / self.window_scale_
 
     # -- scoring -------------------------------------------------------------
 
-    def _bank_scores(self, bank, clip_groups=None):
-        """Window scores; with ``clip_groups`` (a group per clip of the bank, training clips
-        only), a window ignores the reference windows of its own group."""
-        scores = np.empty(len(bank), dtype=np.float64)
-        if clip_groups is not None:
-            window_groups = np.repeat(clip_groups, np.diff(bank.offsets))
-            reference_groups = clip_groups[self.reference_clips_]
-        for index, windows in bank.batches(_SCORING_BATCH):
-            groups = (window_groups[index], reference_groups) if clip_groups is not None else (None, None)
-            distances = nearest_distances(
-                self._standardised(windows), self.reference_windows_, self.n_neighbors, *groups
-            )
-            scores[index] = distances[:, -1]
-        return scores
-
-    def _clip_from_windows(self, windows):
+    def clip_scores(self, windows):
         """A clip's score: the mean of its ``top_fraction`` highest window scores."""
         clip_scores = []
         for scores in windows:
@@ -195,12 +176,18 @@ class WindowKNN(LogMelDetector):
             clip_scores.append(np.partition(scores, len(scores) - n_top)[len(scores) - n_top :].mean())
         return np.asarray(clip_scores)
 
-    def _window_hop_seconds(self):
-        return self.window_hop * super()._window_hop_seconds()
+    @property
+    def window_hop_seconds(self):
+        return self.window_hop * self.frontend.hop_seconds
 
-    def _score_features(self, specs):
-        return self._clip_from_windows(self._window_scores(specs))
+    def score_features(self, specs):
+        return self.clip_scores(self.window_scores(specs))
 
-    def _window_scores(self, specs):
+    def window_scores(self, specs):
         bank = WindowBank(specs, self.context, self.window_hop)
-        return bank.split(self._bank_scores(bank))
+        scores = np.empty(len(bank), dtype=np.float64)
+        for index, windows in bank.batches(_SCORING_BATCH):
+            scores[index] = nearest_distances(self._standardised(windows), self.reference_windows_, self.n_neighbors)[
+                :, -1
+            ]
+        return bank.split(scores)

@@ -1,0 +1,181 @@
+"""Front ends: how a detector turns waveforms into what its features are made from.
+
+A front end is a value object: its settings, ``transform`` (a list of
+waveforms to one item per clip), ``transform_stream`` (a long file, decoded a
+block at a time, to a list of one item) and equality by settings, so that an
+:class:`~audioad.detectors.ensemble.Ensemble` can compute each distinct front
+end once for all the members that share it.
+
+Every front end transforms each clip on its own: a clip's result never
+depends on which other clips share the call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ..features import LOGS, log_mel_many, log_mel_stream
+
+__all__ = ["LogMelFrontend", "EncoderFrontend", "CombinedFrontend", "check_positive_integers"]
+
+
+def check_positive_integers(owner, names):
+    """Raise ValueError for the first of ``names`` that is not a positive integer on ``owner``.
+
+    Examples
+    --------
+    >>> check_positive_integers(LogMelFrontend(sr=0), ["sr"])
+    Traceback (most recent call last):
+    ...
+    ValueError: sr must be a positive integer, got 0
+    """
+    for name in names:
+        value = getattr(owner, name)
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+@dataclass(frozen=True)
+class LogMelFrontend:
+    """The log-mel spectrogram of each clip, by :func:`~audioad.features.log_mel`'s rules.
+
+    Parameters
+    ----------
+    sr : int
+        Rate clips are loaded at, in Hz.
+    n_fft, hop_length, n_mels : int
+        FFT size and hop in samples, mel bands.
+    log : {"db", "dcase"}
+        Log convention of :func:`~audioad.features.log_mel`.
+    workers : int or None
+        Threads; ``None`` uses every core. Not part of the front end's
+        identity: it changes how fast, never what.
+
+    Examples
+    --------
+    >>> frontend = LogMelFrontend(sr=16000, n_mels=64)
+    >>> [spec.shape for spec in frontend.transform([np.zeros(16000), np.zeros(8000)])]
+    [(64, 32), (64, 16)]
+    >>> frontend == LogMelFrontend(sr=16000, n_mels=64, workers=1), frontend.hop_seconds
+    (True, 0.032)
+    """
+
+    sr: int = 16000
+    n_fft: int = 1024
+    hop_length: int = 512
+    n_mels: int = 128
+    log: str = "db"
+    workers: int | None = None
+
+    def __eq__(self, other):
+        return isinstance(other, LogMelFrontend) and self.key == other.key
+
+    def __hash__(self):
+        return hash(self.key)
+
+    @property
+    def key(self):
+        """The settings that decide the result."""
+        return ("log-mel", self.sr, self.n_fft, self.hop_length, self.n_mels, self.log)
+
+    def check(self):
+        """Raise ValueError for settings :func:`~audioad.features.log_mel` cannot use."""
+        if self.log not in LOGS:
+            raise ValueError(f"log must be 'db' (librosa's power_to_db) or 'dcase', got {self.log!r}")
+        check_positive_integers(self, ("sr", "n_fft", "hop_length", "n_mels"))
+
+    def _settings(self):
+        return dict(sr=self.sr, n_fft=self.n_fft, hop_length=self.hop_length, n_mels=self.n_mels, log=self.log)
+
+    def transform(self, waves):
+        """One (n_mels, n_frames) spectrogram per waveform, in order."""
+        return log_mel_many(waves, workers=self.workers, **self._settings())
+
+    def transform_stream(self, stream):
+        """The spectrogram of a long file, as a list of one, made as its blocks are decoded."""
+        return [log_mel_stream(stream, n_samples=stream.n_samples, **self._settings())]
+
+    @property
+    def hop_seconds(self):
+        """Seconds between consecutive frames."""
+        return self.hop_length / self.sr
+
+
+@dataclass(frozen=True)
+class EncoderFrontend:
+    """One embedding vector per clip from an encoder of waveforms (e.g. clip descriptors).
+
+    Parameters
+    ----------
+    encode : callable
+        Takes a list of waveforms at ``sr``, returns an (n_clips, n_features) array.
+    sr : int
+        Rate clips are loaded at, in Hz.
+
+    Examples
+    --------
+    >>> frontend = EncoderFrontend(lambda waves: [[w.mean(), w.std()] for w in waves], sr=8000)
+    >>> frontend.transform([np.ones(4), np.zeros(4)])
+    [array([1., 0.]), array([0., 0.])]
+    """
+
+    encode: Callable
+    sr: int
+
+    def transform(self, waves):
+        """One float64 vector per waveform, in order."""
+        embeddings = np.asarray(self.encode(waves), dtype=np.float64)
+        if embeddings.ndim != 2 or len(embeddings) != len(waves):
+            raise ValueError(
+                f"the encoder must return an (n_clips, n_features) array; for {len(waves)} clips "
+                f"it returned shape {embeddings.shape}"
+            )
+        return list(embeddings)
+
+    def transform_stream(self, stream):
+        """The vector of a long file: the encoder sees it whole."""
+        return self.transform([np.concatenate(list(stream))])
+
+
+@dataclass(frozen=True)
+class CombinedFrontend:
+    """Several front ends at once, each distinct one computed once: an ensemble's.
+
+    Parameters
+    ----------
+    frontends : tuple
+        One front end per member, repeats allowed; all at one ``sr``.
+
+    Examples
+    --------
+    >>> mel = LogMelFrontend(sr=16000, n_mels=32)
+    >>> per_clip = CombinedFrontend((mel, mel)).transform([np.zeros(16000)])
+    >>> len(per_clip), per_clip[0][0] is per_clip[0][1]
+    (1, True)
+    """
+
+    frontends: tuple
+
+    @property
+    def sr(self):
+        """The members' common rate."""
+        return self.frontends[0].sr
+
+    def _each(self, transform):
+        """Per clip, a tuple of every front end's item; a front end equal to an earlier one is not run again."""
+        done = {}
+        for frontend in self.frontends:
+            if frontend not in done:
+                done[frontend] = transform(frontend)
+        return list(zip(*(done[frontend] for frontend in self.frontends)))
+
+    def transform(self, waves):
+        """Per clip, a tuple with one item for each front end."""
+        return self._each(lambda frontend: frontend.transform(waves))
+
+    def transform_stream(self, stream):
+        """The same for one long file, its blocks decoded once per distinct front end."""
+        return self._each(lambda frontend: frontend.transform_stream(stream))
