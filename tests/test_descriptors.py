@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from audioad.audio import AudioInputError
-from audioad.descriptors import (
+from audioad.features.descriptors import (
     chroma_filterbank,
     clip_descriptors,
     clip_descriptors_many,

@@ -587,14 +587,14 @@ def test_large_finite_amplitude_stays_finite():
 
 @pytest.mark.parametrize("seed", range(5))
 def test_banded_projection_equals_the_dense_product(seed):
-    from audioad.features import _banded_product, _column_bands
+    from audioad.features.stft import banded_product, column_bands
 
     rng = np.random.default_rng(seed)
     projection = rng.random((200, 37)) * (rng.random((200, 37)) < 0.05)  # sparse, some columns empty
     projection[:, 3] = 0.0
     values = rng.random((50, 200))
     out = np.full((50, 37), np.nan)
-    np.testing.assert_allclose(_banded_product(values, projection, _column_bands(projection), out), values @ projection)
+    np.testing.assert_allclose(banded_product(values, projection, column_bands(projection), out), values @ projection)
 
 
 @pytest.mark.parametrize("n_clips, seconds", [(9, 10.0), (1, 70.0)])
@@ -603,13 +603,13 @@ def test_blocks_on_every_core_equal_one_core(n_clips, seconds):
     blocks go through one thread or through a thread each; BLAS gets its threads back after."""
     from threadpoolctl import threadpool_info
 
-    from audioad.features import _BLOCK_VALUES
+    from audioad.features.stft import BLOCK_VALUES
 
     y = np.stack([tones_and_noise(16000, seconds, seed=s) for s in range(n_clips)])
     blas_before = [pool["num_threads"] for pool in threadpool_info()]
     one, three = (log_mel(y, 16000, n_fft=1024, hop_length=512, n_mels=128, workers=w) for w in (1, 3))
     assert [pool["num_threads"] for pool in threadpool_info()] == blas_before
-    assert n_clips * one.shape[-1] > _BLOCK_VALUES // 1024  # two blocks or more
+    assert n_clips * one.shape[-1] > BLOCK_VALUES // 1024  # two blocks or more
     np.testing.assert_array_equal(three, one)
 
 
@@ -641,4 +641,3 @@ def test_threads_at_once_leave_blas_threads_as_they_were():
 def test_bad_worker_counts_are_refused(workers):
     with pytest.raises(ValueError, match="workers"):
         log_mel(np.zeros(4000), 16000, workers=workers)
-

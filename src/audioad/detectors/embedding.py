@@ -18,8 +18,7 @@ from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree._tree import Tree as SklearnTree
 
-from ..descriptors import clip_descriptors_many
-from ..features import one_blas_thread
+from ..features import clip_descriptors_many, one_blas_thread
 from .base import ClipDetector
 from .frontend import EncoderFrontend
 

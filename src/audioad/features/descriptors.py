@@ -18,8 +18,11 @@ from functools import lru_cache
 import numpy as np
 import scipy.fft
 
-from .audio import AudioInputError
-from .features import map_on_cores, mel_filterbank, one_blas_thread, power_spectrogram, power_to_db, thread_count
+from ..audio import AudioInputError
+from .logmel import power_to_db
+from .mel import mel_filterbank
+from .stft import power_spectrogram
+from .threads import map_on_cores, one_blas_thread, thread_count
 
 __all__ = ["chroma_filterbank", "clip_descriptors", "clip_descriptors_many", "descriptor_names"]
 
