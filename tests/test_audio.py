@@ -2,6 +2,7 @@
 
 import pickle
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -344,6 +345,12 @@ def _write_no_frames(tmp_path):
     return p
 
 
+def _write_raw(tmp_path):
+    p = tmp_path / "headerless.RAW"
+    p.write_bytes(tone().tobytes())
+    return p
+
+
 @pytest.mark.parametrize(
     "make, cause",
     [
@@ -353,6 +360,7 @@ def _write_no_frames(tmp_path):
         (_write_truncated_header, "decode"),
         (_write_random, "decode"),
         (_write_no_frames, "no samples"),
+        (_write_raw, "RAW.*no sample rate"),
     ],
 )
 @pytest.mark.parametrize("as_path", [False, True])
@@ -510,6 +518,83 @@ def test_load_many_names_the_failing_clip(tmp_path, n_jobs):
     items[4] = missing
     with raises_clip_error("not found", path=str(missing), index=4):
         load_many(items, sr=SR, n_jobs=n_jobs)
+
+
+def test_an_error_that_is_not_the_file_s_is_not_blamed_on_the_clip(tmp_path, monkeypatch):
+    # Only soundfile's errors and the OS's are the file's fault; a TypeError from the call is a bug.
+    path = tmp_path / "fine.wav"
+    sf.write(path, tone(), SR)
+
+    def broken_read(*args, **kwargs):
+        raise TypeError("read() got an unexpected keyword argument 'always_2d'")
+
+    monkeypatch.setattr(sf, "read", broken_read)
+    with pytest.raises(TypeError, match="unexpected keyword") as info:
+        load_many([tone(), path], sr=SR, n_jobs=1)
+    assert not isinstance(info.value, AudioInputError)
+
+
+def test_a_decoding_error_keeps_its_cause(tmp_path):
+    path = _write_random(tmp_path)
+    with raises_clip_error("decode") as info:
+        load_audio(path, sr=SR)
+    assert isinstance(info.value.__cause__, sf.LibsndfileError)
+
+
+class _RecordingPool(ThreadPoolExecutor):
+    made = []
+
+    def __init__(self, max_workers=None, **kwargs):
+        super().__init__(max_workers=max_workers, **kwargs)
+        self.max_workers = max_workers
+        _RecordingPool.made.append(self)
+
+
+@pytest.mark.parametrize("n_jobs, threads", [(None, 3), (-1, 3), (2, 2), (0, None), (1, None)])
+def test_load_many_threads_are_bounded_by_joblib_cpu_count(monkeypatch, n_jobs, threads):
+    # joblib.cpu_count honours CPU affinity and cgroup quotas; os.cpu_count() sees every core of the machine.
+    monkeypatch.setattr(audio.joblib, "cpu_count", lambda: 3)
+    monkeypatch.setattr(audio.os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(audio, "ThreadPoolExecutor", _RecordingPool)
+    _RecordingPool.made = []
+    out = load_many([tone(100 + i) for i in range(8)], sr=SR, n_jobs=n_jobs)
+    assert [len(y) for y in out] == [100 + i for i in range(8)]
+    if threads is None:
+        assert _RecordingPool.made == []
+    else:
+        # One pool for the call, shut down before it returns.
+        [pool] = _RecordingPool.made
+        assert pool.max_workers == threads and pool._shutdown
+
+
+def test_load_many_pool_is_shut_down_when_a_clip_fails(monkeypatch):
+    monkeypatch.setattr(audio, "ThreadPoolExecutor", _RecordingPool)
+    _RecordingPool.made = []
+    with raises_clip_error("NaN", index=1):
+        load_many([tone(), np.array([np.nan]), tone()], sr=SR, n_jobs=2)
+    [pool] = _RecordingPool.made
+    assert pool._shutdown
+
+
+def test_is_long_file(tmp_path, monkeypatch):
+    long = tmp_path / "long.wav"
+    with open(long, "wb") as f:
+        f.truncate(audio.LONG_FILE_BYTES + 1)  # sparse: no disk space taken
+    short = tmp_path / "short.wav"
+    sf.write(short, tone(), SR)
+    assert audio.is_long_file(long) and audio.is_long_file(str(long))
+    assert not audio.is_long_file(short)
+    assert not audio.is_long_file(tmp_path)
+    assert not audio.is_long_file(tmp_path / "missing.wav")
+    assert not audio.is_long_file("bad\0name.wav")
+    assert not audio.is_long_file(np.zeros(10))
+
+    # Removed between the check and the size: loading it will report it.
+    def gone(path):
+        raise FileNotFoundError(2, "No such file or directory", str(path))
+
+    monkeypatch.setattr(audio.os.path, "getsize", gone)
+    assert not audio.is_long_file(long)
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2])

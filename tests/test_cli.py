@@ -1,4 +1,4 @@
-"""The `audioad` command, end to end, each command run as a subprocess."""
+"""The `audioad` command: end to end, each command run as a subprocess; what it catches and closes, in process."""
 
 import csv
 import os
@@ -6,10 +6,19 @@ import signal
 import subprocess
 import sys
 import time
+from types import SimpleNamespace
 
+import click
+import numpy as np
 import pytest
+from click.testing import CliRunner
+from tqdm.auto import tqdm
 
+from audioad import cli
 from audioad.datasets import make_machine_sounds
+from audioad.detectors.registry import DETECTORS, make_detector
+from audioad.detectors.window_knn import WindowKNN
+from audioad.parallel import ClusterError
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -223,3 +232,182 @@ def test_score_on_error(model, dataset, tmp_path, on_error, n_rows, code):
     else:
         # Stopped at the bad file: what was scored before it is kept.
         assert [r["path"] for r in written] == [str(p) for p in test[:3]]
+
+
+# -- in-process: what is caught, what is not, and what is closed however a run ends ----------------
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli.main, [str(a) for a in args])
+
+
+def test_a_bug_making_the_detector_is_not_a_usage_error(monkeypatch, tmp_path):
+    def buggy_factory(**params):
+        raise TypeError("MelKNN.__init__() got an unexpected keyword argument 'pooling_'")
+
+    monkeypatch.setitem(DETECTORS, "mel-knn", (buggy_factory, DETECTORS["mel-knn"][1]))
+    result = invoke("fit", tmp_path / "x.wav", "--detector", "mel-knn", "--out", tmp_path / "m.audioad")
+    # Raised as it is (a traceback to report), not exit code 2 with a usage message blaming the user.
+    assert isinstance(result.exception, TypeError) and "pooling_" in str(result.exception)
+    assert result.exit_code == 1 and "Usage:" not in result.output
+
+
+def test_an_unknown_setting_is_a_usage_error_listing_the_parameters(tmp_path):
+    result = invoke(
+        "fit", tmp_path / "x.wav", "--detector", "mel-knn", "--set", "n_melz=3", "--out", tmp_path / "m.audioad"
+    )
+    assert result.exit_code == 2
+    assert "no parameter 'n_melz'" in result.output and "n_mels" in result.output
+
+
+@pytest.mark.parametrize(
+    "name, settings, params",
+    [
+        ("mel-knn", ["n_mels=64", "pooling=delta_std"], {"n_mels": 64, "pooling": "delta_std"}),
+        ("twfr-gmm", ["n_components=3"], {"n_components": 3}),
+        ("dcase2023-ae", ["epoch_num=2", "log=power"], {"epoch_num": 2, "log": "power"}),
+        ("embedding-fast", ["reduce_dim=null"], {"reduce_dim": None}),
+        ("default", ["n_folds=3"], {"n_folds": 3}),
+    ],
+)
+def test_settings_make_what_make_detector_makes(name, settings, params):
+    made = cli.build_detector(name, settings)
+    expected = make_detector(name, **params)
+    assert type(made) is type(expected)
+    assert repr(made.get_params(deep=False)) == repr(expected.get_params(deep=False))
+
+
+class RecordingBar:
+    """tqdm, recording every bar made and whether it was closed."""
+
+    made = []
+
+    def __init__(self, *args, **kwargs):
+        self.bar, self.n, self.closed = tqdm(*args, **kwargs), 0, False
+        RecordingBar.made.append(self)
+
+    def update(self, n):
+        self.n += n
+        self.bar.update(n)
+
+    def close(self):
+        self.closed = True
+        self.bar.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+@pytest.fixture
+def failing_second_batch(monkeypatch):
+    """Batches of 4 clips, the second of which raises the exception the test passes in."""
+    RecordingBar.made = []
+    monkeypatch.setattr(cli, "tqdm", RecordingBar)
+    monkeypatch.setattr(cli, "_SCORE_BATCH", 4)
+    score_clips = WindowKNN.score_clips
+    calls = []
+
+    def arm(exception):
+        def score(self, *args, **kwargs):
+            calls.append(1)
+            if len(calls) == 2:
+                raise exception
+            return score_clips(self, *args, **kwargs)
+
+        monkeypatch.setattr(WindowKNN, "score_clips", score)
+
+    return arm
+
+
+@pytest.mark.parametrize("bug", [TypeError("unsupported operand type(s)"), RuntimeError("mat1 and mat2 shapes")])
+def test_a_bug_while_scoring_is_raised_as_it_is_with_the_bar_closed(
+    model, dataset, tmp_path, failing_second_batch, bug
+):
+    failing_second_batch(bug)
+    out = tmp_path / "scores.csv"
+    result = invoke("score", model, dataset / "fan" / "test", "--out", out)
+    assert result.exception is bug
+    assert result.exit_code == 1 and "Usage:" not in result.output and "--resume" not in result.output
+    # The first batch reached the file before the failure; the bar was closed on the way out.
+    assert len(rows(out)) == 4
+    [bar] = RecordingBar.made
+    assert bar.closed and bar.n == 4
+
+
+def test_ctrl_c_closes_the_bar_and_says_how_to_resume(model, dataset, tmp_path, failing_second_batch):
+    failing_second_batch(KeyboardInterrupt())
+    out = tmp_path / "scores.csv"
+    result = invoke("score", model, dataset / "fan" / "test", "--out", out)
+    assert result.exit_code == 1 and "interrupted" in result.output and "--resume" in result.output
+    assert len(rows(out)) == 4
+    [bar] = RecordingBar.made
+    assert bar.closed
+
+
+def _batches(n_batches, fail_at=None, error=None, closed=None):
+    """Batches of 2 clips with ClipScores-like results; ``error`` raised at batch ``fail_at``.
+
+    ``closed`` is appended to when the generator is closed or finishes.
+    """
+    try:
+        for b in range(n_batches):
+            if b == fail_at:
+                raise error
+            clips = [f"b{b}_0.wav", f"b{b}_1.wav"]
+            yield clips, SimpleNamespace(scores=np.array([0.5, 2.0]), frames=None, errors=[])
+    finally:
+        if closed is not None:
+            closed.append(True)
+
+
+def test_a_cluster_failure_says_how_to_resume(tmp_path, monkeypatch):
+    RecordingBar.made = []
+    monkeypatch.setattr(cli, "tqdm", RecordingBar)
+    closed, out = [], tmp_path / "scores.csv"
+    batches = _batches(3, fail_at=1, error=ClusterError("KilledWorker: 3 workers died"), closed=closed)
+    with pytest.raises(click.ClickException) as info:
+        cli._write_scores(SimpleNamespace(threshold_=1.0), batches, out, None, False, 6, True)
+    assert "KilledWorker" in info.value.message and "rerun with --resume" in info.value.message
+    assert isinstance(info.value.__cause__, ClusterError)
+    assert len(rows(out)) == 2 and RecordingBar.made[0].closed and closed == [True]
+
+
+def test_a_stop_on_a_bad_clip_closes_the_batches_and_the_bar(tmp_path, monkeypatch):
+    RecordingBar.made = []
+    monkeypatch.setattr(cli, "tqdm", RecordingBar)
+    closed = []
+
+    def batches():
+        with_error = SimpleNamespace(
+            scores=np.array([0.5, np.nan]), frames=None, errors=[SimpleNamespace(index=1, cause="cannot decode it")]
+        )
+        try:
+            yield ["a.wav", "bad.wav"], with_error
+            yield ["c.wav", "d.wav"], with_error
+        finally:
+            closed.append(True)
+
+    out, pending = tmp_path / "scores.csv", batches()  # held here, as the score command holds it
+    with pytest.raises(cli.Failure, match="bad.wav: cannot decode it"):
+        cli._write_scores(SimpleNamespace(threshold_=1.0), pending, out, None, False, 4, True, "raise")
+    # Stopped mid-way: the scoring still to come is cancelled, not left running.
+    assert closed == [True] and RecordingBar.made[0].closed
+    assert [r["path"] for r in rows(out)] == ["a.wav"]
+
+
+def test_a_bug_setting_up_dask_is_not_a_usage_error(model, dataset, tmp_path, monkeypatch):
+    def buggy_score_on_dask(*args, **kwargs):
+        raise ValueError("operands could not be broadcast together")
+
+    monkeypatch.setattr(cli, "score_on_dask", buggy_score_on_dask)
+    result = invoke("score", model, dataset / "fan" / "test", "--dask", "tcp://127.0.0.1:8786", "--out", tmp_path / "s")
+    assert isinstance(result.exception, ValueError) and result.exit_code == 1 and "Usage:" not in result.output
+
+
+def test_a_malformed_dask_address_is_a_usage_error(model, dataset, tmp_path):
+    pytest.importorskip("distributed")
+    result = invoke("score", model, dataset / "fan" / "test", "--dask", "no-port-here", "--out", tmp_path / "s.csv")
+    assert result.exit_code == 2 and "not a Dask scheduler address" in result.output

@@ -1,18 +1,22 @@
 """audioad.parallel: batches scored on threads or on a Dask cluster give what one local pass gives."""
 
+import builtins
 import copy
 import csv
+import re
 import subprocess
 import sys
 import time
+from types import SimpleNamespace
 
 import joblib
 import numpy as np
 import pytest
 
+from audioad import parallel
 from audioad.datasets import make_machine_sounds
 from audioad.detectors.registry import make_detector
-from audioad.parallel import score_in_batches, score_on_dask
+from audioad.parallel import ClusterError, SchedulerAddressError, score_in_batches, score_on_dask
 
 
 @pytest.fixture(scope="module")
@@ -157,23 +161,134 @@ def test_dask_by_address_closes_its_client(fitted, data, cluster):
     assert set(cluster.scheduler.clients) == before
 
 
-def test_dask_task_failure_names_its_batch(fitted, data, client):
+def test_dask_task_error_is_raised_as_a_local_run_raises_it(fitted, data, client):
     # Window features of another size than the model learnt: every task raises on its worker.
     broken = copy.deepcopy(fitted["window-knn"]).set_params(n_mels=16)
-    with pytest.raises(RuntimeError, match=r"batch of \d clips starting at clip \d+ \(.+\.wav\): ValueError"):
+    with pytest.raises(Exception) as local:
+        list(score_in_batches(broken, data["clips"], batch_size=3))
+    with pytest.raises(type(local.value)) as remote:
         list(score_on_dask(broken, data["clips"], client, batch_size=3))
+    # The detector's own error, not relabelled as the cluster's (the shapes in it are of whichever batch failed first).
+    assert type(remote.value) is type(local.value) and not isinstance(remote.value, ClusterError)
+    assert re.sub(r"\d+", "N", str(remote.value)) == re.sub(r"\d+", "N", str(local.value))
+
+
+class _FakeFuture:
+    def __init__(self, error):
+        self.error = error
+
+    def result(self):
+        raise self.error
+
+
+def _fake_cluster(error):
+    """A stand-in for dask.distributed whose tasks all fail with ``error``; and the list its client's close adds to."""
+    distributed = pytest.importorskip("distributed")
+    closed = []
+
+    class Client:
+        loop = None
+
+        def __init__(self, address, set_as_default=True):
+            pass
+
+        def scatter(self, value, **kwargs):
+            return "model"
+
+        def submit(self, *args, **kwargs):
+            return _FakeFuture(error)
+
+        def close(self):
+            closed.append(True)
+
+    fake = SimpleNamespace(
+        Client=Client,
+        comm=distributed.comm,
+        KilledWorker=distributed.KilledWorker,
+        as_completed=lambda futures, loop: iter(futures),
+    )
+    return fake, closed
+
+
+@pytest.mark.parametrize("error", ["killed", "cancelled", "comm-closed"])
+def test_dask_cluster_failure_names_its_batch(fitted, data, monkeypatch, error):
+    distributed = pytest.importorskip("distributed")
+    from distributed.client import FutureCancelledError
+    from distributed.comm import CommClosedError
+
+    error = {
+        "killed": distributed.KilledWorker("_score_batch-1", SimpleNamespace(address="tcp://10.0.0.7:40000"), 3),
+        "cancelled": FutureCancelledError("_score_batch-1", reason="scheduler-connection-lost"),
+        "comm-closed": CommClosedError("in <TCP (closed)>: Stream is closed"),
+    }[error]
+    fake, closed = _fake_cluster(error)
+    monkeypatch.setattr(parallel, "_import_distributed", lambda: fake)
+    clips = data["clips"]
+    with pytest.raises(ClusterError, match=r"batch of 3 clips starting at clip 0 \(.+\.wav\): \w+") as info:
+        list(score_on_dask(fitted["mel-knn"], clips, "tcp://10.0.0.5:8786", batch_size=3))
+    assert info.value.__cause__ is error
+    assert closed == [True]
+
+
+def test_dask_task_bug_is_not_a_cluster_failure(fitted, data, monkeypatch):
+    bug = TypeError("unsupported operand type(s) for -: 'NoneType' and 'float'")
+    fake, closed = _fake_cluster(bug)
+    monkeypatch.setattr(parallel, "_import_distributed", lambda: fake)
+    with pytest.raises(TypeError) as info:
+        list(score_on_dask(fitted["mel-knn"], data["clips"], "tcp://10.0.0.5:8786", batch_size=3))
+    assert info.value is bug and closed == [True]
 
 
 def test_dask_refuses_a_malformed_address(fitted, data):
     pytest.importorskip("distributed")
-    with pytest.raises(ValueError, match="not a Dask scheduler address"):
+    with pytest.raises(SchedulerAddressError, match="not a Dask scheduler address") as info:
         score_on_dask(fitted["mel-knn"], data["clips"], "no-port-here")
+    assert isinstance(info.value, ValueError) and isinstance(info.value.__cause__, ValueError)
 
 
 def test_dask_missing_says_what_to_install(fitted, data, monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)
-    with pytest.raises(ImportError, match=r"pip install audioad\[dask\]"):
+    with pytest.raises(ImportError, match=r"pip install audioad\[dask\]") as info:
         score_on_dask(fitted["mel-knn"], data["clips"], "tcp://127.0.0.1:8786")
+    assert isinstance(info.value.__cause__, ModuleNotFoundError)
+
+
+def test_a_broken_dask_installation_speaks_for_itself(fitted, data, monkeypatch):
+    real_import = builtins.__import__
+    broken = ImportError("cannot import name 'istask' from 'dask.core'")
+
+    def importing(name, *args, **kwargs):
+        if name == "distributed":
+            raise broken
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", importing)
+    with pytest.raises(ImportError) as info:
+        score_on_dask(fitted["mel-knn"], data["clips"], "tcp://127.0.0.1:8786")
+    assert info.value is broken
+
+
+class _RecordingParallel(joblib.Parallel):
+    outputs = []
+
+    def __call__(self, iterable):
+        output = super().__call__(iterable)
+        _RecordingParallel.outputs.append(output)
+        return output
+
+
+@pytest.mark.filterwarnings("ignore:.*tasks:UserWarning")
+def test_local_batches_left_early_release_joblib(fitted, data, monkeypatch):
+    monkeypatch.setattr(parallel.joblib, "Parallel", _RecordingParallel)
+    _RecordingParallel.outputs = []
+    batches = score_in_batches(fitted["mel-knn"], data["clips"], batch_size=1, n_jobs=2)
+    next(batches)
+    batches.close()
+    # joblib's generator is closed with ours: its workers stopped, not left to the garbage collector.
+    [output] = _RecordingParallel.outputs
+    assert output.gi_frame is None
+    with pytest.raises(StopIteration):
+        next(output)
 
 
 def test_joblib_dask_backend_runs_the_batches_on_the_cluster(fitted, data, client):

@@ -1,8 +1,16 @@
+import warnings
+
 import numpy as np
 import pytest
 from scipy import stats
 
-from audioad.thresholds import check_scores, contamination_threshold, gamma_threshold, threshold
+from audioad.thresholds import (
+    ThresholdFallbackWarning,
+    check_scores,
+    contamination_threshold,
+    gamma_threshold,
+    threshold,
+)
 
 
 @pytest.mark.parametrize("seed", range(10))
@@ -54,13 +62,62 @@ def test_gamma_threshold_falls_back_to_empirical_quantile_when_fit_fails(monkeyp
         raise stats.FitError("optimizer did not converge")
 
     monkeypatch.setattr(stats.gamma, "fit", failing_fit)
-    assert gamma_threshold(scores, quantile=0.9) == np.quantile(scores, 0.9)
+    with pytest.warns(
+        ThresholdFallbackWarning, match=r"gamma fit failed \(optimizer did not converge\).*0\.9 quantile"
+    ):
+        assert gamma_threshold(scores, quantile=0.9) == np.quantile(scores, 0.9)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # scipy's overflows on the way to its FitError
+def test_gamma_threshold_falls_back_on_real_scores_scipy_cannot_fit():
+    # Scores near float64's limit: scipy's optimiser leaves the distribution's range (FitError).
+    scores = np.array([1e300, 2e300, 3e300])
+    with pytest.raises(stats.FitError):
+        stats.gamma.fit(scores)
+    with pytest.warns(ThresholdFallbackWarning, match="gamma fit failed"):
+        assert gamma_threshold(scores) == np.quantile(scores, 0.9)
 
 
 def test_gamma_threshold_falls_back_when_fitted_support_misses_training_scores(monkeypatch):
     scores = np.arange(1.0, 11.0)
     monkeypatch.setattr(stats.gamma, "fit", lambda data: (2.0, 5.0, 1.0))
-    assert gamma_threshold(scores, quantile=0.8) == np.quantile(scores, 0.8)
+    with pytest.warns(
+        ThresholdFallbackWarning, match=r"support starts at 5, at or above the lowest training score 1\b"
+    ):
+        assert gamma_threshold(scores, quantile=0.8) == np.quantile(scores, 0.8)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # inf * 0 in scipy's support bounds
+def test_gamma_threshold_falls_back_when_the_fit_gives_no_finite_threshold(monkeypatch):
+    scores = np.arange(1.0, 11.0)
+    monkeypatch.setattr(stats.gamma, "fit", lambda data: (2.0, 0.0, np.inf))
+    with pytest.warns(ThresholdFallbackWarning, match="gives inf"):
+        assert gamma_threshold(scores, quantile=0.8) == np.quantile(scores, 0.8)
+
+
+def test_gamma_threshold_fallback_warning_points_at_the_caller(monkeypatch):
+    monkeypatch.setattr(stats.gamma, "fit", lambda data: (2.0, 5.0, 1.0))
+    with pytest.warns(ThresholdFallbackWarning) as record:
+        gamma_threshold(np.arange(1.0, 11.0))
+    assert record[0].filename == __file__
+
+
+def test_gamma_threshold_of_well_fitted_scores_does_not_warn():
+    scores = np.random.default_rng(3).gamma(shape=2.0, size=300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gamma_threshold(scores)
+        gamma_threshold([5.0, 5.0])
+
+
+def test_gamma_threshold_does_not_hide_an_error_that_is_not_a_failed_fit(monkeypatch):
+    # Only scipy's FitError means "no gamma fits these scores"; anything else is a bug to see.
+    def broken_fit(data):
+        raise TypeError("fit() got an unexpected keyword argument")
+
+    monkeypatch.setattr(stats.gamma, "fit", broken_fit)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        gamma_threshold(np.arange(1.0, 11.0))
 
 
 @pytest.mark.parametrize("quantile", [0.0, 1.0, 1.5])

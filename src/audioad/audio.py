@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
+import joblib
 import numpy as np
 import soundfile as sf
 import soxr
@@ -124,15 +125,22 @@ def _check_rate(sr, what, path=None):
 
 @contextmanager
 def _file_errors(path):
-    """Turn what opening, reading or decoding ``path`` raises into an AudioInputError naming it."""
+    """Turn what opening, reading or decoding ``path`` raises into an AudioInputError naming it.
+
+    The body is one soundfile call on ``path``: only soundfile's own errors (the file's content)
+    and the operating system's (the file itself) are the clip's fault; anything else propagates.
+    """
     try:
         if not path.exists():
             raise AudioInputError("file not found; check the path", path=path)
         if path.is_dir():
             raise AudioInputError("is a directory, not an audio file; pass the files inside it", path=path)
+        if path.suffix.lower() == ".raw":
+            # soundfile reads .raw as headerless PCM and asks for a rate and a channel count (a TypeError).
+            raise AudioInputError("headerless RAW audio has no sample rate; convert it to WAV or FLAC", path=path)
         try:
             yield
-        except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        except sf.SoundFileError as exc:
             detail = "the file is empty (0 bytes)" if path.stat().st_size == 0 else f"cannot decode it ({exc})"
             raise AudioInputError(f"{detail}; is it a WAV, FLAC, OGG or MP3 file?", path=path) from exc
     except OSError as exc:
@@ -306,7 +314,9 @@ def load_many(items, sr, n_jobs=None, mono=True, channel=None, on_error="raise")
     sr : int
         Target sample rate of every clip.
     n_jobs : int or None
-        Number of threads; ``None`` or ``-1`` uses every core, 1 loads serially.
+        Number of threads; ``None`` or ``-1`` uses every core this process may
+        run on (``joblib.cpu_count()``: CPU affinity and cgroup quotas
+        included), 1 loads serially. The threads live for this call only.
     mono, channel
         As in :func:`load_audio`.
     on_error : {"raise", "return"}
@@ -342,7 +352,8 @@ def load_many(items, sr, n_jobs=None, mono=True, channel=None, on_error="raise")
                 return exc.at(i)
             raise exc.at(i) from exc.__cause__
 
-    workers = (os.cpu_count() or 1) if n_jobs in (None, -1) else max(1, int(n_jobs))
+    # joblib's count honours CPU affinity and cgroup quotas, which os.cpu_count() does not.
+    workers = joblib.cpu_count() if n_jobs in (None, -1) else max(1, int(n_jobs))
     if workers == 1 or len(items) < 2:
         return [load(i) for i in range(len(items))]
     with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
@@ -357,12 +368,13 @@ def is_long_file(item):
     >>> is_long_file("no/such/file.wav"), is_long_file(np.zeros(16000))
     (False, False)
     """
-    if not isinstance(item, (str, os.PathLike)):
+    # os.path.isfile is False for any path it cannot stat (missing, unreadable, a NUL in its name).
+    if not isinstance(item, (str, os.PathLike)) or not os.path.isfile(item):
         return False
     try:
-        return os.path.isfile(item) and os.path.getsize(item) > LONG_FILE_BYTES
-    except (OSError, ValueError):
-        return False  # loading it will say what is wrong
+        return os.path.getsize(item) > LONG_FILE_BYTES
+    except OSError:
+        return False  # gone or unreadable since the check: loading it will say what is wrong
 
 
 class AudioStream:

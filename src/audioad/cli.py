@@ -11,7 +11,7 @@ import csv
 import json
 import sys
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from pathlib import Path
 
 import click
@@ -22,7 +22,7 @@ from . import __version__
 from .audio import AUDIO_SUFFIXES
 from .datasets import read_dataset, write_dcase_results
 from .detectors.registry import DETECTORS, make_detector
-from .parallel import score_in_batches, score_on_dask
+from .parallel import ClusterError, SchedulerAddressError, score_in_batches, score_on_dask
 from .persistence import ModelFileError, load, read_header
 
 SCORE_COLUMNS = ("path", "score", "label", "peak_time", "error")
@@ -82,10 +82,24 @@ def parse_settings(settings):
 
 
 def build_detector(name, settings):
-    try:
-        return make_detector(name, **parse_settings(settings))
-    except (TypeError, ValueError) as exc:
-        raise click.UsageError(f"cannot make detector {name!r}: {exc}") from exc
+    """The detector ``name`` with the ``--set`` parameters.
+
+    A parameter the detector does not have is a usage error, found here by name. Nothing is
+    caught around making the detector: an error there is audioad's, not the user's, and keeps
+    its traceback. Values are checked by ``fit``, as scikit-learn's estimators check them.
+    """
+    params = parse_settings(settings)
+    detector = make_detector(name)
+    known = detector.get_params(deep=True)
+    unknown = [key for key in params if key not in known]
+    if unknown:
+        listed = ", ".join(sorted(detector.get_params(deep=False)))
+        raise click.UsageError(
+            f"cannot make detector {name!r}: it has no parameter {', '.join(map(repr, unknown))}; "
+            f"its parameters are: {listed}"
+        )
+    # The registry's presets only fill in constructor arguments, so this is make_detector(name, **params).
+    return detector.set_params(**params)
 
 
 def load_model(path):
@@ -160,6 +174,8 @@ def fit(train, detector_name, settings, out, n_jobs, quiet):
     started = time.perf_counter()
     try:
         detector.fit(clips, progress=not quiet)
+    # fit's ValueError is bad input (scikit-learn's contract): an unreadable clip (AudioInputError),
+    # a --set value out of range, too few clips. Other types are bugs and keep their traceback.
     except ValueError as exc:
         raise click.UsageError(f"cannot fit on these clips: {exc}") from exc
     Path(out).parent.mkdir(parents=True, exist_ok=True)
@@ -209,7 +225,7 @@ def score(model, inputs, out, frames, resume, on_error, dask_address, n_jobs, qu
     if dask_address:
         try:
             batches = score_on_dask(detector, todo, dask_address, batch_size=_SCORE_BATCH)
-        except (ImportError, ValueError, ConnectionError) as exc:
+        except (ImportError, SchedulerAddressError, ConnectionError) as exc:
             raise click.UsageError(str(exc)) from exc
     else:
         batches = score_in_batches(detector, todo, batch_size=_SCORE_BATCH)
@@ -233,9 +249,14 @@ def _open_csv(path, append, header):
 
 
 def _write_scores(detector, batches, out, frames_out, append, total, quiet, on_error="nan"):
-    """Write score rows (and window rows) batch by batch; return the failure messages."""
+    """Write score rows (and window rows) batch by batch; return the failure messages.
+
+    However it ends (done, a failure, Ctrl-C, a bug), the files are flushed and closed, the
+    progress bar is closed, and ``batches`` is closed, which stops the scoring still under way.
+    """
     failures = []
     with ExitStack() as stack:
+        stack.enter_context(closing(batches))
         files = [stack.enter_context(_open_csv(out, append, SCORE_COLUMNS))]
         if frames_out:
             files.append(stack.enter_context(_open_csv(frames_out, append, ("path", "time", "score"))))
@@ -269,7 +290,8 @@ def _write_scores(detector, batches, out, frames_out, append, total, quiet, on_e
             raise click.ClickException(
                 f"interrupted; the rows written so far are in {out}: rerun with --resume"
             ) from None
-        except RuntimeError as exc:
+        except ClusterError as exc:
+            # The cluster lost a batch (dead workers, a dropped link): not audioad's fault, and a rerun may go through.
             raise click.ClickException(f"{exc}; the rows written so far are in {out}: rerun with --resume") from exc
     return failures
 
@@ -300,6 +322,7 @@ def evaluate(dataset, detector_name, settings, out, year, seed, n_jobs, quiet):
 
     try:
         table = read_dataset(dataset)
+    # What read_dataset raises for a folder or manifest it cannot read (no layout, missing files, bad rows).
     except (FileNotFoundError, ValueError) as exc:
         raise _usage_error(exc) from exc
     build_detector(detector_name, settings)  # fail on bad settings before any fitting
@@ -325,6 +348,7 @@ def evaluate(dataset, detector_name, settings, out, year, seed, n_jobs, quiet):
             progress=not quiet,
             on_section=write_section,
         )
+    # As around fit: a section without training or labelled test clips, a --set value out of range.
     except ValueError as exc:
         raise _usage_error(exc) from exc
     click.echo(format_table(result.sections))

@@ -19,12 +19,24 @@ from __future__ import annotations
 
 import numbers
 import os
+from concurrent.futures import CancelledError
 
 import joblib
 
 from .audio import clip_name
 
-__all__ = ["score_in_batches", "score_on_dask"]
+__all__ = ["score_in_batches", "score_on_dask", "SchedulerAddressError", "ClusterError"]
+
+
+class SchedulerAddressError(ValueError):
+    """A string given for a Dask scheduler that is not a scheduler's address."""
+
+
+class ClusterError(RuntimeError):
+    """The Dask cluster did not finish a batch: its workers died, its task was cancelled, or the link was lost.
+
+    Not a fault of the detector or the clips (those are raised as they are), so a rerun may go through.
+    """
 
 
 def _batches(clips, batch_size):
@@ -55,7 +67,8 @@ def score_in_batches(detector, clips, batch_size=32, n_jobs=None, frames=True, b
     n_jobs : int or None, default None
         Batches scored at the same time. ``None`` is 1 (a plain loop in this
         thread, batches in order) unless a ``joblib.parallel_config`` says
-        otherwise; -1 uses every core.
+        otherwise; -1 uses every core this process may run on
+        (``joblib.cpu_count()``: CPU affinity and cgroup quotas included).
     frames : bool, default True
         Also return each clip's window scores (window detectors only).
     backend : str or None
@@ -65,10 +78,12 @@ def score_in_batches(detector, clips, batch_size=32, n_jobs=None, frames=True, b
 
     Returns
     -------
-    iterator of (list, ClipScores)
+    generator of (list, ClipScores)
         Per batch, its clips and their scores, window scores and errors, as
         :meth:`~audioad.detectors.base.ClipDetector.score_clips` gives them
         for the batch: the index of an error is its clip's position in the batch.
+        Closing it (or leaving a ``with contextlib.closing(...)``) cancels the
+        batches not yet started and releases joblib's workers.
 
     Notes
     -----
@@ -94,14 +109,24 @@ def score_in_batches(detector, clips, batch_size=32, n_jobs=None, frames=True, b
     batches = _batches(clips, batch_size)
     run = joblib.Parallel(n_jobs=n_jobs, backend=backend, prefer="threads", return_as="generator_unordered")
     results = run(joblib.delayed(_score_batch)(detector, start, batch, frames) for start, batch in batches)
-    batch_at = dict(batches)
-    return ((batch_at[start], result) for start, result in results)
+    return _with_clips(results, dict(batches))
+
+
+def _with_clips(results, batch_at):
+    """(batch clips, ClipScores) for each (start, ClipScores) of joblib's generator, closing it however this ends."""
+    try:
+        for start, result in results:
+            yield batch_at[start], result
+    finally:
+        results.close()
 
 
 def _import_distributed():
     try:
         import distributed
-    except ImportError as exc:
+    except ModuleNotFoundError as exc:
+        # dask.distributed or one of its dependencies is not installed; any other ImportError
+        # (a broken installation) says best itself what is wrong.
         raise ImportError("the --dask option needs `pip install audioad[dask]` (dask.distributed)") from exc
     return distributed
 
@@ -144,14 +169,17 @@ def score_on_dask(detector, clips, address_or_client, batch_size=32, frames=True
     ------
     ImportError
         When dask.distributed is not installed.
-    ValueError
-        When ``address_or_client`` is a string that is not a scheduler address.
+    SchedulerAddressError
+        A ``ValueError``: ``address_or_client`` is a string that is not a
+        scheduler address.
     ConnectionError
         When the scheduler cannot be reached.
-    RuntimeError
-        While the results are read, when a task fails as a whole (the
-        detector raised, or workers running it died more often than the
-        scheduler retries it): the message names the batch by its first clip.
+    ClusterError
+        A ``RuntimeError``, while the results are read, when the cluster
+        does not finish a batch (workers running it died more often than the
+        scheduler retries it, it was cancelled, or the connection was lost):
+        the message names the batch by its first clip. An exception the
+        detector raised on a worker is raised as it is, as a local run raises it.
 
     Examples
     --------
@@ -182,7 +210,7 @@ def _connect(distributed, address):
             # address holds up the interpreter's exit for a minute.
             distributed.comm.get_address_host_port(address)
         except ValueError as exc:
-            raise ValueError(
+            raise SchedulerAddressError(
                 f"{address!r} is not a Dask scheduler address ({exc}); give one like tcp://10.0.0.5:8786"
             ) from exc
     try:
@@ -207,9 +235,10 @@ def _results(distributed, client, own, detector, batches, frames):
             start, batch = futures.pop(future)
             try:
                 _, result = future.result()
-            except Exception as exc:
+            # The cluster's own failures; what the detector raised comes back as itself.
+            except (distributed.KilledWorker, CancelledError, OSError) as exc:
                 first = batch[0] if isinstance(batch[0], (str, os.PathLike)) else None
-                raise RuntimeError(
+                raise ClusterError(
                     f"the Dask cluster failed to score the batch of {len(batch)} clips starting at "
                     f"{clip_name(start, first)}: {type(exc).__name__}: {exc}"
                 ) from exc

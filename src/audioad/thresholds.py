@@ -11,10 +11,16 @@ normal/anomalous decisions. Two rules are in use in the field:
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy import stats
 
 RULES = ("contamination", "gamma")
+
+
+class ThresholdFallbackWarning(UserWarning):
+    """A threshold rule could not be applied as asked and another one was used; the message says which and why."""
 
 
 def check_scores(scores, *, name: str = "scores") -> np.ndarray:
@@ -98,12 +104,13 @@ def gamma_threshold(train_scores, quantile: float = 0.9) -> float:
     location and scale are all fitted, exactly as the DCASE 2020-2025 task 2 baselines do. Because
     the location is fitted, scores that are zero or negative (log-likelihoods, say) need no shift.
 
-    Where no gamma describes the scores, the rule falls back instead of returning nonsense:
-
-    - all scores equal: that score (every quantile of a point mass is the point);
-    - the fit fails, gives a non-finite threshold, or puts its support above some training
-      scores (an optimiser that stopped early): the empirical ``quantile`` of the scores,
-      ``np.quantile(train_scores, quantile)``.
+    All scores equal give that score, silently: every quantile of a point mass is the point, as it
+    is the limit of a gamma whose scale shrinks to nothing. Where no gamma describes the scores the
+    rule falls back instead of returning nonsense, and says so with a
+    :class:`ThresholdFallbackWarning`: when the fit fails (``scipy.stats.FitError``), gives a
+    non-finite threshold, or puts its support above some training scores (an optimiser that
+    stopped early), the threshold is the empirical ``quantile`` of the scores,
+    ``np.quantile(train_scores, quantile)``.
 
     Parameters
     ----------
@@ -115,6 +122,11 @@ def gamma_threshold(train_scores, quantile: float = 0.9) -> float:
     Returns
     -------
     threshold : float
+
+    Warns
+    -----
+    ThresholdFallbackWarning
+        When the empirical quantile stands in for the gamma fit; the message says why.
 
     Examples
     --------
@@ -132,12 +144,34 @@ def gamma_threshold(train_scores, quantile: float = 0.9) -> float:
         return float(scores[0])
     try:
         shape, loc, scale = stats.gamma.fit(scores)
-        threshold = stats.gamma.ppf(quantile, shape, loc=loc, scale=scale)
-    except (ValueError, RuntimeError, stats.FitError):
-        threshold, loc = np.nan, np.nan
-    if not (np.isfinite(threshold) and loc < scores.min()):
-        return float(np.quantile(scores, quantile))
+    except stats.FitError as exc:
+        return _empirical_fallback(scores, quantile, f"the gamma fit failed ({exc})")
+    threshold = stats.gamma.ppf(quantile, shape, loc=loc, scale=scale)
+    if not np.isfinite(threshold):
+        return _empirical_fallback(
+            scores,
+            quantile,
+            f"the fitted gamma (shape {shape:.4g}, loc {loc:.4g}, scale {scale:.4g}) gives {threshold}",
+        )
+    if not loc < scores.min():
+        return _empirical_fallback(
+            scores,
+            quantile,
+            f"the fitted gamma's support starts at {loc:.6g}, at or above the lowest training score {scores.min():.6g}",
+        )
     return float(threshold)
+
+
+def _empirical_fallback(scores, quantile, why):
+    """The empirical ``quantile`` of ``scores``, with a warning that says why the gamma fit was not used."""
+    warnings.warn(
+        f"gamma threshold: {why}; using the empirical {quantile:g} quantile of the {scores.size} training "
+        "scores instead",
+        ThresholdFallbackWarning,
+        # Past this helper and gamma_threshold: the line that asked for the threshold.
+        stacklevel=3,
+    )
+    return float(np.quantile(scores, quantile))
 
 
 def threshold(train_scores, rule: str = "contamination", *, contamination: float = 0.1, quantile: float = 0.9) -> float:
