@@ -89,7 +89,7 @@ def audioad_windows(paths):
     from audioad.features import WindowBank
 
     detector = AudioAE(sr=SR)
-    return len(WindowBank(detector._features_of(paths), detector.context))
+    return len(WindowBank(detector.features_of(paths), detector.context))
 
 
 def pyod_windows(paths):
@@ -199,7 +199,7 @@ def main(argv=None) -> int:
         # Each library's runs alternate, so that both meet the same machine load; the fastest counts.
         theirs_ae = ours_ae = bare_ae = ours_default = float("inf")
         ae = AudioAE()
-        n_windows = len(WindowBank(ae._features_of(train), ae.context))
+        n_windows = len(WindowBank(ae.features_of(train), ae.context))
         for _ in range(LONG_REPEATS):
             seconds, theirs_scores = timed(lambda: fit_score(PyodAudioAE()))
             theirs_ae = min(theirs_ae, seconds)

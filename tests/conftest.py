@@ -16,12 +16,12 @@ REGISTRY = [name for name in DETECTORS if name != "embedding-best"]
 def small_params(name):
     """The quickest settings of registry detector ``name`` at 16 kHz."""
     accepted = make_detector(name).get_params(deep=False)
-    params = {"sr": SR, "random_state": 0, "epoch_num": 10}
+    params = {"sr": SR, "random_state": 0, "epoch_num": 30, "batch_size": 64}
     return {key: value for key, value in params.items() if key in accepted}
 
 
 def small_detector(name):
-    """A quick-to-fit instance of registry detector ``name``; the test skips where it needs torch and torch is missing."""
+    """A quick-to-fit instance of registry detector ``name``; skips the test where it needs a missing torch."""
     if "epoch_num" in make_detector(name).get_params(deep=False):
         pytest.importorskip("torch")
     return make_detector(name, **small_params(name))

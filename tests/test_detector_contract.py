@@ -12,7 +12,6 @@ from sklearn.base import clone
 from audioad import AudioAE, AudioInputError, AudioInputWarning, EmbeddingOD, auc
 
 
-
 @pytest.fixture(scope="module", params=REGISTRY)
 def fitted(request, machine):
     train, _, _ = machine
@@ -157,12 +156,14 @@ def test_on_error(fitted, machine, tmp_path, on_error):
         with pytest.raises(AudioInputError, match=r"clip 1 \(.*broken.wav\)"):
             fitted.decision_function(clips, on_error=on_error)
         return
-    with pytest.warns(AudioInputWarning, match="2 of 4 clips"):
+    state_before = dict(vars(fitted))
+    with pytest.warns(AudioInputWarning, match="2 of 4 clips") as record:
         scores = fitted.decision_function(clips, on_error=on_error)
-    assert [e.index for e in fitted.input_errors_] == [1, 3]
-    assert "NaN" in fitted.input_errors_[1].cause
+    errors = record[0].message.errors
+    assert [e.index for e in errors] == [1, 3]
+    assert "NaN" in errors[1].cause
+    assert vars(fitted).keys() == state_before.keys()  # scoring writes nothing on the detector
     good = fitted.decision_function([test[0], test[1]])
-    assert fitted.input_errors_ == []
     if on_error == "skip":
         np.testing.assert_allclose(scores, good)
     else:
@@ -204,3 +205,18 @@ def test_callable_encoder(machine):
     train, test, _ = machine
     detector = EmbeddingOD(encoder=lambda waves: np.array([[w.std(), np.abs(w).max()] for w in waves]), detector="KNN")
     assert detector.fit(train).decision_function(test).shape == (len(test),)
+
+
+@pytest.mark.parametrize("name", REGISTRY)
+def test_fitting_and_scoring_leave_the_global_generators_alone(name, machine):
+    """No process-wide side effects: numpy's and torch's global generators are as they were."""
+    train, test, _ = machine
+    detector = small_detector(name)
+    numpy_state = np.random.get_state()
+    torch = pytest.importorskip("torch") if "epoch_num" in detector.get_params() else None
+    torch_state = torch.get_rng_state() if torch else None
+    detector.fit(train).decision_function(test[:2])
+    after = np.random.get_state()
+    assert numpy_state[0] == after[0] and np.array_equal(numpy_state[1], after[1]) and numpy_state[2:] == after[2:]
+    if torch:
+        assert torch.equal(torch.get_rng_state(), torch_state)

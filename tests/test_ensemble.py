@@ -5,8 +5,8 @@ import pytest
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
-from audioad.detectors.base import clips_of
 from audioad.detectors.ensemble import Ensemble, default_detector
+from audioad.detectors.folds import clips_of
 from audioad.detectors.knn import MelKNN
 from audioad.detectors.mahalanobis import MelMahalanobis
 from audioad.detectors.window_knn import WindowKNN
@@ -48,7 +48,7 @@ def test_held_out_scores_come_from_models_that_never_saw_the_fold(pump, template
     """Each fold scored by a member fitted, standardisation included, on the other folds alone."""
     train = pump[0]
     ensemble = Ensemble([template], n_folds=4).fit(train)
-    column = [clip[0] for clip in ensemble._features_of(train)]
+    column = [clip[0] for clip in ensemble.features_of(train)]
     column = np.stack(column) if column[0].ndim == 1 else column
     folds = np.arange(len(train)) * 4 // len(train)
     for fold in range(4):
@@ -144,3 +144,18 @@ def test_members_with_the_same_log_mel_settings_share_one_spectrogram(pump, monk
     alone = [clone(m).fit(pump[0]).decision_function(pump[1]) for m in members]
     for member, expected in zip(shared.members_, alone):
         np.testing.assert_array_equal(member.decision_function(pump[1]), expected)
+
+
+def test_fitting_leaves_the_callers_members_untouched(pump):
+    from audioad import EmbeddingOD
+
+    members = [MelKNN(), WindowKNN(context=3), EmbeddingOD.for_audio("balanced", sr=16000)]
+    before = [dict(vars(member)) for member in members]
+    detector = Ensemble(members, n_folds=4).fit(pump[0])
+    assert [dict(vars(member)) for member in members] == before
+    assert all(fitted is not member for fitted, member in zip(detector.members_, members))
+
+
+def test_the_ensembles_n_jobs_bounds_its_members_threads():
+    assert {frontend.workers for frontend in default_detector(n_jobs=1).frontend.frontends} == {1}
+    assert {frontend.workers for frontend in default_detector().frontend.frontends} == {None}

@@ -641,3 +641,21 @@ def test_threads_at_once_leave_blas_threads_as_they_were():
 def test_bad_worker_counts_are_refused(workers):
     with pytest.raises(ValueError, match="workers"):
         log_mel(np.zeros(4000), 16000, workers=workers)
+
+
+def test_serial_products_do_not_depend_on_blas_threads():
+    """BLAS's thread setting is process-wide, so another thread may change it mid-call: products cut
+    small enough to stay on the calling thread give the same bits at any setting (issue 13)."""
+    from threadpoolctl import threadpool_limits
+
+    from audioad.features import serial_matmul
+
+    rng = np.random.default_rng(0)
+    a, b = rng.random((2048, 1025), dtype=np.float32), rng.random((1025, 128), dtype=np.float32)
+    with threadpool_limits(1, user_api="blas"):
+        one = serial_matmul(a, b)
+    with threadpool_limits(2, user_api="blas"):
+        two = serial_matmul(a, b)
+    np.testing.assert_array_equal(one, two)
+    np.testing.assert_allclose(one, a.astype(np.float64) @ b, rtol=1e-5)
+    np.testing.assert_array_equal(serial_matmul(a[100:101], b), one[100:101])

@@ -7,7 +7,7 @@ import soundfile as sf
 import audioad.audio
 from audioad import AudioAE, EmbeddingOD, MelKNN, default_detector
 from audioad.audio import AudioInputError, AudioStream, is_long_file, load_audio
-from audioad.detectors.base import _runs
+from audioad.detectors.streaming import featurised_chunks
 
 SR = 16000
 
@@ -68,9 +68,10 @@ def test_audio_stream_names_the_file_and_the_sample(recordings, tmp_path):
 
 
 def test_long_files_and_runs_of_clips_keep_input_order(recordings, small_long_files):
-    clips = [np.zeros(10)] * 3 + [recordings["plain"]] + [np.zeros(10)] * 2
+    clips = [np.zeros(4000)] * 3 + [recordings["plain"]] + [np.zeros(4000)] * 2
     assert is_long_file(recordings["plain"]) and not is_long_file(clips[0])
-    assert list(_runs(clips)) == [(0, 3, False), (3, 4, True), (4, 6, False)]
+    chunks = featurised_chunks(MelKNN(), clips)
+    assert [where.tolist() for where, _ in chunks] == [[0, 1, 2], [3], [4, 5]]
 
 
 @pytest.mark.parametrize(
@@ -100,10 +101,10 @@ def test_a_long_file_that_fails_midway_is_reported_in_place(machine, recordings,
     train, test, _ = machine
     detector = MelKNN().fit(train)
     clips = [test[0], recordings["nan"], recordings["plain"], test[1]]
-    with pytest.warns(UserWarning, match="1 of 4 clips"):
+    with pytest.warns(UserWarning, match="1 of 4 clips") as record:
         scores = detector.decision_function(clips, on_error="nan")
     assert np.isnan(scores[1]) and np.isfinite(scores[[0, 2, 3]]).all()
-    (error,) = detector.input_errors_
+    (error,) = record[0].message.errors
     assert error.index == 1 and "nan.wav" in str(error) and "first at sample 100000" in str(error)
     with pytest.warns(UserWarning):
         skipped = detector.decision_function(clips, on_error="skip")

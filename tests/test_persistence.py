@@ -13,7 +13,6 @@ from audioad import EmbeddingOD
 from audioad.persistence import FORMAT_VERSION, ModelFileError, load, read_header, save
 
 
-
 @pytest.fixture(scope="module", params=REGISTRY)
 def saved(request, machine, tmp_path_factory):
     train, _, _ = machine

@@ -68,7 +68,9 @@ def test_knn_training_scores_are_held_out_and_a_twin_is_at_distance_zero():
     seed=st.integers(0, 2**16),
     data=st.data(),
 )
-def test_nearest_distances_are_exact_and_do_not_depend_on_the_batch(n_queries, n_features, n_neighbors, scale, seed, data):
+def test_nearest_distances_are_exact_and_do_not_depend_on_the_batch(
+    n_queries, n_features, n_neighbors, scale, seed, data
+):
     """Each query's distances are the float64 distances to its true nearest references, bit for bit
     the same alone or in any batch; twins are at distance 0 (issue 13)."""
     rng = np.random.default_rng(seed)
@@ -181,7 +183,7 @@ def test_training_scores_are_held_out_so_new_normal_clips_pass(pump, make):
     detector = make().fit(train)
     normal = [clip for clip, label in zip(test, labels) if label == 0]
     assert detector.predict(normal).mean() <= 0.25
-    features = detector._features_of(train)
+    features = detector.features_of(train)
     folds = np.arange(len(train)) * 5 // len(train)
     np.testing.assert_array_equal(detector.decision_scores_, detector.held_out_scores(features, folds))
     in_sample = detector.score_features(features)

@@ -15,9 +15,10 @@ from __future__ import annotations
 import numpy as np
 from sklearn.covariance import LedoitWolf
 
-from ..features import WindowBank
-from .base import ClipDetector, LogMelDetector
+from ..features import WindowBank, serial_matmul
+from .base import ClipDetector
 from .frontend import check_positive_integers
+from .log_mel import LogMelDetector
 
 __all__ = ["AudioAE", "WINDOW_SCORES"]
 
@@ -412,7 +413,8 @@ class AudioAE(LogMelDetector):
                 scores[index] = np.einsum("ij,ij->i", residual, residual) / residual.shape[1]
             else:
                 centred = residual - self.residual_mean_
-                scores[index] = np.sqrt(np.einsum("ij,ij->i", centred @ self.residual_precision_, centred))
+                whitened = serial_matmul(centred, self.residual_precision_)
+                scores[index] = np.sqrt(np.einsum("ij,ij->i", whitened, centred))
         return scores
 
     @property

@@ -11,7 +11,6 @@ per-window scores with their times, and what to do with a clip that fails.
 
 from __future__ import annotations
 
-import os
 import warnings
 from typing import NamedTuple
 
@@ -21,37 +20,29 @@ from scipy.special import erf
 from scipy.stats import binom
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
-from tqdm.auto import tqdm
 
-from ..audio import AudioInputError, AudioStream, is_long_file, load_many
 from ..thresholds import threshold as fit_threshold
-from .frontend import LogMelFrontend
+from .folds import TRAINING_FOLDS, clips_of, consecutive_folds, fold_scores
+from .streaming import as_clips, featurised_chunks, joined
 
-__all__ = [
-    "ClipDetector",
-    "LogMelDetector",
-    "ClipScores",
-    "FrameScores",
-    "AudioInputWarning",
-    "ON_ERROR",
-    "TRAINING_FOLDS",
-    "consecutive_folds",
-    "fold_scores",
-    "clips_of",
-]
+__all__ = ["ClipDetector", "ClipScores", "FrameScores", "AudioInputWarning", "ON_ERROR"]
 
 #: What scoring does with a clip that cannot be loaded.
 ON_ERROR = ("raise", "skip", "nan")
 
-# Clips loaded and featurised together: bounds memory for long lists.
-_CHUNK_CLIPS = 256
-
-#: Consecutive folds of the training clips whose held-out scores set a detector's threshold.
-TRAINING_FOLDS = 5
-
 
 class AudioInputWarning(UserWarning):
-    """Some clips of a batch could not be scored (``on_error='skip'`` or ``'nan'``)."""
+    """Some clips of a batch could not be scored (``on_error='skip'`` or ``'nan'``).
+
+    Attributes
+    ----------
+    errors : list of AudioInputError
+        The clips that failed, each naming its index, path and cause.
+    """
+
+    def __init__(self, message, errors=()):
+        super().__init__(message)
+        self.errors = list(errors)
 
 
 class ClipScores(NamedTuple):
@@ -86,51 +77,6 @@ class FrameScores(NamedTuple):
 
     times: np.ndarray
     scores: np.ndarray
-
-
-def _as_clips(X):
-    """Return X as a list of clips, refusing a lone clip passed where a list belongs."""
-    if isinstance(X, (str, bytes, os.PathLike)):
-        raise TypeError(f"X must be a list of clips, got a single path {X!r}; pass [{X!r}]")
-    if isinstance(X, tuple) and len(X) == 2 and np.isscalar(X[1]):
-        raise TypeError("X must be a list of clips, got one (waveform, sample_rate) tuple; wrap it in a list")
-    if isinstance(X, np.ndarray) and X.ndim != 2:
-        raise TypeError(f"an array X must be 2-D (n_clips, n_samples), got shape {X.shape}; pass a list of clips")
-    clips = list(X)
-    if not clips:
-        raise ValueError("X holds no clips")
-    return clips
-
-
-def _runs(clips):
-    """Cut clips into (start, stop, long) runs: at most ``_CHUNK_CLIPS`` clips loaded whole, or one long file."""
-    run = 0
-    for i, clip in enumerate(clips):
-        if is_long_file(clip):
-            if i > run:
-                yield run, i, False
-            yield i, i + 1, True
-            run = i + 1
-        elif i - run == _CHUNK_CLIPS:
-            yield run, i, False
-            run = i
-    if run < len(clips):
-        yield run, len(clips), False
-
-
-def clips_of(features, index):
-    """The features of the clips at ``index``, for either form a detector's features take.
-
-    Features are an (n_clips, ...) array or a list with one item per clip.
-
-    Examples
-    --------
-    >>> clips_of(np.arange(6).reshape(3, 2), [2, 0]).tolist(), clips_of(["a", "b", "c"], [1])
-    ([[4, 5], [0, 1]], ['b'])
-    """
-    if isinstance(features, np.ndarray):
-        return features[index]
-    return [features[i] for i in index]
 
 
 class ClipDetector(BaseDetector):
@@ -250,53 +196,17 @@ class ClipDetector(BaseDetector):
         """Clip scores from per-clip window scores: their mean."""
         return np.array([np.mean(scores) for scores in windows])
 
-    # -- streaming -----------------------------------------------------------
+    def features_of(self, X, progress=False):
+        """The detector's features of every clip of X, computed chunk by chunk.
 
-    @staticmethod
-    def _join(parts):
-        if all(isinstance(p, np.ndarray) for p in parts):
-            return np.concatenate(parts)
-        return [f for part in parts for f in part]
-
-    def _chunks(self, clips, on_error="raise", progress=False, failed=None):
-        """Yield (positions, features) per chunk, in input order; clips that fail go to the list ``failed``.
-
-        Clips are loaded whole, up to ``_CHUNK_CLIPS`` at a time, except long
-        files (:func:`~audioad.audio.is_long_file`), which are featurised one
-        at a time from blocks as they are decoded.
+        Parameters
+        ----------
+        X : list
+            Clips in any form :meth:`fit` accepts.
+        progress : bool
+            Show a progress bar while clips are read.
         """
-        # disable=None: a bar only where stderr is a terminal. The bar closes on every path, an
-        # exception or an abandoned generator included.
-        with tqdm(total=len(clips), unit="clip", desc=type(self).__name__, disable=None if progress else True) as bar:
-            for start, stop, long in _runs(clips):
-                if long:
-                    try:
-                        transformed = self.frontend.transform_stream(AudioStream(clips[start], self.sr))
-                    except AudioInputError as exc:
-                        if on_error == "raise":
-                            raise exc.at(start) from exc.__cause__
-                        failed.append(exc.at(start))
-                    else:
-                        yield np.array([start]), self.features_from(transformed)
-                    bar.update(1)
-                    continue
-                loaded = load_many(
-                    clips[start:stop],
-                    sr=self.sr,
-                    n_jobs=getattr(self, "n_jobs", None),
-                    on_error="raise" if on_error == "raise" else "return",
-                )
-                good = [i for i, w in enumerate(loaded) if not isinstance(w, AudioInputError)]
-                for i, w in enumerate(loaded):
-                    if isinstance(w, AudioInputError):
-                        failed.append(w.at(start + i))
-                if good:
-                    yield np.asarray(good) + start, self.features_from(self.frontend.transform([loaded[i] for i in good]))
-                bar.update(stop - start)
-
-    def _features_of(self, X, progress=False):
-        """Features of every clip of X, computed chunk by chunk."""
-        return self._join([features for _, features in self._chunks(_as_clips(X), progress=progress)])
+        return joined([features for _, features in featurised_chunks(self, as_clips(X), progress=progress)])
 
     def _scores_with(self, X, on_error, score, progress=False, warn=True):
         """Apply ``score(features)`` chunk by chunk, honouring ``on_error``; also return the failures.
@@ -305,18 +215,15 @@ class ClipDetector(BaseDetector):
         """
         if on_error not in ON_ERROR:
             raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
-        clips = _as_clips(X)
+        clips = as_clips(X)
         positions, parts, failed = [], [], []
-        for where, features in self._chunks(clips, on_error, progress, failed):
+        for where, features in featurised_chunks(self, clips, on_error, progress, failed):
             positions.append(where)
             parts.append(score(features))
         if failed and warn:
             listed = "; ".join(str(e) for e in failed[:5]) + (" ..." if len(failed) > 5 else "")
-            warnings.warn(
-                f"{len(failed)} of {len(clips)} clips could not be scored: {listed}",
-                AudioInputWarning,
-                stacklevel=3,
-            )
+            message = f"{len(failed)} of {len(clips)} clips could not be scored: {listed}"
+            warnings.warn(AudioInputWarning(message, failed), stacklevel=3)
         return clips, positions, parts, failed
 
     # -- PyOD's contract -----------------------------------------------------
@@ -339,7 +246,7 @@ class ClipDetector(BaseDetector):
         self
         """
         self.check_parameters()
-        features = self._features_of(X, progress)
+        features = self.features_of(X, progress)
         self._set_n_classes(y)
         self.fit_features(features)
         return self.calibrate(self.training_scores(features))
@@ -371,9 +278,10 @@ class ClipDetector(BaseDetector):
         on_error : {"raise", "skip", "nan"}
             A clip that cannot be loaded raises :class:`~audioad.audio.AudioInputError`
             (``"raise"``), is left out of the result (``"skip"``), or scores NaN in
-            its place (``"nan"``). Either of the last two warns with
-            :class:`AudioInputWarning` and keeps the failures in
-            ``input_errors_``.
+            its place (``"nan"``). Either of the last two warns with an
+            :class:`AudioInputWarning` whose ``errors`` list the failures.
+            Scoring writes nothing on the detector, so threads may share one;
+            :meth:`score_clips` returns the failures beside the scores.
         progress : bool
             Show a progress bar while clips are scored.
 
@@ -382,7 +290,7 @@ class ClipDetector(BaseDetector):
         numpy.ndarray of shape (n_clips,)
         """
         check_is_fitted(self, ["decision_scores_", "threshold_", "labels_"])
-        clips, positions, parts, self.input_errors_ = self._scores_with(X, on_error, self.score_features, progress)
+        clips, positions, parts, _ = self._scores_with(X, on_error, self.score_features, progress)
         return self._place(len(clips), positions, [np.asarray(p, dtype=np.float64) for p in parts], on_error)
 
     @staticmethod
@@ -458,7 +366,7 @@ class ClipDetector(BaseDetector):
         """
         check_is_fitted(self, ["decision_scores_", "threshold_", "labels_"])
         hop = self.window_hop_seconds
-        clips, positions, parts, self.input_errors_ = self._scores_with(X, on_error, self.window_scores)
+        clips, positions, parts, _ = self._scores_with(X, on_error, self.window_scores)
         empty = FrameScores(np.empty(0), np.empty(0))
         result = [empty] * len(clips) if on_error == "nan" else []
         for where, windows in zip(positions, parts):
@@ -558,7 +466,7 @@ class ClipDetector(BaseDetector):
     # -- model files -----------------------------------------------------------
 
     #: Fitted attributes not stored in a model file: rebuilt by :meth:`restore`, or per call.
-    not_persisted = ("input_errors_",)
+    not_persisted = ()
 
     def fitted_state(self):
         """What a model file stores of the fitted detector: its fitted attributes (arrays, numbers, estimators)."""
@@ -574,57 +482,3 @@ class ClipDetector(BaseDetector):
         from ..persistence import save
 
         return save(self, path)
-
-
-def consecutive_folds(n_clips, n_folds):
-    """The fold of each of ``n_clips`` clips: ``n_folds`` (at most one a clip) runs of near-equal size.
-
-    Consecutive, so that clips cut from one recording, which usually sit
-    together, mostly share a fold, and a fold held out is a recording unheard.
-
-    Examples
-    --------
-    >>> consecutive_folds(7, 3).tolist()
-    [0, 0, 0, 1, 1, 2, 2]
-    """
-    return np.arange(n_clips) * min(n_folds, n_clips) // n_clips
-
-
-def fold_scores(folds, fit_and_score):
-    """Each fold's scores from a model fitted on the other folds.
-
-    ``fit_and_score(train, held_out)`` gets two index arrays of the clips,
-    fits a fresh model on ``train`` and returns its scores of ``held_out``.
-
-    Examples
-    --------
-    >>> values = np.array([1.0, 2.0, 3.0, 10.0])
-    >>> def distance_to_mean(train, held_out):
-    ...     return np.abs(values[held_out] - values[train].mean())
-    >>> fold_scores(np.array([0, 0, 1, 1]), distance_to_mean).tolist()
-    [5.5, 4.5, 1.5, 8.5]
-    """
-    folds = np.asarray(folds)
-    scores = np.empty(len(folds))
-    for fold in np.unique(folds):
-        scores[folds == fold] = fit_and_score(np.flatnonzero(folds != fold), np.flatnonzero(folds == fold))
-    return scores
-
-
-class LogMelDetector(ClipDetector):
-    """A detector whose front end is the log-mel spectrogram of each clip.
-
-    Subclasses set ``sr``, ``n_fft``, ``hop_length``, ``n_mels`` and ``log``
-    (librosa's names; see :func:`audioad.features.log_mel`) and ``n_jobs``
-    (threads); this base makes the :class:`~audioad.detectors.frontend.LogMelFrontend`
-    of them and checks them.
-    """
-
-    @property
-    def frontend(self):
-        """The :class:`~audioad.detectors.frontend.LogMelFrontend` of this detector's settings."""
-        return LogMelFrontend(self.sr, self.n_fft, self.hop_length, self.n_mels, self.log, self.n_jobs)
-
-    def check_parameters(self):
-        super().check_parameters()
-        self.frontend.check()

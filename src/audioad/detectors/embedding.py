@@ -2,7 +2,7 @@
 
 PyOD 3.6.7's ``EmbeddingOD.for_audio()`` with the same parameters and
 presets: each clip becomes a 74-value vector of handcrafted acoustic
-descriptors (:mod:`audioad.descriptors`), standardised, and a tabular PyOD
+descriptors (:mod:`audioad.features.descriptors`), standardised, and a tabular PyOD
 detector scores the vectors. The descriptors of a batch are computed from one
 batched spectrogram instead of a dozen librosa calls per clip.
 """
@@ -18,7 +18,7 @@ from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree._tree import Tree as SklearnTree
 
-from ..features import clip_descriptors_many, one_blas_thread
+from ..features import clip_descriptors_many
 from .base import ClipDetector
 from .frontend import EncoderFrontend
 
@@ -221,10 +221,7 @@ class EmbeddingOD(ClipDetector):
         return embeddings.astype(np.float32)
 
     def score_features(self, embeddings):
-        # PyOD's KNN finds neighbours with BLAS products whose last bits follow BLAS's thread count,
-        # which other threads may change meanwhile: one thread keeps a clip's score its own.
-        with one_blas_thread:
-            return self.detector_.decision_function(self._transform(embeddings))
+        return self.detector_.decision_function(self._transform(embeddings))
 
 
 def _plain(value, depth=0):

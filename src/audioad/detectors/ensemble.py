@@ -22,7 +22,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import clone
 
-from .base import ClipDetector, consecutive_folds
+from .base import ClipDetector
+from .folds import consecutive_folds
 from .frontend import CombinedFrontend
 from .knn import MelKNN
 from .window_knn import WindowKNN
@@ -83,7 +84,8 @@ class Ensemble(ClipDetector):
     threshold_rule : {"contamination", "gamma"}, default "contamination"
         How ``threshold_`` is set from the held-out training scores.
     n_jobs : int or None
-        Threads for decoding clips; ``None`` uses every core.
+        Threads for decoding clips and computing the members' features;
+        ``None`` leaves each member's own ``n_jobs`` (every core by default).
 
     Attributes
     ----------
@@ -142,8 +144,14 @@ class Ensemble(ClipDetector):
 
     @property
     def frontend(self):
-        """The members' front ends, each distinct one computed once."""
-        return CombinedFrontend(tuple(member.frontend for member in self.members))
+        """The members' front ends, each distinct one computed once, on the ensemble's ``n_jobs`` threads."""
+        return CombinedFrontend(tuple(self._threaded(member).frontend for member in self.members))
+
+    def _threaded(self, member):
+        """``member``, or a copy of it on the ensemble's ``n_jobs`` threads where that is set."""
+        if self.n_jobs is None or "n_jobs" not in member.get_params(deep=False):
+            return member
+        return clone(member).set_params(n_jobs=self.n_jobs)
 
     def check_parameters(self):
         super().check_parameters()

@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.mixture import GaussianMixture
 
-from .base import fold_scores
+from .folds import fold_scores
 from .pooled import PooledMelDetector
 
 __all__ = ["MelGMM", "COVARIANCE_TYPES"]

@@ -140,7 +140,7 @@ class MelKNN(PooledMelDetector):
     A clip's score is its distance to the nearest normal training clip
     (``n_neighbors=1``), or the largest or mean distance to the
     ``n_neighbors`` nearest. The training clips' own scores are held out
-    (:data:`~audioad.detectors.base.TRAINING_FOLDS` consecutive folds), so
+    (:data:`~audioad.detectors.folds.TRAINING_FOLDS` consecutive folds), so
     that :attr:`threshold_` reflects clips the detector has not heard.
 
     Parameters

@@ -15,8 +15,9 @@ fitting takes as long as computing the spectrograms, and torch is not needed.
 from __future__ import annotations
 
 import numpy as np
+
 from ..features import POOLINGS, time_pool
-from .base import LogMelDetector
+from .log_mel import LogMelDetector
 
 __all__ = ["PooledMelDetector", "POOLED_STATISTICS", "pool", "standardisation"]
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..features import WindowBank
-from .base import LogMelDetector
 from .frontend import check_positive_integers
 from .knn import nearest_distances
+from .log_mel import LogMelDetector
 from .pooled import standardisation
 
 __all__ = ["WindowKNN"]

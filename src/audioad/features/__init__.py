@@ -28,7 +28,7 @@ from .logmel import LOGS, log_mel, log_mel_many, log_mel_stream, mel_spectrogram
 from .mel import hz_to_mel, mel_filterbank, mel_to_hz
 from .pooling import POOLINGS, time_pool
 from .stft import FFT_DTYPES, frame, power_spectrogram
-from .threads import map_on_cores, one_blas_thread, thread_count
+from .threads import map_on_cores, serial_matmul, thread_count
 from .windows import WindowBank, context_windows
 
 __all__ = [
@@ -50,7 +50,7 @@ __all__ = [
     "POOLINGS",
     "map_on_cores",
     "thread_count",
-    "one_blas_thread",
+    "serial_matmul",
     "chroma_filterbank",
     "clip_descriptors",
     "clip_descriptors_many",

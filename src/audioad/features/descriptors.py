@@ -21,8 +21,8 @@ import scipy.fft
 from ..audio import AudioInputError
 from .logmel import power_to_db
 from .mel import mel_filterbank
-from .stft import power_spectrogram
-from .threads import map_on_cores, one_blas_thread, thread_count
+from .stft import banded_product, column_bands, power_spectrogram
+from .threads import map_on_cores, serial_matmul, thread_count
 
 __all__ = ["chroma_filterbank", "clip_descriptors", "clip_descriptors_many", "descriptor_names"]
 
@@ -175,6 +175,13 @@ def _rms(y, frame_length, hop_length):
     return np.sqrt(np.maximum(power, 0.0))
 
 
+@lru_cache(maxsize=8)
+def _mel_projection(sr, n_fft):
+    """The 128-band mel filterbank as a (bins, bands) projection, and its bands for :func:`banded_product`."""
+    projection = mel_filterbank(sr, n_fft, _N_MELS).T
+    return projection, column_bands(projection)
+
+
 def _frame_descriptors(y, sr, n_mfcc, n_fft, hop_length):
     """Every descriptor group of a (n_clips, n_samples) float32 batch: (n_clips, n_frames, rows)."""
     # Time-major (n_clips, n_frames, n_bins), contiguous: the spectral sums run over contiguous
@@ -184,11 +191,15 @@ def _frame_descriptors(y, sr, n_mfcc, n_fft, hop_length):
     n_clips, n_frames, n_bins = power.shape
     frames = power.reshape(n_clips * n_frames, n_bins)
 
-    mel = (frames @ mel_filterbank(sr, n_fft, _N_MELS).T).reshape(n_clips, n_frames, _N_MELS)
+    # Every product below is computed on this thread (see serial_matmul): a clip's descriptors
+    # never depend on BLAS's threads.
+    projection, bands = _mel_projection(sr, n_fft)
+    mel = np.empty((len(frames), _N_MELS), np.float32)
+    mel = banded_product(frames, projection, bands, out=mel).reshape(n_clips, n_frames, _N_MELS)
     mel_db = power_to_db(mel, top_db=80.0)
     mfcc = scipy.fft.dct(mel_db, type=2, norm="ortho", axis=-1, workers=1)[..., :n_mfcc]
 
-    chroma = (frames @ chroma_filterbank(sr, n_fft, _N_CHROMA).T).reshape(n_clips, n_frames, -1)
+    chroma = serial_matmul(frames, chroma_filterbank(sr, n_fft, _N_CHROMA).T).reshape(n_clips, n_frames, -1)
     peak = chroma.max(axis=-1, keepdims=True)
     chroma /= np.where(peak < _TINY, 1.0, peak).astype(np.float32)
 
@@ -196,7 +207,7 @@ def _frame_descriptors(y, sr, n_mfcc, n_fft, hop_length):
     hz = np.linspace(0.0, sr / 2.0, n_bins)
     # Moments in float64: bandwidth^2 = E[f^2] - E[f]^2 cancels heavily for tonal frames.
     weights = np.stack([np.ones_like(hz), hz, hz**2], axis=-1)
-    moments = (frames.astype(np.float64) @ weights).reshape(n_clips, n_frames, 3)
+    moments = serial_matmul(frames.astype(np.float64), weights).reshape(n_clips, n_frames, 3)
     total = np.where(moments[..., 0] < _TINY, 1.0, moments[..., 0])
     centroid = moments[..., 1] / total
     bandwidth = np.sqrt(np.maximum(moments[..., 2] / total - centroid**2, 0.0))
@@ -223,9 +234,7 @@ def _descriptors_batch(y, sr, n_mfcc=20, n_fft=2048, hop_length=512, indices=Non
     if y.shape[-1] < n_fft:
         # As PyOD does, so that the centred STFT of a short clip still spans one whole frame.
         y = np.pad(y, [(0, 0), (0, n_fft - y.shape[-1])])
-    # How a multithreaded BLAS splits the filterbank products would move the last bits.
-    with one_blas_thread:
-        return _summarise(_frame_descriptors(y, sr, n_mfcc, n_fft, hop_length))
+    return _summarise(_frame_descriptors(y, sr, n_mfcc, n_fft, hop_length))
 
 
 def clip_descriptors(y, sr=22050, n_mfcc=20, n_fft=2048, hop_length=512):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .threads import serial_matmul
+
 __all__ = ["time_pool", "POOLINGS"]
 
 #: Time poolings known to :func:`time_pool`.
@@ -48,5 +50,7 @@ def time_pool(spec, method="mean", decay=0.99):
             raise ValueError(f"GWRP decay must lie in [0, 1], got {decay}")
         ranked = -np.sort(-spec, axis=-1)
         weights = decay ** np.arange(spec.shape[-1], dtype=np.float64)
-        return ranked @ (weights / weights.sum())
+        # On this thread (see serial_matmul): a clip's vector never depends on BLAS's threads.
+        flat = ranked.reshape(-1, spec.shape[-1])
+        return serial_matmul(flat, weights / weights.sum()).reshape(ranked.shape[:-1])
     raise ValueError(f"unknown pooling {method!r}; choose one of {POOLINGS}")

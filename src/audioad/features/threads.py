@@ -1,20 +1,20 @@
-"""Threads for the feature code: how many to run, a map over them, and BLAS held to one thread.
+"""Threads for the feature code: how many to run, a map over them, and matrix products BLAS keeps on one thread.
 
-Work is shared out an item a core, each item whole on one thread, and BLAS
-keeps to one thread meanwhile, so that an item's result does not depend on
-how many threads run. No thread pool outlives the call that made it.
+Work is shared out an item a core, each item whole on one thread, and every
+matrix product is cut small enough that BLAS computes it on the calling
+thread, so that an item's result does not depend on how many threads run or
+on what other threads do. No thread pool outlives the call that made it, and
+BLAS's own thread setting is never touched.
 """
 
 from __future__ import annotations
 
-import threading
 from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
 
 import joblib
 import numpy as np
 
-__all__ = ["thread_count", "map_on_cores", "OneBlasThread", "one_blas_thread"]
+__all__ = ["thread_count", "map_on_cores", "serial_matmul"]
 
 
 def thread_count(workers):
@@ -27,55 +27,56 @@ def thread_count(workers):
     return int(workers)
 
 
-@lru_cache(maxsize=1)
-def _blas_controller():
-    """The process's BLAS thread pools (found once: the search costs milliseconds)."""
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
+# Multiply-adds up to which OpenBLAS computes a matrix product on the calling thread alone, whatever
+# its thread setting: 65536 times its GEMM_MULTITHREAD_THRESHOLD, 4 by default (products of up to
+# about 500,000 stayed on one thread in a check here).
+_SERIAL_TERMS = 1 << 18
 
 
-class OneBlasThread:
-    """A context in which BLAS keeps to one thread, while any thread of the process is inside it.
+def serial_matmul(a, b, out=None):
+    """``a @ b``, cut into products of rows small enough that BLAS computes each on the calling thread.
 
-    The first thread in sets the limit and the last one out restores it. Each thread restoring
-    what it found on entry instead could, with overlapping threads, leave BLAS on one thread
-    for good.
+    How a multithreaded BLAS shares out a product moves the last bits of its
+    result, and its thread setting is process-wide: another thread may change
+    it meanwhile. Small products never use more than the calling thread, so
+    each row of the result is the same whatever other rows are computed with
+    it, however many threads BLAS may use, and whatever runs beside it.
+
+    Parameters
+    ----------
+    a : numpy.ndarray
+        (m, k) left factor.
+    b : numpy.ndarray
+        (k, n) or (k,) right factor.
+    out : numpy.ndarray or None
+        (m, n) or (m,) array that receives the product.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
+    >>> a = np.arange(12.0).reshape(6, 2)
+    >>> bool(np.array_equal(serial_matmul(a, np.ones((2, 3))), a @ np.ones((2, 3))))
+    True
     """
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._inside = 0
-        self._limiter = None
-
-    def __enter__(self):
-        with self._lock:
-            if self._inside == 0:
-                self._limiter = _blas_controller().limit(limits=1, user_api="blas")
-            self._inside += 1
-
-    def __exit__(self, *exc_info):
-        with self._lock:
-            self._inside -= 1
-            if self._inside == 0:
-                self._limiter.restore_original_limits()
-                self._limiter = None
-
-
-#: Hold BLAS to one thread inside ``with one_blas_thread:``; see :class:`OneBlasThread`.
-one_blas_thread = OneBlasThread()
+    n_terms = a.shape[1] * (b.shape[1] if b.ndim == 2 else 1)
+    rows = max(1, _SERIAL_TERMS // max(n_terms, 1))
+    if out is None:
+        out = np.empty((a.shape[0],) + b.shape[1:], dtype=np.result_type(a, b))
+    for start in range(0, a.shape[0], rows):
+        np.matmul(a[start : start + rows], b, out=out[start : start + rows])
+    return out
 
 
 def map_on_cores(function, items, workers):
     """``[function(item) for item in items]``, ``workers`` threads at once, each item whole on one core.
 
-    numpy, scipy's FFT and BLAS release the GIL, so the threads run in parallel. BLAS keeps
-    to one thread meanwhile, even with one worker: calls from several threads into a
-    multithreaded BLAS queue behind each other, and how a multithreaded BLAS splits a
-    product would make an item's result depend on the thread count.
+    numpy, scipy's FFT and BLAS release the GIL, so the threads run in parallel. The pool
+    lives for this call only.
     """
-    with one_blas_thread:
-        if workers == 1 or len(items) < 2:
-            return [function(item) for item in items]
-        with ThreadPoolExecutor(min(workers, len(items))) as pool:
-            return list(pool.map(function, items))
+    if workers == 1 or len(items) < 2:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(min(workers, len(items))) as pool:
+        return list(pool.map(function, items))

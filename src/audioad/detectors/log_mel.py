@@ -1,0 +1,27 @@
+"""LogMelDetector: the base of every detector whose front end is the log-mel spectrogram."""
+
+from __future__ import annotations
+
+from .base import ClipDetector
+from .frontend import LogMelFrontend
+
+__all__ = ["LogMelDetector"]
+
+
+class LogMelDetector(ClipDetector):
+    """A detector whose front end is the log-mel spectrogram of each clip.
+
+    Subclasses set ``sr``, ``n_fft``, ``hop_length``, ``n_mels`` and ``log``
+    (librosa's names; see :func:`audioad.features.log_mel`) and ``n_jobs``
+    (threads); this base makes the :class:`~audioad.detectors.frontend.LogMelFrontend`
+    of them and checks them.
+    """
+
+    @property
+    def frontend(self):
+        """The :class:`~audioad.detectors.frontend.LogMelFrontend` of this detector's settings."""
+        return LogMelFrontend(self.sr, self.n_fft, self.hop_length, self.n_mels, self.log, self.n_jobs)
+
+    def check_parameters(self):
+        super().check_parameters()
+        self.frontend.check()

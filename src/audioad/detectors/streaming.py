@@ -1,0 +1,103 @@
+"""Clips streamed through a detector's front end in chunks, so that memory stays bounded.
+
+A list of clips in any form :func:`audioad.audio.load_audio` accepts is cut
+into runs: up to a few hundred short clips are loaded whole and transformed
+together, and a long file (:func:`~audioad.audio.is_long_file`) is
+transformed alone, from blocks as they are decoded. A clip that fails is
+reported in its place, naming its index and path.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..audio import AudioInputError, AudioStream, is_long_file, load_many
+
+__all__ = ["as_clips", "featurised_chunks", "joined"]
+
+# Clips loaded and featurised together: bounds memory for long lists.
+_CHUNK_CLIPS = 256
+
+
+def as_clips(X):
+    """Return X as a list of clips, refusing a lone clip passed where a list belongs."""
+    if isinstance(X, (str, bytes, os.PathLike)):
+        raise TypeError(f"X must be a list of clips, got a single path {X!r}; pass [{X!r}]")
+    if isinstance(X, tuple) and len(X) == 2 and np.isscalar(X[1]):
+        raise TypeError("X must be a list of clips, got one (waveform, sample_rate) tuple; wrap it in a list")
+    if isinstance(X, np.ndarray) and X.ndim != 2:
+        raise TypeError(f"an array X must be 2-D (n_clips, n_samples), got shape {X.shape}; pass a list of clips")
+    clips = list(X)
+    if not clips:
+        raise ValueError("X holds no clips")
+    return clips
+
+
+def _runs(clips):
+    """Cut clips into (start, stop, long) runs: at most ``_CHUNK_CLIPS`` clips loaded whole, or one long file."""
+    run = 0
+    for i, clip in enumerate(clips):
+        if is_long_file(clip):
+            if i > run:
+                yield run, i, False
+            yield i, i + 1, True
+            run = i + 1
+        elif i - run == _CHUNK_CLIPS:
+            yield run, i, False
+            run = i
+    if run < len(clips):
+        yield run, len(clips), False
+
+
+def featurised_chunks(detector, clips, on_error="raise", progress=False, failed=None):
+    """Yield (positions, features) per chunk of ``clips``, in input order; clips that fail go to the list ``failed``.
+
+    ``detector`` gives ``sr``, ``frontend``, ``features_from`` and ``n_jobs``
+    (the threads that decode). With ``on_error="raise"`` the first clip that
+    fails raises its :class:`~audioad.audio.AudioInputError`, naming the clip.
+    """
+    # disable=None: a bar only where stderr is a terminal. The bar closes on every path, an
+    # exception or an abandoned generator included.
+    with tqdm(total=len(clips), unit="clip", desc=type(detector).__name__, disable=None if progress else True) as bar:
+        for start, stop, long in _runs(clips):
+            if long:
+                try:
+                    transformed = detector.frontend.transform_stream(AudioStream(clips[start], detector.sr))
+                except AudioInputError as exc:
+                    if on_error == "raise":
+                        raise exc.at(start) from exc.__cause__
+                    failed.append(exc.at(start))
+                else:
+                    yield np.array([start]), detector.features_from(transformed)
+                bar.update(1)
+                continue
+            loaded = load_many(
+                clips[start:stop],
+                sr=detector.sr,
+                n_jobs=getattr(detector, "n_jobs", None),
+                on_error="raise" if on_error == "raise" else "return",
+            )
+            good = [i for i, w in enumerate(loaded) if not isinstance(w, AudioInputError)]
+            for i, w in enumerate(loaded):
+                if isinstance(w, AudioInputError):
+                    failed.append(w.at(start + i))
+            if good:
+                transformed = detector.frontend.transform([loaded[i] for i in good])
+                yield np.asarray(good) + start, detector.features_from(transformed)
+            bar.update(stop - start)
+
+
+def joined(parts):
+    """Features of several chunks as one: arrays concatenated, lists chained.
+
+    Examples
+    --------
+    >>> joined([np.zeros((2, 3)), np.ones((1, 3))]).shape, joined([["a"], ["b", "c"]])
+    ((3, 3), ['a', 'b', 'c'])
+    """
+    if all(isinstance(p, np.ndarray) for p in parts):
+        return np.concatenate(parts)
+    return [f for part in parts for f in part]
