@@ -187,7 +187,6 @@ class WindowKNN(LogMelDetector):
         bank = WindowBank(specs, self.context, self.window_hop)
         scores = np.empty(len(bank), dtype=np.float64)
         for index, windows in bank.batches(_SCORING_BATCH):
-            scores[index] = nearest_distances(self._standardised(windows), self.reference_windows_, self.n_neighbors)[
-                :, -1
-            ]
+            distances = nearest_distances(self._standardised(windows), self.reference_windows_, self.n_neighbors)
+            scores[index] = distances[:, -1]
         return bank.split(scores)
