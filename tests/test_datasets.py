@@ -1,6 +1,7 @@
 """Tests for audioad.datasets: folder layouts, manifests, DCASE result files, synthetic sounds."""
 
 import csv
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +13,12 @@ from audioad.datasets import (
     ANOMALY_KINDS,
     ClipInfo,
     ClipTable,
+    GroupWarning,
     make_machine_sounds,
     read_dataset,
     write_dcase_results,
 )
+from audioad.evaluation import split_by_group
 from audioad.features import log_mel, time_pool
 
 SHARED_DATA = Path("/work/shared/data")
@@ -224,6 +227,62 @@ def test_manifest_errors_name_the_line(tmp_path, content, error, message):
         read_dataset(tmp_path)
 
 
+def test_normal_and_anomaly_folders_layout(tmp_path):
+    write_noise(tmp_path / "pump", "normal/n1.wav", "normal/sub/n2.wav", "abnormal/a1.wav", "anomaly/a2.wav")
+    table = read_dataset(tmp_path / "pump")
+    assert table.layout == "labelled_folders" and table.machines == ["pump"]
+    assert {Path(c.path).name: c.label for c in table} == {
+        "n1.wav": "normal",
+        "n2.wav": "normal",
+        "a1.wav": "anomaly",
+        "a2.wav": "anomaly",
+    }
+    assert all(c.split is None and c.section is None for c in table)
+    # machine folders that each hold normal/ and anomaly/
+    write_noise(tmp_path / "plant", "fan/normal/x.wav", "valve/anomaly/y.wav")
+    assert [(c.machine, c.label) for c in read_dataset(tmp_path / "plant")] == [("fan", "normal"), ("valve", "anomaly")]
+
+
+def test_folder_search_skips_sidecars_and_vcs_folders(tmp_path):
+    write_noise(tmp_path, "fan/train/normal_id_00_00000000.wav", "fan/.git/normal_id_00_00000001.wav")
+    (tmp_path / "fan" / "train" / "._normal_id_00_00000000.wav").write_bytes(b"junk")
+    assert [Path(c.path).name for c in read_dataset(tmp_path)] == ["normal_id_00_00000000.wav"]
+
+
+def test_manifest_without_groups_infers_recordings_from_file_names(tmp_path):
+    names = [f"on/ON_20200318T2044{r}0_{s}.wav" for r in range(3) for s in (1, 2)] + ["tap/TAP_1_1.wav"]
+    write_noise(tmp_path, *names)
+    labels = ["normal"] * 6 + ["anomaly"]
+    (tmp_path / "manifest.csv").write_text(
+        "path,label\n" + "".join(f"{n},{label}\n" for n, label in zip(names, labels))
+    )
+    with pytest.warns(GroupWarning, match="6 clips|7 clips"):
+        table = read_dataset(tmp_path)
+    groups = [c.attributes.get("group") for c in table]
+    assert groups[:6] == [f"on/ON_20200318T2044{r}0" for r in range(3) for _ in (1, 2)]
+
+    train, test = split_by_group(table.filter(label="normal"), seed=0)
+    assert {c.attributes["group"] for c in train}.isdisjoint({c.attributes["group"] for c in test})
+
+
+def test_numbered_class_names_and_bare_numbers_are_not_recordings(tmp_path):
+    names = [f"normal/normal_{i}.wav" for i in range(4)] + [f"M{i}/1850.wav" for i in range(2)]
+    write_noise(tmp_path, *names)
+    (tmp_path / "manifest.csv").write_text("path,label\n" + "".join(f"{n},normal\n" for n in names))
+    with pytest.warns(GroupWarning, match="each clip is taken as its own recording"):
+        table = read_dataset(tmp_path)
+    assert all("group" not in c.attributes for c in table)
+
+
+@pytest.mark.parametrize("columns", ["path,label,group\na.wav,normal,r1\n", "path,label,split\na.wav,normal,train\n"])
+def test_a_manifest_with_groups_or_splits_does_not_warn(tmp_path, columns):
+    write_noise(tmp_path, "a.wav")
+    (tmp_path / "manifest.csv").write_text(columns)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", GroupWarning)
+        assert len(read_dataset(tmp_path)) == 1
+
+
 # ---------------------------------------------------------------- the table
 
 
@@ -288,6 +347,15 @@ def test_write_dcase_results_without_decisions(tmp_path):
     written = write_dcase_results(tmp_path, "ToyCar", "01", ["a.wav"], [1 / 3])
     assert [path.name for path in written] == ["anomaly_score_ToyCar_section_01_test.csv"]
     assert float(read_rows(written[0])[0][1]) == 1 / 3
+
+
+def test_write_dcase_results_without_section_names_files_relative_to_the_root(tmp_path):
+    root = tmp_path / "motor"
+    written = write_dcase_results(
+        tmp_path / "out", "motor", None, [root / "M1" / "1850.wav", root / "M2" / "1850.wav"], [1.0, 2.0], root=root
+    )
+    assert [p.name for p in written] == ["anomaly_score_motor_test.csv"]
+    assert read_rows(written[0]) == [["M1/1850.wav", "1.0"], ["M2/1850.wav", "2.0"]]
 
 
 def test_write_dcase_results_checks_lengths(tmp_path):

@@ -33,9 +33,14 @@ __all__ = [
     "AUDIO_SUFFIXES",
 ]
 
-#: Suffixes of the audio files audioad finds in a folder: the formats a path clip may have,
-#: lower case, as ``path.suffix.lower()`` gives them.
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+#: Suffixes that name a format libsndfile reads (``soundfile.available_formats()``), lower case, as
+#: ``path.suffix.lower()`` gives them: a folder search takes these files without looking inside.
+#: A file with another suffix, or none, is taken when its header reads (:mod:`audioad.collect`);
+#: suffixes shared with other kinds of file (``.mat``, ``.raw``) are left to that probe.
+AUDIO_SUFFIXES = (
+    ".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".aifc", ".au", ".snd",
+    ".w64", ".rf64", ".caf", ".voc", ".sph", ".nist", ".svx", ".8svx", ".paf", ".pvf", ".htk",
+)  # fmt: skip
 
 #: Rates above this are taken for a mistake (a swapped argument, samples for a rate).
 MAX_SAMPLE_RATE = 768_000

@@ -11,6 +11,7 @@ import csv
 import json
 import sys
 import time
+import warnings
 from contextlib import ExitStack, closing
 from pathlib import Path
 
@@ -19,7 +20,6 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import __version__
-from .audio import AUDIO_SUFFIXES
 from .datasets import read_dataset, write_dcase_results
 from .detectors.registry import DETECTORS, make_detector
 from .parallel import ClusterError, SchedulerAddressError, score_in_batches, score_on_dask
@@ -41,30 +41,65 @@ def _usage_error(exc):
 
 
 def collect_clips(inputs, training=False):
-    """Audio files named by ``inputs``: files, folders searched recursively, manifest CSVs.
+    """Audio files named by ``inputs``: :func:`audioad.collect.collect`, with its notice on stderr.
 
     From a manifest, training takes only clips not labelled anomalous and,
     when the manifest has splits, those of the train split.
     """
-    clips = []
-    for item in inputs:
-        path = Path(item)
-        if path.suffix.lower() == ".csv":
-            table = read_dataset(path)
-            if training:
-                table = [c for c in table if c.label != "anomaly" and c.split in (None, "train")]
-            clips.extend(c.path for c in table)
-        elif path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
-            if not found:
-                raise click.UsageError(f"{path}: no audio files ({', '.join(AUDIO_SUFFIXES)}) in this folder")
-            clips.extend(str(p) for p in found)
-        else:
-            # A missing file is reported per clip when it is read, like any other bad clip.
-            clips.append(str(path))
+    from .collect import collect
+    from .datasets import GroupWarning
+
+    try:
+        with warnings.catch_warnings():
+            # Which clips share a recording matters to a train/test split, which fit and score do not make.
+            warnings.simplefilter("ignore", GroupWarning)
+            clips, collected = collect(inputs, training=training)
+    # What collect raises for a folder without audio or a manifest it cannot read.
+    except (FileNotFoundError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    if collected.notice():
+        click.echo(collected.notice(), err=True)
     if not clips:
         raise click.UsageError("no clips given")
     return clips
+
+
+def _unreadable(failed, total):
+    """``3 of 120 files could not be read: a.wav (cause); ...``: the first few of ``failed``."""
+    listed = "; ".join(f"{e.path} ({e.cause})" for e in failed[:3]) + (" ..." if len(failed) > 3 else "")
+    return f"{len(failed)} of {total} files could not be read: {listed}"
+
+
+def _fit_on_readable(detector, clips, on_error, progress):
+    """Fit ``detector`` on the clips that read; return the AudioInputError of each that does not.
+
+    With ``on_error='skip'`` every header is read first (:func:`audioad.collect.header_errors`), so
+    the bad files are set aside before anything is decoded and the rest are decoded once; a file
+    whose samples fail past a good header is set aside when fit meets it, and fit starts again
+    without it. With ``'raise'`` the first bad file stops the run.
+    """
+    from .audio import AudioInputError
+    from .collect import header_errors
+
+    failed = header_errors(clips) if on_error == "skip" else []
+    bad = {e.index for e in failed}
+    todo = [clip for i, clip in enumerate(clips) if i not in bad]
+    while True:
+        try:
+            detector.fit(todo, progress=progress)
+        except AudioInputError as exc:
+            if on_error == "raise" or exc.path not in todo:
+                raise Failure(f"cannot fit: {exc}") from exc
+            failed.append(exc)
+            todo.remove(exc.path)
+        # fit's other ValueErrors are bad input too (scikit-learn's contract): a --set value out of
+        # range, too few clips. Other types are bugs and keep their traceback.
+        except ValueError as exc:
+            unread = f"; {_unreadable(failed, len(clips))}" if failed else ""
+            raise click.UsageError(f"cannot fit on these clips: {exc}{unread}") from exc
+        else:
+            order = {clip: i for i, clip in enumerate(clips)}
+            return sorted(failed, key=lambda e: order.get(e.path, len(clips)))
 
 
 def parse_settings(settings):
@@ -159,11 +194,20 @@ def main():
 @click.argument("train", nargs=-1, required=True)
 @detector_option
 @click.option("--out", "-o", required=True, type=click.Path(dir_okay=False), help="Model file to write.")
+@click.option(
+    "--on-error",
+    type=click.Choice(["skip", "raise"]),
+    default="skip",
+    show_default=True,
+    help="A clip that cannot be read: fit on the others and list every bad one, exit 1 (skip), or stop (raise).",
+)
 @common_options
-def fit(train, detector_name, settings, out, n_jobs, quiet):
+def fit(train, detector_name, settings, out, on_error, n_jobs, quiet):
     """Fit a detector on recordings of normal operation and save it.
 
     TRAIN are audio files, folders (searched recursively) or manifest CSVs.
+    A file that cannot be read is left out, and every one is listed at the
+    end (exit 1); --on-error raise stops at the first instead.
 
     \b
     Example:
@@ -172,18 +216,15 @@ def fit(train, detector_name, settings, out, n_jobs, quiet):
     detector = _with_jobs(build_detector(detector_name, settings), n_jobs)
     clips = collect_clips(train, training=True)
     started = time.perf_counter()
-    try:
-        detector.fit(clips, progress=not quiet)
-    # fit's ValueError is bad input (scikit-learn's contract): an unreadable clip (AudioInputError),
-    # a --set value out of range, too few clips. Other types are bugs and keep their traceback.
-    except ValueError as exc:
-        raise click.UsageError(f"cannot fit on these clips: {exc}") from exc
+    failed = _fit_on_readable(detector, clips, on_error, progress=not quiet)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     detector.save(out)
     click.echo(
-        f"fitted {detector_name} ({type(detector).__name__}) on {len(clips)} clips in "
+        f"fitted {detector_name} ({type(detector).__name__}) on {len(clips) - len(failed)} clips in "
         f"{time.perf_counter() - started:.1f} s; threshold {detector.threshold_:.4g}; saved {out}"
     )
+    if failed:
+        raise Failure(f"{_unreadable(failed, len(clips))}; the model was fitted on the others")
 
 
 def _done_paths(out):
@@ -308,23 +349,35 @@ def _write_scores(detector, batches, out, frames_out, append, total, quiet, on_e
 def evaluate(dataset, detector_name, settings, out, year, seed, n_jobs, quiet):
     """Fit per machine and section on the train split, score the test split, report AUC and pAUC.
 
-    DATASET is a DCASE 2020-2025 dev/eval folder, a MIMII folder, or a manifest
-    CSV. With --out: DCASE result files (anomaly_score_*.csv, decision_result_*.csv),
+    DATASET is a DCASE 2020-2025 dev/eval folder, a MIMII folder, a folder of
+    normal/ and anomaly/ folders, or a manifest CSV.
+    With --out: DCASE result files (anomaly_score_*.csv, decision_result_*.csv),
     an ROC curve and a score histogram per machine, and results.csv.
 
     \b
     Example:
       audioad evaluate dcase2023/dev_data --out results/
     """
+    from .datasets import GroupWarning
     from .evaluation import evaluate as run_evaluation
     from .metrics import format_table
     from .plotting import plot_roc, plot_score_histogram, save_figure
 
     try:
-        table = read_dataset(dataset)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", GroupWarning)
+            table = read_dataset(dataset)
     # What read_dataset raises for a folder or manifest it cannot read (no layout, missing files, bad rows).
     except (FileNotFoundError, ValueError) as exc:
         raise _usage_error(exc) from exc
+    for warning in caught:
+        if issubclass(warning.category, GroupWarning):
+            click.echo(f"warning: {warning.message}", err=True)
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    # DCASE's evaluators match clips by base name; elsewhere base names repeat (M1/1850.wav, M2/1850.wav).
+    dcase = table.layout in ("dcase2020", "dcase2021", "dcase2022")
+    names_root = None if dcase else (Path(dataset).parent if Path(dataset).is_file() else Path(dataset))
     build_detector(detector_name, settings)  # fail on bad settings before any fitting
     out_dir = Path(out) if out else None
 
@@ -334,9 +387,10 @@ def evaluate(dataset, detector_name, settings, out, year, seed, n_jobs, quiet):
                 out_dir,
                 machine,
                 section,
-                [Path(p).name for p in test.paths],
+                test.paths,
                 scores,
                 (scores > detector.threshold_).astype(int),
+                root=None if names_root is None else names_root.resolve(),
             )
 
     try:

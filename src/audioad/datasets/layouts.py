@@ -1,32 +1,38 @@
 """The folder layouts of machine recordings, read into one :class:`~audioad.datasets.ClipTable`.
 
 :func:`read_dataset` reads any of the layouts the field uses (:data:`LAYOUTS`: DCASE 2020, 2021
-and 2022-2025, MIMII, or a manifest CSV) into one row (:class:`~audioad.datasets.ClipInfo`) per
-clip with its machine, section, domain, split, label and file-name attributes.
+and 2022-2025, MIMII, plain ``normal/`` + ``anomaly/`` folders, or a manifest CSV) into one row
+(:class:`~audioad.datasets.ClipInfo`) per clip with its machine, section, domain, split, label
+and file-name attributes.
 """
 
 from __future__ import annotations
 
 import csv
 import re
+from dataclasses import replace
 from pathlib import Path
 
-from ..audio import AUDIO_SUFFIXES
+from ..collect import find_audio
+from .groups import infer_groups
 from .table import CLIP_FIELDS, LABEL_SPELLINGS, ClipInfo, ClipTable
 
 __all__ = ["LAYOUTS", "read_dataset"]
 
-LAYOUTS = ("dcase2020", "dcase2021", "dcase2022", "mimii", "manifest")
+LAYOUTS = ("dcase2020", "dcase2021", "dcase2022", "mimii", "labelled_folders", "manifest")
 
 _LAYOUT_PATTERNS = {
     "dcase2020": "<machine>/{train,test}/{normal,anomaly}_id_00_00000000.wav",
     "dcase2021": "<machine>/{train,source_test,target_test}/section_00_source_train_normal_0000_....wav",
     "dcase2022": "<machine>/{train,test}/section_00_source_train_normal_0000_<attr>_<value>.wav (2022-2025)",
     "mimii": "[<snr>/]<machine>/id_00/{normal,abnormal}/00000000.wav",
+    "labelled_folders": "[<machine>/]{normal,anomaly|abnormal}/[...]/<any name>.wav",
     "manifest": "a CSV file (or a folder with manifest.csv) with a 'path' column",
 }
 # MIMII's label folders, spelled as LABEL_SPELLINGS knows them
 _MIMII_LABEL_FOLDERS = ("normal", "abnormal")
+# The folder names that say a clip's label in the labelled_folders layout
+_LABEL_FOLDERS = tuple(name for name, label in LABEL_SPELLINGS.items() if label and not name.isdigit())
 
 
 def _file_name_attributes(tokens: list[str]) -> dict:
@@ -108,12 +114,33 @@ def _parse_mimii(path: Path) -> ClipInfo | None:
     return ClipInfo(str(path), machine, section.group(1), None, None, label, attributes)
 
 
+def _parse_labelled_folders(path: Path, root: Path) -> ClipInfo | None:
+    """``normal/`` and ``anomaly/`` (or ``abnormal/``) folders at the root or in machine folders."""
+    parts = path.relative_to(root).parts[:-1]
+    for depth in (0, 1):
+        if len(parts) > depth and parts[depth].lower() in _LABEL_FOLDERS:
+            machine = root.name if depth == 0 else parts[0]
+            return ClipInfo(str(path), machine, None, None, None, LABEL_SPELLINGS[parts[depth].lower()])
+    return None
+
+
+# Tried in this order; each takes (path, root).
 _FOLDER_PARSERS = {
-    "dcase2020": _parse_dcase2020,
-    "dcase2022": _parse_dcase2022,
-    "dcase2021": _parse_dcase2021,
-    "mimii": _parse_mimii,
+    "dcase2020": lambda path, root: _parse_dcase2020(path),
+    "dcase2022": lambda path, root: _parse_dcase2022(path),
+    "dcase2021": lambda path, root: _parse_dcase2021(path),
+    "mimii": lambda path, root: _parse_mimii(path),
+    "labelled_folders": _parse_labelled_folders,
 }
+
+
+def _with_inferred_groups(clips: list[ClipInfo], root: Path, source: str) -> list[ClipInfo]:
+    """The clips with a ``group`` attribute read off their file names, where one can be (warns)."""
+    groups = infer_groups([c.path for c in clips], [c.label for c in clips], root, source)
+    return [
+        clip if group is None else replace(clip, attributes={**clip.attributes, "group": group})
+        for clip, group in zip(clips, groups)
+    ]
 
 
 def _supported_layouts() -> str:
@@ -121,7 +148,10 @@ def _supported_layouts() -> str:
 
 
 def _read_manifest(csv_path: Path) -> ClipTable:
-    """Read a manifest CSV; paths are relative to its folder and extra columns become attributes."""
+    """Read a manifest CSV; paths are relative to its folder and extra columns become attributes.
+
+    Without ``split`` and ``group`` columns, groups are read off the file names (:func:`infer_groups`).
+    """
     with open(csv_path, newline="") as file:
         reader = csv.DictReader(file)
         columns = reader.fieldnames or []
@@ -156,7 +186,9 @@ def _read_manifest(csv_path: Path) -> ClipTable:
                     {name: row[name] for name in extra if row.get(name)},
                 )
             )
-    return ClipTable(clips)
+    if "split" not in columns and "group" not in columns and clips:
+        clips = _with_inferred_groups(clips, csv_path.resolve().parent, f"manifest {csv_path}")
+    return ClipTable(clips, layout="manifest")
 
 
 def read_dataset(root, layout: str = "auto") -> ClipTable:
@@ -170,19 +202,28 @@ def read_dataset(root, layout: str = "auto") -> ClipTable:
         (relative to the CSV's folder) and may have ``label`` (``normal``/``anomaly``, empty when
         unknown), ``machine`` (by default the CSV's folder name), ``section``, ``domain`` and
         ``split``; any other column (``group``, ``condition``, ...) goes into the attributes.
-    layout : {'auto', 'dcase2020', 'dcase2021', 'dcase2022', 'mimii', 'manifest'}, default 'auto'
+    layout : 'auto' or one of :data:`LAYOUTS`, default 'auto'
         ``'auto'`` picks the layout whose naming every audio file follows. ``'dcase2022'`` covers
         DCASE 2022 to 2025 and ``'mimii'`` any SNR folder (``-6_dB_fan``, ``0_dB``) or none.
+        ``'labelled_folders'`` is a folder holding ``normal/`` and ``anomaly/`` (or ``abnormal/``)
+        folders, or machine folders that hold them; its clips have no split or section.
+
+    Files are found by :func:`audioad.collect.find_audio`: every format libsndfile reads, hidden
+    files, ``._*`` sidecars and version-control folders skipped. Where nothing says which clips
+    come from one recording (a manifest without ``group`` and ``split`` columns, labelled
+    folders), the ``group`` attribute is read off the file names where it can be, with a
+    :class:`~audioad.datasets.groups.GroupWarning`.
 
     Returns
     -------
     ClipTable
-        One row per audio file, sorted by path (manifests keep their row order).
+        One row per audio file, sorted by path (manifests keep their row order); its ``layout``
+        names the layout it was read as.
 
     Raises
     ------
     FileNotFoundError
-        If ``root`` does not exist or holds no audio files (:data:`audioad.audio.AUDIO_SUFFIXES`).
+        If ``root`` does not exist or holds no audio files.
     ValueError
         If the files follow none of the supported layouts (the message lists them).
 
@@ -217,30 +258,28 @@ def read_dataset(root, layout: str = "auto") -> ClipTable:
     if layout == "auto" and (root / "manifest.csv").is_file():
         return _read_manifest(root / "manifest.csv")
 
-    files = sorted(
-        path
-        for path in root.rglob("*")
-        if path.suffix.lower() in AUDIO_SUFFIXES and not path.name.startswith(".") and path.is_file()
-    )
+    files = [Path(path) for path in find_audio(root)]
     if not files:
         raise FileNotFoundError(
-            f"no audio files ({', '.join(AUDIO_SUFFIXES)}) found under {root}; check the path, "
+            f"no audio files (none that libsndfile reads) found under {root}; check the path, "
             "or unpack the data set there first"
         )
 
     candidates = _FOLDER_PARSERS if layout == "auto" else {layout: _FOLDER_PARSERS[layout]}
     best_unmatched = None
-    for parse in candidates.values():
+    for name, parse in candidates.items():
         clips = []
         for path in files:
-            clip = parse(path)
+            clip = parse(path, root)
             if clip is None:
                 if best_unmatched is None or len(clips) > best_unmatched[0]:
                     best_unmatched = (len(clips), path)
                 break
             clips.append(clip)
         else:
-            return ClipTable(clips)
+            if name == "labelled_folders":
+                clips = _with_inferred_groups(clips, root, f"the folders under {root}")
+            return ClipTable(clips, layout=name)
     wanted = f"the {layout} layout" if layout != "auto" else "any supported layout"
     raise ValueError(
         f"the files under {root} do not follow {wanted} (e.g. {best_unmatched[1]}); "

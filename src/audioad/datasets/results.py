@@ -11,7 +11,7 @@ import numpy as np
 __all__ = ["write_dcase_results"]
 
 
-def write_dcase_results(out_dir, machine: str, section, filenames, scores, decisions=None) -> list[Path]:
+def write_dcase_results(out_dir, machine: str, section, filenames, scores, decisions=None, root=None) -> list[Path]:
     """Write one section's scores (and decisions) as DCASE submission CSV files.
 
     Parameters
@@ -20,20 +20,26 @@ def write_dcase_results(out_dir, machine: str, section, filenames, scores, decis
         The folder to write into; created if missing.
     machine : str
         Machine type, as in the file name (``'fan'``).
-    section : int or str
-        Section number; ints are written with two digits (``3`` -> ``section_03``).
+    section : int or str or None
+        Section number; ints are written with two digits (``3`` -> ``section_03``). None (data
+        without sections, such as a manifest) leaves the section out of the file names.
     filenames : sequence of str or Path
-        The test clips; only their base names are written.
+        The test clips. Without ``root``, their base names are written, as DCASE's evaluators
+        expect; with it, their paths relative to ``root`` (``/`` between folders).
     scores : array-like of float
         Anomaly scores, higher = more abnormal, one per clip.
     decisions : array-like of {0, 1} or bool, optional
         Normal (0) / anomaly (1) decisions, one per clip.
+    root : str or Path, optional
+        The data set's folder, for data whose base names do not say which file they are
+        (``M1/1850.wav`` and ``M2/1850.wav``).
 
     Returns
     -------
     list of Path
         ``anomaly_score_<machine>_section_<NN>_test.csv`` (rows ``filename,score``, no header)
-        and, with decisions, ``decision_result_<machine>_section_<NN>_test.csv`` (``filename,0|1``).
+        and, with decisions, ``decision_result_<machine>_section_<NN>_test.csv`` (``filename,0|1``);
+        ``anomaly_score_<machine>_test.csv`` and so on without a section.
 
     Examples
     --------
@@ -45,12 +51,22 @@ def write_dcase_results(out_dir, machine: str, section, filenames, scores, decis
     >>> print(written[0].read_text().strip())
     a.wav,0.25
     b.wav,1.5
+    >>> written = write_dcase_results(tempfile.mkdtemp(), "motor", None, ["/d/M1/1850.wav", "/d/M2/1850.wav"],
+    ...                               [0.25, 1.5], root="/d")
+    >>> written[0].name, written[0].read_text().split()
+    ('anomaly_score_motor_test.csv', ['M1/1850.wav,0.25', 'M2/1850.wav,1.5'])
     """
-    names = [os.path.basename(str(name)) for name in filenames]
+    if root is None:
+        names = [os.path.basename(str(name)) for name in filenames]
+    else:
+        names = [Path(os.path.relpath(name, root)).as_posix() for name in filenames]
     scores = np.asarray(scores, dtype=float).ravel()
     if len(scores) != len(names):
         raise ValueError(f"got {len(scores)} scores for {len(names)} files; pass one score per file")
-    section_name = f"{section:02d}" if isinstance(section, (int, np.integer)) else str(section)
+    if section is None:
+        section_part = ""
+    else:
+        section_part = f"_section_{section:02d}" if isinstance(section, (int, np.integer)) else f"_section_{section}"
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = {"anomaly_score": [(name, repr(float(score))) for name, score in zip(names, scores)]}
@@ -61,7 +77,7 @@ def write_dcase_results(out_dir, machine: str, section, filenames, scores, decis
         rows["decision_result"] = [(name, str(int(d))) for name, d in zip(names, decisions)]
     written = []
     for kind, kind_rows in rows.items():
-        path = out_dir / f"{kind}_{machine}_section_{section_name}_test.csv"
+        path = out_dir / f"{kind}_{machine}{section_part}_test.csv"
         with open(path, "w", newline="") as file:
             csv.writer(file, lineterminator="\n").writerows(kind_rows)
         written.append(path)

@@ -276,4 +276,4 @@ def make_machine_sounds(
                 path = root / machine / split / f"{name}.wav"
                 sf.write(path, np.clip(gain[i] * audio[i], -1.0, 1.0), sr, subtype="PCM_16")
                 clips.append(ClipInfo(str(path), machine, f"{section:02d}", domain, split, label, attributes))
-    return ClipTable(sorted(clips, key=lambda clip: clip.path))
+    return ClipTable(sorted(clips, key=lambda clip: clip.path), layout="dcase2022")

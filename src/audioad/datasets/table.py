@@ -101,6 +101,9 @@ class ClipTable(Sequence):
     ----------
     clips : iterable of ClipInfo
         The rows, kept in the given order.
+    layout : str or None
+        The folder layout the rows were read from (one of :data:`audioad.datasets.LAYOUTS`, set by
+        :func:`~audioad.datasets.read_dataset`); None for a table made otherwise or selected from one.
 
     Examples
     --------
@@ -118,8 +121,9 @@ class ClipTable(Sequence):
     ['c.wav']
     """
 
-    def __init__(self, clips: Iterable[ClipInfo] = ()):
+    def __init__(self, clips: Iterable[ClipInfo] = (), layout: str | None = None):
         self._clips = tuple(clips)
+        self.layout = layout
 
     def __len__(self) -> int:
         return len(self._clips)

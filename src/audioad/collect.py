@@ -1,0 +1,261 @@
+"""Which audio files the user means: files named one by one, folders searched recursively, manifest CSVs.
+
+A folder search keeps every file libsndfile reads: by its suffix (:data:`audioad.audio.AUDIO_SUFFIXES`)
+or, for a file with no suffix or one that names no known type, by probing its header. It skips, and
+counts, what a user does not mean: hidden files and folders, macOS ``._*`` AppleDouble sidecars
+(metadata that copied drives carry next to every file, not audio) and version-control folders.
+The same file named twice (a folder given twice, a file also inside a given folder) is kept once,
+in its first place. What was skipped travels in a :class:`Collected` summary, which a command
+prints as one notice line.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import soundfile as sf
+
+from .audio import AUDIO_SUFFIXES, AudioInputError, AudioStream
+
+__all__ = ["VCS_FOLDERS", "Collected", "collect", "find_audio", "header_errors", "is_audio_file"]
+
+#: Version-control folders: never searched for audio.
+VCS_FOLDERS = frozenset({".git", ".hg", ".svn", ".bzr", "CVS", "_darcs"})
+
+
+# Opening a stream reads the header only; the rate given sizes nothing that is used here.
+_ANY_RATE = 16000
+
+
+@dataclass
+class Collected:
+    """What a search skipped, as counts.
+
+    Attributes
+    ----------
+    hidden_files, hidden_folders : int
+        Files and folders whose names start with a dot (sidecars and VCS folders not included).
+    sidecars : int
+        macOS AppleDouble ``._*`` files.
+    vcs_folders : int
+        Version-control folders (:data:`VCS_FOLDERS`).
+    duplicates : int
+        Files named more than once, kept in their first place only.
+
+    Examples
+    --------
+    >>> Collected(hidden_files=3, sidecars=1, duplicates=2).notice()
+    'skipped 3 hidden files, 1 ._ sidecar; 2 duplicates removed'
+    >>> Collected().notice()
+    ''
+    """
+
+    hidden_files: int = 0
+    hidden_folders: int = 0
+    sidecars: int = 0
+    vcs_folders: int = 0
+    duplicates: int = 0
+
+    def notice(self) -> str:
+        """One line saying what was skipped and removed; empty when nothing was."""
+        skipped = [_counted(getattr(self, name), noun) for name, noun in _SKIPPED_KINDS if getattr(self, name)]
+        parts = ["skipped " + ", ".join(skipped)] if skipped else []
+        if self.duplicates:
+            parts.append(_counted(self.duplicates, "duplicate") + " removed")
+        return "; ".join(parts)
+
+
+_SKIPPED_KINDS = (
+    ("hidden_files", "hidden file"),
+    ("hidden_folders", "hidden folder"),
+    ("sidecars", "._ sidecar"),
+    ("vcs_folders", "version-control folder"),
+)
+
+
+def _counted(n, noun):
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+@cache
+def _known_types():
+    # The built-in table only, so that what counts as "obviously not audio" is the same on every machine.
+    return mimetypes.MimeTypes(filenames=())
+
+
+def is_audio_file(path) -> bool:
+    """Whether ``path`` is a file libsndfile reads: by its suffix, else by probing its header.
+
+    A file whose suffix names another type (``.txt``, ``.png``, ``.csv``) is not probed.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> folder = tempfile.mkdtemp()
+    >>> sf.write(f"{folder}/take", np.zeros(160), 16000, format="WAV")
+    >>> _ = open(f"{folder}/notes", "w").write("not audio")
+    >>> is_audio_file(f"{folder}/take"), is_audio_file(f"{folder}/notes")
+    (True, False)
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in AUDIO_SUFFIXES:
+        return True
+    kind = _known_types().guess_type(path.name, strict=False)[0] if suffix else None
+    if kind is not None and not kind.startswith("audio/"):
+        return False
+    try:
+        sf.info(str(path))
+    except (sf.SoundFileError, RuntimeError, OSError):
+        return False
+    return True
+
+
+def find_audio(folder, skipped=None) -> list[str]:
+    """The audio files under ``folder``, searched recursively, sorted by path.
+
+    Parameters
+    ----------
+    folder : str or Path
+        The folder to search.
+    skipped : Collected or None
+        Where to count the hidden files and folders, ``._*`` sidecars and version-control
+        folders passed over.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> root = Path(tempfile.mkdtemp())
+    >>> for name in ("a.wav", "b.aiff", "._a.wav", ".git/c.wav", "notes.txt"):
+    ...     (root / name).parent.mkdir(exist_ok=True)
+    ...     sf.write(root / name, np.zeros(160), 16000, format="WAV")
+    >>> skipped = Collected()
+    >>> [Path(p).name for p in find_audio(root, skipped)], skipped.notice()
+    (['a.wav', 'b.aiff'], 'skipped 1 ._ sidecar, 1 version-control folder')
+    """
+    skipped = Collected() if skipped is None else skipped
+    found = []
+    for top, folders, files in os.walk(folder):
+        kept = []
+        for name in folders:
+            if name in VCS_FOLDERS:
+                skipped.vcs_folders += 1
+            elif name.startswith("."):
+                skipped.hidden_folders += 1
+            else:
+                kept.append(name)
+        folders[:] = kept  # os.walk descends only into the folders left here
+        for name in files:
+            if name.startswith("._"):
+                skipped.sidecars += 1
+            elif name.startswith("."):
+                skipped.hidden_files += 1
+            else:
+                path = os.path.join(top, name)
+                if os.path.isfile(path) and is_audio_file(path):
+                    found.append(path)
+    return sorted(found)
+
+
+def collect(inputs, training=False):
+    """The clips that ``inputs`` name: audio files, folders (searched recursively) and manifest CSVs.
+
+    Parameters
+    ----------
+    inputs : iterable of str or Path
+        A file is taken as it is (a missing or unreadable one fails when it is read, like any bad
+        clip); a folder is searched with :func:`find_audio`; a ``.csv`` file is a manifest
+        (:func:`audioad.datasets.read_dataset`).
+    training : bool
+        From a manifest, take only the clips not labelled anomalous and, when it has splits,
+        those of the train split.
+
+    Returns
+    -------
+    clips : list of str
+        In the order given, each file once (the same resolved file named again is dropped).
+    collected : Collected
+        What was skipped and removed.
+
+    Raises
+    ------
+    FileNotFoundError
+        If a folder holds no audio files.
+    ValueError
+        If a manifest cannot be read.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> root = Path(tempfile.mkdtemp())
+    >>> sf.write(root / "a.wav", np.zeros(160), 16000)
+    >>> clips, collected = collect([root, root, root / "a.wav"])
+    >>> [Path(p).name for p in clips], collected.notice()
+    (['a.wav'], '2 duplicates removed')
+    """
+    # datasets reads its folders with find_audio, so it is imported here, not at the top.
+    from .datasets import read_dataset
+
+    collected = Collected()
+    clips, seen, searched = [], set(), {}
+    for item in inputs:
+        path = Path(item)
+        if path.suffix.lower() == ".csv" and not path.is_dir():
+            table = read_dataset(path)
+            if training:
+                table = [c for c in table if c.label != "anomaly" and c.split in (None, "train")]
+            named = [c.path for c in table]
+        elif path.is_dir():
+            # A folder given again is not searched (nor its skips counted) again: its files are duplicates.
+            folder = os.path.realpath(path)
+            if folder not in searched:
+                searched[folder] = find_audio(path, collected)
+            named = searched[folder]
+            if not named:
+                raise FileNotFoundError(
+                    f"{path}: no audio files in this folder (none that libsndfile reads: "
+                    f"{', '.join(AUDIO_SUFFIXES)}, ...)"
+                )
+        else:
+            named = [str(item)]
+        for clip in named:
+            key = os.path.realpath(clip)
+            if key in seen:
+                collected.duplicates += 1
+            else:
+                seen.add(key)
+                clips.append(clip)
+    return clips, collected
+
+
+def header_errors(paths) -> list[AudioInputError]:
+    """The files among ``paths`` that fail before any sample is decoded, each an :class:`AudioInputError`.
+
+    Reads each file's header only (missing, empty, undecodable, no samples), so that a run can
+    set them aside before decoding the rest once; a file whose samples are bad past a good header
+    passes here and fails when it is decoded.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> sf.write(folder / "good.wav", np.zeros(160), 16000)
+    >>> _ = (folder / "bad.wav").write_bytes(b"RIFF junk")
+    >>> [(e.index, Path(e.path).name) for e in header_errors([folder / "good.wav", folder / "bad.wav"])]
+    [(1, 'bad.wav')]
+    """
+    errors = []
+    for index, path in enumerate(paths):
+        try:
+            AudioStream(path, _ANY_RATE)
+        except AudioInputError as exc:
+            errors.append(exc.at(index))
+    return errors
