@@ -71,7 +71,7 @@ def test_long_files_and_runs_of_clips_keep_input_order(recordings, small_long_fi
     clips = [np.zeros(4000)] * 3 + [recordings["plain"]] + [np.zeros(4000)] * 2
     assert is_long_file(recordings["plain"]) and not is_long_file(clips[0])
     chunks = featurised_chunks(MelKNN(), clips)
-    assert [where.tolist() for where, _ in chunks] == [[0, 1, 2], [3], [4, 5]]
+    assert [where.tolist() for where, _, _ in chunks] == [[0, 1, 2], [3], [4, 5]]
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 import joblib
 import numpy as np
@@ -31,6 +32,8 @@ __all__ = [
     "MAX_SAMPLE_RATE",
     "LONG_FILE_BYTES",
     "AUDIO_SUFFIXES",
+    "AudioSource",
+    "source_of",
 ]
 
 #: Suffixes that name a format libsndfile reads (``soundfile.available_formats()``), lower case, as
@@ -380,6 +383,39 @@ def is_long_file(item):
         return os.path.getsize(item) > LONG_FILE_BYTES
     except OSError:
         return False  # gone or unreadable since the check: loading it will say what is wrong
+
+
+class AudioSource(NamedTuple):
+    """What a clip was before loading: its own sample rate and, for a file, its codec.
+
+    Attributes
+    ----------
+    rate : int or None
+        The clip's own sample rate; None for a bare array (taken to be at the target rate).
+    codec : str or None
+        A file's container and encoding as libsndfile names them (``"WAV PCM_16"``,
+        ``"MP3 MPEG_LAYER_III"``); None for an array.
+    """
+
+    rate: int | None
+    codec: str | None
+
+
+def source_of(item):
+    """The :class:`AudioSource` of a clip that loaded: a file's header, a tuple's rate.
+
+    Examples
+    --------
+    >>> source_of((np.zeros(800), 8000)), source_of(np.zeros(800))
+    (AudioSource(rate=8000, codec=None), AudioSource(rate=None, codec=None))
+    """
+    if isinstance(item, (str, os.PathLike)):
+        with _file_errors(Path(item)):
+            info = sf.info(item)
+        return AudioSource(int(info.samplerate), f"{info.format} {info.subtype}")
+    if isinstance(item, tuple) and len(item) == 2:
+        return AudioSource(int(item[1]), None)
+    return AudioSource(None, None)
 
 
 class AudioStream:

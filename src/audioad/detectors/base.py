@@ -21,6 +21,7 @@ from scipy.stats import binom
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
+from ..domain import domain_warnings, training_profile
 from ..thresholds import threshold as fit_threshold
 from .folds import TRAINING_FOLDS, clips_of, consecutive_folds, fold_scores
 from .streaming import as_clips, featurised_chunks, joined
@@ -57,11 +58,16 @@ class ClipScores(NamedTuple):
         for and the detector scores windows.
     errors : list of AudioInputError
         The clips that failed, each naming its index, path and cause.
+    warnings : list of list of str
+        For each clip, the ways it is unlike the training clips (too short,
+        silent, clipped, a lower rate, a far duration, another codec; see
+        :mod:`audioad.domain`); empty for a clip like them or one that failed.
     """
 
     scores: np.ndarray
     frames: list | None
     errors: list
+    warnings: list
 
 
 class FrameScores(NamedTuple):
@@ -206,25 +212,34 @@ class ClipDetector(BaseDetector):
         progress : bool
             Show a progress bar while clips are read.
         """
-        return joined([features for _, features in featurised_chunks(self, as_clips(X), progress=progress)])
+        return self._features_and_profiles(X, progress)[0]
+
+    def _features_and_profiles(self, X, progress=False):
+        """The features of every clip of X, and each clip's :class:`~audioad.domain.ClipProfile`."""
+        parts, profiles = [], []
+        for _, features, chunk_profiles in featurised_chunks(self, as_clips(X), progress=progress):
+            parts.append(features)
+            profiles.extend(chunk_profiles)
+        return joined(parts), profiles
 
     def _scores_with(self, X, on_error, score, progress=False, warn=True):
-        """Apply ``score(features)`` chunk by chunk, honouring ``on_error``; also return the failures.
+        """Apply ``score(features)`` chunk by chunk, honouring ``on_error``; also return the failures and profiles.
 
         Nothing is stored on the detector, so threads may score with one detector at once.
         """
         if on_error not in ON_ERROR:
             raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
         clips = as_clips(X)
-        positions, parts, failed = [], [], []
-        for where, features in featurised_chunks(self, clips, on_error, progress, failed):
+        positions, parts, failed, profiles = [], [], [], []
+        for where, features, chunk_profiles in featurised_chunks(self, clips, on_error, progress, failed):
             positions.append(where)
             parts.append(score(features))
+            profiles.append(chunk_profiles)
         if failed and warn:
             listed = "; ".join(str(e) for e in failed[:5]) + (" ..." if len(failed) > 5 else "")
             message = f"{len(failed)} of {len(clips)} clips could not be scored: {listed}"
             warnings.warn(AudioInputWarning(message, failed), stacklevel=3)
-        return clips, positions, parts, failed
+        return clips, positions, parts, failed, profiles
 
     # -- PyOD's contract -----------------------------------------------------
 
@@ -246,9 +261,10 @@ class ClipDetector(BaseDetector):
         self
         """
         self.check_parameters()
-        features = self.features_of(X, progress)
+        features, profiles = self._features_and_profiles(X, progress)
         self._set_n_classes(y)
         self.fit_features(features)
+        self.training_audio_ = training_profile(profiles)
         return self.calibrate(self.training_scores(features))
 
     def calibrate(self, training_scores):
@@ -290,7 +306,7 @@ class ClipDetector(BaseDetector):
         numpy.ndarray of shape (n_clips,)
         """
         check_is_fitted(self, ["decision_scores_", "threshold_", "labels_"])
-        clips, positions, parts, _ = self._scores_with(X, on_error, self.score_features, progress)
+        clips, positions, parts, *_ = self._scores_with(X, on_error, self.score_features, progress)
         return self._place(len(clips), positions, [np.asarray(p, dtype=np.float64) for p in parts], on_error)
 
     @staticmethod
@@ -322,7 +338,7 @@ class ClipDetector(BaseDetector):
         Returns
         -------
         ClipScores
-            ``(scores, frames, errors)``.
+            ``(scores, frames, errors, warnings)``.
         """
         check_is_fitted(self, ["decision_scores_", "threshold_", "labels_"])
         frames = frames and self.scores_windows
@@ -333,8 +349,13 @@ class ClipDetector(BaseDetector):
             windows = self.window_scores(features)
             return self.clip_scores(windows), windows
 
-        clips, positions, parts, failed = self._scores_with(X, "nan", score, progress, warn=False)
+        clips, positions, parts, failed, profiles = self._scores_with(X, "nan", score, progress, warn=False)
         scores = self._place(len(clips), positions, [np.asarray(p[0], dtype=np.float64) for p in parts], "nan")
+        per_clip_warnings = [[] for _ in clips]
+        training = getattr(self, "training_audio_", None)
+        for where, chunk_profiles in zip(positions, profiles):
+            for position, profile in zip(where, chunk_profiles):
+                per_clip_warnings[position] = domain_warnings(profile, training, self.sr, self.frontend.window_samples)
         per_clip = None
         if frames:
             hop = self.window_hop_seconds
@@ -344,7 +365,7 @@ class ClipDetector(BaseDetector):
                     per_clip[position] = FrameScores(
                         np.arange(len(window_scores)) * hop, np.asarray(window_scores, dtype=np.float64)
                     )
-        return ClipScores(scores, per_clip, failed)
+        return ClipScores(scores, per_clip, failed, per_clip_warnings)
 
     def frame_scores(self, X, on_error="raise"):
         """Scores of each clip's windows over time, to see when a clip sounds wrong.
@@ -366,7 +387,7 @@ class ClipDetector(BaseDetector):
         """
         check_is_fitted(self, ["decision_scores_", "threshold_", "labels_"])
         hop = self.window_hop_seconds
-        clips, positions, parts, _ = self._scores_with(X, on_error, self.window_scores)
+        clips, positions, parts, *_ = self._scores_with(X, on_error, self.window_scores)
         empty = FrameScores(np.empty(0), np.empty(0))
         result = [empty] * len(clips) if on_error == "nan" else []
         for where, windows in zip(positions, parts):

@@ -103,6 +103,11 @@ class LogMelFrontend:
         """Seconds between consecutive frames."""
         return self.hop_length / self.sr
 
+    @property
+    def window_samples(self):
+        """Samples in one analysis window: a shorter clip is padded to one frame."""
+        return self.n_fft
+
 
 @dataclass(frozen=True)
 class EncoderFrontend:
@@ -124,6 +129,9 @@ class EncoderFrontend:
 
     encode: Callable
     sr: int
+
+    #: An encoder takes clips of any length.
+    window_samples = None
 
     def transform(self, waves):
         """One float64 vector per waveform, in order."""
@@ -163,6 +171,12 @@ class CombinedFrontend:
     def sr(self):
         """The members' common rate."""
         return self.frontends[0].sr
+
+    @property
+    def window_samples(self):
+        """The longest analysis window of the front ends, or None where none has one."""
+        windows = [f.window_samples for f in self.frontends if f.window_samples is not None]
+        return max(windows) if windows else None
 
     def _each(self, transform):
         """Per clip, a tuple of every front end's item; a front end equal to an earlier one is not run again."""

@@ -14,7 +14,8 @@ import os
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..audio import AudioInputError, AudioStream, is_long_file, load_many
+from ..audio import AudioInputError, AudioStream, is_long_file, load_many, source_of
+from ..domain import ClipProfile, profile_clip
 
 __all__ = ["as_clips", "featurised_chunks", "joined"]
 
@@ -53,10 +54,11 @@ def _runs(clips):
 
 
 def featurised_chunks(detector, clips, on_error="raise", progress=False, failed=None):
-    """Yield (positions, features) per chunk of ``clips``, in input order; clips that fail go to the list ``failed``.
+    """Yield (positions, features, profiles) per chunk of ``clips``, in input order; clips that fail go to ``failed``.
 
     ``detector`` gives ``sr``, ``frontend``, ``features_from`` and ``n_jobs``
-    (the threads that decode). With ``on_error="raise"`` the first clip that
+    (the threads that decode). Each clip's :class:`~audioad.domain.ClipProfile`
+    comes with its features. With ``on_error="raise"`` the first clip that
     fails raises its :class:`~audioad.audio.AudioInputError`, naming the clip.
     """
     # disable=None: a bar only where stderr is a terminal. The bar closes on every path, an
@@ -65,13 +67,17 @@ def featurised_chunks(detector, clips, on_error="raise", progress=False, failed=
         for start, stop, long in _runs(clips):
             if long:
                 try:
-                    transformed = detector.frontend.transform_stream(AudioStream(clips[start], detector.sr))
+                    stream = AudioStream(clips[start], detector.sr)
+                    transformed = detector.frontend.transform_stream(stream)
+                    codec = source_of(clips[start]).codec
                 except AudioInputError as exc:
                     if on_error == "raise":
                         raise exc.at(start) from exc.__cause__
                     failed.append(exc.at(start))
                 else:
-                    yield np.array([start]), detector.features_from(transformed)
+                    # Read a block at a time, a long file's level is not measured.
+                    profile = ClipProfile(stream.n_samples / detector.sr, stream.rate, codec, None, None)
+                    yield np.array([start]), detector.features_from(transformed), [profile]
                 bar.update(1)
                 continue
             loaded = load_many(
@@ -85,8 +91,12 @@ def featurised_chunks(detector, clips, on_error="raise", progress=False, failed=
                 if isinstance(w, AudioInputError):
                     failed.append(w.at(start + i))
             if good:
-                transformed = detector.frontend.transform([loaded[i] for i in good])
-                yield np.asarray(good) + start, detector.features_from(transformed)
+                waves = [loaded[i] for i in good]
+                transformed = detector.frontend.transform(waves)
+                profiles = [
+                    profile_clip(wave, detector.sr, source_of(clips[start + i])) for i, wave in zip(good, waves)
+                ]
+                yield np.asarray(good) + start, detector.features_from(transformed), profiles
             bar.update(stop - start)
 
 

@@ -1,0 +1,136 @@
+"""Out-of-domain checks: what makes a clip unlike the clips a detector learned from.
+
+A detector scores whatever it is given, and a clip far from its training
+clips gets a confident score that means little: a 10 ms clip (shorter than
+one analysis window), digital silence, a clip recorded at a lower rate than
+the model's (its upper bands are empty), a clip much shorter or longer than
+the training clips, a clipped recording, a file in another codec (MP3's
+filtering moves a normal clip's score). Each check gives a short warning in
+the user's words; the score is still given.
+
+Examples
+--------
+>>> import numpy as np
+>>> from audioad.audio import AudioSource
+>>> training = training_profile([profile_clip(np.full(16000, 0.1), 16000, AudioSource(16000, "WAV PCM_16"))] * 3)
+>>> silent = profile_clip(np.zeros(160), 16000, AudioSource(8000, "MP3 MPEG_LAYER_III"))
+>>> for warning in domain_warnings(silent, training, sr=16000, min_samples=1024):
+...     print(warning)
+shorter than one analysis window (10 ms < 64 ms)
+digital silence
+recorded at 8000 Hz, below the model's 16000 Hz: nothing above 4000 Hz
+0.01 s long, the training clips 1.00-1.00 s
+codec MP3 MPEG_LAYER_III, the training files WAV PCM_16
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = ["ClipProfile", "profile_clip", "training_profile", "domain_warnings"]
+
+# Below one step of 16-bit PCM: no recorded sound.
+_SILENCE_PEAK = 2.0**-15
+# Samples at 99.9 % of full scale or more count as clipped; a clip is clipped when more than
+# this share of its samples are.
+_CLIPPED_LEVEL = 0.999
+_CLIPPED_SHARE = 1e-3
+# Durations outside [training shortest / 2, training longest * 2] are far from the training clips'.
+_DURATION_FACTOR = 2.0
+
+
+class ClipProfile(NamedTuple):
+    """What the checks need to know of one clip.
+
+    Attributes
+    ----------
+    seconds : float
+        Duration.
+    rate : int or None
+        The clip's own sample rate, where known.
+    codec : str or None
+        A file's format and subtype (``"WAV PCM_16"``), where known.
+    peak : float or None
+        Largest absolute sample at the model's rate; None where not measured (a long
+        file, read a block at a time).
+    clipped : float or None
+        Share of samples at full scale; None where not measured.
+    """
+
+    seconds: float
+    rate: int | None
+    codec: str | None
+    peak: float | None
+    clipped: float | None
+
+
+def profile_clip(wave, sr, source):
+    """The :class:`ClipProfile` of a loaded waveform at ``sr`` from ``source`` (an :class:`~audioad.audio.AudioSource`).
+
+    Examples
+    --------
+    >>> from audioad.audio import AudioSource
+    >>> profile_clip(np.array([0.0, 1.0, -0.5, 0.2]), 4, AudioSource(None, None))
+    ClipProfile(seconds=1.0, rate=None, codec=None, peak=1.0, clipped=0.25)
+    """
+    magnitude = np.abs(wave)
+    peak = float(magnitude.max()) if len(wave) else 0.0
+    clipped = float(np.count_nonzero(magnitude >= _CLIPPED_LEVEL)) / max(len(wave), 1)
+    return ClipProfile(len(wave) / sr, source.rate, source.codec, peak, clipped)
+
+
+def training_profile(profiles):
+    """What the checks compare new clips with: the training clips' durations and codecs.
+
+    Returns
+    -------
+    dict
+        ``seconds``: [shortest, longest]; ``codecs``: the sorted codecs of the training files.
+    """
+    seconds = [p.seconds for p in profiles]
+    codecs = sorted({p.codec for p in profiles if p.codec is not None})
+    return {"seconds": [float(min(seconds)), float(max(seconds))], "codecs": codecs}
+
+
+def domain_warnings(profile, training, sr, min_samples=None):
+    """The ways a clip is unlike the training clips, each a short sentence; empty when none.
+
+    Parameters
+    ----------
+    profile : ClipProfile
+        The clip's.
+    training : dict or None
+        :func:`training_profile` of the training clips; None (a model file from
+        before these checks) skips the comparisons with them.
+    sr : int
+        The model's sample rate.
+    min_samples : int or None
+        Samples in one analysis window of the model's front end, where it has one.
+
+    Returns
+    -------
+    list of str
+    """
+    warnings = []
+    if min_samples is not None and profile.seconds * sr < min_samples:
+        warnings.append(
+            f"shorter than one analysis window ({profile.seconds * 1000:.0f} ms < {min_samples / sr * 1000:.0f} ms)"
+        )
+    if profile.peak is not None and profile.peak < _SILENCE_PEAK:
+        warnings.append("digital silence")
+    if profile.clipped is not None and profile.clipped > _CLIPPED_SHARE:
+        warnings.append(f"clipped: {profile.clipped:.1%} of samples at full scale")
+    if profile.rate is not None and profile.rate < sr:
+        warnings.append(
+            f"recorded at {profile.rate} Hz, below the model's {sr} Hz: nothing above {profile.rate // 2} Hz"
+        )
+    if training:
+        shortest, longest = training["seconds"]
+        if not shortest / _DURATION_FACTOR <= profile.seconds <= longest * _DURATION_FACTOR:
+            warnings.append(f"{profile.seconds:.2f} s long, the training clips {shortest:.2f}-{longest:.2f} s")
+        codecs = training["codecs"]
+        if profile.codec is not None and codecs and profile.codec not in codecs:
+            warnings.append(f"codec {profile.codec}, the training files {', '.join(codecs)}")
+    return warnings

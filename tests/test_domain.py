@@ -1,0 +1,56 @@
+"""Out-of-domain warnings (issue 17, item 4): odd clips get their score and a warning that says why."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+from conftest import SR
+
+from audioad import MelKNN, default_detector, load
+from audioad.audio import load_audio
+
+
+@pytest.fixture(scope="module")
+def odd_clips(machine, tmp_path_factory):
+    """A normal clip, and one of each kind a user really has that is unlike the training clips."""
+    folder = tmp_path_factory.mktemp("odd")
+    _, test, labels = machine
+    normal = load_audio(test[list(labels).index(0)], sr=SR)[0]
+    clips = {"normal": test[list(labels).index(0)]}
+    clips["10 ms"] = (normal[: SR // 100], SR)
+    sf.write(folder / "silent.wav", np.zeros(SR, np.float32), SR, subtype="PCM_16")
+    clips["silent"] = str(folder / "silent.wav")
+    sf.write(folder / "8k.wav", normal[::2], SR // 2, subtype="PCM_16")
+    clips["8 kHz"] = str(folder / "8k.wav")
+    sf.write(folder / "long.wav", np.tile(normal, 4), SR, subtype="PCM_16")
+    clips["4 s"] = str(folder / "long.wav")
+    sf.write(folder / "clipped.wav", np.clip(normal * 40.0, -1.0, 1.0), SR, subtype="PCM_16")
+    clips["clipped"] = str(folder / "clipped.wav")
+    sf.write(folder / "copy.flac", normal, SR, format="FLAC")
+    clips["flac"] = str(folder / "copy.flac")
+    return clips
+
+
+EXPECTED = {
+    "normal": [],
+    "10 ms": ["shorter than one analysis window (10 ms < 64 ms)", "0.01 s long, the training clips 1.00-1.00 s"],
+    "silent": ["digital silence"],
+    "8 kHz": ["recorded at 8000 Hz, below the model's 16000 Hz: nothing above 4000 Hz"],
+    "4 s": ["4.00 s long, the training clips 1.00-1.00 s"],
+    "flac": ["codec FLAC PCM_16, the training files WAV PCM_16"],
+}
+
+
+@pytest.mark.parametrize("make", [MelKNN, default_detector], ids=["mel-knn", "default"])
+def test_each_odd_clip_is_scored_and_says_why(machine, odd_clips, make, tmp_path):
+    train, _, _ = machine
+    detector = make().fit(train)
+    names = list(odd_clips)
+    result = detector.score_clips([odd_clips[name] for name in names])
+    assert np.isfinite(result.scores).all() and not result.errors
+    warnings = dict(zip(names, result.warnings))
+    for name, expected in EXPECTED.items():
+        assert warnings[name] == expected, name
+    assert len(warnings["clipped"]) == 1 and warnings["clipped"][0].startswith("clipped: ")
+    # A model file keeps what the checks compare with.
+    loaded = load(detector.save(tmp_path / "model.audioad"))
+    assert loaded.score_clips([odd_clips[name] for name in names]).warnings == result.warnings
