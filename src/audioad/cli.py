@@ -1,8 +1,24 @@
 """The ``audioad`` command: fit, score, evaluate, plot, demo, info.
 
 It calls the public API only; nothing below it knows a command line exists.
-Exit codes: 0 everything worked, 1 some inputs failed (the rest was done),
-2 a usage error (bad arguments, an unreadable model file or dataset).
+
+Guarantees:
+
+- Outputs: ``fit``, ``score`` and ``evaluate`` never write over one of their
+  inputs, an audio file, or an existing file of another kind; an existing
+  output of the same kind is replaced only with ``--force`` (or, for
+  ``score``, extended with ``--resume``). ``fit`` adds ``.audioad`` to an
+  ``--out`` without a suffix. Model files and evaluation reports are written
+  beside their target and renamed over it once complete.
+- Rows: ``score`` writes and flushes each clip's row as soon as it is scored
+  (batches are sized to take about half a second, one clip for long
+  recordings), so an interrupt keeps every row scored before it.
+  ``--resume`` cuts off a torn last line, skips the clips already in the
+  CSV, and refuses a CSV written by another model (named in the sidecar
+  ``<out>.audioad-model``, see :mod:`audioad.score_csv`) or one it cannot read.
+- Exit codes: 0 everything worked, 1 some inputs failed (the rest was done),
+  2 a usage error (bad arguments, an output it must not write, an unreadable
+  model file, dataset or CSV to resume), 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -25,15 +41,41 @@ from .detectors.registry import DETECTORS, make_detector
 from .parallel import ClusterError, SchedulerAddressError, score_in_batches, score_on_dask
 from .persistence import ModelFileError, load, read_header
 
-SCORE_COLUMNS = ("path", "score", "label", "peak_time", "error")
-# Clips scored between two writes of the output: what a crash can lose at most.
+# Clips in one batch at most. Local batches are sized to take about _BATCH_SECONDS (one clip for long
+# recordings): a batch's rows are known only when it is scored, and each then goes to the file at once.
 _SCORE_BATCH = 32
+_BATCH_SECONDS = 0.5
 
 
 class Failure(click.ClickException):
     """A run that did its work but for some inputs: exit code 1."""
 
     exit_code = 1
+
+
+class Refused(click.ClickException):
+    """An output the run must not write, or a CSV it cannot resume: exit code 2, one line naming the file."""
+
+    exit_code = 2
+
+
+class Interrupted(click.ClickException):
+    """Ctrl-C: exit code 130, as a shell reports a process stopped by SIGINT."""
+
+    exit_code = 130
+
+    def show(self, file=None):
+        click.echo(self.message, err=True)
+
+
+class _Commands(click.Group):
+    """The command group, turning Ctrl-C anywhere in a command into :class:`Interrupted`."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise Interrupted("interrupted") from None
 
 
 def _usage_error(exc):
@@ -177,7 +219,7 @@ def _with_jobs(detector, n_jobs):
     return detector
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="audioad")
 def main():
     """Find anomalous machine sounds: learn what normal sounds like, then flag what does not.
@@ -193,7 +235,8 @@ def main():
 @main.command()
 @click.argument("train", nargs=-1, required=True)
 @detector_option
-@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False), help="Model file to write.")
+@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False), help="Model file to write (.audioad).")
+@click.option("--force", is_flag=True, help="Replace --out if it is an existing model file.")
 @click.option(
     "--on-error",
     type=click.Choice(["skip", "raise"]),
@@ -202,19 +245,37 @@ def main():
     help="A clip that cannot be read: fit on the others and list every bad one, exit 1 (skip), or stop (raise).",
 )
 @common_options
-def fit(train, detector_name, settings, out, on_error, n_jobs, quiet):
+def fit(train, detector_name, settings, out, force, on_error, n_jobs, quiet):
     """Fit a detector on recordings of normal operation and save it.
 
     TRAIN are audio files, folders (searched recursively) or manifest CSVs.
     A file that cannot be read is left out, and every one is listed at the
     end (exit 1); --on-error raise stops at the first instead.
+    The model is never written over an input, an audio file or a file that
+    is not a model file, nor over a model file without --force.
 
     \b
     Example:
       audioad fit data/fan/train --detector default --out fan.audioad
     """
+    from .outputs import OutputFileError, check_output
+
+    def is_model(path):
+        try:
+            read_header(path)
+        except ModelFileError:
+            return False
+        return True
+
     detector = _with_jobs(build_detector(detector_name, settings), n_jobs)
     clips = collect_clips(train, training=True)
+    out = Path(out)
+    if not out.suffix:
+        out = out.with_name(out.name + ".audioad")
+    try:
+        check_output(out, "model file", [*train, *clips], force=force, is_kind=is_model)
+    except OutputFileError as exc:
+        raise Refused(str(exc)) from exc
     started = time.perf_counter()
     failed = _fit_on_readable(detector, clips, on_error, progress=not quiet)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
@@ -227,17 +288,13 @@ def fit(train, detector_name, settings, out, on_error, n_jobs, quiet):
         raise Failure(f"{_unreadable(failed, len(clips))}; the model was fitted on the others")
 
 
-def _done_paths(out):
-    with open(out, newline="") as f:
-        return {row["path"] for row in csv.DictReader(f)}
-
-
 @main.command()
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--out", "-o", required=True, type=click.Path(dir_okay=False), help="CSV of clip scores to write.")
 @click.option("--frames", type=click.Path(dir_okay=False), help="Also write every window's score (window detectors).")
-@click.option("--resume", is_flag=True, help="Skip clips already in --out and append to it.")
+@click.option("--resume", is_flag=True, help="Skip clips already in --out (scored by the same model) and append to it.")
+@click.option("--force", is_flag=True, help="Replace --out (and --frames) if they are existing score CSVs.")
 @click.option(
     "--on-error",
     type=click.Choice(["nan", "skip", "raise"]),
@@ -247,21 +304,41 @@ def _done_paths(out):
 )
 @click.option("--dask", "dask_address", metavar="ADDRESS", help="Score on a Dask cluster (scheduler address).")
 @common_options
-def score(model, inputs, out, frames, resume, on_error, dask_address, n_jobs, quiet):
-    """Score clips with a fitted model, writing each row as soon as it is scored.
+def score(model, inputs, out, frames, resume, force, on_error, dask_address, n_jobs, quiet):
+    """Score clips with a fitted model, writing and flushing each row as soon as it is scored.
 
     INPUTS are audio files, folders (searched recursively) or manifest CSVs.
     Columns: path, score, label (1 above the model's threshold), peak_time
     (start of the highest-scoring window, in seconds, for window detectors),
     error (why a clip could not be scored). A bad file does not stop the run.
+    The model that wrote --out is named in OUT.audioad-model; --resume
+    refuses a CSV written by another model. An existing --out is replaced
+    only with --force, and never when it is an input or not a score CSV.
 
     \b
     Example:
       audioad score fan.audioad data/fan/test --out scores.csv --frames frames.csv
     """
+    from .outputs import OutputFileError, check_output
+    from .score_csv import FRAME_COLUMNS, ScoreCSVError, done_paths, is_table, model_fingerprint
+
+    if resume and force:
+        raise click.UsageError("--resume keeps --out and --force replaces it: pass one of them")
     detector = _with_jobs(load_model(model), n_jobs)
     clips = collect_clips(inputs)
-    done = _done_paths(out) if resume and Path(out).exists() else set()
+    read = [model, *inputs, *clips]
+    try:
+        check_output(out, "score CSV", read, force=force or resume, is_kind=is_table)
+        if frames:
+            if Path(frames).resolve() == Path(out).resolve():
+                raise OutputFileError(f"{frames}: --frames and --out name the same file; choose another")
+            check_output(
+                frames, "window-score CSV", read, force=force or resume, is_kind=lambda p: is_table(p, FRAME_COLUMNS)
+            )
+        fingerprint = model_fingerprint(model)
+        done = done_paths(out, fingerprint) if resume and Path(out).exists() else set()
+    except (OutputFileError, ScoreCSVError) as exc:
+        raise Refused(str(exc)) from exc
     todo = [c for c in clips if c not in done]
     if dask_address:
         try:
@@ -269,8 +346,8 @@ def score(model, inputs, out, frames, resume, on_error, dask_address, n_jobs, qu
         except (ImportError, SchedulerAddressError, ConnectionError) as exc:
             raise click.UsageError(str(exc)) from exc
     else:
-        batches = score_in_batches(detector, todo, batch_size=_SCORE_BATCH)
-    failures = _write_scores(detector, batches, out, frames, bool(done), len(todo), quiet, on_error)
+        batches = _timed_batches(detector, todo)
+    failures = _write_scores(detector, batches, out, frames, resume, len(todo), quiet, on_error, fingerprint)
     skipped = f", {len(done)} already in {out}" if done else ""
     if failures:
         listed = "; ".join(failures[:3]) + (" ..." if len(failures) > 3 else "")
@@ -278,31 +355,37 @@ def score(model, inputs, out, frames, resume, on_error, dask_address, n_jobs, qu
     click.echo(f"scored {len(todo)} clips{skipped}; wrote {out}" + (f" and {frames}" if frames else ""))
 
 
-def _open_csv(path, append, header):
-    """A CSV file to add rows to, with its header written when the file is new or empty."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fresh = not (append and path.exists() and path.stat().st_size > 0)
-    f = open(path, "w" if fresh else "a", newline="")
-    if fresh:
-        csv.writer(f).writerow(header)
-    return f
+def _timed_batches(detector, clips):
+    """``score_in_batches``'s (clips, ClipScores), each batch sized to take about ``_BATCH_SECONDS``.
 
-
-def _write_scores(detector, batches, out, frames_out, append, total, quiet, on_error="nan"):
-    """Write score rows (and window rows) batch by batch; return the failure messages.
-
-    However it ends (done, a failure, Ctrl-C, a bug), the files are flushed and closed, the
-    progress bar is closed, and ``batches`` is closed, which stops the scoring still under way.
+    The first batch is one clip; each next one is sized from the last one's time, at most twice
+    as large and at most ``_SCORE_BATCH``. Scores do not depend on the batches (the design's rule).
     """
+    start, size = 0, 1
+    while start < len(clips):
+        batch = clips[start : start + size]
+        began = time.perf_counter()
+        with closing(score_in_batches(detector, batch, batch_size=len(batch))) as scored:
+            yield from scored
+        per_clip = max(time.perf_counter() - began, 1e-3) / len(batch)
+        start += len(batch)
+        size = max(1, min(_SCORE_BATCH, 2 * len(batch), int(_BATCH_SECONDS / per_clip)))
+
+
+def _write_scores(detector, batches, out, frames_out, append, total, quiet, on_error="nan", fingerprint=None):
+    """Write each clip's row (and window rows) as soon as its batch is scored; return the failure messages.
+
+    Every row is flushed to the file as it is written, a clip's window rows before its score row.
+    However it ends (done, a failure, Ctrl-C, a bug), the files are closed, the progress bar is
+    closed, and ``batches`` is closed, which stops the scoring still under way.
+    """
+    from .score_csv import FRAME_COLUMNS, SCORE_COLUMNS, RowWriter
+
     failures = []
     with ExitStack() as stack:
         stack.enter_context(closing(batches))
-        files = [stack.enter_context(_open_csv(out, append, SCORE_COLUMNS))]
-        if frames_out:
-            files.append(stack.enter_context(_open_csv(frames_out, append, ("path", "time", "score"))))
-        rows = csv.writer(files[0])
-        windows = csv.writer(files[1]) if frames_out else None
+        rows = stack.enter_context(RowWriter(out, SCORE_COLUMNS, append, fingerprint))
+        windows = stack.enter_context(RowWriter(frames_out, FRAME_COLUMNS, append)) if frames_out else None
         bar = stack.enter_context(tqdm(total=total, unit="clip", disable=True if quiet else None))
         try:
             for clips, result in batches:
@@ -313,23 +396,21 @@ def _write_scores(detector, batches, out, frames_out, append, total, quiet, on_e
                         if on_error == "raise":
                             raise Failure(f"{clip}: {errors[i]}; the rows before it are in {out}")
                         if on_error == "nan":
-                            rows.writerow((clip, "", "", "", errors[i]))
+                            rows.write((clip, "", "", "", str(errors[i])))
+                        bar.update(1)
                         continue
                     peak = ""
                     if result.frames is not None:
                         times, window_scores = result.frames[i]
                         peak = f"{times[np.argmax(window_scores)]:.3f}"
                         if windows:
-                            windows.writerows((clip, f"{t:.3f}", repr(float(v))) for t, v in zip(times, window_scores))
+                            windows.write_many((clip, f"{t:.3f}", repr(float(v))) for t, v in zip(times, window_scores))
                     value = float(result.scores[i])
-                    rows.writerow((clip, repr(value), int(value > detector.threshold_), peak, ""))
-                # Each batch reaches the disk before the next is scored: a crash loses one batch at most.
-                for f in files:
-                    f.flush()
-                bar.update(len(clips))
+                    rows.write((clip, repr(value), int(value > detector.threshold_), peak, ""))
+                    bar.update(1)
         except KeyboardInterrupt:
-            raise click.ClickException(
-                f"interrupted; the rows written so far are in {out}: rerun with --resume"
+            raise Interrupted(
+                f"interrupted: {rows.written} rows written to {out}; rerun with --resume to score the rest"
             ) from None
         except ClusterError as exc:
             # The cluster lost a batch (dead workers, a dropped link): not audioad's fault, and a rerun may go through.
@@ -345,14 +426,17 @@ def _write_scores(detector, batches, out, frames_out, append, total, quiet, on_e
     "--year", type=click.IntRange(2020, 2025), help="DCASE year of the official score (default: from the data)."
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the train/test split of unsplit data.")
+@click.option("--force", is_flag=True, help="Replace the result files of an earlier run in --out.")
 @common_options
-def evaluate(dataset, detector_name, settings, out, year, seed, n_jobs, quiet):
+def evaluate(dataset, detector_name, settings, out, year, seed, force, n_jobs, quiet):
     """Fit per machine and section on the train split, score the test split, report AUC and pAUC.
 
     DATASET is a DCASE 2020-2025 dev/eval folder, a MIMII folder, a folder of
     normal/ and anomaly/ folders, or a manifest CSV.
     With --out: DCASE result files (anomaly_score_*.csv, decision_result_*.csv),
-    an ROC curve and a score histogram per machine, and results.csv.
+    an ROC curve and a score histogram per machine, and results.csv. Result
+    files already in --out are replaced only with --force, and never when
+    one is the DATASET manifest.
 
     \b
     Example:
@@ -380,6 +464,17 @@ def evaluate(dataset, detector_name, settings, out, year, seed, n_jobs, quiet):
     names_root = None if dcase else (Path(dataset).parent if Path(dataset).is_file() else Path(dataset))
     build_detector(detector_name, settings)  # fail on bad settings before any fitting
     out_dir = Path(out) if out else None
+    if out_dir is not None:
+        from .outputs import OutputFileError, atomic_path, check_output
+
+        # What an earlier run left there: checked before any fitting, as fit and score check --out.
+        written = ("results.csv", "anomaly_score_*.csv", "decision_result_*.csv", "roc_*.png", "histogram_*.png")
+        existing = sorted({p for pattern in written for p in out_dir.glob(pattern)}) if out_dir.is_dir() else []
+        try:
+            for path in existing or [out_dir / "results.csv"]:
+                check_output(path, "evaluation result", [dataset], force=force)
+        except OutputFileError as exc:
+            raise Refused(str(exc)) from exc
 
     def write_section(machine, section, detector, test, scores):
         if out_dir is not None:
@@ -408,7 +503,8 @@ def evaluate(dataset, detector_name, settings, out, year, seed, n_jobs, quiet):
     click.echo(format_table(result.sections))
     click.echo("  ".join(f"{k}: {v:.3f}" for k, v in result.summary().items()))
     if out_dir is not None:
-        with open(out_dir / "results.csv", "w", newline="") as f:
+        # Each report is written beside its target and renamed over it once complete.
+        with atomic_path(out_dir / "results.csv") as part, open(part, "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(result.results[0]))
             writer.writeheader()
             writer.writerows(result.results)
@@ -416,8 +512,10 @@ def evaluate(dataset, detector_name, settings, out, year, seed, n_jobs, quiet):
             rows = [r for r in result.results if r["machine"] == machine]
             labels = np.array([r["label"] == "anomaly" for r in rows], dtype=int)
             scores = np.array([r["score"] for r in rows])
-            save_figure(plot_roc(labels, scores, label=machine), out_dir / f"roc_{machine}.png")
-            save_figure(plot_score_histogram(scores, labels), out_dir / f"histogram_{machine}.png")
+            with atomic_path(out_dir / f"roc_{machine}.png") as part:
+                save_figure(plot_roc(labels, scores, label=machine), part)
+            with atomic_path(out_dir / f"histogram_{machine}.png") as part:
+                save_figure(plot_score_histogram(scores, labels), part)
         click.echo(f"wrote DCASE result files, results.csv, ROC curves and histograms to {out_dir}")
 
 
@@ -466,12 +564,15 @@ def demo(out, quiet):
     steps = [
         (
             f"2/5 fitting the default detector on {machine} section {section}",
-            ["fit", *train, "--out", str(model), *quiet_flag],
+            ["fit", *train, "--out", str(model), "--force", *quiet_flag],
         ),
-        ("3/5 scoring its test clips", ["score", str(model), *test, "--out", str(out / "scores.csv"), *quiet_flag]),
+        (
+            "3/5 scoring its test clips",
+            ["score", str(model), *test, "--out", str(out / "scores.csv"), "--force", *quiet_flag],
+        ),
         (
             "4/5 evaluating every machine and section",
-            ["evaluate", str(out / "data"), "--out", str(out / "evaluation"), *quiet_flag],
+            ["evaluate", str(out / "data"), "--out", str(out / "evaluation"), "--force", *quiet_flag],
         ),
     ]
     for title, args in steps:

@@ -32,6 +32,7 @@ from sklearn.tree._tree import Tree as SklearnTree
 
 from . import __version__
 from .detectors.base import ClipDetector
+from .outputs import atomic_path
 
 __all__ = ["save", "load", "read_header", "ModelFileError", "FORMAT", "FORMAT_VERSION"]
 
@@ -169,6 +170,8 @@ def save(detector, path):
         A fitted audioad detector.
     path : str or pathlib.Path
         File to write; its folder must exist. ``.audioad`` is the usual suffix.
+        The file is written beside it and renamed over it once complete, so
+        a crash never leaves a partial model file.
 
     Returns
     -------
@@ -206,7 +209,8 @@ def save(detector, path):
         "state": writer.encode(detector.fitted_state(), "state"),
     }
     path = Path(path)
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    # Written beside the target and renamed over it once complete: a crash leaves the old file or none.
+    with atomic_path(path) as part, zipfile.ZipFile(part, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(_HEADER, json.dumps(header, indent=1))
         for name, array in writer.arrays.items():
             buffer = io.BytesIO()

@@ -1,0 +1,264 @@
+"""The score CSV that ``audioad score`` writes: one row a clip, on disk as soon as it is written, resumable.
+
+The CSV itself is plain (a header row, then one row a clip: ``csv.DictReader``,
+pandas and spreadsheets read it as it is). The model that wrote it is named in
+a sidecar file beside it, ``<out>.audioad-model``, holding one line::
+
+    audioad model sha256=<the model file's SHA-256> file=<the model file's path>
+
+so that ``--resume`` can refuse to append one model's scores to another's.
+
+Every row is one line (line breaks inside a field, as in an error message, are
+written as spaces) and is flushed as soon as it is written, so after a crash
+or a Ctrl-C the file holds every row written before it, and at most a torn
+last line, which :func:`done_paths` cuts off before the run is resumed.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from pathlib import Path
+
+__all__ = [
+    "SCORE_COLUMNS",
+    "FRAME_COLUMNS",
+    "ScoreCSVError",
+    "model_fingerprint",
+    "sidecar_path",
+    "is_table",
+    "repair",
+    "done_paths",
+    "RowWriter",
+]
+
+#: Columns of the score CSV.
+SCORE_COLUMNS = ("path", "score", "label", "peak_time", "error")
+#: Columns of the window-score CSV (``--frames``).
+FRAME_COLUMNS = ("path", "time", "score")
+
+_SIDECAR_SUFFIX = ".audioad-model"
+
+
+class ScoreCSVError(ValueError):
+    """A score CSV that cannot be resumed: unreadable, of another layout, or written by another model."""
+
+
+def model_fingerprint(model):
+    """The line naming a model file in a score CSV's sidecar: its SHA-256 and its path.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> model = os.path.join(tempfile.mkdtemp(), "fan.audioad")
+    >>> _ = open(model, "wb").write(b"model")
+    >>> model_fingerprint(model).split(" file=")[0]
+    'audioad model sha256=9372c470eeadd5ecd9c3c74c2b3cb633f8e2f2fad799250a0f70d652b6b825e4'
+    """
+    digest = hashlib.sha256()
+    with open(model, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return f"audioad model sha256={digest.hexdigest()} file={model}"
+
+
+def sidecar_path(out):
+    """Where the fingerprint of the model that wrote ``out`` is kept: ``<out>.audioad-model``.
+
+    Examples
+    --------
+    >>> sidecar_path("runs/scores.csv").as_posix()
+    'runs/scores.csv.audioad-model'
+    """
+    out = Path(out)
+    return out.with_name(out.name + _SIDECAR_SUFFIX)
+
+
+def _digest(fingerprint):
+    return fingerprint.split()[2] if fingerprint.startswith("audioad model sha256=") else None
+
+
+def is_table(path, columns=SCORE_COLUMNS):
+    """Whether ``path`` is empty or starts with the header ``columns``: a file audioad may overwrite or extend.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "scores.csv")
+    >>> _ = open(path, "w").write("path,score,label,peak_time,error\\r\\n")
+    >>> is_table(path), is_table(path, FRAME_COLUMNS)
+    (True, False)
+    """
+    try:
+        with open(path, "rb") as f:
+            first = f.readline(4096)
+    except OSError:
+        return False
+    return first == b"" or first.rstrip(b"\r\n") == ",".join(columns).encode()
+
+
+def repair(path):
+    """Cut a torn last line (a row without its line end) off ``path``; return how many bytes were cut.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "scores.csv")
+    >>> _ = open(path, "w", newline="").write("path,score\\r\\na.wav,0.5\\r\\nb.wa")
+    >>> repair(path), open(path, newline="").read()
+    (4, 'path,score\\r\\na.wav,0.5\\r\\n')
+    """
+    with open(path, "rb+") as f:
+        data = f.read()
+        keep = data.rfind(b"\n") + 1
+        if keep < len(data):
+            f.truncate(keep)
+    return len(data) - keep
+
+
+def done_paths(out, fingerprint, columns=SCORE_COLUMNS):
+    """The clips already in the score CSV ``out``, after checking it was written by the same model.
+
+    A torn last line is cut off first (its clip is not done). Raises
+    :class:`ScoreCSVError`, with one line naming the file, for a CSV that
+    cannot be read, has another header, or has rows but no sidecar, or a
+    sidecar naming another model.
+
+    Parameters
+    ----------
+    out : str or pathlib.Path
+        An existing score CSV.
+    fingerprint : str
+        :func:`model_fingerprint` of the model that will append to it.
+    columns : tuple of str
+        The header the file must have.
+
+    Returns
+    -------
+    set of str
+        The ``path`` of every row.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> folder = tempfile.mkdtemp()
+    >>> model, out = os.path.join(folder, "fan.audioad"), os.path.join(folder, "scores.csv")
+    >>> _ = open(model, "wb").write(b"model")
+    >>> with RowWriter(out, SCORE_COLUMNS, fingerprint=model_fingerprint(model)) as rows:
+    ...     rows.write(("a.wav", "0.5", "0", "", ""))
+    >>> _ = open(out, "a").write("b.wav,0.")
+    >>> sorted(done_paths(out, model_fingerprint(model)))
+    ['a.wav']
+    >>> done_paths(out, "audioad model sha256=0 file=pump.audioad")
+    Traceback (most recent call last):
+    ...
+    audioad.score_csv.ScoreCSVError: ...scores.csv was written by another model (...fan.audioad), not pump.audioad; ...
+    """
+    out = Path(out)
+    try:
+        repair(out)
+        with open(out, newline="", encoding="utf-8") as f:
+            reader = csv.reader(f)
+            header = next(reader, None)
+            paths = {row[0] for row in reader if row}
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ScoreCSVError(f"{out}: cannot read it as a score CSV ({type(exc).__name__}: {exc})") from exc
+    if header is not None and tuple(header) != tuple(columns):
+        raise ScoreCSVError(
+            f"{out}: not a score CSV of audioad (its header is {','.join(header)[:80]!r}, "
+            f"not {','.join(columns)!r}); score to another --out"
+        )
+    if not paths:
+        return paths
+    sidecar = sidecar_path(out)
+    try:
+        written_by = sidecar.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScoreCSVError(
+            f"{out}: cannot tell which model wrote it ({sidecar}: {type(exc).__name__}); "
+            "score to another --out, or pass --force to start it over"
+        ) from exc
+    if _digest(written_by) is None or _digest(written_by) != _digest(fingerprint):
+        by = written_by.partition(" file=")[2] or "unknown"
+        raise ScoreCSVError(
+            f"{out} was written by another model ({by}), not {fingerprint.partition(' file=')[2]}; "
+            "score to another --out, or pass --force to start it over"
+        )
+    return paths
+
+
+def _one_line(value):
+    return value.replace("\r", " ").replace("\n", " ") if isinstance(value, str) else value
+
+
+class RowWriter:
+    """Rows to a CSV, each flushed to the file as soon as it is written.
+
+    A new (or empty, or ``append=False``) file gets the header first, and with
+    ``fingerprint`` the sidecar :func:`sidecar_path` naming the model; an
+    existing one is appended to, after :func:`repair`.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The CSV; its folder is made if missing.
+    columns : tuple of str
+        The header.
+    append : bool
+        Add to an existing file rather than start it over.
+    fingerprint : str or None
+        :func:`model_fingerprint` of the model scoring, for the sidecar.
+
+    Attributes
+    ----------
+    written : int
+        Rows written through this writer.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "frames.csv")
+    >>> with RowWriter(path, FRAME_COLUMNS) as rows:
+    ...     rows.write(("a.wav", "0.000", "1.5"))
+    ...     print(open(path, newline="").read().splitlines())
+    ['path,time,score', 'a.wav,0.000,1.5']
+    """
+
+    def __init__(self, path, columns, append=False, fingerprint=None):
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = not (append and path.exists() and path.stat().st_size > 0)
+        if not fresh:
+            repair(path)
+            fresh = path.stat().st_size == 0
+        if fingerprint is not None and (fresh or not sidecar_path(path).exists()):
+            sidecar_path(path).write_text(fingerprint + "\n", encoding="utf-8")
+        self.file = open(path, "w" if fresh else "a", newline="", encoding="utf-8")
+        self.rows = csv.writer(self.file)
+        self.written = 0
+        if fresh:
+            self.rows.writerow(columns)
+            self.file.flush()
+
+    def write(self, row):
+        """Write one row and flush it to the file."""
+        self.rows.writerow([_one_line(v) for v in row])
+        self.file.flush()
+        self.written += 1
+
+    def write_many(self, rows):
+        """Write several rows (one clip's window rows) and flush them to the file together."""
+        rows = [[_one_line(v) for v in row] for row in rows]
+        self.rows.writerows(rows)
+        self.file.flush()
+        self.written += len(rows)
+
+    def close(self):
+        """Close the file."""
+        self.file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
