@@ -265,7 +265,7 @@ def test_an_unknown_setting_is_a_usage_error_listing_the_parameters(tmp_path):
     [
         ("mel-knn", ["n_mels=64", "pooling=delta_std"], {"n_mels": 64, "pooling": "delta_std"}),
         ("twfr-gmm", ["n_components=3"], {"n_components": 3}),
-        ("dcase2023-ae", ["epoch_num=2", "log=power"], {"epoch_num": 2, "log": "power"}),
+        ("dcase2023-ae", ["epoch_num=2", "log=db"], {"epoch_num": 2, "log": "db"}),
         ("embedding-fast", ["reduce_dim=null"], {"reduce_dim": None}),
         ("default", ["n_folds=3"], {"n_folds": 3}),
     ],
@@ -305,7 +305,7 @@ class RecordingBar:
 def failing_second_batch(monkeypatch):
     """Batches of at most 4 clips, the first of one clip; the second raises the exception the test passes in."""
     RecordingBar.made = []
-    monkeypatch.setattr(cli, "tqdm", RecordingBar)
+    monkeypatch.setattr("tqdm.auto.tqdm", RecordingBar)
     monkeypatch.setattr(cli, "_SCORE_BATCH", 4)
     score_clips = WindowKNN.score_clips
     calls = []
@@ -365,7 +365,7 @@ def _batches(n_batches, fail_at=None, error=None, closed=None):
 
 def test_a_cluster_failure_says_how_to_resume(tmp_path, monkeypatch):
     RecordingBar.made = []
-    monkeypatch.setattr(cli, "tqdm", RecordingBar)
+    monkeypatch.setattr("tqdm.auto.tqdm", RecordingBar)
     closed, out = [], tmp_path / "scores.csv"
     batches = _batches(3, fail_at=1, error=ClusterError("KilledWorker: 3 workers died"), closed=closed)
     with pytest.raises(click.ClickException) as info:
@@ -377,7 +377,7 @@ def test_a_cluster_failure_says_how_to_resume(tmp_path, monkeypatch):
 
 def test_a_stop_on_a_bad_clip_closes_the_batches_and_the_bar(tmp_path, monkeypatch):
     RecordingBar.made = []
-    monkeypatch.setattr(cli, "tqdm", RecordingBar)
+    monkeypatch.setattr("tqdm.auto.tqdm", RecordingBar)
     closed = []
 
     def batches():
@@ -402,7 +402,7 @@ def test_a_bug_setting_up_dask_is_not_a_usage_error(model, dataset, tmp_path, mo
     def buggy_score_on_dask(*args, **kwargs):
         raise ValueError("operands could not be broadcast together")
 
-    monkeypatch.setattr(cli, "score_on_dask", buggy_score_on_dask)
+    monkeypatch.setattr("audioad.parallel.score_on_dask", buggy_score_on_dask)
     result = invoke("score", model, dataset / "fan" / "test", "--dask", "tcp://127.0.0.1:8786", "--out", tmp_path / "s")
     assert isinstance(result.exception, ValueError) and result.exit_code == 1 and "Usage:" not in result.output
 

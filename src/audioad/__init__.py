@@ -4,31 +4,46 @@ Learn what a machine sounds like from recordings of it running normally, then
 score new recordings by how far they are from that. A drop-in for PyOD's
 audio detectors (``AudioAE``, ``EmbeddingOD.for_audio()``), faster and more
 accurate.
+
+Each public name is imported from its module on first use (PEP 562):
+``import audioad`` alone imports no numerical library, so the ``audioad``
+command starts at once, and ``from audioad import AudioAE`` works as usual.
 """
+
+import importlib
 
 __version__ = "0.1.0"
 
-from .audio import AudioInputError, load_audio, load_many
-from .detectors import (
-    IDNN,
-    AudioAE,
-    AudioInputWarning,
-    ClipDetector,
-    ClipScores,
-    EmbeddingOD,
-    Ensemble,
-    FrameScores,
-    MelGMM,
-    MelKNN,
-    MelMahalanobis,
-    WindowKNN,
-    default_detector,
-    make_detector,
-)
-from .features import context_windows, log_mel, time_pool
-from .metrics import auc, pauc
-from .parallel import score_in_batches, score_on_dask
-from .persistence import ModelFileError, load, save
+# Public name -> the module it lives in.
+_WHERE = {
+    "AudioInputError": ".audio",
+    "load_audio": ".audio",
+    "load_many": ".audio",
+    "IDNN": ".detectors",
+    "AudioAE": ".detectors",
+    "AudioInputWarning": ".detectors",
+    "ClipDetector": ".detectors",
+    "ClipScores": ".detectors",
+    "EmbeddingOD": ".detectors",
+    "Ensemble": ".detectors",
+    "FrameScores": ".detectors",
+    "MelGMM": ".detectors",
+    "MelKNN": ".detectors",
+    "MelMahalanobis": ".detectors",
+    "WindowKNN": ".detectors",
+    "default_detector": ".detectors",
+    "make_detector": ".detectors",
+    "context_windows": ".features",
+    "log_mel": ".features",
+    "time_pool": ".features",
+    "auc": ".metrics",
+    "pauc": ".metrics",
+    "score_in_batches": ".parallel",
+    "score_on_dask": ".parallel",
+    "ModelFileError": ".persistence",
+    "load": ".persistence",
+    "save": ".persistence",
+}
 
 __all__ = [
     "IDNN",
@@ -59,3 +74,15 @@ __all__ = [
     "score_on_dask",
     "time_pool",
 ]
+
+
+def __getattr__(name):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name], __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted({*globals(), *__all__})

@@ -32,14 +32,13 @@ from contextlib import ExitStack, closing
 from pathlib import Path
 
 import click
-import numpy as np
-from tqdm.auto import tqdm
 
 from . import __version__
-from .datasets import read_dataset, write_dcase_results
+
+# Only what every call needs is imported here: the registry names the detectors without importing
+# them. Each command imports the rest (numpy, the detectors, datasets, persistence, plotting) when
+# it runs, so `audioad --help` and `audioad info` answer at once.
 from .detectors.registry import DETECTORS, make_detector
-from .parallel import ClusterError, SchedulerAddressError, score_in_batches, score_on_dask
-from .persistence import ModelFileError, load, read_header
 
 # Clips in one batch at most. Local batches are sized to take about _BATCH_SECONDS (one clip for long
 # recordings): a batch's rows are known only when it is scored, and each then goes to the file at once.
@@ -159,27 +158,58 @@ def parse_settings(settings):
 
 
 def build_detector(name, settings):
-    """The detector ``name`` with the ``--set`` parameters.
+    """The detector ``name`` with the ``--set`` parameters, checked before any clip is read.
 
-    A parameter the detector does not have is a usage error, found here by name. Nothing is
-    caught around making the detector: an error there is audioad's, not the user's, and keeps
-    its traceback. Values are checked by ``fit``, as scikit-learn's estimators check them.
+    A key is a parameter as the detector's ``get_params(deep=True)`` names it: an ensemble's
+    members' as ``member__param`` (``mel_knn_1__n_neighbors``, scikit-learn's nested names). On an
+    ensemble (the default) a member's parameter without the member's name, ``--set n_mels=64``,
+    sets it on every member that has it: the help's own example, and what one means by it, since
+    the members share one front end (see :class:`~audioad.detectors.ensemble.Ensemble`). Settings
+    apply in the order given, so ``--set n_mels=64 --set window_knn__n_mels=32`` ends with 32 for
+    that member. A key the detector does not have is a usage error that lists the keys it has; a
+    value it refuses is a usage error naming the parameter, from the ``check_parameters`` that
+    ``fit`` runs first. Nothing is caught around making the detector: an error there is audioad's,
+    not the user's, and keeps its traceback.
     """
     params = parse_settings(settings)
     detector = make_detector(name)
-    known = detector.get_params(deep=True)
-    unknown = [key for key in params if key not in known]
+    unknown = []
+    for key, value in params.items():
+        try:
+            detector.set_params(**{key: value})
+        # What set_params raises for a name the detector does not have (scikit-learn's contract).
+        except ValueError:
+            unknown.append(key)
     if unknown:
-        listed = ", ".join(sorted(detector.get_params(deep=False)))
         raise click.UsageError(
             f"cannot make detector {name!r}: it has no parameter {', '.join(map(repr, unknown))}; "
-            f"its parameters are: {listed}"
+            f"its parameters are: {', '.join(_settable(detector))}"
         )
-    # The registry's presets only fill in constructor arguments, so this is make_detector(name, **params).
-    return detector.set_params(**params)
+    try:
+        detector.check_parameters()
+    # A value of the wrong kind or out of range; check_parameters names the parameter.
+    except (ValueError, TypeError) as exc:
+        raise click.UsageError(f"cannot make detector {name!r}: {exc}") from exc
+    return detector
+
+
+def _settable(detector):
+    """The keys ``--set`` takes: the detector's deep parameters less those holding detectors."""
+    from .detectors.ensemble import Ensemble
+
+    def holds_estimator(value):
+        items = value if isinstance(value, (list, tuple)) else [value]
+        return any(hasattr(item, "get_params") for item in items)
+
+    keys = sorted(k for k, v in detector.get_params(deep=True).items() if not holds_estimator(v))
+    if isinstance(detector, Ensemble):
+        keys.append("or a member's parameter without the member's name, set on every member that has it")
+    return keys
 
 
 def load_model(path):
+    from .persistence import ModelFileError, load
+
     try:
         return load(path)
     except ModelFileError as exc:
@@ -200,7 +230,10 @@ def detector_option(function):
         "settings",
         multiple=True,
         metavar="KEY=VALUE",
-        help="A detector parameter, e.g. --set n_mels=64 --set epoch_num=20 (repeatable).",
+        help=(
+            "A detector parameter (repeatable), e.g. --set n_mels=64; an ensemble member's as "
+            "MEMBER__KEY, e.g. --set window_knn__top_fraction=0.2. A wrong KEY lists the valid ones."
+        ),
     )(function)
 
 
@@ -259,6 +292,7 @@ def fit(train, detector_name, settings, out, force, on_error, n_jobs, quiet):
       audioad fit data/fan/train --detector default --out fan.audioad
     """
     from .outputs import OutputFileError, check_output
+    from .persistence import ModelFileError, read_header
 
     def is_model(path):
         try:
@@ -320,6 +354,7 @@ def score(model, inputs, out, frames, resume, force, on_error, dask_address, n_j
       audioad score fan.audioad data/fan/test --out scores.csv --frames frames.csv
     """
     from .outputs import OutputFileError, check_output
+    from .parallel import SchedulerAddressError, score_on_dask
     from .score_csv import FRAME_COLUMNS, ScoreCSVError, done_paths, is_table, model_fingerprint
 
     if resume and force:
@@ -361,6 +396,8 @@ def _timed_batches(detector, clips):
     The first batch is one clip; each next one is sized from the last one's time, at most twice
     as large and at most ``_SCORE_BATCH``. Scores do not depend on the batches (the design's rule).
     """
+    from .parallel import score_in_batches
+
     start, size = 0, 1
     while start < len(clips):
         batch = clips[start : start + size]
@@ -379,6 +416,10 @@ def _write_scores(detector, batches, out, frames_out, append, total, quiet, on_e
     However it ends (done, a failure, Ctrl-C, a bug), the files are closed, the progress bar is
     closed, and ``batches`` is closed, which stops the scoring still under way.
     """
+    import numpy as np
+    from tqdm.auto import tqdm
+
+    from .parallel import ClusterError
     from .score_csv import FRAME_COLUMNS, SCORE_COLUMNS, RowWriter
 
     failures = []
@@ -442,7 +483,9 @@ def evaluate(dataset, detector_name, settings, out, year, seed, force, n_jobs, q
     Example:
       audioad evaluate dcase2023/dev_data --out results/
     """
-    from .datasets import GroupWarning
+    import numpy as np
+
+    from .datasets import GroupWarning, read_dataset, write_dcase_results
     from .evaluation import evaluate as run_evaluation
     from .metrics import format_table
     from .plotting import plot_roc, plot_score_histogram, save_figure
@@ -595,6 +638,9 @@ def demo(out, quiet):
 def info(model, list_detectors):
     """Describe a model file: detector, parameters, training summary, threshold, versions.
 
+    An ensemble's members are listed each with its parameters, under the name that
+    --set takes (--set mel_knn_1__n_neighbors=3).
+
     \b
     Example:
       audioad info fan.audioad
@@ -604,6 +650,9 @@ def info(model, list_detectors):
         for name, (_, about) in DETECTORS.items():
             click.echo(f"{name:<{width}}  {about}")
         return
+    from .detectors.registry import member_names
+    from .persistence import ModelFileError, read_header
+
     try:
         header = read_header(model)
     except ModelFileError as exc:
@@ -619,8 +668,21 @@ def info(model, list_detectors):
     )
     click.echo(f"threshold       {training['threshold']:.6g}")
     click.echo("parameters")
+    members = {}
     for key, value in sorted(header["params"].items()):
+        # read_header gives a stored detector as a dict with its class and parameters.
+        if isinstance(value, list) and value and all(isinstance(v, dict) and "class" in v for v in value):
+            members[key] = value
+            continue
         click.echo(f"  {key} = {json.dumps(value)}")
+    for key, detectors in members.items():
+        names = member_names([d["class"].rpartition(".")[2] for d in detectors])
+        click.echo(f"{key} (--set NAME__KEY=VALUE sets one member's)")
+        for member_name, member in zip(names, detectors):
+            click.echo(f"  {member_name}  {member['class']}")
+            for param, value in sorted(member.items()):
+                if param != "class":
+                    click.echo(f"    {param} = {json.dumps(value)}")
 
 
 if __name__ == "__main__":

@@ -26,13 +26,11 @@ import zipfile
 import zlib
 from pathlib import Path
 
-import numpy as np
-from sklearn.base import BaseEstimator
-from sklearn.tree._tree import Tree as SklearnTree
-
 from . import __version__
-from .detectors.base import ClipDetector
 from .outputs import atomic_path
+
+# numpy, scikit-learn and the detectors are imported by the functions that write or rebuild a
+# model, not at import: read_header (``audioad info``) needs none of them and answers at once.
 
 __all__ = ["save", "load", "read_header", "ModelFileError", "FORMAT", "FORMAT_VERSION"]
 
@@ -59,8 +57,11 @@ def _class_path(cls):
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def _trusted_class(path, base=BaseEstimator):
-    """Resolve a class path from a file, only to a trusted estimator class."""
+def _trusted_class(path, base=None):
+    """Resolve a class path from a file, only to a trusted estimator class (``base``: BaseEstimator)."""
+    from sklearn.base import BaseEstimator
+
+    base = BaseEstimator if base is None else base
     module_name, _, name = path.rpartition(".")
     if module_name.split(".")[0] not in _TRUSTED_PACKAGES:
         raise TypeError(f"class {path!r} is not from {', '.join(_TRUSTED_PACKAGES)}")
@@ -77,6 +78,12 @@ class _Writer:
         self.arrays = {}
 
     def encode(self, value, where):
+        import numpy as np
+        from sklearn.base import BaseEstimator
+        from sklearn.tree._tree import Tree as SklearnTree
+
+        from .detectors.base import ClipDetector
+
         if value is None or isinstance(value, (bool, str)):
             return value
         if isinstance(value, (int, np.integer)) and not isinstance(value, np.bool_):
@@ -128,6 +135,11 @@ class _Reader:
         self.archive = archive
 
     def decode(self, node):
+        import numpy as np
+        from sklearn.tree._tree import Tree as SklearnTree
+
+        from .detectors.base import ClipDetector
+
         if isinstance(node, list):
             return [self.decode(v) for v in node]
         if not isinstance(node, dict):
@@ -188,6 +200,10 @@ def save(detector, path):
     >>> bool(np.allclose(load(path).decision_function(clips), detector.decision_function(clips)))
     True
     """
+    import numpy as np
+
+    from .detectors.base import ClipDetector
+
     if not isinstance(detector, ClipDetector):
         raise TypeError(f"only audioad detectors can be saved, got {type(detector).__name__}")
     if not hasattr(detector, "decision_scores_"):
@@ -223,6 +239,8 @@ def save(detector, path):
 
 def _params_of(detector):
     """Constructor arguments; an estimator argument is kept as its class and parameters."""
+    from sklearn.base import BaseEstimator
+
     params = {}
     for name, value in detector.get_params(deep=False).items():
         if isinstance(value, BaseEstimator):
@@ -299,6 +317,9 @@ def _plain(node):
         return [_plain(v) for v in node["$tuple"]]
     if "$new" in node:
         return {"class": node["$new"], **_plain(node["params"])}
+    if "$detector" in node:
+        # An ensemble's member: its class and parameters, as an estimator argument reads.
+        return {"class": node["$detector"], **_plain(node["params"])}
     if "$float" in node:
         return node["$float"]
     return f"<{next(iter(node))[1:]}>"
@@ -323,6 +344,8 @@ def load(path):
         When the file is missing, not a model file, corrupt, truncated, or
         written by a newer format.
     """
+    from .detectors.base import ClipDetector
+
     archive, header = _open(path)
     with archive:
         try:

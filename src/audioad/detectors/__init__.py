@@ -1,15 +1,29 @@
-"""Detectors: one a file, all on :class:`~audioad.detectors.base.ClipDetector`."""
+"""Detectors: one a file, all on :class:`~audioad.detectors.base.ClipDetector`.
 
-from .autoencoder import AudioAE
-from .base import AudioInputWarning, ClipDetector, ClipScores, FrameScores
-from .embedding import EmbeddingOD
-from .ensemble import Ensemble, default_detector
-from .gmm import MelGMM
-from .idnn import IDNN
-from .knn import MelKNN
-from .mahalanobis import MelMahalanobis
-from .registry import DETECTORS, make_detector
-from .window_knn import WindowKNN
+Each name is imported from its module on first use (PEP 562), so that naming the detectors
+(:data:`DETECTORS`) costs no import of scikit-learn, PyOD or torch.
+"""
+
+import importlib
+
+# Public name -> the module it lives in.
+_WHERE = {
+    "AudioAE": ".autoencoder",
+    "AudioInputWarning": ".base",
+    "ClipDetector": ".base",
+    "ClipScores": ".base",
+    "FrameScores": ".base",
+    "EmbeddingOD": ".embedding",
+    "Ensemble": ".ensemble",
+    "default_detector": ".ensemble",
+    "MelGMM": ".gmm",
+    "IDNN": ".idnn",
+    "MelKNN": ".knn",
+    "MelMahalanobis": ".mahalanobis",
+    "DETECTORS": ".registry",
+    "make_detector": ".registry",
+    "WindowKNN": ".window_knn",
+}
 
 __all__ = [
     "DETECTORS",
@@ -28,3 +42,15 @@ __all__ = [
     "default_detector",
     "make_detector",
 ]
+
+
+def __getattr__(name):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name], __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted({*globals(), *__all__})

@@ -26,6 +26,7 @@ from .base import ClipDetector
 from .folds import consecutive_folds
 from .frontend import CombinedFrontend
 from .knn import MelKNN
+from .registry import member_names
 from .window_knn import WindowKNN
 
 __all__ = ["Ensemble", "default_detector", "COMBINATIONS", "NORMALIZATIONS"]
@@ -87,6 +88,24 @@ class Ensemble(ClipDetector):
         Threads for decoding clips and computing the members' features;
         ``None`` leaves each member's own ``n_jobs`` (every core by default).
 
+    Notes
+    -----
+    Members' parameters are named as scikit-learn names nested ones,
+    ``<member>__<parameter>``, a member being named by its class in snake case
+    and numbered where a class comes more than once
+    (:func:`~audioad.detectors.registry.member_names`): the default's are
+    ``mel_knn_1``, ``mel_knn_2`` and ``window_knn``, so ``mel_knn_2__n_neighbors``
+    is the second member's ``n_neighbors``. ``get_params(deep=True)`` lists
+    them, and :meth:`set_params` sets them.
+
+    :meth:`set_params` also takes a member's parameter without a member's
+    name (``n_mels=64``) and sets it on every member that has it. That is what
+    one means by it: the members share one front end, and ``sr`` must be the
+    same for all of them, so a front-end setting (``sr``, ``n_fft``,
+    ``hop_length``, ``n_mels``) made on one member alone would split that
+    computation or fail. A name neither the ensemble nor any member has is a
+    ``ValueError`` that lists the names there are.
+
     Attributes
     ----------
     decision_scores_ : numpy.ndarray of shape (n_clips,)
@@ -137,6 +156,63 @@ class Ensemble(ClipDetector):
         self.threshold_rule = threshold_rule
         self.n_jobs = n_jobs
 
+    def named_members(self):
+        """``(name, member)`` pairs, by the names that prefix the members' parameters."""
+        members = list(self.members) if isinstance(self.members, (list, tuple)) else []
+        if not all(hasattr(member, "get_params") for member in members):
+            return []
+        return list(zip(member_names([type(member).__name__ for member in members]), members))
+
+    def get_params(self, deep=True):
+        """The ensemble's parameters; with ``deep``, also each member and its parameters as ``name__param``."""
+        params = super().get_params(deep=False)
+        if deep:
+            for name, member in self.named_members():
+                params[name] = member
+                params.update((f"{name}__{key}", value) for key, value in member.get_params(deep=True).items())
+        return params
+
+    def set_params(self, **params):
+        """Set the ensemble's parameters, a member's (``mel_knn_1__k``), or every member's that has it (``n_mels``).
+
+        Parameters are set in the order given, so a member's own setting given after a shared
+        one wins: ``set_params(n_mels=64, window_knn__n_mels=32)``. A member named alone
+        (``mel_knn_1=MelKNN()``) is replaced in a new ``members`` list; the caller's list is
+        left as it was.
+
+        Returns
+        -------
+        Ensemble
+            ``self``.
+
+        Raises
+        ------
+        ValueError
+            For a name that neither the ensemble nor any member has; it lists the names there are.
+        """
+        own = self.get_params(deep=False)
+        for key, value in params.items():
+            members = dict(self.named_members())
+            name, nested, sub_key = key.partition("__")
+            if key in own:
+                setattr(self, key, value)
+                own[key] = value
+            elif nested and name in members:
+                members[name].set_params(**{sub_key: value})
+            elif key in members:
+                self.members = [value if member is members[key] else member for member in self.members]
+            else:
+                having = [m for m in members.values() if key in m.get_params(deep=True)]
+                if not having:
+                    valid = ", ".join(sorted(self.get_params(deep=True)))
+                    raise ValueError(
+                        f"{type(self).__name__} has no parameter {key!r}, and none of its members has one; "
+                        f"its parameters are: {valid}"
+                    )
+                for member in having:
+                    member.set_params(**{key: value})
+        return self
+
     @property
     def sr(self):
         """Rate clips are loaded at: the members' common ``sr``."""
@@ -167,8 +243,12 @@ class Ensemble(ClipDetector):
             raise ValueError(f"normalize must be one of {NORMALIZATIONS}, got {self.normalize!r}")
         if not isinstance(self.n_folds, (int, np.integer)) or self.n_folds < 2:
             raise ValueError(f"n_folds must be an integer >= 2, got {self.n_folds!r}")
-        for member in members:
-            member.check_parameters()
+        for name, member in self.named_members():
+            try:
+                member.check_parameters()
+            except ValueError as exc:
+                # Named as set_params names it, so the message says which member's setting is wrong.
+                raise ValueError(f"member {name}: {exc}") from exc
 
     # -- features ------------------------------------------------------------
 
@@ -263,7 +343,10 @@ def default_detector(**kwargs):
     ----------
     **kwargs
         Parameters of :class:`Ensemble` (``contamination``, ``combine``,
-        ``n_folds``, ``n_jobs``, ...); ``members`` replaces the three.
+        ``n_folds``, ``n_jobs``, ...); ``members`` replaces the three. Any
+        other name is set by :meth:`Ensemble.set_params`: a member's
+        parameter by its name (``window_knn__top_fraction=0.2``), or on every
+        member that has it (``n_mels=64``).
 
     Returns
     -------
@@ -275,10 +358,13 @@ def default_detector(**kwargs):
     >>> from audioad.detectors.ensemble import default_detector
     >>> [(type(m).__name__, m.get_params().get("pooling")) for m in default_detector().members]
     [('MelKNN', 'mean'), ('MelKNN', 'delta_std'), ('WindowKNN', None)]
+    >>> detector = default_detector(n_mels=64, mel_knn_2__n_neighbors=3)
+    >>> [m.n_mels for m in detector.members], detector.get_params()["mel_knn_2__n_neighbors"]
+    ([64, 64, 64], 3)
     """
     members = [
         MelKNN(pooling="mean"),
         MelKNN(pooling="delta_std"),
         WindowKNN(context=5, window_hop=2, max_windows=2048),
     ]
-    return Ensemble(**{"members": members, **kwargs})
+    return Ensemble(members).set_params(**kwargs)
