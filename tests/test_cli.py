@@ -357,7 +357,7 @@ def _batches(n_batches, fail_at=None, error=None, closed=None):
             if b == fail_at:
                 raise error
             clips = [f"b{b}_0.wav", f"b{b}_1.wav"]
-            yield clips, SimpleNamespace(scores=np.array([0.5, 2.0]), frames=None, errors=[])
+            yield clips, SimpleNamespace(scores=np.array([0.5, 2.0]), frames=None, errors=[], warnings=[[], []])
     finally:
         if closed is not None:
             closed.append(True)
@@ -382,7 +382,10 @@ def test_a_stop_on_a_bad_clip_closes_the_batches_and_the_bar(tmp_path, monkeypat
 
     def batches():
         with_error = SimpleNamespace(
-            scores=np.array([0.5, np.nan]), frames=None, errors=[SimpleNamespace(index=1, cause="cannot decode it")]
+            scores=np.array([0.5, np.nan]),
+            frames=None,
+            errors=[SimpleNamespace(index=1, cause="cannot decode it")],
+            warnings=[[], []],
         )
         try:
             yield ["a.wav", "bad.wav"], with_error

@@ -18,6 +18,7 @@ import soundfile as sf
 
 from audioad import MelKNN
 from audioad.persistence import load, save
+from audioad.score_csv import SCORE_COLUMNS
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 SR = 16000
@@ -279,7 +280,7 @@ def test_resume_repairs_a_torn_last_line(model, recordings, tmp_path):
     assert f"{len(recordings) - 1} already in" in result.stdout
     with open(out, newline="") as f:
         table = list(csv.reader(f))
-    assert all(len(row) == 5 for row in table)
+    assert all(len(row) == len(SCORE_COLUMNS) for row in table)
     assert {r["path"]: r["score"] for r in rows(out)} == complete
     assert len(table) == len(recordings) + 1
 

@@ -32,11 +32,14 @@ def odd_clips(machine, tmp_path_factory):
 
 EXPECTED = {
     "normal": [],
-    "10 ms": ["shorter than one analysis window (10 ms < 64 ms)", "0.01 s long, the training clips 1.00-1.00 s"],
-    "silent": ["digital silence"],
-    "8 kHz": ["recorded at 8000 Hz, below the model's 16000 Hz: nothing above 4000 Hz"],
-    "4 s": ["4.00 s long, the training clips 1.00-1.00 s"],
-    "flac": ["codec FLAC PCM_16, the training files WAV PCM_16"],
+    "10 ms": [
+        "too short: 10 ms, less than one analysis window (64 ms)",
+        "duration: 0.01 s, the training clips 1.00-1.00 s",
+    ],
+    "silent": ["silent: digital silence"],
+    "8 kHz": ["low rate: recorded at 8000 Hz, below the model's 16000 Hz: nothing above 4000 Hz"],
+    "4 s": ["duration: 4.00 s, the training clips 1.00-1.00 s"],
+    "flac": ["codec: FLAC PCM_16, the training files WAV PCM_16"],
 }
 
 
@@ -54,3 +57,28 @@ def test_each_odd_clip_is_scored_and_says_why(machine, odd_clips, make, tmp_path
     # A model file keeps what the checks compare with.
     loaded = load(detector.save(tmp_path / "model.audioad"))
     assert loaded.score_clips([odd_clips[name] for name in names]).warnings == result.warnings
+
+
+def test_score_writes_each_clips_warnings_and_counts_them(machine, odd_clips, tmp_path):
+    import csv
+    import subprocess
+    import sys
+
+    train, _, _ = machine
+    model = tmp_path / "model.audioad"
+    MelKNN().fit(train).save(model)
+    files = [odd_clips[name] for name in ("normal", "silent", "8 kHz", "flac")]
+    out = tmp_path / "scores.csv"
+    result = subprocess.run(
+        [sys.executable, "-m", "audioad", "score", str(model), *files, "--out", str(out), "-q"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    with open(out, newline="") as f:
+        warnings = {row["path"]: row["warning"] for row in csv.DictReader(f)}
+    assert warnings[files[0]] == ""
+    assert warnings[files[1]] == "silent: digital silence"
+    assert warnings[files[2]].startswith("low rate: recorded at 8000 Hz")
+    assert warnings[files[3]] == "codec: FLAC PCM_16, the training files WAV PCM_16"
+    assert "(1 silent, 1 low rate, 1 codec)" in result.stderr

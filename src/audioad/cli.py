@@ -344,7 +344,10 @@ def score(model, inputs, out, frames, resume, force, on_error, dask_address, n_j
     INPUTS are audio files, folders (searched recursively) or manifest CSVs.
     Columns: path, score, label (1 above the model's threshold), peak_time
     (start of the highest-scoring window, in seconds, for window detectors),
-    error (why a clip could not be scored). A bad file does not stop the run.
+    error (why a clip could not be scored), warning (how a clip is unlike
+    the training clips: too short, silent, clipped, a lower sample rate, a
+    far duration, another codec; it is still scored). A bad file does not
+    stop the run.
     The model that wrote --out is named in OUT.audioad-model; --resume
     refuses a CSV written by another model. An existing --out is replaced
     only with --force, and never when it is an input or not a score CSV.
@@ -382,8 +385,11 @@ def score(model, inputs, out, frames, resume, force, on_error, dask_address, n_j
             raise click.UsageError(str(exc)) from exc
     else:
         batches = _timed_batches(detector, todo)
-    failures = _write_scores(detector, batches, out, frames, resume, len(todo), quiet, on_error, fingerprint)
+    failures, warned = _write_scores(detector, batches, out, frames, resume, len(todo), quiet, on_error, fingerprint)
     skipped = f", {len(done)} already in {out}" if done else ""
+    if warned:
+        kinds = ", ".join(f"{n} {kind}" for kind, n in warned.items())
+        click.echo(f"warning: clips unlike the training clips ({kinds}); the warning column says how", err=True)
     if failures:
         listed = "; ".join(failures[:3]) + (" ..." if len(failures) > 3 else "")
         raise Failure(f"{len(failures)} of {len(todo)} files failed: {listed}")
@@ -410,7 +416,10 @@ def _timed_batches(detector, clips):
 
 
 def _write_scores(detector, batches, out, frames_out, append, total, quiet, on_error="nan", fingerprint=None):
-    """Write each clip's row (and window rows) as soon as its batch is scored; return the failure messages.
+    """Write each clip's row (and window rows) as soon as its batch is scored.
+
+    Returns the failure messages, and how many clips got each kind of out-of-domain warning
+    (:func:`audioad.domain.count_warnings`).
 
     Every row is flushed to the file as it is written, a clip's window rows before its score row.
     However it ends (done, a failure, Ctrl-C, a bug), the files are closed, the progress bar is
@@ -419,10 +428,11 @@ def _write_scores(detector, batches, out, frames_out, append, total, quiet, on_e
     import numpy as np
     from tqdm.auto import tqdm
 
+    from .domain import count_warnings
     from .parallel import ClusterError
     from .score_csv import FRAME_COLUMNS, SCORE_COLUMNS, RowWriter
 
-    failures = []
+    failures, warnings = [], []
     with ExitStack() as stack:
         stack.enter_context(closing(batches))
         rows = stack.enter_context(RowWriter(out, SCORE_COLUMNS, append, fingerprint))
@@ -437,7 +447,7 @@ def _write_scores(detector, batches, out, frames_out, append, total, quiet, on_e
                         if on_error == "raise":
                             raise Failure(f"{clip}: {errors[i]}; the rows before it are in {out}")
                         if on_error == "nan":
-                            rows.write((clip, "", "", "", str(errors[i])))
+                            rows.write((clip, "", "", "", str(errors[i]), ""))
                         bar.update(1)
                         continue
                     peak = ""
@@ -447,7 +457,8 @@ def _write_scores(detector, batches, out, frames_out, append, total, quiet, on_e
                         if windows:
                             windows.write_many((clip, f"{t:.3f}", repr(float(v))) for t, v in zip(times, window_scores))
                     value = float(result.scores[i])
-                    rows.write((clip, repr(value), int(value > detector.threshold_), peak, ""))
+                    warnings.append(result.warnings[i])
+                    rows.write((clip, repr(value), int(value > detector.threshold_), peak, "", "; ".join(warnings[-1])))
                     bar.update(1)
         except KeyboardInterrupt:
             raise Interrupted(
@@ -456,7 +467,7 @@ def _write_scores(detector, batches, out, frames_out, append, total, quiet, on_e
         except ClusterError as exc:
             # The cluster lost a batch (dead workers, a dropped link): not audioad's fault, and a rerun may go through.
             raise click.ClickException(f"{exc}; the rows written so far are in {out}: rerun with --resume") from exc
-    return failures
+    return failures, count_warnings(warnings)
 
 
 @main.command()

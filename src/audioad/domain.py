@@ -16,11 +16,13 @@ Examples
 >>> silent = profile_clip(np.zeros(160), 16000, AudioSource(8000, "MP3 MPEG_LAYER_III"))
 >>> for warning in domain_warnings(silent, training, sr=16000, min_samples=1024):
 ...     print(warning)
-shorter than one analysis window (10 ms < 64 ms)
-digital silence
-recorded at 8000 Hz, below the model's 16000 Hz: nothing above 4000 Hz
-0.01 s long, the training clips 1.00-1.00 s
-codec MP3 MPEG_LAYER_III, the training files WAV PCM_16
+too short: 10 ms, less than one analysis window (64 ms)
+silent: digital silence
+low rate: recorded at 8000 Hz, below the model's 16000 Hz: nothing above 4000 Hz
+duration: 0.01 s, the training clips 1.00-1.00 s
+codec: MP3 MPEG_LAYER_III, the training files WAV PCM_16
+>>> count_warnings([domain_warnings(silent, training, sr=16000), []])
+{'silent': 1, 'low rate': 1, 'duration': 1, 'codec': 1}
 """
 
 from __future__ import annotations
@@ -29,7 +31,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["ClipProfile", "profile_clip", "training_profile", "domain_warnings"]
+__all__ = ["ClipProfile", "profile_clip", "training_profile", "domain_warnings", "count_warnings", "WARNING_KINDS"]
+
+#: What a warning is about: the words before the colon that starts each one.
+WARNING_KINDS = ("too short", "silent", "clipped", "low rate", "duration", "codec")
 
 # Below one step of 16-bit PCM: no recorded sound.
 _SILENCE_PEAK = 2.0**-15
@@ -95,7 +100,9 @@ def training_profile(profiles):
 
 
 def domain_warnings(profile, training, sr, min_samples=None):
-    """The ways a clip is unlike the training clips, each a short sentence; empty when none.
+    """The ways a clip is unlike the training clips, each ``"<kind>: <what>"``; empty when none.
+
+    The kinds are :data:`WARNING_KINDS`.
 
     Parameters
     ----------
@@ -116,21 +123,41 @@ def domain_warnings(profile, training, sr, min_samples=None):
     warnings = []
     if min_samples is not None and profile.seconds * sr < min_samples:
         warnings.append(
-            f"shorter than one analysis window ({profile.seconds * 1000:.0f} ms < {min_samples / sr * 1000:.0f} ms)"
+            f"too short: {profile.seconds * 1000:.0f} ms, less than one analysis window ({min_samples / sr * 1000:.0f} ms)"
         )
     if profile.peak is not None and profile.peak < _SILENCE_PEAK:
-        warnings.append("digital silence")
+        warnings.append("silent: digital silence")
     if profile.clipped is not None and profile.clipped > _CLIPPED_SHARE:
         warnings.append(f"clipped: {profile.clipped:.1%} of samples at full scale")
     if profile.rate is not None and profile.rate < sr:
         warnings.append(
-            f"recorded at {profile.rate} Hz, below the model's {sr} Hz: nothing above {profile.rate // 2} Hz"
+            f"low rate: recorded at {profile.rate} Hz, below the model's {sr} Hz: nothing above {profile.rate // 2} Hz"
         )
     if training:
         shortest, longest = training["seconds"]
         if not shortest / _DURATION_FACTOR <= profile.seconds <= longest * _DURATION_FACTOR:
-            warnings.append(f"{profile.seconds:.2f} s long, the training clips {shortest:.2f}-{longest:.2f} s")
+            warnings.append(f"duration: {profile.seconds:.2f} s, the training clips {shortest:.2f}-{longest:.2f} s")
         codecs = training["codecs"]
         if profile.codec is not None and codecs and profile.codec not in codecs:
-            warnings.append(f"codec {profile.codec}, the training files {', '.join(codecs)}")
+            warnings.append(f"codec: {profile.codec}, the training files {', '.join(codecs)}")
     return warnings
+
+
+def count_warnings(per_clip):
+    """How many clips got each kind of warning, in the order of :data:`WARNING_KINDS`.
+
+    Parameters
+    ----------
+    per_clip : iterable of list of str
+        Each clip's warnings, as :func:`domain_warnings` gives them.
+
+    Returns
+    -------
+    dict
+        Kind -> number of clips, the kinds that occur only.
+    """
+    counts = dict.fromkeys(WARNING_KINDS, 0)
+    for warnings in per_clip:
+        for kind in {warning.partition(":")[0] for warning in warnings}:
+            counts[kind] += 1
+    return {kind: n for kind, n in counts.items() if n}

@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 #: Columns of the score CSV.
-SCORE_COLUMNS = ("path", "score", "label", "peak_time", "error")
+SCORE_COLUMNS = ("path", "score", "label", "peak_time", "error", "warning")
 #: Columns of the window-score CSV (``--frames``).
 FRAME_COLUMNS = ("path", "time", "score")
 
