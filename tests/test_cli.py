@@ -414,3 +414,15 @@ def test_a_malformed_dask_address_is_a_usage_error(model, dataset, tmp_path):
     pytest.importorskip("distributed")
     result = invoke("score", model, dataset / "fan" / "test", "--dask", "no-port-here", "--out", tmp_path / "s.csv")
     assert result.exit_code == 2 and "not a Dask scheduler address" in result.output
+
+
+def test_a_data_error_in_fit_exits_1_like_a_bad_input_in_score(dataset, tmp_path):
+    """One exit code and one style per kind of failure: the data's fault is 1, with no usage banner."""
+    clips = sorted((dataset / "fan" / "train").glob("*.wav"))[:2]
+    result = audioad("fit", *clips, "--out", tmp_path / "m.audioad")
+    assert result.returncode == 1
+    assert "cannot fit on these clips" in result.stderr and "at least 3 training clips" in result.stderr
+    assert "Usage:" not in result.stderr and not (tmp_path / "m.audioad").exists()
+    result = audioad("score", tmp_path / "m.audioad", tmp_path / "missing.wav", "--out", tmp_path / "s.csv")
+    assert result.returncode == 2  # no model file: the command itself cannot run
+    assert "Usage:" in result.stderr

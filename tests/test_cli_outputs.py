@@ -312,7 +312,7 @@ def test_resume_refuses_a_csv_written_by_another_model(model, recordings, tmp_pa
     [
         ("x.wav", None),
         ("paths.csv", b"file,score\r\na.wav,1.0\r\n"),
-        ("garbage.csv", b"path,score,label,peak_time,error\r\n\xff\xfe\x00bad,\x80\x81\r\n"),
+        ("garbage.csv", b"path,score,label,peak_time,error,warning\r\n\xff\xfe\x00bad,\x80\x81\r\n"),
     ],
 )
 def test_resume_gives_one_line_for_a_csv_it_cannot_read(model, recordings, tmp_path, name, content):

@@ -27,6 +27,9 @@ def odd_clips(machine, tmp_path_factory):
     clips["clipped"] = str(folder / "clipped.wav")
     sf.write(folder / "copy.flac", normal, SR, format="FLAC")
     clips["flac"] = str(folder / "copy.flac")
+    sf.write(folder / "copy.ogg", normal, SR, format="OGG", subtype="VORBIS")
+    clips["ogg"] = str(folder / "copy.ogg")
+    clips["1 sample"] = (normal[:1], SR)
     return clips
 
 
@@ -40,6 +43,11 @@ EXPECTED = {
     "8 kHz": ["low rate: recorded at 8000 Hz, below the model's 16000 Hz: nothing above 4000 Hz"],
     "4 s": ["duration: 4.00 s, the training clips 1.00-1.00 s"],
     "flac": ["codec: FLAC PCM_16, the training files WAV PCM_16"],
+    "ogg": ["codec: OGG VORBIS, the training files WAV PCM_16"],
+    "1 sample": [
+        "too short: 0 ms, less than one analysis window (64 ms)",
+        "duration: 0.00 s, the training clips 1.00-1.00 s",
+    ],
 }
 
 

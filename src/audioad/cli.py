@@ -133,11 +133,12 @@ def _fit_on_readable(detector, clips, on_error, progress):
                 raise Failure(f"cannot fit: {exc}") from exc
             failed.append(exc)
             todo.remove(exc.path)
-        # fit's other ValueErrors are bad input too (scikit-learn's contract): a --set value out of
-        # range, too few clips. Other types are bugs and keep their traceback.
+        # fit's other ValueErrors are the data's (scikit-learn's contract; --set values are checked
+        # before any clip is read): too few clips, clips too short for the detector. Like every
+        # input that fails, exit 1 without a usage banner. Other types are bugs and keep their traceback.
         except ValueError as exc:
             unread = f"; {_unreadable(failed, len(clips))}" if failed else ""
-            raise click.UsageError(f"cannot fit on these clips: {exc}{unread}") from exc
+            raise Failure(f"cannot fit on these clips: {exc}{unread}") from exc
         else:
             order = {clip: i for i, clip in enumerate(clips)}
             return sorted(failed, key=lambda e: order.get(e.path, len(clips)))

@@ -85,7 +85,7 @@ def is_table(path, columns=SCORE_COLUMNS):
     --------
     >>> import tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "scores.csv")
-    >>> _ = open(path, "w").write("path,score,label,peak_time,error\\r\\n")
+    >>> _ = open(path, "w").write("path,score,label,peak_time,error,warning\\r\\n")
     >>> is_table(path), is_table(path, FRAME_COLUMNS)
     (True, False)
     """

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..outputs import atomic_path
+
 __all__ = ["write_dcase_results"]
 
 
@@ -78,7 +80,8 @@ def write_dcase_results(out_dir, machine: str, section, filenames, scores, decis
     written = []
     for kind, kind_rows in rows.items():
         path = out_dir / f"{kind}_{machine}{section_part}_test.csv"
-        with open(path, "w", newline="") as file:
+        # Written beside the target and renamed over it: a crash never leaves half a result file.
+        with atomic_path(path) as part, open(part, "w", newline="") as file:
             csv.writer(file, lineterminator="\n").writerows(kind_rows)
         written.append(path)
     return written
