@@ -122,8 +122,8 @@ def domain_warnings(profile, training, sr, min_samples=None):
     """
     warnings = []
     if min_samples is not None and profile.seconds * sr < min_samples:
-        window_ms = min_samples / sr * 1000
-        warnings.append(f"too short: {profile.seconds * 1000:.0f} ms, less than one analysis window ({window_ms:.0f} ms)")
+        clip_ms, window_ms = profile.seconds * 1000, min_samples / sr * 1000
+        warnings.append(f"too short: {clip_ms:.0f} ms, less than one analysis window ({window_ms:.0f} ms)")
     if profile.peak is not None and profile.peak < _SILENCE_PEAK:
         warnings.append("silent: digital silence")
     if profile.clipped is not None and profile.clipped > _CLIPPED_SHARE:
