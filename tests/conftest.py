@@ -1,11 +1,28 @@
 """Fixtures shared by the detector tests: small machines, and a small instance of every registry detector."""
 
+import csv
+import subprocess
+import sys
+
 import pytest
 
 from audioad.datasets import make_machine_sounds
 from audioad.detectors.registry import DETECTORS, make_detector
 
 SR = 16000
+
+
+def audioad(*args, cwd=None):
+    """Run the ``audioad`` command as a user would, in a fresh process; its CompletedProcess."""
+    return subprocess.run(
+        [sys.executable, "-m", "audioad", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=600
+    )
+
+
+def rows(path):
+    """The rows of a CSV file, as dicts by column."""
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
 
 
 # LUNAR (PyOD's for_audio("best")) takes about two minutes to fit even 24 one-second clips on two

@@ -12,6 +12,7 @@ import click
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import audioad, rows
 from tqdm.auto import tqdm
 
 from audioad import cli
@@ -21,17 +22,6 @@ from audioad.detectors.window_knn import WindowKNN
 from audioad.parallel import ClusterError
 
 pytestmark = pytest.mark.filterwarnings("ignore")
-
-
-def audioad(*args, cwd=None):
-    return subprocess.run(
-        [sys.executable, "-m", "audioad", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=600
-    )
-
-
-def rows(path):
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
 
 
 @pytest.fixture(scope="module")

@@ -5,23 +5,16 @@ tests/test_cli.py does, plus unit tests of :mod:`audioad.collect`.
 """
 
 import csv
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import audioad, rows
 
 from audioad.collect import Collected, collect, find_audio, header_errors, is_audio_file
 
 SR = 16000
-
-
-def audioad(*args, cwd=None):
-    return subprocess.run(
-        [sys.executable, "-m", "audioad", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=600
-    )
 
 
 def noise(path, seed=0, seconds=0.5, loud=0.1, **kwargs):
@@ -29,11 +22,6 @@ def noise(path, seed=0, seconds=0.5, loud=0.1, **kwargs):
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(path, loud * np.random.default_rng(seed).standard_normal(int(SR * seconds)), SR, **kwargs)
     return path
-
-
-def rows(path):
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
 
 
 def good_clips(folder, n=6):

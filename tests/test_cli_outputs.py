@@ -15,6 +15,7 @@ import zipfile
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import audioad, rows
 
 from audioad import MelKNN
 from audioad.persistence import load, save
@@ -22,17 +23,6 @@ from audioad.score_csv import SCORE_COLUMNS
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 SR = 16000
-
-
-def audioad(*args, cwd=None):
-    return subprocess.run(
-        [sys.executable, "-m", "audioad", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=600
-    )
-
-
-def rows(path):
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
 
 
 def one_line_error(result, *names):

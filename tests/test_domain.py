@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import SR
+from conftest import SR, audioad, rows
 
 from audioad import MelKNN, default_detector, load
 from audioad.audio import load_audio
@@ -68,23 +68,14 @@ def test_each_odd_clip_is_scored_and_says_why(machine, odd_clips, make, tmp_path
 
 
 def test_score_writes_each_clips_warnings_and_counts_them(machine, odd_clips, tmp_path):
-    import csv
-    import subprocess
-    import sys
-
     train, _, _ = machine
     model = tmp_path / "model.audioad"
     MelKNN().fit(train).save(model)
     files = [odd_clips[name] for name in ("normal", "silent", "8 kHz", "flac")]
     out = tmp_path / "scores.csv"
-    result = subprocess.run(
-        [sys.executable, "-m", "audioad", "score", str(model), *files, "--out", str(out), "-q"],
-        capture_output=True,
-        text=True,
-    )
+    result = audioad("score", model, *files, "--out", out, "-q")
     assert result.returncode == 0, result.stderr
-    with open(out, newline="") as f:
-        warnings = {row["path"]: row["warning"] for row in csv.DictReader(f)}
+    warnings = {row["path"]: row["warning"] for row in rows(out)}
     assert warnings[files[0]] == ""
     assert warnings[files[1]] == "silent: digital silence"
     assert warnings[files[2]].startswith("low rate: recorded at 8000 Hz")

@@ -4,7 +4,6 @@ import builtins
 import copy
 import csv
 import re
-import subprocess
 import sys
 import time
 from types import SimpleNamespace
@@ -12,6 +11,7 @@ from types import SimpleNamespace
 import joblib
 import numpy as np
 import pytest
+from conftest import audioad
 
 from audioad import parallel
 from audioad.datasets import make_machine_sounds
@@ -50,7 +50,14 @@ def fitted(data):
 @pytest.fixture(scope="module")
 def cluster():
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster:
+    import dask
+
+    # Dask's active memory manager drops the replicas of a key no task needs any more, every 2 s: it
+    # would make the count of the model's copies on the workers depend on timing.
+    with (
+        dask.config.set({"distributed.scheduler.active-memory-manager.start": False}),
+        distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster,
+    ):
         yield cluster
 
 
@@ -300,12 +307,6 @@ def test_joblib_dask_backend_runs_the_batches_on_the_cluster(fitted, data, clien
         got = by_clip(score_in_batches(detector, clips, batch_size=2, n_jobs=2))
     assert stream.data, "no task ran on the cluster"
     assert_same(got, one_pass(detector, clips))
-
-
-def audioad(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "audioad", *map(str, args)], capture_output=True, text=True, timeout=300
-    )
 
 
 def sorted_rows(path):
