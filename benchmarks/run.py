@@ -37,9 +37,8 @@ from pathlib import Path
 
 import numpy as np
 from common import DEFAULT_DATA, RESULTS_PATH, machine, versions, write_results
+from devsets import DATASETS, DEV_SETS, REAL_DATASETS, SR, load_clips, prepare
 
-#: Every clip is decoded once to mono at this rate; detectors at other rates resample it.
-SR = 16000
 MAX_FPR = 0.1
 SEEDS = (0, 1, 2, 3, 4)
 QUICK_SEEDS = (0, 1)
@@ -142,122 +141,9 @@ def first_line(error) -> str:
 
 # ---------------------------------------------------------------- datasets
 
-DATASET_NOTES = {
-    "bldc_motor": "recordings cut into non-overlapping 2 s clips (mono, 16 kHz) before the split by group",
-    "fan": "5 s segments as they are",
-    "paper_machine": (
-        "21-42 ms snippets (96 kHz, decoded at 16 kHz): a robustness case for very short clips. "
-        "Loudness alone separates the classes, inverted, so an AUC below 0.5 means the detector "
-        "measures level"
-    ),
-    "synthetic": (
-        "`make_machine_sounds` (machines fan and pump, one section each, 30 train / 10 normal / "
-        "10 anomalous test clips of 2 s, 16 kHz); each section fitted and scored on its own "
-        "train/test split and the metrics averaged over the sections; the seed is the generator's "
-        "`random_state`"
-    ),
-}
-REAL_DATASETS = ("bldc_motor", "fan", "paper_machine")
-DATASETS = (*REAL_DATASETS, "synthetic")
-# fan's 5 s clips make it the slowest dataset and every detector separates it perfectly, so
-# --quick leaves it out.
-QUICK_DATASETS = ("bldc_motor", "paper_machine", "synthetic")
-BLDC_CLIP_SECONDS = 2.0
-# One section of each of two machines keeps the default run within its time budget.
-SYNTHETIC = dict(machines=("fan", "pump"), n_sections=1, n_train=30, n_test_normal=10, n_test_anomaly=10, duration=2.0)
-
-
-def group_split(labels, groups, seed):
-    """Train on the normal clips of a random half of the normal groups; test on the rest.
-
-    The normal groups, sorted, are permuted by ``numpy.random.default_rng(seed)``; the first
-    half (rounded down) is the training half.
-    """
-    normal_groups = sorted({g for g, label in zip(groups, labels) if label == 0})
-    order = np.random.default_rng(seed).permutation(len(normal_groups))
-    train_groups = {normal_groups[i] for i in order[: len(normal_groups) // 2]}
-    in_train = [label == 0 and g in train_groups for g, label in zip(groups, labels)]
-    train = [i for i, t in enumerate(in_train) if t]
-    test = [i for i, t in enumerate(in_train) if not t]
-    return train, test
-
-
-def load_real(folder: Path, name: str):
-    """Decode a manifest folder: (waves, labels, groups), bldc_motor cut into 2 s clips."""
-    from audioad.audio import load_audio
-    from audioad.datasets import read_dataset
-
-    waves, labels, groups = [], [], []
-    for clip in read_dataset(folder):
-        wave, _ = load_audio(clip.path, sr=SR)
-        pieces = [wave]
-        if name == "bldc_motor":
-            length = int(BLDC_CLIP_SECONDS * SR)
-            pieces = [wave[start : start + length] for start in range(0, len(wave) - length + 1, length)]
-        for piece in pieces:
-            waves.append(np.ascontiguousarray(piece, dtype=np.float32))
-            labels.append(int(clip.label == "anomaly"))
-            groups.append(clip.attributes["group"])
-    return waves, labels, groups
-
-
-def save_clips(waves, path: Path):
-    offsets = np.cumsum([0] + [len(w) for w in waves])
-    np.save(path.with_suffix(".offsets.npy"), offsets)
-    np.save(path.with_suffix(".npy"), np.concatenate(waves) if waves else np.zeros(0, np.float32))
-    return path.name
-
-
-def prepare_real(folder: Path, name: str, seeds, cache: Path):
-    waves, labels, groups = load_real(folder, name)
-    key = save_clips(waves, cache / name)
-    plan = {}
-    for seed in seeds:
-        train, test = group_split(labels, groups, seed)
-        plan[str(seed)] = {
-            "clips": key,
-            "sections": [{"name": name, "train": train, "test": test, "y": [labels[i] for i in test]}],
-        }
-    counts = summary_counts(plan)
-    return plan, f"{len(waves)} clips from {len(set(groups))} recordings; per seed {counts}"
-
-
-def prepare_synthetic(seeds, cache: Path):
-    from audioad.audio import load_audio
-    from audioad.datasets import make_machine_sounds
-
-    plan = {}
-    for seed in seeds:
-        table = make_machine_sounds(cache / f"synthetic_{seed}", random_state=seed, **SYNTHETIC)
-        waves = [load_audio(clip.path, sr=SR)[0].astype(np.float32) for clip in table]
-        sections = []
-        for machine_type in table.machines:
-            for section in table.filter(machine=machine_type).sections:
-                index = [i for i, c in enumerate(table) if c.machine == machine_type and c.section == section]
-                train = [i for i in index if table[i].split == "train"]
-                test = [i for i in index if table[i].split == "test"]
-                sections.append(
-                    {
-                        "name": f"{machine_type}/{section}",
-                        "train": train,
-                        "test": test,
-                        "y": [int(table[i].label == "anomaly") for i in test],
-                    }
-                )
-        plan[str(seed)] = {"clips": save_clips(waves, cache / f"synthetic_{seed}"), "sections": sections}
-    n_sections = len(next(iter(plan.values()))["sections"])
-    return plan, f"{n_sections} sections; per section and seed {summary_counts(plan, per_section=True)}"
-
-
-def summary_counts(plan, per_section=False) -> str:
-    """Train / test normal / test anomalous clip counts, averaged over seeds (and sections)."""
-    rows = [
-        (len(s["train"]), len(s["y"]) - sum(s["y"]), sum(s["y"]))
-        for entry in plan.values()
-        for s in (entry["sections"] if per_section else entry["sections"][:1])
-    ]
-    train, normal, anomaly = np.mean(rows, axis=0)
-    return f"{train:.0f} train, {normal:.0f} normal + {anomaly:.0f} anomalous test clips"
+# fan's 5 s clips make it the slowest real set and every detector separates it perfectly, so
+# --quick leaves it out, with the 10 s synthetic sets.
+QUICK_DATASETS = ("bldc_motor", "paper_machine", "synthetic", "stationary-1s-48k", "fluctuation-2s-16k")
 
 
 # ---------------------------------------------------------------- worker (one process per run)
@@ -285,11 +171,8 @@ def worker(job: dict) -> None:
         entry = job["plan"][str(seed)]
         if entry["clips"] != loaded_key:
             clips = None  # one clip file in memory at a time
-            base = Path(job["cache"]) / entry["clips"]
-            data = np.load(base.with_suffix(".npy"))
-            offsets = np.load(base.with_suffix(".offsets.npy"))
-            clips = [(data[a:b], SR) for a, b in zip(offsets[:-1], offsets[1:])]
-            loaded_key, data = entry["clips"], None
+            clips = load_clips(job["cache"], entry["clips"], entry["sr"])
+            loaded_key = entry["clips"]
         run = {"seed": seed, "fit_s": 0.0, "score_s": 0.0, "scores": []}
         try:
             for section in entry["sections"]:
@@ -518,10 +401,7 @@ def main(argv=None) -> int:
         cache = Path(tmp)
         for dataset in datasets:
             start = time.perf_counter()
-            if dataset == "synthetic":
-                plan, description = prepare_synthetic(seeds, cache)
-            else:
-                plan, description = prepare_real(args.data / dataset, dataset, seeds, cache)
+            plan, description = prepare(dataset, seeds, cache, args.data)
             descriptions[dataset] = description
             print(f"\n## {dataset}: {description} (decoded in {time.perf_counter() - start:.1f} s)", flush=True)
             rows = {}
@@ -574,7 +454,7 @@ def main(argv=None) -> int:
             "",
             f"### {dataset}",
             "",
-            f"{DATASET_NOTES[dataset]}. {descriptions[dataset]}.",
+            f"{DEV_SETS[dataset].note}. {descriptions[dataset]}.",
             "",
             tables[dataset],
         ]

@@ -11,6 +11,7 @@ from sklearn.metrics import roc_auc_score
 
 from audioad.datasets import (
     ANOMALY_KINDS,
+    DEFAULT_ANOMALY_KINDS,
     ClipInfo,
     ClipTable,
     GroupWarning,
@@ -405,7 +406,7 @@ def test_a_section_sounds_the_same_whatever_else_is_generated(tmp_path):
 def test_anomaly_kinds_are_used_in_turn(tmp_path):
     table = make_machine_sounds(tmp_path, **SMALL)
     anomalies = table.filter(machine="fan", section=0, label="anomaly")
-    assert sorted(clip.attributes["fault"] for clip in anomalies) == sorted(ANOMALY_KINDS)
+    assert sorted(clip.attributes["fault"] for clip in anomalies) == sorted(DEFAULT_ANOMALY_KINDS)
     assert all("fault" not in clip.attributes for clip in table.filter(label="normal"))
     only_tone = make_machine_sounds(tmp_path / "tone", **SMALL, anomaly_kinds=("tone",))
     assert {clip.attributes["fault"] for clip in only_tone.filter(label="anomaly")} == {"tone"}
@@ -414,8 +415,9 @@ def test_anomaly_kinds_are_used_in_turn(tmp_path):
 
 
 def test_each_anomaly_kind_changes_only_the_anomalous_clips(tmp_path):
-    quiet = make_machine_sounds(tmp_path / "quiet", **SMALL, anomaly_strength=0.0)
-    loud = make_machine_sounds(tmp_path / "loud", **SMALL, anomaly_strength=2.0)
+    every_kind = {**SMALL, "n_test_anomaly": len(ANOMALY_KINDS), "anomaly_kinds": ANOMALY_KINDS}
+    quiet = make_machine_sounds(tmp_path / "quiet", **every_kind, anomaly_strength=0.0)
+    loud = make_machine_sounds(tmp_path / "loud", **every_kind, anomaly_strength=2.0)
     np.testing.assert_array_equal(read_audio(quiet.filter(label="normal")), read_audio(loud.filter(label="normal")))
     for kind in ANOMALY_KINDS:
 
@@ -462,3 +464,29 @@ def test_default_set_is_not_trivially_separable(tmp_path):
             aucs.append(roc_auc_score(test.labels, distances.min(axis=1)))
     # a simple detector should find the anomalies, but not all of them
     assert 0.7 <= np.mean(aucs) <= 0.95, aucs
+
+
+def test_speed_spread_varies_each_clips_speed_and_leaves_the_default_alone(tmp_path):
+    steady = make_machine_sounds(tmp_path / "steady", **SMALL)
+    again = make_machine_sounds(tmp_path / "again", **SMALL, speed_spread=0.0)
+    np.testing.assert_array_equal(read_audio(steady), read_audio(again))
+    spread = make_machine_sounds(tmp_path / "spread", **{**SMALL, "duration": 1.0, "n_train": 12}, speed_spread=0.15)
+    train = spread.filter(machine="fan", section=0, split="train", domain="source")
+    spectra = np.abs(np.fft.rfft(read_audio(train), axis=1))
+    # the strongest harmonic's frequency moves with each clip's speed
+    peaks = np.argmax(spectra, axis=1)
+    assert peaks.max() / peaks.min() > 1.08
+    with pytest.raises(ValueError, match="speed_spread"):
+        make_machine_sounds(tmp_path / "bad", **SMALL, speed_spread=0.3)
+
+
+def test_resonance_changes_the_average_spectrum_in_one_band(tmp_path):
+    kinds = {**SMALL, "duration": 1.0, "anomaly_kinds": ("resonance",)}
+    quiet = make_machine_sounds(tmp_path / "quiet", **kinds, anomaly_strength=0.0).filter(label="anomaly")
+    loud = make_machine_sounds(tmp_path / "loud", **kinds, anomaly_strength=1.0).filter(label="anomaly")
+    gain_db = 20 * np.log10(
+        (np.abs(np.fft.rfft(read_audio(loud), axis=1)) + 1e-9) / (np.abs(np.fft.rfft(read_audio(quiet), axis=1)) + 1e-9)
+    )
+    # a 6 dB peak somewhere, and most of the spectrum untouched
+    assert np.all(gain_db.max(axis=1) > 4.0)
+    assert np.all(np.median(gain_db, axis=1) < 1.0)

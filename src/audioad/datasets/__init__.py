@@ -17,11 +17,12 @@
 from .groups import GroupWarning, infer_groups
 from .layouts import LAYOUTS, read_dataset
 from .results import write_dcase_results
-from .synthetic import ANOMALY_KINDS, make_machine_sounds
+from .synthetic import ANOMALY_KINDS, DEFAULT_ANOMALY_KINDS, make_machine_sounds
 from .table import CLIP_FIELDS, LABEL_SPELLINGS, LABELS, ClipInfo, ClipTable
 
 __all__ = [
     "ANOMALY_KINDS",
+    "DEFAULT_ANOMALY_KINDS",
     "CLIP_FIELDS",
     "LABELS",
     "LABEL_SPELLINGS",

@@ -18,9 +18,13 @@ from scipy import signal
 
 from .table import ClipInfo, ClipTable
 
-__all__ = ["ANOMALY_KINDS", "make_machine_sounds"]
+__all__ = ["ANOMALY_KINDS", "DEFAULT_ANOMALY_KINDS", "make_machine_sounds"]
 
-ANOMALY_KINDS = ("clicks", "tone", "modulation", "shift", "rattle")
+#: Every kind of anomaly the generator can add.
+ANOMALY_KINDS = ("clicks", "tone", "modulation", "shift", "rattle", "resonance")
+
+#: The kinds used, in turn, unless others are asked for.
+DEFAULT_ANOMALY_KINDS = ANOMALY_KINDS[:5]
 
 # Output level: leaves headroom for clicks before 16-bit clipping.
 _LEVEL = 0.08
@@ -142,12 +146,29 @@ def _rattle(rng, clip, voice: _Voice, f0: float, strength: float, sr: int):
     return clip + strength * 1.5 * _rms(clip) * envelope * noise / noise.std()
 
 
+def _resonance(rng, clip, voice: _Voice, f0: float, strength: float, sr: int):
+    """A new resonance: one band boosted by 6 dB (at strength 1), steady over the clip.
+
+    It changes the clip's average spectrum and nothing about how the sound fluctuates, as a
+    loosened panel or a worn mount that starts to ring along does.
+    """
+    centre = rng.uniform(500.0, min(6000.0, 0.35 * sr))
+    b, a = signal.iirpeak(centre, Q=4.0, fs=sr)
+    return clip + (10 ** (6.0 * strength / 20) - 1) * signal.lfilter(b, a, clip)
+
+
 def _rms(clip) -> float:
     return float(np.sqrt(np.mean(clip**2)))
 
 
 # 'shift' is not added to a clip: it changes the speed a clip is synthesised at
-_ADDED_ANOMALIES = {"clicks": _clicks, "tone": _tone, "modulation": _modulation, "rattle": _rattle}
+_ADDED_ANOMALIES = {
+    "clicks": _clicks,
+    "tone": _tone,
+    "modulation": _modulation,
+    "rattle": _rattle,
+    "resonance": _resonance,
+}
 
 
 def make_machine_sounds(
@@ -160,8 +181,9 @@ def make_machine_sounds(
     duration: float = 2.0,
     sr: int = 16000,
     anomaly_strength: float = 1.0,
-    anomaly_kinds: Sequence[str] = ANOMALY_KINDS,
+    anomaly_kinds: Sequence[str] = DEFAULT_ANOMALY_KINDS,
     target_fraction: float = 0.1,
+    speed_spread: float = 0.0,
     random_state: int | None = 0,
 ) -> ClipTable:
     """Write synthetic machine sounds in the DCASE 2022+ layout and return their table.
@@ -176,7 +198,11 @@ def make_machine_sounds(
     - ``'tone'``: a pure tone between two harmonics;
     - ``'modulation'``: amplitude modulation at 4-12 Hz;
     - ``'shift'``: the fundamental moved by about 3 % (scaled by the strength);
-    - ``'rattle'``: bursts of band-limited noise.
+    - ``'rattle'``: bursts of band-limited noise;
+    - ``'resonance'``: one band boosted by 6 dB, steady (not among the kinds used by default).
+
+    ``speed_spread`` makes normal sound vary the way it does between recordings of a machine that
+    runs at many speeds: every clip runs at its own speed, up to that fraction faster or slower.
 
     At the default strength the anomalies are subtle on purpose, so that detectors differ: a
     k-NN on time-averaged log-mel spectra does not separate them perfectly (tests/test_datasets.py
@@ -199,10 +225,14 @@ def make_machine_sounds(
         Sample rate in Hz; files are 16-bit PCM WAV.
     anomaly_strength : float, default 1.0
         Scales how audible anomalies are; 0 makes anomalous clips sound like normal ones.
-    anomaly_kinds : sequence of str, default all of ``ANOMALY_KINDS``
-        Anomaly kinds to use, in turn.
+    anomaly_kinds : sequence of str, default ``DEFAULT_ANOMALY_KINDS``
+        Anomaly kinds to use, in turn: some of ``ANOMALY_KINDS``.
     target_fraction : float, default 0.1
         Fraction of each group of clips (train, test normal, test anomalous) in the target domain.
+    speed_spread : float, default 0.0
+        Each clip's speed is drawn uniformly from ``1 - speed_spread`` to ``1 + speed_spread``
+        times its domain's speed (at most 0.15); 0 keeps every clip of a domain at one speed (up to a
+        0.4 % jitter).
     random_state : int or None, default 0
         Seed; the same seed gives the same files. A section's sound does not depend on the other
         machines and sections asked for, and its normal clips not on ``anomaly_strength``.
@@ -231,6 +261,9 @@ def make_machine_sounds(
         raise ValueError(f"anomaly_strength must be >= 0, got {anomaly_strength}")
     if not 0 <= target_fraction <= 1:
         raise ValueError(f"target_fraction must be between 0 and 1, got {target_fraction}")
+    # 0.15 keeps the highest harmonic below Nyquist at the fastest speed a clip can then reach
+    if not 0 <= speed_spread <= 0.15:
+        raise ValueError(f"speed_spread must be between 0 and 0.15, got {speed_spread}")
     n_samples = int(round(duration * sr))
     if n_samples < 1:
         raise ValueError(f"duration {duration} s at sr={sr} gives no samples; ask for a longer clip")
@@ -263,6 +296,10 @@ def make_machine_sounds(
             # random numbers whatever the strength, so strength 0 reproduces normal sound exactly
             shift = rng.choice([-1.0, 1.0], len(rows)) * rng.uniform(0.025, 0.035, len(rows))
             speeds = speeds * np.where(np.array(kind_of_row) == "shift", 1 + anomaly_strength * shift, 1.0)
+            if speed_spread:
+                # its own generator, so that clips without a spread stay as they were
+                spread = _section_rng(random_state, f"{machine}/speed", section)
+                speeds = speeds * spread.uniform(1 - speed_spread, 1 + speed_spread, len(rows))
             audio, f0 = _machine_clips(rng, voice, speeds, n_samples, sr)
             gain = _LEVEL * 10 ** (rng.normal(0.0, 1.0, len(rows)) / 20)
             for i, ((split, label, domain, index), kind) in enumerate(zip(rows, kind_of_row)):
