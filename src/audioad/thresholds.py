@@ -11,6 +11,7 @@ normal/anomalous decisions. Two rules are in use in the field:
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -205,3 +206,82 @@ def threshold(train_scores, rule: str = "contamination", *, contamination: float
     if rule == "gamma":
         return gamma_threshold(train_scores, quantile=quantile)
     raise ValueError(f"unknown threshold rule {rule!r}; use one of {', '.join(map(repr, RULES))}")
+
+
+def false_alarm_threshold(train_scores, rate: float) -> float:
+    """Threshold that normal audio exceeds at the share ``rate`` of its segments (or clips): a false-alarm rate.
+
+    ``train_scores`` are scores of normal audio the detector did not learn from (a detector's
+    held-out training scores, ``decision_scores_``). Where ``rate`` is at least one score in
+    ``len(train_scores)``, the threshold is their empirical ``1 - rate`` quantile. Rarer rates
+    lie beyond the scores seen: the tail is extrapolated by a gamma fit
+    (:func:`gamma_threshold` at ``1 - rate``), and never set below the highest score seen. Such
+    a threshold is an estimate; more normal audio makes it a measurement.
+
+    Parameters
+    ----------
+    train_scores : array-like of shape (n,)
+        Scores of held-out normal audio.
+    rate : float
+        False alarms per scored segment, in (0, 1): 0.01 is one segment in a hundred.
+
+    Returns
+    -------
+    threshold : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scores = np.random.default_rng(0).gamma(shape=2.0, scale=1.0, size=1000)
+    >>> round(false_alarm_threshold(scores, 0.1), 2), round(false_alarm_threshold(scores, 1e-5), 2)
+    (3.85, 14.19)
+    """
+    scores = check_scores(train_scores, name="train_scores")
+    if not 0.0 < rate < 1.0:
+        raise ValueError(f"a false-alarm rate must be in (0, 1), e.g. 0.01 for one segment in a hundred; got {rate!r}")
+    if rate * scores.size >= 1.0:
+        return float(np.quantile(scores, 1.0 - rate))
+    return max(gamma_threshold(scores, quantile=1.0 - rate), float(scores.max()))
+
+
+def file_threshold(train_scores, per_hour: float, hop_seconds: float, k: int = 1, n: int = 1) -> float:
+    """Threshold for the file verdict: normal audio raises ``per_hour`` false alarms an hour under "k of n segments".
+
+    An hour holds ``3600 / hop_seconds`` segments; with each segment above the threshold at rate
+    ``p``, the rule "k of n consecutive segments above it" holds by chance at about
+    ``segments * C(n, k) * p**k`` places an hour, taking segments to be independent (they
+    are not quite: a machine's state lasts, so the true rate is lower for k = 1 and may be
+    higher for k > 1). The threshold is :func:`false_alarm_threshold` at the ``p`` that makes
+    this ``per_hour``.
+
+    Parameters
+    ----------
+    train_scores : array-like
+        Scores of held-out normal segments (``decision_scores_`` of a model fitted on segments).
+    per_hour : float
+        False file alarms allowed per hour of normal audio, e.g. 0.01 (one in 100 hours).
+    hop_seconds : float
+        Time between segment starts.
+    k, n : int
+        The verdict rule (1, 1 for "any segment").
+
+    Returns
+    -------
+    threshold : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scores = np.random.default_rng(0).gamma(shape=2.0, scale=1.0, size=1000)
+    >>> any_segment = file_threshold(scores, per_hour=0.01, hop_seconds=10)
+    >>> two_of_three = file_threshold(scores, per_hour=0.01, hop_seconds=10, k=2, n=3)
+    >>> bool(any_segment > two_of_three > false_alarm_threshold(scores, 0.1))
+    True
+    """
+    if not per_hour > 0 or not hop_seconds > 0:
+        raise ValueError(f"per_hour and hop_seconds must be positive, got {per_hour!r} and {hop_seconds!r}")
+    if not 1 <= k <= n:
+        raise ValueError(f"the rule needs 1 <= k <= n, got k={k!r}, n={n!r}")
+    segments = 3600.0 / hop_seconds
+    rate = (per_hour / (segments * math.comb(n, k))) ** (1.0 / k)
+    return false_alarm_threshold(train_scores, min(rate, 0.5))

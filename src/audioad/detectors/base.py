@@ -22,8 +22,10 @@ from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
 from ..domain import domain_warnings, training_profile
+from ..segments import training_segment_plan
 from ..thresholds import threshold as fit_threshold
 from .folds import TRAINING_FOLDS, clips_of, consecutive_folds, fold_scores
+from .segmented import score_segments, segment_features
 from .streaming import as_clips, featurised_chunks, joined
 
 __all__ = ["ClipDetector", "ClipScores", "FrameScores", "AudioInputWarning", "ON_ERROR"]
@@ -243,7 +245,7 @@ class ClipDetector(BaseDetector):
 
     # -- PyOD's contract -----------------------------------------------------
 
-    def fit(self, X, y=None, progress=False):
+    def fit(self, X, y=None, progress=False, segment=None, hop=None):
         """Learn what normal clips sound like.
 
         Parameters
@@ -255,17 +257,88 @@ class ClipDetector(BaseDetector):
             Present for API consistency.
         progress : bool
             Show a progress bar while clips are read.
+        segment : float, str or None
+            Cut every clip into segments this long (``"10s"``, ``2.5``; see
+            :func:`audioad.segments.parse_duration`) and learn from the segments:
+            one long recording is enough. None: clips are used whole, unless one
+            lasts over :data:`audioad.segments.LONG_RECORDING_SECONDS`, when the
+            recordings are cut into 10 s segments with a
+            :class:`~audioad.segments.SegmentNotice`.
+        hop : float, str or None
+            Time between segment starts; None: ``segment`` (back to back).
 
         Returns
         -------
         self
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from audioad import MelKNN
+        >>> recording = 0.1 * np.random.default_rng(0).standard_normal(16000 * 30)
+        >>> clf = MelKNN().fit([recording], segment="2s", hop="1s")
+        >>> len(clf.decision_scores_), clf.segment_seconds_
+        (29, 2.0)
         """
         self.check_parameters()
-        features, profiles = self._features_and_profiles(X, progress)
+        plan = training_segment_plan(X, self.sr, segment, hop)
+        if plan is None:
+            features, profiles = self._features_and_profiles(X, progress)
+        else:
+            features, profiles = segment_features(self, X, *plan, progress=progress)
         self._set_n_classes(y)
         self.fit_features(features)
         self.training_audio_ = training_profile(profiles)
+        self.segment_seconds_, self.segment_hop_seconds_ = plan or (None, None)
         return self.calibrate(self.training_scores(features))
+
+    def score_segments(self, X, segment=None, hop=None, threshold=None, file_threshold=None, rule="any"):
+        """Score long recordings segment by segment: one row a segment, and a summary of each recording.
+
+        Recordings are cut as they are decoded (:mod:`audioad.segments`), never held whole; each
+        segment is scored as a clip, and its score is that of the same samples scored alone.
+        A recording that cannot be read (or stops being readable part way) gets a row with its
+        error after the segments read before; the others go on.
+
+        Parameters
+        ----------
+        X : list
+            Recordings in any form :meth:`fit` accepts.
+        segment : float, str or None
+            Segment length. None: the length the model was fitted on (or its longest training
+            clip) for recordings more than :data:`audioad.segments.MUCH_LONGER` times longer,
+            with a :class:`~audioad.segments.SegmentNotice`; shorter clips are scored whole.
+        hop : float, str or None
+            Time between segment starts; None: ``segment``.
+        threshold : float or None
+            Segment threshold (labels, segments above it); None: :attr:`threshold_`.
+        file_threshold : float or None
+            Threshold at which segments count for the file's verdict; None: ``threshold``.
+            :func:`audioad.thresholds.file_threshold` calibrates one.
+        rule : str or VerdictRule
+            When a recording is flagged: ``"any"`` segment above ``file_threshold``, or ``"K/N"``,
+            K of N consecutive segments (:func:`audioad.segments.parse_rule`).
+
+        Returns
+        -------
+        SegmentScores
+            ``rows`` (:class:`~audioad.detectors.segmented.SegmentScore`: clip, path, start, end,
+            score, label, warning, error) and ``files`` (:class:`~audioad.segments.FileSummary`).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from audioad import MelKNN
+        >>> rng = np.random.default_rng(0)
+        >>> clf = MelKNN().fit([0.1 * rng.standard_normal(16000 * 20)], segment="1s")
+        >>> test = 0.1 * rng.standard_normal(16000 * 6)
+        >>> test[16000 * 3 : 16000 * 4] += np.sin(np.arange(16000) * 0.3)
+        >>> result = clf.score_segments([test], segment="1s")
+        >>> [(row.start, row.label) for row in result.rows][2:5], result.files[0].worst_start
+        ([(2.0, 0), (3.0, 1), (4.0, 0)], 3.0)
+        """
+        check_is_fitted(self, ["decision_scores_", "threshold_", "labels_"])
+        return score_segments(self, X, segment, hop, threshold, file_threshold, rule)
 
     def calibrate(self, training_scores):
         """Set :attr:`decision_scores_`, :attr:`threshold_` and :attr:`labels_` from the training clips' scores.

@@ -1,0 +1,259 @@
+"""A detector on segments of long recordings: fit on them, score them, one row a segment.
+
+:meth:`ClipDetector.fit <audioad.detectors.base.ClipDetector.fit>` with
+``segment=`` learns from segments cut from its recordings
+(:mod:`audioad.segments`), and :meth:`~audioad.detectors.base.ClipDetector.score_segments`
+gives each segment of each recording a score, with its start and end, and each
+recording a :class:`~audioad.segments.FileSummary`. Segments are scored as clips,
+a batch at a time, through the detector's own :meth:`score_clips`: a segment's
+score is that of the same samples scored as a clip alone, bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import NamedTuple
+
+from ..audio import AudioInputError, clip_name
+from ..segments import (
+    MUCH_LONGER,
+    FileSummaries,
+    SegmentNotice,
+    cut,
+    duration_of,
+    parse_duration,
+)
+from .streaming import as_clips, joined
+
+__all__ = [
+    "SegmentScore",
+    "SegmentScores",
+    "scoring_plan",
+    "segment_features",
+    "iter_segment_scores",
+    "score_segments",
+    "describe",
+]
+
+# Segments scored (or featurised) together: 32 of 10 s at 16 kHz are 20 MB of waveforms.
+_BATCH_SEGMENTS = 32
+
+
+class SegmentScore(NamedTuple):
+    """One scored segment of a recording (or a whole clip, or a recording that failed).
+
+    Attributes
+    ----------
+    clip : int
+        The recording's index in the list scored.
+    path : str or None
+        Its file.
+    start, end : float
+        Seconds from the start of the recording; NaN for a recording that could not be read.
+    score : float
+        Higher is more abnormal; NaN where it failed.
+    label : int
+        1 above the segment threshold, 0 below, -1 where it failed.
+    warning : str
+        How the segment is unlike the training clips (:mod:`audioad.domain`), ``"; "``-joined.
+    error : str
+        Why the recording could not be read (from this point on); empty otherwise.
+    """
+
+    clip: int
+    path: str | None
+    start: float
+    end: float
+    score: float
+    label: int
+    warning: str
+    error: str
+
+
+class SegmentScores(NamedTuple):
+    """What :meth:`~audioad.detectors.base.ClipDetector.score_segments` returns.
+
+    Attributes
+    ----------
+    rows : list of SegmentScore
+        One per segment, recordings in input order, segments in time order.
+    files : list of FileSummary
+        One per recording.
+    """
+
+    rows: list
+    files: list
+
+
+def _path_of(item):
+    return str(item) if isinstance(item, (str, bytes)) or hasattr(item, "__fspath__") else None
+
+
+def scoring_plan(detector, clips, segment=None, hop=None):
+    """Per clip, the ``(segment, hop)`` seconds it is cut at, or None to score it whole.
+
+    With ``segment`` given, every clip is cut. Without, a clip is cut at the training clips'
+    length (the segments the model was fitted on, or its longest training clip) when it lasts
+    more than :data:`~audioad.segments.MUCH_LONGER` times that, with one :class:`~audioad.segments.SegmentNotice`;
+    shorter clips, PyOD-style lists of clips among them, are scored whole as before.
+    """
+    if segment is not None:
+        seconds = parse_duration(segment, "segment")
+        step = seconds if hop is None else parse_duration(hop, "hop")
+        return [(seconds, step)] * len(clips)
+    if hop is not None:
+        raise ValueError("hop is given without segment; pass segment='10s' (say) too")
+    length = getattr(detector, "segment_seconds_", None)
+    if length is None:
+        training = getattr(detector, "training_audio_", None)
+        length = training["seconds"][1] if training else None
+    if not length:
+        return [None] * len(clips)
+    plan = [(length, length) if (duration_of(c, detector.sr) or 0.0) > MUCH_LONGER * length else None for c in clips]
+    n_cut = sum(p is not None for p in plan)
+    if n_cut:
+        warnings.warn(
+            SegmentNotice(
+                f"{n_cut} recording(s) much longer than the training clips: scored in {length:g} s segments "
+                "(pass segment= to choose)"
+            ),
+            stacklevel=3,
+        )
+    return plan
+
+
+def _pieces(clips, plan, sr):
+    """Per clip, in order: ``(clip, item, start, end)`` for each segment or whole clip, or ``(clip, error)``.
+
+    A segment's item is its waveform; a whole clip's is the clip as given. A recording that fails
+    part way gives its segments so far, then its error.
+    """
+    for index, (item, how) in enumerate(zip(clips, plan)):
+        if how is None:
+            seconds = duration_of(item, sr)
+            yield index, item, 0.0, math.nan if seconds is None else seconds
+            continue
+        try:
+            for piece in cut(item, sr, *how):
+                yield index, piece.wave, piece.start, piece.end
+        except AudioInputError as exc:
+            yield index, exc.at(index)
+
+
+def _batches(clips, plan, sr, size=_BATCH_SEGMENTS):
+    """Pieces of :func:`_pieces` in lists of at most ``size``; an error ends its list."""
+    batch = []
+    for piece in _pieces(clips, plan, sr):
+        batch.append(piece)
+        if len(batch) == size or len(piece) == 2:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def segment_features(detector, X, segment, hop, progress=False, **options):
+    """The detector's features (and :class:`~audioad.domain.ClipProfile`) of every segment of X, for fitting.
+
+    ``options`` go to the detector's ``_features_and_profiles`` with each batch of segments.
+
+    Raises
+    ------
+    AudioInputError
+        For the first recording that cannot be read, naming its index and path.
+    """
+    clips = as_clips(X)
+    parts, profiles = [], []
+    for batch in _batches(clips, [(segment, hop)] * len(clips), detector.sr):
+        if len(batch[-1]) == 2:
+            error = batch[-1][1]
+            raise error from error.__cause__
+        features, batch_profiles = detector._features_and_profiles([piece[1] for piece in batch], False, **options)
+        parts.append(features)
+        profiles.extend(batch_profiles)
+    return joined(parts), profiles
+
+
+def iter_segment_scores(detector, X, segment=None, hop=None, threshold=None, plan=None):
+    """Score every segment of every recording in X, a batch at a time; yield each batch's rows.
+
+    The generator behind :meth:`~audioad.detectors.base.ClipDetector.score_segments`, for callers
+    that write rows as they come (``audioad score``): a row, once yielded, is final.
+
+    Parameters
+    ----------
+    detector : ClipDetector
+        Fitted.
+    X : list
+        Recordings in any form :func:`~audioad.audio.load_audio` accepts.
+    segment, hop
+        As in :func:`scoring_plan`.
+    threshold : float or None
+        Segment threshold for the labels; None: the detector's ``threshold_``.
+    plan : list or None
+        A :func:`scoring_plan` made already (the notice is then not given again).
+
+    Yields
+    ------
+    list of SegmentScore
+    """
+    clips = as_clips(X)
+    threshold = detector.threshold_ if threshold is None else float(threshold)
+    plan = scoring_plan(detector, clips, segment, hop) if plan is None else plan
+    for batch in _batches(clips, plan, detector.sr):
+        failed = batch.pop() if len(batch[-1]) == 2 else None
+        rows = []
+        if batch:
+            result = detector.score_clips([piece[1] for piece in batch])
+            errors = {e.index: e.cause for e in result.errors}
+            for i, (index, _, start, end) in enumerate(batch):
+                value = float(result.scores[i])
+                label = -1 if math.isnan(value) else int(value > threshold)
+                path = _path_of(clips[index])
+                rows.append(
+                    SegmentScore(
+                        index, path, start, end, value, label, "; ".join(result.warnings[i]), errors.get(i, "")
+                    )
+                )
+        if failed is not None:
+            index, error = failed
+            rows.append(SegmentScore(index, _path_of(clips[index]), math.nan, math.nan, math.nan, -1, "", error.cause))
+        yield rows
+
+
+def score_segments(detector, X, segment=None, hop=None, threshold=None, file_threshold=None, rule="any"):
+    """Every segment's :class:`SegmentScore` and every recording's summary; see ``ClipDetector.score_segments``."""
+    threshold = detector.threshold_ if threshold is None else float(threshold)
+    file_threshold = threshold if file_threshold is None else float(file_threshold)
+    rows, files = [], []
+    summaries = FileSummaries(threshold, file_threshold, rule)
+    for batch in iter_segment_scores(detector, X, segment, hop, threshold):
+        for row in batch:
+            rows.append(row)
+            files.extend(summaries.add(row.clip, row.path, row.start, row.end, row.score, row.error))
+    files.extend(summaries.close())
+    return SegmentScores(rows, files)
+
+
+def describe(summary, rule="any"):
+    """One line on a recording's summary, as ``audioad score`` prints it.
+
+    Examples
+    --------
+    >>> from audioad.segments import summarize
+    >>> summary = summarize(0, "a.wav", [0, 60, 120], [60, 120, 180], [0.1, 3.0, 0.2], 1.0, 2.0)
+    >>> print(describe(summary))  # doctest: +NORMALIZE_WHITESPACE
+    a.wav: ANOMALOUS (rule any from 60.0 s); 1 of 3 segments above threshold, in minute(s) 1;
+    worst 60.0-120.0 s, score 3
+    """
+    name = summary.path or clip_name(summary.clip)
+    if summary.n_segments == 0:
+        return f"{name}: not scored ({summary.error})"
+    verdict = f"ANOMALOUS (rule {rule} from {summary.flagged_at:.1f} s)" if summary.flagged else "normal"
+    minutes = f", in minute(s) {', '.join(map(str, summary.minutes))}" if summary.minutes else ""
+    stopped = f"; stopped early: {summary.error}" if summary.error else ""
+    return (
+        f"{name}: {verdict}; {summary.n_above} of {summary.n_segments} segments above threshold{minutes}; "
+        f"worst {summary.worst_start:.1f}-{summary.worst_end:.1f} s, score {summary.worst_score:.4g}{stopped}"
+    )
