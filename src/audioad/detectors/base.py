@@ -25,6 +25,7 @@ from ..domain import domain_warnings, training_profile
 from ..segments import training_segment_plan
 from ..thresholds import threshold as fit_threshold
 from .folds import TRAINING_FOLDS, clips_of, consecutive_folds, fold_scores
+from .frontend import TrainingLevels
 from .segmented import score_segments, segment_features
 from .streaming import as_clips, featurised_chunks, joined
 
@@ -216,10 +217,10 @@ class ClipDetector(BaseDetector):
         """
         return self._features_and_profiles(X, progress)[0]
 
-    def _features_and_profiles(self, X, progress=False):
+    def _features_and_profiles(self, X, progress=False, observe=None):
         """The features of every clip of X, and each clip's :class:`~audioad.domain.ClipProfile`."""
         parts, profiles = [], []
-        for _, features, chunk_profiles in featurised_chunks(self, as_clips(X), progress=progress):
+        for _, features, chunk_profiles in featurised_chunks(self, as_clips(X), progress=progress, observe=observe):
             parts.append(features)
             profiles.extend(chunk_profiles)
         return joined(parts), profiles
@@ -281,15 +282,18 @@ class ClipDetector(BaseDetector):
         (29, 2.0)
         """
         self.check_parameters()
+        levels = TrainingLevels.of(self.frontend)
         plan = training_segment_plan(X, self.sr, segment, hop)
         if plan is None:
-            features, profiles = self._features_and_profiles(X, progress)
+            features, profiles = self._features_and_profiles(X, progress, observe=levels)
         else:
-            features, profiles = segment_features(self, X, *plan, progress=progress)
+            features, profiles = segment_features(self, X, *plan, progress=progress, observe=levels)
         self._set_n_classes(y)
         self.fit_features(features)
         self.training_audio_ = training_profile(profiles)
         self.segment_seconds_, self.segment_hop_seconds_ = plan or (None, None)
+        # The normal reference that audioad.explain compares clips with; None without a log-mel front end.
+        self.band_levels_ = None if levels is None else levels.reference()
         return self.calibrate(self.training_scores(features))
 
     def score_segments(self, X, segment=None, hop=None, threshold=None, file_threshold=None, rule="any"):

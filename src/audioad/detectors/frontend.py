@@ -17,9 +17,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..features import LOGS, log_mel_many, log_mel_stream
+from ..features import LEVEL_QUANTILES, LOGS, BandLevels, log_mel_many, log_mel_stream
 
-__all__ = ["LogMelFrontend", "EncoderFrontend", "CombinedFrontend", "check_positive_integers"]
+__all__ = [
+    "LogMelFrontend",
+    "EncoderFrontend",
+    "CombinedFrontend",
+    "check_positive_integers",
+    "log_mel_part",
+    "TrainingLevels",
+]
 
 
 def check_positive_integers(owner, names):
@@ -108,6 +115,11 @@ class LogMelFrontend:
         """Samples in one analysis window: a shorter clip is padded to one frame."""
         return self.n_fft
 
+    @property
+    def edge_frames(self):
+        """Frames at each end of a clip whose window reaches into the zero padding of centred frames."""
+        return -(-(self.n_fft // 2) // self.hop_length)
+
 
 @dataclass(frozen=True)
 class EncoderFrontend:
@@ -193,3 +205,76 @@ class CombinedFrontend:
     def transform_stream(self, stream):
         """The same for one long file, its blocks decoded once per distinct front end."""
         return self._each(lambda frontend: frontend.transform_stream(stream))
+
+
+def log_mel_part(frontend):
+    """The log-mel front end within ``frontend``, and where a clip's spectrogram sits in its items.
+
+    Returns
+    -------
+    (LogMelFrontend, int or None) or None
+        The front end and ``None`` when ``frontend`` is itself a :class:`LogMelFrontend`; the
+        first log-mel member of a :class:`CombinedFrontend` and its position in each clip's
+        tuple; ``None`` when no log-mel is made (an encoder's embeddings).
+
+    Examples
+    --------
+    >>> mel = LogMelFrontend(n_mels=32)
+    >>> log_mel_part(CombinedFrontend((EncoderFrontend(len, 16000), mel))) == (mel, 1)
+    True
+    >>> log_mel_part(EncoderFrontend(len, 16000)) is None
+    True
+    """
+    if isinstance(frontend, LogMelFrontend):
+        return frontend, None
+    for position, member in enumerate(getattr(frontend, "frontends", ())):
+        if isinstance(member, LogMelFrontend):
+            return member, position
+    return None
+
+
+class TrainingLevels:
+    """Records the level of every mel band over the training clips' frames, as a detector is fitted.
+
+    Called with each chunk's front-end items, it takes the log-mel of each clip (see
+    :func:`log_mel_part`) into a :class:`~audioad.features.BandLevels`; :meth:`reference` is
+    what :mod:`audioad.explain` compares clips with. :meth:`of` gives ``None`` for a front end
+    that makes no log-mel.
+
+    Examples
+    --------
+    >>> frontend = LogMelFrontend(sr=16000, n_mels=8)
+    >>> record = TrainingLevels.of(frontend)
+    >>> record(frontend.transform([np.ones(16000) * 0.1, np.ones(8000) * 0.1]))
+    >>> reference = record.reference()
+    >>> reference["levels"].shape, reference["n_frames"]
+    ((7, 8), 44)
+    """
+
+    def __init__(self, frontend, position):
+        self.position = position
+        self.edge = frontend.edge_frames
+        self.levels = BandLevels(frontend.n_mels)
+
+    @classmethod
+    def of(cls, frontend):
+        """A recorder for ``frontend``'s log-mel, or ``None`` where it makes none."""
+        part = log_mel_part(frontend)
+        return None if part is None else cls(*part)
+
+    def __call__(self, transformed):
+        for item in transformed:
+            spec = item if self.position is None else item[self.position]
+            # The end frames half heard the padding (a step at the edge, a low-frequency burst):
+            # not the machine's sound, so left out where a clip has frames enough to spare them.
+            if spec.shape[1] > 2 * self.edge:
+                spec = spec[:, self.edge : spec.shape[1] - self.edge]
+            self.levels.add(spec)
+
+    def reference(self):
+        """The quantiles of each band's level (dB): ``{"quantiles", "levels" (n_q, n_mels), "n_frames"}``."""
+        return {
+            "quantiles": np.asarray(LEVEL_QUANTILES, dtype=np.float64),
+            "levels": self.levels.quantiles(LEVEL_QUANTILES),
+            "n_frames": int(self.levels.n_frames),
+        }

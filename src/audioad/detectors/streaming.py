@@ -53,13 +53,15 @@ def _runs(clips):
         yield run, len(clips), False
 
 
-def featurised_chunks(detector, clips, on_error="raise", progress=False, failed=None):
+def featurised_chunks(detector, clips, on_error="raise", progress=False, failed=None, observe=None):
     """Yield (positions, features, profiles) per chunk of ``clips``, in input order; clips that fail go to ``failed``.
 
     ``detector`` gives ``sr``, ``frontend``, ``features_from`` and ``n_jobs``
     (the threads that decode). Each clip's :class:`~audioad.domain.ClipProfile`
     comes with its features. With ``on_error="raise"`` the first clip that
     fails raises its :class:`~audioad.audio.AudioInputError`, naming the clip.
+    ``observe``, if given, is called with each chunk's front-end items before
+    they become features (fit records the training clips' band levels so).
     """
     # disable=None: a bar only where stderr is a terminal. The bar closes on every path, an
     # exception or an abandoned generator included.
@@ -69,6 +71,8 @@ def featurised_chunks(detector, clips, on_error="raise", progress=False, failed=
                 try:
                     stream = AudioStream(clips[start], detector.sr)
                     transformed = detector.frontend.transform_stream(stream)
+                    if observe is not None:
+                        observe(transformed)
                     codec = source_of(clips[start]).codec
                 except AudioInputError as exc:
                     if on_error == "raise":
@@ -93,6 +97,8 @@ def featurised_chunks(detector, clips, on_error="raise", progress=False, failed=
             if good:
                 waves = [loaded[i] for i in good]
                 transformed = detector.frontend.transform(waves)
+                if observe is not None:
+                    observe(transformed)
                 profiles = [
                     profile_clip(wave, detector.sr, source_of(clips[start + i])) for i, wave in zip(good, waves)
                 ]

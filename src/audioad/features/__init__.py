@@ -20,11 +20,13 @@ Each idea lives in one module, and every public name is re-exported here:
 - :mod:`~audioad.features.logmel`: mel spectrograms and log-mel, batched, streamed or a clip a core;
 - :mod:`~audioad.features.windows`: context windows, as a view or gathered from a bank;
 - :mod:`~audioad.features.pooling`: time pooling;
+- :mod:`~audioad.features.levels`: each band's level over many frames, the normal reference;
 - :mod:`~audioad.features.descriptors`: the 74 handcrafted clip descriptors of PyOD's ``'audio-mfcc'`` encoder.
 """
 
 from .descriptors import chroma_filterbank, clip_descriptors, clip_descriptors_many, descriptor_names
 from .logmel import LOGS, log_mel, log_mel_many, log_mel_stream, mel_spectrogram, power_to_db
+from .levels import LEVEL_QUANTILES, LEVEL_STEP_DB, BandLevels
 from .mel import hz_to_mel, mel_filterbank, mel_to_hz
 from .pooling import POOLINGS, time_pool
 from .stft import FFT_DTYPES, frame, power_spectrogram
@@ -55,4 +57,7 @@ __all__ = [
     "clip_descriptors",
     "clip_descriptors_many",
     "descriptor_names",
+    "BandLevels",
+    "LEVEL_QUANTILES",
+    "LEVEL_STEP_DB",
 ]
