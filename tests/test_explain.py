@@ -143,3 +143,23 @@ def test_errors_name_the_clip_and_cause(machine, tmp_path):
     embedding = EmbeddingOD.for_audio("fast", sr=SR).fit([np.asarray(n) for n in normal])
     with pytest.raises(TypeError, match="no log-mel front end"):
         explain(embedding, [normal[0]])
+
+
+def test_score_explain_adds_an_explanation_column(machine, tmp_path):
+    from conftest import audioad, rows
+
+    _, train, normal = machine
+    tone = tmp_path / "tone.wav"
+    sf.write(tone, _with_tone(normal[0], 2450.0, 0.8, 1.3), SR)
+    sf.write(tmp_path / "normal.wav", normal[3], SR)
+    model = tmp_path / "m.audioad"
+    assert audioad("fit", *train, "--detector", "mel-knn", "--out", model, "-q").returncode == 0
+    result = audioad("score", model, tone, tmp_path / "normal.wav", tmp_path / "gone.wav", "--explain", "-o",
+                     tmp_path / "s.csv", "-q")  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    by_name = {r["path"].rsplit("/", 1)[-1]: r for r in rows(tmp_path / "s.csv")}
+    assert (
+        by_name["tone.wav"]["explanation"].startswith("+") and "2.4-2.5 kHz, 0.7" in by_name["tone.wav"]["explanation"]
+    )
+    assert by_name["normal.wav"]["explanation"] == "no band departs from normal"
+    assert by_name["gone.wav"]["explanation"] == "" and by_name["gone.wav"]["error"]

@@ -331,6 +331,12 @@ def fit(train, detector_name, settings, out, force, on_error, n_jobs, quiet):
 @click.option("--resume", is_flag=True, help="Skip clips already in --out (scored by the same model) and append to it.")
 @click.option("--force", is_flag=True, help="Replace --out (and --frames) if they are existing score CSVs.")
 @click.option(
+    "--explain",
+    "explain_clips",
+    is_flag=True,
+    help="Add an explanation column: the bands that depart from normal, when, and by how many dB.",
+)
+@click.option(
     "--on-error",
     type=click.Choice(["nan", "skip", "raise"]),
     default="nan",
@@ -339,7 +345,7 @@ def fit(train, detector_name, settings, out, force, on_error, n_jobs, quiet):
 )
 @click.option("--dask", "dask_address", metavar="ADDRESS", help="Score on a Dask cluster (scheduler address).")
 @common_options
-def score(model, inputs, out, frames, resume, force, on_error, dask_address, n_jobs, quiet):
+def score(model, inputs, out, frames, resume, force, explain_clips, on_error, dask_address, n_jobs, quiet):
     """Score clips with a fitted model, writing and flushing each row as soon as it is scored.
 
     INPUTS are audio files, folders (searched recursively) or manifest CSVs.
@@ -348,7 +354,9 @@ def score(model, inputs, out, frames, resume, force, on_error, dask_address, n_j
     error (why a clip could not be scored), warning (how a clip is unlike
     the training clips: too short, silent, clipped, a lower sample rate, a
     far duration, another codec; it is still scored). A bad file does not
-    stop the run.
+    stop the run. With --explain, an explanation column says which mel bands
+    depart from the training clips' normal levels, when, and by how many dB
+    (e.g. "+18 dB at 2.4-2.5 kHz, 0.78-1.33 s (95%)"; see audioad.explain).
     The model that wrote --out is named in OUT.audioad-model; --resume
     refuses a CSV written by another model. An existing --out is replaced
     only with --force, and never when it is an input or not a score CSV.
@@ -359,15 +367,16 @@ def score(model, inputs, out, frames, resume, force, on_error, dask_address, n_j
     """
     from .outputs import OutputFileError, check_output
     from .parallel import SchedulerAddressError, score_on_dask
-    from .score_csv import FRAME_COLUMNS, ScoreCSVError, done_paths, is_table, model_fingerprint
+    from .score_csv import FRAME_COLUMNS, SCORE_COLUMNS, ScoreCSVError, done_paths, is_table, model_fingerprint
 
+    columns = SCORE_COLUMNS + ("explanation",) if explain_clips else SCORE_COLUMNS
     if resume and force:
         raise click.UsageError("--resume keeps --out and --force replaces it: pass one of them")
     detector = _with_jobs(load_model(model), n_jobs)
     clips = collect_clips(inputs)
     read = [model, *inputs, *clips]
     try:
-        check_output(out, "score CSV", read, force=force or resume, is_kind=is_table)
+        check_output(out, "score CSV", read, force=force or resume, is_kind=lambda p: is_table(p, columns))
         if frames:
             if Path(frames).resolve() == Path(out).resolve():
                 raise OutputFileError(f"{frames}: --frames and --out name the same file; choose another")
@@ -375,7 +384,7 @@ def score(model, inputs, out, frames, resume, force, on_error, dask_address, n_j
                 frames, "window-score CSV", read, force=force or resume, is_kind=lambda p: is_table(p, FRAME_COLUMNS)
             )
         fingerprint = model_fingerprint(model)
-        done = done_paths(out, fingerprint) if resume and Path(out).exists() else set()
+        done = done_paths(out, fingerprint, columns) if resume and Path(out).exists() else set()
     except (OutputFileError, ScoreCSVError) as exc:
         raise Refused(str(exc)) from exc
     todo = [c for c in clips if c not in done]
@@ -386,7 +395,15 @@ def score(model, inputs, out, frames, resume, force, on_error, dask_address, n_j
             raise click.UsageError(str(exc)) from exc
     else:
         batches = _timed_batches(detector, todo)
-    failures, warned = _write_scores(detector, batches, out, frames, resume, len(todo), quiet, on_error, fingerprint)
+    if explain_clips:
+        from .detectors.frontend import log_mel_part
+
+        if log_mel_part(detector.frontend) is None:
+            raise click.UsageError(f"--explain needs a log-mel detector; {type(detector).__name__} has no mel bands")
+        batches = _explained(detector, batches)
+    failures, warned = _write_scores(
+        detector, batches, out, frames, resume, len(todo), quiet, on_error, fingerprint, columns
+    )
     skipped = f", {len(done)} already in {out}" if done else ""
     if warned:
         kinds = ", ".join(f"{n} {kind}" for kind, n in warned.items())
@@ -416,7 +433,25 @@ def _timed_batches(detector, clips):
         size = max(1, min(_SCORE_BATCH, 2 * len(batch), int(_BATCH_SECONDS / per_clip)))
 
 
-def _write_scores(detector, batches, out, frames_out, append, total, quiet, on_error="nan", fingerprint=None):
+def _explained(detector, batches):
+    """The (clips, ClipScores) of ``batches``, each with the explanation of each clip that scored.
+
+    An explanation is a short line (:meth:`audioad.explain.Explanation.summary`); a clip that
+    failed to score gets none.
+    """
+    from .explain import explain
+
+    with closing(batches):
+        for clips, result in batches:
+            failed = {e.index for e in result.errors}
+            good = [i for i in range(len(clips)) if i not in failed]
+            summaries = dict(zip(good, (e.summary(2) for e in explain(detector, [clips[i] for i in good]))))
+            yield clips, result, [summaries.get(i, "") for i in range(len(clips))]
+
+
+def _write_scores(
+    detector, batches, out, frames_out, append, total, quiet, on_error="nan", fingerprint=None, columns=None
+):
     """Write each clip's row (and window rows) as soon as its batch is scored.
 
     Returns the failure messages, and how many clips got each kind of out-of-domain warning
@@ -434,13 +469,16 @@ def _write_scores(detector, batches, out, frames_out, append, total, quiet, on_e
     from .score_csv import FRAME_COLUMNS, SCORE_COLUMNS, RowWriter
 
     failures, warnings = [], []
+    columns = columns or SCORE_COLUMNS
+    explained = "explanation" in columns
     with ExitStack() as stack:
         stack.enter_context(closing(batches))
-        rows = stack.enter_context(RowWriter(out, SCORE_COLUMNS, append, fingerprint))
+        rows = stack.enter_context(RowWriter(out, columns, append, fingerprint))
         windows = stack.enter_context(RowWriter(frames_out, FRAME_COLUMNS, append)) if frames_out else None
         bar = stack.enter_context(tqdm(total=total, unit="clip", disable=True if quiet else None))
         try:
-            for clips, result in batches:
+            for clips, result, *explanations in batches:
+                explanations = explanations[0] if explained else [""] * len(clips)
                 errors = {e.index: e.cause for e in result.errors}
                 for i, clip in enumerate(clips):
                     if i in errors:
@@ -448,7 +486,7 @@ def _write_scores(detector, batches, out, frames_out, append, total, quiet, on_e
                         if on_error == "raise":
                             raise Failure(f"{clip}: {errors[i]}; the rows before it are in {out}")
                         if on_error == "nan":
-                            rows.write((clip, "", "", "", str(errors[i]), ""))
+                            rows.write((clip, "", "", "", str(errors[i]), "", "")[: len(columns)])
                         bar.update(1)
                         continue
                     peak = ""
@@ -459,7 +497,8 @@ def _write_scores(detector, batches, out, frames_out, append, total, quiet, on_e
                             windows.write_many((clip, f"{t:.3f}", repr(float(v))) for t, v in zip(times, window_scores))
                     value = float(result.scores[i])
                     warnings.append(result.warnings[i])
-                    rows.write((clip, repr(value), int(value > detector.threshold_), peak, "", "; ".join(warnings[-1])))
+                    row = (clip, repr(value), int(value > detector.threshold_), peak, "", "; ".join(warnings[-1]))
+                    rows.write(row + ((explanations[i],) if explained else ()))
                     bar.update(1)
         except KeyboardInterrupt:
             raise Interrupted(
