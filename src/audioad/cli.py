@@ -28,7 +28,7 @@ import json
 import sys
 import time
 import warnings
-from contextlib import ExitStack, closing
+from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
 
 import click
@@ -111,7 +111,73 @@ def _unreadable(failed, total):
     return f"{len(failed)} of {total} files could not be read: {listed}"
 
 
-def _fit_on_readable(detector, clips, on_error, progress):
+@contextmanager
+def notices():
+    """Show a :class:`~audioad.segments.SegmentNotice` as one ``note:`` line on stderr; other warnings as usual."""
+    from .segments import SegmentNotice
+
+    with warnings.catch_warnings():
+        shown = warnings.showwarning
+
+        def show(message, category, *args, **kwargs):
+            if issubclass(category, SegmentNotice):
+                click.echo(f"note: {message}", err=True)
+            else:
+                shown(message, category, *args, **kwargs)
+
+        warnings.showwarning = show
+        yield
+
+
+def _duration(value, name):
+    """A --segment or --hop value in seconds, or a usage error naming the option."""
+    from .segments import parse_duration
+
+    try:
+        return None if value is None else parse_duration(value, name)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=name) from exc
+
+
+def segment_options(function):
+    """--segment and --hop, shared by fit, score and watch."""
+    function = click.option(
+        "--hop", metavar="DURATION", help="Time between segment starts (default: the segment length)."
+    )(function)
+    return click.option(
+        "--segment",
+        metavar="DURATION",
+        help="Cut recordings into segments this long (10s, 2.5s, 1min) and score each: one row a segment.",
+    )(function)
+
+
+def threshold_options(function):
+    """--threshold, --false-alarm-rate, --rule and --file-false-alarm-rate, shared by score and watch."""
+    function = click.option(
+        "--file-false-alarm-rate",
+        type=click.FloatRange(0, min_open=True),
+        default=0.1,
+        show_default=True,
+        metavar="PER_HOUR",
+        help="False file alarms allowed per hour of normal audio; sets the file threshold.",
+    )(function)
+    function = click.option(
+        "--rule",
+        default="any",
+        show_default=True,
+        metavar="any|K/N",
+        help="A file is flagged when K of N consecutive segments are above the file threshold (any: 1/1).",
+    )(function)
+    function = click.option(
+        "--false-alarm-rate",
+        type=click.FloatRange(0, 1, min_open=True, max_open=True),
+        metavar="RATE",
+        help="Segment threshold: the score held-out normal audio exceeds at this share of its segments (0.01).",
+    )(function)
+    return click.option("--threshold", type=float, help="Segment threshold: label 1 above this score.")(function)
+
+
+def _fit_on_readable(detector, clips, on_error, progress, segment=None, hop=None):
     """Fit ``detector`` on the clips that read; return the AudioInputError of each that does not.
 
     With ``on_error='skip'`` every header is read first (:func:`audioad.collect.header_errors`), so
@@ -127,7 +193,8 @@ def _fit_on_readable(detector, clips, on_error, progress):
     todo = [clip for i, clip in enumerate(clips) if i not in bad]
     while True:
         try:
-            detector.fit(todo, progress=progress)
+            with notices():
+                detector.fit(todo, progress=progress, segment=segment, hop=hop)
         except AudioInputError as exc:
             if on_error == "raise" or exc.path not in todo:
                 raise Failure(f"cannot fit: {exc}") from exc
@@ -278,8 +345,9 @@ def main():
     show_default=True,
     help="A clip that cannot be read: fit on the others and list every bad one, exit 1 (skip), or stop (raise).",
 )
+@segment_options
 @common_options
-def fit(train, detector_name, settings, out, force, on_error, n_jobs, quiet):
+def fit(train, detector_name, settings, out, force, on_error, segment, hop, n_jobs, quiet):
     """Fit a detector on recordings of normal operation and save it.
 
     TRAIN are audio files, folders (searched recursively) or manifest CSVs.
@@ -287,10 +355,14 @@ def fit(train, detector_name, settings, out, force, on_error, n_jobs, quiet):
     end (exit 1); --on-error raise stops at the first instead.
     The model is never written over an input, an audio file or a file that
     is not a model file, nor over a model file without --force.
+    With --segment, every recording is cut into segments and the model
+    learns from the segments: one long recording of normal operation is
+    enough. Recordings over a minute are cut into 10 s segments unasked.
 
     \b
-    Example:
+    Examples:
       audioad fit data/fan/train --detector default --out fan.audioad
+      audioad fit pump-monday.flac --segment 10s --hop 5s --out pump.audioad
     """
     from .outputs import OutputFileError, check_output
     from .persistence import ModelFileError, read_header
@@ -303,6 +375,9 @@ def fit(train, detector_name, settings, out, force, on_error, n_jobs, quiet):
         return True
 
     detector = _with_jobs(build_detector(detector_name, settings), n_jobs)
+    segment, hop = _duration(segment, "--segment"), _duration(hop, "--hop")
+    if hop is not None and segment is None:
+        raise click.UsageError("--hop needs --segment")
     clips = collect_clips(train, training=True)
     out = Path(out)
     if not out.suffix:
@@ -312,11 +387,14 @@ def fit(train, detector_name, settings, out, force, on_error, n_jobs, quiet):
     except OutputFileError as exc:
         raise Refused(str(exc)) from exc
     started = time.perf_counter()
-    failed = _fit_on_readable(detector, clips, on_error, progress=not quiet)
+    failed = _fit_on_readable(detector, clips, on_error, not quiet, segment, hop)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     detector.save(out)
+    cut = ""
+    if detector.segment_seconds_ is not None:
+        cut = f" ({len(detector.decision_scores_)} segments of {detector.segment_seconds_:g} s)"
     click.echo(
-        f"fitted {detector_name} ({type(detector).__name__}) on {len(clips) - len(failed)} clips in "
+        f"fitted {detector_name} ({type(detector).__name__}) on {len(clips) - len(failed)} clips{cut} in "
         f"{time.perf_counter() - started:.1f} s; threshold {detector.threshold_:.4g}; saved {out}"
     )
     if failed:
@@ -344,8 +422,13 @@ def fit(train, detector_name, settings, out, force, on_error, n_jobs, quiet):
     help="A clip that cannot be read: a row with its error (nan), no row (skip), or stop there (raise).",
 )
 @click.option("--dask", "dask_address", metavar="ADDRESS", help="Score on a Dask cluster (scheduler address).")
+@segment_options
+@threshold_options
 @common_options
-def score(model, inputs, out, frames, resume, force, explain_clips, on_error, dask_address, n_jobs, quiet):
+def score(
+    model, inputs, out, frames, resume, force, explain_clips, on_error, dask_address, segment, hop, threshold,
+    false_alarm_rate, rule, file_false_alarm_rate, n_jobs, quiet,
+):  # fmt: skip
     """Score clips with a fitted model, writing and flushing each row as soon as it is scored.
 
     INPUTS are audio files, folders (searched recursively) or manifest CSVs.
@@ -357,6 +440,14 @@ def score(model, inputs, out, frames, resume, force, explain_clips, on_error, da
     stop the run. With --explain, an explanation column says which mel bands
     depart from the training clips' normal levels, when, and by how many dB
     (e.g. "+18 dB at 2.4-2.5 kHz, 0.78-1.33 s (95%)"; see audioad.explain).
+    With --segment (or for a recording much longer than the training clips,
+    which is cut at their length), each row is a segment, with its start and
+    end in seconds; each file's summary (worst segment, segments and minutes
+    above the threshold, verdict) is printed and written to OUT.files.csv.
+    The label's threshold is the model's, or --threshold, or the score that
+    held-out normal audio exceeds at --false-alarm-rate of its segments. A
+    file is flagged by --rule over segments above a stricter file threshold,
+    set for --file-false-alarm-rate false alarms per hour of normal audio.
     The model that wrote --out is named in OUT.audioad-model; --resume
     refuses a CSV written by another model. An existing --out is replaced
     only with --force, and never when it is an input or not a score CSV.
@@ -373,8 +464,28 @@ def score(model, inputs, out, frames, resume, force, explain_clips, on_error, da
     if resume and force:
         raise click.UsageError("--resume keeps --out and --force replaces it: pass one of them")
     detector = _with_jobs(load_model(model), n_jobs)
+    segment, hop = _duration(segment, "--segment"), _duration(hop, "--hop")
+    if hop is not None and segment is None:
+        raise click.UsageError("--hop needs --segment")
     clips = collect_clips(inputs)
     read = [model, *inputs, *clips]
+    detector.threshold_ = segment_threshold(detector, threshold, false_alarm_rate)
+    from .detectors.segmented import scoring_plan
+
+    with notices():
+        plan = scoring_plan(detector, clips, segment, hop)
+    if any(how is not None for how in plan):
+        whole_clip_only = (
+            (frames, "--frames"),
+            (resume, "--resume"),
+            (dask_address, "--dask"),
+            (explain_clips, "--explain"),
+        )
+        for flag, name in whole_clip_only:
+            if flag:
+                raise click.UsageError(f"{name} is for whole clips; it does not combine with segments (--segment)")
+        _score_segments(detector, clips, plan, out, read, force, on_error, rule, file_false_alarm_rate, model, quiet)
+        return
     try:
         check_output(out, "score CSV", read, force=force or resume, is_kind=lambda p: is_table(p, columns))
         if frames:
@@ -412,6 +523,107 @@ def score(model, inputs, out, frames, resume, force, explain_clips, on_error, da
         listed = "; ".join(failures[:3]) + (" ..." if len(failures) > 3 else "")
         raise Failure(f"{len(failures)} of {len(todo)} files failed: {listed}")
     click.echo(f"scored {len(todo)} clips{skipped}; wrote {out}" + (f" and {frames}" if frames else ""))
+
+
+def segment_threshold(detector, threshold, false_alarm_rate):
+    """The segment threshold: --threshold, the --false-alarm-rate quantile of held-out normal scores, or the model's."""
+    from .thresholds import false_alarm_threshold
+
+    if threshold is not None and false_alarm_rate is not None:
+        raise click.UsageError("--threshold and --false-alarm-rate both set the threshold: pass one of them")
+    if threshold is not None:
+        return float(threshold)
+    if false_alarm_rate is not None:
+        return false_alarm_threshold(detector.decision_scores_, false_alarm_rate)
+    return float(detector.threshold_)
+
+
+def calibrated_file_threshold(detector, plan, rule, per_hour):
+    """The file threshold for ``rule`` at ``per_hour`` false alarms, from the model's held-out normal scores."""
+    from .thresholds import file_threshold
+
+    hops = [how[1] for how in plan if how is not None]
+    hop = min(hops) if hops else (detector.segment_hop_seconds_ or detector.training_audio_["seconds"][1])
+    level = file_threshold(detector.decision_scores_, per_hour, hop, rule.k, rule.n)
+    # A file threshold below the segment threshold would flag files on segments not labelled anomalous.
+    return max(level, float(detector.threshold_))
+
+
+def _score_segments(detector, clips, plan, out, read, force, on_error, rule, per_hour, model, quiet):
+    """``audioad score`` on segments: a row a segment as it is scored, and each file's summary once it is done."""
+    import math
+
+    from .detectors.segmented import describe, iter_segment_scores
+    from .outputs import OutputFileError, check_output
+    from .score_csv import FILE_COLUMNS, SEGMENT_COLUMNS, RowWriter, files_path, is_table, model_fingerprint
+    from .segments import FileSummaries, parse_rule
+
+    try:
+        rule = parse_rule(rule)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--rule") from exc
+    summary_out = files_path(out)
+    try:
+        check_output(out, "score CSV", read, force=force, is_kind=lambda p: is_table(p, SEGMENT_COLUMNS))
+        check_output(summary_out, "file summary CSV", read, force=force, is_kind=lambda p: is_table(p, FILE_COLUMNS))
+    except OutputFileError as exc:
+        raise Refused(str(exc)) from exc
+    threshold = float(detector.threshold_)
+    level = calibrated_file_threshold(detector, plan, rule, per_hour)
+    summaries = FileSummaries(threshold, level, rule)
+    failures, flagged, n_rows = [], 0, 0
+
+    def verdict(summary):
+        return "anomalous" if summary.flagged else "normal" if summary.n_segments else "not scored"
+
+    def number(value):
+        return "" if value is None or (isinstance(value, float) and math.isnan(value)) else repr(float(value))
+
+    with ExitStack() as stack:
+        rows = stack.enter_context(RowWriter(out, SEGMENT_COLUMNS, fingerprint=model_fingerprint(model)))
+        files = stack.enter_context(RowWriter(summary_out, FILE_COLUMNS))
+
+        def finished(done):
+            nonlocal flagged
+            for summary in done:
+                flagged += summary.flagged
+                click.echo(describe(summary, rule))
+                files.write(
+                    (
+                        summary.path, summary.n_segments, summary.n_above, " ".join(map(str, summary.minutes)),
+                        number(summary.worst_start), number(summary.worst_end), number(summary.worst_score),
+                        verdict(summary), number(summary.flagged_at),
+                        repr(threshold), repr(level), str(rule), summary.error,
+                    )
+                )  # fmt: skip
+
+        batches = iter_segment_scores(detector, clips, plan=plan, threshold=threshold)
+        stack.enter_context(closing(batches))
+        try:
+            for batch in batches:
+                for row in batch:
+                    if row.error:
+                        failures.append(f"{row.path}: {row.error}")
+                        if on_error == "raise":
+                            raise Failure(f"{row.path}: {row.error}; the rows before it are in {out}")
+                    if not row.error or on_error == "nan":
+                        label = "" if row.label < 0 else row.label
+                        rows.write(
+                            (row.path, number(row.start), number(row.end), number(row.score), label, "", row.error,
+                             row.warning)
+                        )  # fmt: skip
+                        n_rows += 1
+                    finished(summaries.add(row.clip, row.path, row.start, row.end, row.score, row.error))
+            finished(summaries.close())
+        except KeyboardInterrupt:
+            raise Interrupted(f"interrupted: {rows.written} rows written to {out}") from None
+    if failures:
+        listed = "; ".join(failures[:3]) + (" ..." if len(failures) > 3 else "")
+        raise Failure(f"{len(failures)} of {len(clips)} files failed: {listed}")
+    click.echo(
+        f"scored {n_rows} segments of {len(clips)} files; {flagged} flagged (rule {rule}, file threshold "
+        f"{level:.4g}; segment threshold {threshold:.4g}); wrote {out} and {summary_out}"
+    )
 
 
 def _timed_batches(detector, clips):

@@ -23,6 +23,9 @@ from pathlib import Path
 __all__ = [
     "SCORE_COLUMNS",
     "FRAME_COLUMNS",
+    "SEGMENT_COLUMNS",
+    "FILE_COLUMNS",
+    "files_path",
     "ScoreCSVError",
     "model_fingerprint",
     "sidecar_path",
@@ -36,6 +39,13 @@ __all__ = [
 SCORE_COLUMNS = ("path", "score", "label", "peak_time", "error", "warning")
 #: Columns of the window-score CSV (``--frames``).
 FRAME_COLUMNS = ("path", "time", "score")
+#: Columns of the score CSV when recordings are cut into segments (``--segment``): one row a segment.
+SEGMENT_COLUMNS = ("path", "start", "end", "score", "label", "peak_time", "error", "warning")
+#: Columns of the per-file summary beside it (``<out>.files.csv``).
+FILE_COLUMNS = (
+    "path", "segments", "above_threshold", "minutes", "worst_start", "worst_end", "worst_score",
+    "verdict", "flagged_at", "threshold", "file_threshold", "rule", "error",
+)  # fmt: skip
 
 _SIDECAR_SUFFIX = ".audioad-model"
 
@@ -60,6 +70,18 @@ def model_fingerprint(model):
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return f"audioad model sha256={digest.hexdigest()} file={model}"
+
+
+def files_path(out):
+    """Where the per-file summary of a segment score CSV goes: ``<out>.files.csv``.
+
+    Examples
+    --------
+    >>> files_path("runs/scores.csv").as_posix()
+    'runs/scores.files.csv'
+    """
+    out = Path(out)
+    return out.with_name(f"{out.stem}.files{out.suffix or '.csv'}")
 
 
 def sidecar_path(out):

@@ -1,0 +1,95 @@
+"""`audioad fit/score --segment`: one long recording to fit on, a row a segment, a summary a file."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+from conftest import audioad, rows
+from test_segments import SR, bldc_recordings, noise
+
+
+@pytest.fixture(scope="module")
+def pasted(tmp_path_factory):
+    """A normal training recording (WAV), a 4-minute FLAC with a bearing fault at 2:00, and its model."""
+    folder = tmp_path_factory.mktemp("pasted")
+    train, test = bldc_recordings(minutes=4, fault_at=120)
+    sf.write(folder / "normal.wav", train, SR, subtype="PCM_16")
+    sf.write(folder / "long.flac", test, SR, subtype="PCM_16")
+    fitted = audioad("fit", folder / "normal.wav", "--segment", "10s", "--out", folder / "motor.audioad", "-q")
+    assert fitted.returncode == 0, fitted.stderr
+    assert "segments of 10 s" in fitted.stdout
+    return folder
+
+
+def test_the_pasted_fault_is_found_at_its_minute_and_the_file_is_flagged(pasted):
+    out = pasted / "scores.csv"
+    run = audioad("score", pasted / "motor.audioad", pasted / "long.flac", "--segment", "10s", "--out", out, "-q")
+    assert run.returncode == 0, run.stderr
+    table = rows(out)
+    assert len(table) == 24 and list(table[0]) == [
+        "path",
+        "start",
+        "end",
+        "score",
+        "label",
+        "peak_time",
+        "error",
+        "warning",
+    ]
+    worst = max(table, key=lambda row: float(row["score"]))
+    assert (worst["start"], worst["end"], worst["label"]) == ("120.0", "130.0", "1")
+    [summary] = rows(pasted / "scores.files.csv")
+    assert summary["verdict"] == "anomalous" and summary["flagged_at"] == "120.0" and "2" in summary["minutes"].split()
+    assert "ANOMALOUS" in run.stdout and "minute(s) 2" in run.stdout
+
+
+def test_a_long_file_is_cut_at_the_training_length_unasked(pasted):
+    out = pasted / "auto.csv"
+    run = audioad("score", pasted / "motor.audioad", pasted / "long.flac", "--out", out, "-q")
+    assert run.returncode == 0, run.stderr
+    assert "note: 1 recording(s) much longer than the training clips: scored in 10 s segments" in run.stderr
+    assert len(rows(out)) == 24
+
+
+def test_thresholds_are_set_by_score_or_false_alarm_rate(pasted):
+    model = pasted / "motor.audioad"
+    low = audioad(
+        "score", model, pasted / "long.flac", "--segment", "10s", "--threshold", "-100", "-o", pasted / "a.csv"
+    )
+    assert low.returncode == 0, low.stderr
+    assert {row["label"] for row in rows(pasted / "a.csv")} == {"1"}
+    rare = audioad(
+        "score", model, pasted / "long.flac", "--segment", "10s", "--false-alarm-rate", "0.001", "-o", pasted / "b.csv"
+    )
+    assert rare.returncode == 0, rare.stderr
+    assert sum(row["label"] == "1" for row in rows(pasted / "b.csv")) <= 1
+    both = audioad(
+        "score", model, pasted / "long.flac", "--threshold", "1", "--false-alarm-rate", "0.1", "-o", pasted / "c.csv"
+    )
+    assert both.returncode == 2 and "pass one of them" in both.stderr
+    # Two of three consecutive segments: one faulty segment alone does not flag the file.
+    strict = audioad("score", model, pasted / "long.flac", "--segment", "10s", "--rule", "2/3", "-o", pasted / "d.csv")
+    assert strict.returncode == 0 and rows(pasted / "d.files.csv")[0]["verdict"] == "normal"
+    bad = audioad("score", model, pasted / "long.flac", "--segment", "ten", "-o", pasted / "e.csv")
+    assert bad.returncode == 2 and "ten" in bad.stderr
+
+
+def test_a_corrupt_file_gets_its_error_row_and_the_rest_is_scored(pasted, tmp_path):
+    corrupt = tmp_path / "torn.wav"
+    corrupt.write_bytes(b"RIFF\x00\x00")
+    sf.write(tmp_path / "short.wav", noise(25, 4), SR)
+    out = tmp_path / "scores.csv"
+    run = audioad("score", pasted / "motor.audioad", corrupt, tmp_path / "short.wav", "--segment", "10s", "-o", out)
+    assert run.returncode == 1 and "torn.wav" in run.stderr
+    table = rows(out)
+    assert [row["path"].rsplit("/", 1)[-1] for row in table] == ["torn.wav", "short.wav", "short.wav", "short.wav"]
+    assert table[0]["error"] and [row["end"] for row in table[1:]] == ["10.0", "20.0", "25.0"]
+    files = rows(tmp_path / "scores.files.csv")
+    assert [row["verdict"] for row in files][0] == "not scored" and "decode" in files[0]["error"]
+    assert files[1]["segments"] == "3"
+
+
+def test_fit_on_one_long_recording_without_segment_cuts_it(tmp_path):
+    sf.write(tmp_path / "hour.wav", np.concatenate([noise(35, 1), noise(35, 2)]), SR)
+    run = audioad("fit", tmp_path / "hour.wav", "--out", tmp_path / "m", "-q")
+    assert run.returncode == 0, run.stderr
+    assert "note: a training recording lasts 70 s" in run.stderr and "7 segments of 10 s" in run.stdout
