@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from audioad import EmbeddingOD, MelKNN, WindowKNN, default_detector, explain, load, normal_reference
+from audioad import EmbeddingOD, MelKNN, WindowKNN, default_detector, load
 from audioad.datasets import make_machine_sounds
+from audioad.explain import explain, normal_reference
 
 SR = 16000
 

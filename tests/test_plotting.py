@@ -206,6 +206,7 @@ def test_save_figure_writes_a_png_and_makes_its_folder(tmp_path, clip_and_scores
 def test_plot_clip_with_a_window_detector(tmp_path):
     pytest.importorskip("torch")
     from audioad.detectors.autoencoder import AudioAE
+    from audioad.window_threshold import calibrate_window_threshold
 
     clips = [hum(seed, seconds=0.5) for seed in range(6)]
     detector = AudioAE(sr=SR, n_fft=1024, n_mels=32, epoch_num=1, batch_size=64, random_state=0).fit(clips)
@@ -213,18 +214,45 @@ def test_plot_clip_with_a_window_detector(tmp_path):
     fig = plot_clip(detector, clip, path=tmp_path / "ae.png")
     assert_png(tmp_path / "ae.png")
     axes = axes_by_label(fig)
-    assert list(axes) == ["spectrogram", "scores", "<colorbar>"]
+    assert [a for a in axes if not a.startswith("<")] == ["spectrogram", "reference", "deviation", "findings", "scores"]
     (image,) = axes["spectrogram"].get_images()
     assert image.get_array().shape == (32, 1 + len(clip) // HOP)
-    (threshold,) = threshold_lines(axes["scores"])
-    assert threshold.get_ydata()[0] == pytest.approx(detector.threshold_)
+    # No window threshold calibrated: the clip threshold is not drawn against window scores.
+    assert threshold_lines(axes["scores"]) == [] and not [
+        ln for ln in axes["scores"].get_lines() if "threshold" in ln.get_label()
+    ]
     # Scores sit at their windows' centres: the first over the middle of frames 0..context-1.
     (frames,) = detector.frame_scores([clip])
     score_line = next(line for line in axes["scores"].get_lines() if line.get_label() == "window score")
     np.testing.assert_allclose(score_line.get_xdata(), frames.times + (detector.context - 1) * HOP / SR / 2)
     np.testing.assert_allclose(score_line.get_ydata(), frames.scores, rtol=1e-6)
-    clip_score = [line for line in axes["scores"].get_lines() if line.get_gid() == "clip-score"]
-    assert clip_score[0].get_ydata()[0] == pytest.approx(detector.decision_function([clip])[0], rel=1e-6)
+    (note,) = [t for t in axes["scores"].texts if t.get_gid() == "clip-score"]
+    assert f"clip score {detector.decision_function([clip])[0]:.3g}" in note.get_text()
+    assert f"clip threshold {detector.threshold_:.3g}" in note.get_text()
+
+    threshold = calibrate_window_threshold(detector, [hum(seed, seconds=0.5) for seed in range(50, 54)])
+    axes = axes_by_label(plot_clip(detector, clip))
+    (line,) = [ln for ln in axes["scores"].get_lines() if ln.get_label().startswith("window threshold")]
+    assert line.get_ydata()[0] == pytest.approx(threshold)
+    assert "1% of normal windows above" in line.get_label()
+
+
+def test_plots_of_one_model_share_fixed_level_and_deviation_scales():
+    from audioad import MelKNN
+
+    detector = MelKNN(sr=SR, n_mels=32).fit([hum(seed, seconds=0.5) for seed in range(6)])
+    quiet, loud = hum(98, seconds=0.5), 4 * hum(99, seconds=0.5)
+    limits = []
+    for clip in (quiet, loud):
+        axes = axes_by_label(plot_clip(detector, clip))
+        (spec,) = axes["spectrogram"].get_images()
+        (deviation,) = axes["deviation"].get_images()
+        limits.append((spec.get_clim(), deviation.get_clim()))
+        assert axes["reference"].get_xlim() == pytest.approx(spec.get_clim())
+    assert limits[0] == limits[1]
+    assert limits[0][1] == (-30.0, 30.0)
+    low, high = limits[0][0]
+    assert high - low == 80.0 and high > np.max(detector.band_levels_["levels"])
 
 
 def test_plot_clip_with_a_whole_clip_detector(tmp_path):

@@ -2,7 +2,10 @@
 
 - :func:`plot_frame_scores`: a clip's log-mel spectrogram above its window scores, on one
   time axis, with the threshold and the stretches above it marked;
-- :func:`plot_clip`: the same for one clip, straight from a fitted detector;
+- :func:`plot_explanation`: a clip's spectrogram beside the normal reference, its deviation map
+  (dB from normal over time and band) with its findings, and its window scores;
+- :func:`plot_clip`: one clip straight from a fitted detector (with the deviation map where the
+  detector recorded its normal reference);
 - :func:`plot_roc`: ROC curve with AUC and the DCASE pAUC;
 - :func:`plot_score_histogram`: scores of normal and anomalous clips, and the threshold.
 
@@ -17,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import FixedLocator, MaxNLocator
 from sklearn.metrics import roc_curve
 
@@ -25,7 +29,16 @@ from .features import hz_to_mel, log_mel
 from .metrics import MAX_FPR, auc, check_labels, check_labels_and_scores, pauc
 from .thresholds import check_scores
 
-__all__ = ["plot_frame_scores", "plot_clip", "plot_roc", "plot_score_histogram", "save_figure"]
+__all__ = [
+    "plot_frame_scores",
+    "plot_explanation",
+    "plot_clip",
+    "plot_roc",
+    "plot_score_histogram",
+    "save_figure",
+    "level_range",
+    "DEVIATION_RANGE_DB",
+]
 
 _THRESHOLD_COLOR = "tab:red"
 _NORMAL_COLOR = "tab:blue"
@@ -37,6 +50,10 @@ _DYNAMIC_RANGE_DB = 80.0
 _HZ_TICKS = (50, 100, 250, 500, 1000, 2000, 4000, 8000, 16000, 32000)
 # Ticks closer than this share of the axis to the one below are dropped, so labels never overlap.
 _MIN_TICK_GAP = 0.06
+#: The deviation map's colours span this many dB either side of normal, in every plot.
+DEVIATION_RANGE_DB = 30.0
+# Room above the loudest normal level (its 99th percentile) on a model's fixed level scale.
+_HEADROOM_DB = 15.0
 
 
 def _new_figure(fig, figsize):
@@ -72,6 +89,15 @@ def _draw_log_mel(ax, y, sr, n_fft, hop_length, n_mels, log):
         vmax=top,
     )
     image.set_gid("log-mel")
+    _hz_ticks(ax, sr, n_mels)
+    ax.set_xlim(0.0, len(y) / sr)
+    colorbar = _figure_of(ax).colorbar(image, ax=ax, pad=0.01, fraction=0.05)
+    colorbar.set_label("Level (dB)")
+    return image
+
+
+def _hz_ticks(ax, sr, n_mels):
+    """Label the band axis of ``ax`` (band index) with round frequencies in Hz."""
     # Mel bands are not evenly spaced in Hz: put ticks at round frequencies where their bands lie.
     band_mels = np.linspace(hz_to_mel(0.0), hz_to_mel(sr / 2.0), n_mels + 2)[1:-1]
     ticks, positions = [], []
@@ -83,10 +109,6 @@ def _draw_log_mel(ax, y, sr, n_fft, hop_length, n_mels, log):
     ax.yaxis.set_major_locator(FixedLocator(positions))
     ax.set_yticklabels([_hz_label(hz) for hz in ticks])
     ax.set_ylabel("Frequency (Hz, mel scale)")
-    ax.set_xlim(0.0, len(y) / sr)
-    colorbar = _figure_of(ax).colorbar(image, ax=ax, pad=0.01, fraction=0.05)
-    colorbar.set_label("Level (dB)")
-    return image
 
 
 def _runs_above(scores, threshold):
@@ -94,6 +116,73 @@ def _runs_above(scores, threshold):
     above = np.concatenate([[False], scores > threshold, [False]])
     edges = np.flatnonzero(np.diff(above.astype(np.int8)))
     return list(zip(edges[::2], edges[1::2] - 1))
+
+
+def _draw_window_scores(
+    ax_scores, ax_spec, times, scores, threshold, window_seconds, clip_score, hop_seconds, duration,
+    threshold_label="threshold",
+):  # fmt: skip
+    """Window scores over time on ``ax_scores``; the stretches above ``threshold`` also marked on ``ax_spec``."""
+    centres = times + window_seconds / 2.0
+    ax_scores.plot(centres, scores, color="black", linewidth=1.2, marker=".", markersize=3, label="window score")
+    if threshold is not None:
+        threshold = float(threshold)
+        ax_scores.axhline(
+            threshold, color=_THRESHOLD_COLOR, linestyle="--", linewidth=1.5, label=f"{threshold_label} {threshold:.3g}"
+        )
+        step = float(np.median(np.diff(times))) if times.size > 1 else hop_seconds
+        for n, (first, last) in enumerate(_runs_above(scores, threshold)):
+            start, stop = centres[first] - step / 2, centres[last] + step / 2
+            ax_scores.axvspan(
+                start,
+                stop,
+                color=_THRESHOLD_COLOR,
+                alpha=0.12,
+                linewidth=0,
+                label=None if n else "above threshold",
+                gid="above-threshold",
+            )
+            # A red bar along the spectrogram's top edge: marks the time without hiding the sound.
+            ax_spec.axvspan(
+                start, stop, ymin=0.96, ymax=1.0, color=_THRESHOLD_COLOR, linewidth=0, gid="above-threshold"
+            )
+        ax_scores.fill_between(
+            centres,
+            threshold,
+            scores,
+            where=scores > threshold,
+            interpolate=True,
+            color=_THRESHOLD_COLOR,
+            alpha=0.45,
+            linewidth=0,
+            gid="excess",
+        )
+    if clip_score is not None:
+        clip_score = float(clip_score)
+        verdict = ""
+        if threshold is not None:
+            verdict = " \u2192 anomalous" if clip_score > threshold else " \u2192 normal"
+        ax_scores.axhline(
+            clip_score,
+            color="0.35",
+            linestyle=":",
+            linewidth=1.5,
+            label=f"clip score {clip_score:.3g}{verdict}",
+            gid="clip-score",
+        )
+    levels = [v for v in (threshold, clip_score) if v is not None]
+    if levels:
+        # Keep the threshold and clip score in view even when every window is far from them.
+        values = np.concatenate([scores[np.isfinite(scores)], levels])
+        low, high = values.min(), values.max()
+        margin = 0.08 * (high - low or abs(high) or 1.0)
+        ax_scores.set_ylim(low - margin, high + margin)
+    ax_scores.set_xlabel("Time (s)")
+    ax_scores.set_ylabel("Window score")
+    ax_scores.set_title("Anomaly score of each window (higher = more abnormal)", fontsize="medium")
+    ax_scores.grid(True, alpha=0.3)
+    ax_scores.legend(loc="best", fontsize="small", framealpha=0.9)
+    ax_scores.set_xlim(0.0, duration)
 
 
 def plot_frame_scores(
@@ -179,78 +268,245 @@ def plot_frame_scores(
     ax_spec.set_title("Log-mel spectrogram", fontsize="medium")
     ax_spec.tick_params(labelbottom=False)
 
-    centres = times + window_seconds / 2.0
-    ax_scores.plot(centres, scores, color="black", linewidth=1.2, marker=".", markersize=3, label="window score")
-    if threshold is not None:
-        threshold = float(threshold)
-        ax_scores.axhline(
-            threshold, color=_THRESHOLD_COLOR, linestyle="--", linewidth=1.5, label=f"threshold {threshold:.3g}"
-        )
-        step = float(np.median(np.diff(times))) if times.size > 1 else hop_length / sr
-        for n, (first, last) in enumerate(_runs_above(scores, threshold)):
-            start, stop = centres[first] - step / 2, centres[last] + step / 2
-            ax_scores.axvspan(
-                start,
-                stop,
-                color=_THRESHOLD_COLOR,
-                alpha=0.12,
-                linewidth=0,
-                label=None if n else "above threshold",
-                gid="above-threshold",
-            )
-            # A red bar along the spectrogram's top edge: marks the time without hiding the sound.
-            ax_spec.axvspan(
-                start, stop, ymin=0.96, ymax=1.0, color=_THRESHOLD_COLOR, linewidth=0, gid="above-threshold"
-            )
-        ax_scores.fill_between(
-            centres,
-            threshold,
-            scores,
-            where=scores > threshold,
-            interpolate=True,
-            color=_THRESHOLD_COLOR,
-            alpha=0.45,
-            linewidth=0,
-            gid="excess",
-        )
-    if clip_score is not None:
-        clip_score = float(clip_score)
-        verdict = ""
-        if threshold is not None:
-            verdict = " \u2192 anomalous" if clip_score > threshold else " \u2192 normal"
-        ax_scores.axhline(
-            clip_score,
-            color="0.35",
-            linestyle=":",
-            linewidth=1.5,
-            label=f"clip score {clip_score:.3g}{verdict}",
-            gid="clip-score",
-        )
-    levels = [v for v in (threshold, clip_score) if v is not None]
-    if levels:
-        # Keep the threshold and clip score in view even when every window is far from them.
-        values = np.concatenate([scores[np.isfinite(scores)], levels])
-        low, high = values.min(), values.max()
-        margin = 0.08 * (high - low or abs(high) or 1.0)
-        ax_scores.set_ylim(low - margin, high + margin)
-    ax_scores.set_xlabel("Time (s)")
-    ax_scores.set_ylabel("Window score")
-    ax_scores.set_title("Anomaly score of each window (higher = more abnormal)", fontsize="medium")
-    ax_scores.grid(True, alpha=0.3)
-    ax_scores.legend(loc="best", fontsize="small", framealpha=0.9)
-    ax_scores.set_xlim(0.0, len(y) / sr)
+    _draw_window_scores(
+        ax_scores, ax_spec, times, scores, threshold, window_seconds, clip_score, hop_length / sr, len(y) / sr
+    )
     fig.suptitle(title or "When does the clip sound wrong?")
     return _figure_of(ax_scores)
+
+
+def level_range(reference):
+    """The fixed level scale (dB) of a model's spectrograms, from its normal reference.
+
+    80 dB, from 15 dB above the loudest band's 99th percentile
+    over the training frames down: the same for every clip a model plots, so that a normal and an
+    anomalous clip can be compared by eye.
+
+    Parameters
+    ----------
+    reference : dict
+        A normal reference (a detector's ``band_levels_``; see :func:`audioad.explain.normal_reference`).
+
+    Returns
+    -------
+    (float, float)
+
+    Examples
+    --------
+    >>> level_range({"quantiles": np.array([0.5, 0.99]), "levels": np.array([[-40.0, -30.0], [-20.0, -12.0]])})
+    (-77.0, 3.0)
+    """
+    quantiles = np.asarray(reference["quantiles"])
+    top = float(np.max(np.asarray(reference["levels"])[int(np.argmax(quantiles))]))
+    high = float(np.ceil(top + _HEADROOM_DB))
+    return high - _DYNAMIC_RANGE_DB, high
+
+
+def _band_image(ax, values, hop_seconds, duration, cmap, vmin, vmax, gid):
+    """``values`` (n_bands, n_frames) as an image on ``ax``, frame i centred at i * hop_seconds."""
+    n_bands, n_frames = values.shape
+    extent = (-hop_seconds / 2, (n_frames - 0.5) * hop_seconds, -0.5, n_bands - 0.5)
+    image = ax.imshow(
+        values, origin="lower", aspect="auto", interpolation="nearest", extent=extent, cmap=cmap, vmin=vmin, vmax=vmax
+    )
+    image.set_gid(gid)
+    ax.set_xlim(0.0, duration)
+    return image
+
+
+def _reference_level(reference, q):
+    quantiles = np.asarray(reference["quantiles"])
+    return np.asarray(reference["levels"])[int(np.argmin(np.abs(quantiles - q)))]
+
+
+def plot_explanation(
+    explanation,
+    frame_scores=None,
+    threshold=None,
+    *,
+    sr,
+    window_seconds=0.0,
+    clip_score=None,
+    clip_threshold=None,
+    threshold_label="window threshold",
+    levels=None,
+    title=None,
+    fig=None,
+):
+    """A clip beside the normal reference: spectrogram, deviation map with its findings, window scores.
+
+    On the left, sharing one time axis: the clip's log-mel spectrogram on the model's fixed level
+    scale (:func:`level_range`), its deviation map (dB from each band's normal median, on a fixed
+    scale of ``±DEVIATION_RANGE_DB``) with each finding of :func:`audioad.explain.explain` boxed and
+    numbered, and, when given, the window scores against their own threshold. On the right, the
+    normal reference beside the spectrogram (each band's median level over the training frames,
+    its 25-75 % and 1-99 % ranges, and the clip's own median) and the findings as a table.
+
+    Parameters
+    ----------
+    explanation : audioad.explain.Explanation
+        One clip's explanation.
+    frame_scores : FrameScores or tuple of (times, scores), optional
+        The clip's window scores; ``None`` leaves the scores panel out.
+    threshold : float or None
+        The window scores' threshold (a detector's ``window_threshold_``); ``None`` draws none.
+    sr : int
+        The clip's sample rate (for the frequency axis).
+    window_seconds, clip_score
+        As in :func:`plot_frame_scores`.
+    clip_threshold : float or None
+        The clip threshold, for the verdict written beside the clip score.
+    threshold_label : str
+        Legend name of ``threshold``.
+    levels : (float, float) or None
+        Level scale of the spectrogram in dB; ``None``: :func:`level_range` of the reference.
+    title : str or None
+        Title of the figure; ``None`` names the clip.
+    fig : matplotlib.figure.Figure or SubFigure, optional
+        An empty figure to draw into; ``None`` makes a new one.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from audioad import MelKNN
+    >>> from audioad.explain import explain
+    >>> rng = np.random.default_rng(0)
+    >>> detector = MelKNN(n_mels=64).fit([0.1 * rng.standard_normal(16000) for _ in range(6)])
+    >>> clip = 0.1 * rng.standard_normal(16000)
+    >>> clip[8000:12000] += 0.5 * np.sin(2 * np.pi * 3000 * np.arange(4000) / 16000)
+    >>> fig = plot_explanation(explain(detector, [clip])[0], sr=16000)
+    >>> [ax.get_label() for ax in fig.axes if not ax.get_label().startswith("<")]
+    ['spectrogram', 'reference', 'deviation', 'findings']
+    """
+    reference = explanation.reference
+    spec, deviation = explanation.spectrogram, explanation.deviation
+    n_mels = spec.shape[0]
+    hop_seconds = float(explanation.times[1] - explanation.times[0]) if len(explanation.times) > 1 else 0.032
+    duration = spec.shape[1] * hop_seconds
+    low, high = level_range(reference) if levels is None else levels
+    rows = 3 if frame_scores is not None else 2
+    fig = _new_figure(fig, (11.0, 3.0 * rows + 0.6))
+    axes = fig.subplots(
+        rows, 2, width_ratios=(5, 1.4), height_ratios=(3, 3, 2)[:rows], gridspec_kw={"wspace": 0.02}, squeeze=False
+    )
+    ax_spec, ax_ref = axes[0]
+    ax_dev, ax_text = axes[1]
+    for ax, name in ((ax_spec, "spectrogram"), (ax_ref, "reference"), (ax_dev, "deviation"), (ax_text, "findings")):
+        ax.set_label(name)
+    ax_dev.sharex(ax_spec)
+    ax_ref.sharey(ax_spec)
+
+    image = _band_image(ax_spec, spec, hop_seconds, duration, "magma", low, high, "log-mel")
+    colorbar = _figure_of(ax_spec).colorbar(image, ax=[ax_spec, ax_ref], pad=0.01, fraction=0.04, extend="both")
+    colorbar.set_label(f"Level (dB), fixed {low:.0f} to {high:.0f}")
+    ax_spec.set_title("Log-mel spectrogram of the clip", fontsize="medium")
+    ax_spec.tick_params(labelbottom=False)
+    _hz_ticks(ax_spec, sr, n_mels)
+
+    bands = np.arange(n_mels)
+    ax_ref.fill_betweenx(
+        bands, _reference_level(reference, 0.01), _reference_level(reference, 0.99), color="0.85", label="normal 1-99 %"
+    )
+    ax_ref.fill_betweenx(
+        bands, _reference_level(reference, 0.25), _reference_level(reference, 0.75), color="0.6", label="normal 25-75 %"
+    )
+    ax_ref.plot(_reference_level(reference, 0.5), bands, color="black", linewidth=1.0, label="normal median")
+    ax_ref.plot(np.median(spec, axis=1), bands, color=_ANOMALY_COLOR, linewidth=1.2, label="this clip (median)")
+    ax_ref.set_xlim(low, high)
+    ax_ref.set_xlabel("Level (dB)")
+    ax_ref.set_title("Normal reference", fontsize="medium")
+    ax_ref.tick_params(labelleft=False)
+    ax_ref.grid(True, alpha=0.3)
+    ax_ref.legend(loc="lower left", fontsize="x-small", framealpha=0.9)
+
+    image = _band_image(ax_dev, deviation, hop_seconds, duration, "RdBu_r", -DEVIATION_RANGE_DB, DEVIATION_RANGE_DB,
+                        "deviation")  # fmt: skip
+    colorbar = _figure_of(ax_dev).colorbar(image, ax=[ax_dev, ax_text], pad=0.01, fraction=0.04, extend="both")
+    colorbar.set_label("dB from normal median")
+    edges_mel = hz_to_mel(explanation.band_edges)
+    centres = (edges_mel[:-1] + edges_mel[1:]) / 2
+
+    def band_position(hz):
+        return float(np.interp(hz_to_mel(hz), centres, bands))
+
+    for number, finding in enumerate(explanation.findings, start=1):
+        bottom, top = band_position(finding.low_hz) - 0.5, band_position(finding.high_hz) + 0.5
+        box = Rectangle(
+            (finding.start, bottom), finding.end - finding.start, top - bottom, fill=False, linewidth=1.4,
+            edgecolor="black", gid="finding",
+        )  # fmt: skip
+        ax_dev.add_patch(box)
+        ax_dev.annotate(
+            str(number),
+            (finding.start, top),
+            xytext=(3, -3),
+            textcoords="offset points",
+            fontsize="small",
+            fontweight="bold",
+            va="top",
+            bbox=dict(boxstyle="square,pad=0.1", facecolor="white", alpha=0.8, edgecolor="none"),
+        )  # fmt: skip
+    ax_dev.set_title("Deviation from normal (red: louder, blue: quieter); findings boxed", fontsize="medium")
+    _hz_ticks(ax_dev, sr, n_mels)
+
+    ax_text.axis("off")
+    lines = ["Findings (band, time, change, share)"]
+    lines += [
+        f"{n}. {f.band}\n   {f.start:.2f}-{f.end:.2f} s  {f.change_db:+.0f} dB  {f.share:.0%}"
+        for n, f in enumerate(explanation.findings[:6], start=1)
+    ] or ["no band departs from normal"]
+    ax_text.text(0.02, 0.98, "\n".join(lines), va="top", ha="left", fontsize="small", family="monospace",
+                 transform=ax_text.transAxes)  # fmt: skip
+
+    last = ax_dev
+    if frame_scores is not None:
+        ax_scores, ax_off = axes[2]
+        ax_scores.set_label("scores")
+        ax_off.set_label("<unused>")
+        ax_off.axis("off")
+        ax_scores.sharex(ax_spec)
+        ax_dev.tick_params(labelbottom=False)
+        times, scores = (np.asarray(a, dtype=np.float64).ravel() for a in frame_scores)
+        _draw_window_scores(
+            ax_scores, ax_spec, times, scores, threshold, window_seconds, None, hop_seconds, duration,
+            threshold_label=threshold_label,
+        )  # fmt: skip
+        if clip_score is not None:
+            verdict = ""
+            if clip_threshold is not None:
+                verdict = " \u2192 ANOMALOUS" if clip_score > clip_threshold else " \u2192 normal"
+                verdict = f" (clip threshold {clip_threshold:.3g}){verdict}"
+            ax_scores.text(
+                0.01, 0.95, f"clip score {clip_score:.3g}{verdict}", transform=ax_scores.transAxes, va="top",
+                fontsize="small", gid="clip-score", bbox=dict(boxstyle="round", facecolor="white", alpha=0.85,
+                edgecolor="none"),
+            )  # fmt: skip
+        if threshold is None:
+            ax_scores.set_title("Window scores (no window threshold: see audioad.window_threshold)", fontsize="medium")
+        last = ax_scores
+    last.set_xlabel("Time (s)")
+    fig.suptitle(title or f"{explanation.clip}: {explanation.summary(1)}")
+    return _figure_of(ax_spec)
 
 
 def plot_clip(detector, clip, *, title=None, fig=None, path=None, dpi=150):
     """Plot one clip as a fitted detector hears it: spectrogram, window scores, threshold.
 
-    The clip is loaded at the detector's ``sr`` and its spectrogram drawn with the detector's
-    own ``n_fft``, ``hop_length``, ``n_mels`` and ``log`` where it has them (1024, 512, 64 and
-    ``"db"`` otherwise). A detector that scores windows gets :func:`plot_frame_scores` with
-    its ``threshold_`` and the clip's score; one that scores whole clips gets the spectrogram alone, annotated
-    with the clip's score, the threshold and the verdict.
+    The clip is loaded at the detector's ``sr``. A detector that recorded its normal reference
+    at fit (every log-mel detector, ``band_levels_``) gets :func:`plot_explanation`: the
+    spectrogram on the model's fixed level scale beside the normal reference, the deviation map
+    with the findings of :func:`audioad.explain.explain`, and, for a detector that scores windows,
+    the window scores against the window threshold (``window_threshold_``, see
+    :func:`audioad.window_threshold.calibrate_window_threshold`; none is drawn until it is
+    calibrated, since the clip threshold is for clip scores) with the clip score and its
+    verdict. Otherwise the spectrogram is drawn with the detector's own ``n_fft``,
+    ``hop_length``, ``n_mels`` and ``log`` where it has them (1024, 512, 64 and ``"db"``
+    otherwise): with :func:`plot_frame_scores` for a window detector, alone and annotated with
+    the clip's score, the threshold and the verdict for one that scores whole clips.
 
     Parameters
     ----------
@@ -300,8 +556,25 @@ def plot_clip(detector, clip, *, title=None, fig=None, path=None, dpi=150):
         frames = detector.frame_scores([(y, sr)])[0]
     except TypeError:
         frames = None
-    if frames is not None:
-        context = getattr(detector, "context", 1)
+    context = getattr(detector, "context", 1)
+    if getattr(detector, "band_levels_", None) is not None:
+        from .explain import explain
+
+        explanation = explain(detector, [(y, sr)])[0]
+        rate = getattr(detector, "window_false_alarm_rate_", None)
+        figure = plot_explanation(
+            explanation,
+            frames,
+            getattr(detector, "window_threshold_", None),
+            sr=sr,
+            window_seconds=(context - 1) * settings["hop_length"] / sr,
+            clip_score=score,
+            clip_threshold=threshold,
+            threshold_label="window threshold" + ("" if rate is None else f" ({rate:.0%} of normal windows above)"),
+            title=f"{title}: {explanation.summary(1)}",
+            fig=fig,
+        )
+    elif frames is not None:
         figure = plot_frame_scores(
             y,
             sr,

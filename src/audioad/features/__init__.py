@@ -25,8 +25,8 @@ Each idea lives in one module, and every public name is re-exported here:
 """
 
 from .descriptors import chroma_filterbank, clip_descriptors, clip_descriptors_many, descriptor_names
-from .logmel import LOGS, log_mel, log_mel_many, log_mel_stream, mel_spectrogram, power_to_db
 from .levels import LEVEL_QUANTILES, LEVEL_STEP_DB, BandLevels
+from .logmel import LOGS, log_mel, log_mel_many, log_mel_stream, mel_spectrogram, power_to_db
 from .mel import hz_to_mel, mel_filterbank, mel_to_hz
 from .pooling import POOLINGS, time_pool
 from .stft import FFT_DTYPES, frame, power_spectrogram

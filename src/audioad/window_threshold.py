@@ -1,0 +1,63 @@
+"""A threshold for window scores, calibrated on normal windows the detector has not learned from.
+
+A clip's threshold is for clip scores: a clip's score pools its windows (a mean, the mean of the
+worst tenth), so most windows of a normal clip score above the clip threshold or below it for
+reasons that say nothing about the window. Window scores need their own reference: the score
+that normal windows exceed at a stated rate. :func:`calibrate_window_threshold` measures it on
+normal clips held out from training and stores it on the detector as ``window_threshold_``
+(saved with the model), so "above normal" means the same in every plot.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .thresholds import false_alarm_threshold
+
+__all__ = ["calibrate_window_threshold", "WINDOW_FALSE_ALARM_RATE"]
+
+#: Share of normal windows above the window threshold, unless another is asked for.
+WINDOW_FALSE_ALARM_RATE = 0.01
+
+
+def calibrate_window_threshold(detector, normal_clips, false_alarm_rate=WINDOW_FALSE_ALARM_RATE):
+    """Set ``detector.window_threshold_``: the window score normal windows exceed at ``false_alarm_rate``.
+
+    Parameters
+    ----------
+    detector : ClipDetector
+        A fitted detector that scores windows (``scores_windows``).
+    normal_clips : list
+        Normal clips the detector was *not* fitted on (a held-out part of the training
+        recordings, the normal test clips): a nearest-neighbour detector gives its own training
+        windows a distance of zero.
+    false_alarm_rate : float
+        Share of normal windows above the threshold, in (0, 1).
+
+    Returns
+    -------
+    float
+        The threshold, also stored as ``detector.window_threshold_`` with the rate as
+        ``detector.window_false_alarm_rate_``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from audioad import WindowKNN
+    >>> clips = [0.1 * np.random.default_rng(s).standard_normal(16000) for s in range(8)]
+    >>> detector = WindowKNN(max_windows=200).fit(clips[:5])
+    >>> threshold = calibrate_window_threshold(detector, clips[5:], false_alarm_rate=0.05)
+    >>> frames = detector.frame_scores(clips[5:])
+    >>> above = np.mean(np.concatenate([f.scores for f in frames]) > threshold)
+    >>> bool(0.0 < above <= 0.06), detector.window_threshold_ == threshold
+    (True, True)
+    """
+    if not getattr(detector, "scores_windows", False):
+        raise TypeError(f"{type(detector).__name__} scores whole clips; it has no window scores to calibrate")
+    frames = detector.frame_scores(list(normal_clips))
+    scores = np.concatenate([f.scores for f in frames]) if frames else np.empty(0)
+    if scores.size == 0:
+        raise ValueError("the normal clips gave no window scores; pass normal clips at least one window long")
+    detector.window_threshold_ = float(false_alarm_threshold(scores, false_alarm_rate))
+    detector.window_false_alarm_rate_ = float(false_alarm_rate)
+    return detector.window_threshold_
