@@ -97,10 +97,11 @@ def worker(job: dict) -> None:
     )
 
 
-def run(job: dict) -> dict:
+def run(job: dict, script: str = __file__) -> dict:
+    """Run ``job`` in a fresh process of ``script --worker`` (this file's, or another benchmark's); its JSON result."""
     # The job goes on stdin: 2,000 paths are too long for a command line.
     result = subprocess.run(
-        [sys.executable, __file__, "--worker"], input=json.dumps(job), capture_output=True, text=True, cwd=REPO
+        [sys.executable, script, "--worker"], input=json.dumps(job), capture_output=True, text=True, cwd=REPO
     )
     if result.returncode != 0:
         return {"error": result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "failed"}

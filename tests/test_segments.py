@@ -2,6 +2,7 @@
 
 import csv
 import math
+import os
 import tempfile
 import warnings
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 import soundfile as sf
 
 from audioad import MelKNN, default_detector, load
-from audioad.audio import load_audio
+from audioad.audio import LONG_FILE_BYTES, is_long_file, load_audio
 from audioad.segments import (
     FileSummaries,
     Segmenter,
@@ -221,3 +222,18 @@ def test_a_ten_second_fault_at_twenty_minutes_of_thirty_five_is_found_and_flagge
     [summary] = detector.score_segments([test], segment="10s", file_threshold=level).files
     assert (summary.n_segments, summary.worst_start, summary.flagged_at) == (210, 1200.0, 1200.0)
     assert 20 in summary.minutes
+
+
+def test_long_files_are_long_by_duration_in_every_format(tmp_path):
+    # Ten minutes: 38 MB of float32 samples, a few MB of FLAC or OGG (which the old size test took for short).
+    quiet = noise(600, 7, level=1e-3)
+    for suffix in ("flac", "ogg"):
+        # A minute a write: libsndfile's Vorbis encoder crashes on one very large write.
+        with sf.SoundFile(tmp_path / f"long.{suffix}", "w", samplerate=SR, channels=1) as f:
+            for start in range(0, len(quiet), 60 * SR):
+                f.write(quiet[start : start + 60 * SR])
+        sf.write(tmp_path / f"short.{suffix}", quiet[: 10 * SR], SR)
+        assert os.path.getsize(tmp_path / f"long.{suffix}") < LONG_FILE_BYTES / 2
+        assert is_long_file(tmp_path / f"long.{suffix}") and not is_long_file(tmp_path / f"short.{suffix}")
+    (tmp_path / "text.wav").write_text("not audio")
+    assert not is_long_file(tmp_path / "text.wav")
