@@ -176,7 +176,7 @@ def test_histogram_overlays_normal_and_anomalous_with_the_threshold():
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
         "normal (30 clips)",
         "anomalous (10 clips)",
-        "threshold 1.5",
+        "threshold 1.5:\n0% of normal flagged (false alarms)\n100% of anomalous flagged (detected)",
     ]
     bars = ax.patches
     assert len(bars) == 24  # both classes on the same 12 bins
@@ -184,6 +184,8 @@ def test_histogram_overlays_normal_and_anomalous_with_the_threshold():
     assert all(b.get_alpha() < 1 for b in bars)
     (line,) = threshold_lines(ax)
     assert line.get_xdata()[0] == 1.5
+    fig = plot_score_histogram(scores, labels, threshold=0.5, bins=12)
+    assert "50% of normal flagged (false alarms)" in threshold_lines(fig.axes[0])[0].get_label()
     assert "score" in ax.get_xlabel().lower() and ax.get_ylabel() == "Number of clips"
 
 

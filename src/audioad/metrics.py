@@ -143,6 +143,41 @@ def auc(y_true, y_score) -> float:
     return float(roc_auc_score(labels, scores))
 
 
+def rates_at(y_true, y_score, threshold) -> tuple[float, float]:
+    """False-alarm rate and detection rate of the labels a threshold gives (score above it: anomalous).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_clips,)
+        0 = normal, 1 = anomaly; bools and ``'normal'``/``'anomaly'`` are accepted.
+    y_score : array-like of shape (n_clips,)
+        Anomaly scores, higher = more abnormal.
+    threshold : float
+        A detector's ``threshold_``.
+
+    Returns
+    -------
+    (float, float)
+        The share of normal clips above the threshold (false alarms) and the share of anomalous
+        clips above it (detections); NaN where there are no clips of that class.
+
+    Examples
+    --------
+    >>> rates_at([0, 0, 0, 0, 1, 1], [0.1, 0.2, 0.6, 0.3, 0.9, 0.4], threshold=0.5)
+    (0.25, 0.5)
+    """
+    labels = check_labels(y_true).ravel()
+    scores = check_scores(y_score, name="y_score")
+    if labels.shape != scores.shape:
+        raise ValueError(f"got {labels.size} labels but {scores.size} scores; pass one label per score")
+    flagged = scores > float(threshold)
+    normal, anomalous = flagged[labels == 0], flagged[labels == 1]
+    return (
+        float(normal.mean()) if normal.size else float("nan"),
+        float(anomalous.mean()) if anomalous.size else float("nan"),
+    )
+
+
 def pauc(y_true, y_score, max_fpr: float = MAX_FPR) -> float:
     """Partial AUC over false-positive rates in [0, max_fpr], McClish-standardised as DCASE reports it.
 

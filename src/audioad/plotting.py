@@ -26,7 +26,7 @@ from sklearn.metrics import roc_curve
 
 from .audio import load_audio
 from .features import hz_to_mel, log_mel
-from .metrics import MAX_FPR, auc, check_labels, check_labels_and_scores, pauc
+from .metrics import MAX_FPR, auc, check_labels, check_labels_and_scores, pauc, rates_at
 from .thresholds import check_scores
 
 __all__ = [
@@ -695,7 +695,8 @@ def plot_score_histogram(scores, labels=None, threshold=None, *, ax=None, bins="
         0 normal, 1 anomalous (bools and ``'normal'``/``'anomaly'`` too); ``None`` draws
         one histogram of all the scores.
     threshold : float or None
-        Drawn as a dashed red vertical line (a detector's ``threshold_``).
+        Drawn as a dashed red vertical line (a detector's ``threshold_``), labelled with the
+        share of normal clips it flags (false alarms) and of anomalous clips (detections).
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; ``None`` makes a new figure.
     bins : int, sequence or str, default "auto"
@@ -708,8 +709,13 @@ def plot_score_histogram(scores, labels=None, threshold=None, *, ax=None, bins="
     Examples
     --------
     >>> fig = plot_score_histogram([0.1, 0.2, 0.25, 0.9, 1.1], [0, 0, 0, 1, 1], threshold=0.5)
-    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    ['normal (3 clips)', 'anomalous (2 clips)', 'threshold 0.5']
+    >>> for text in fig.axes[0].get_legend().get_texts():
+    ...     print(text.get_text())
+    normal (3 clips)
+    anomalous (2 clips)
+    threshold 0.5:
+    0% of normal flagged (false alarms)
+    100% of anomalous flagged (detected)
     """
     scores = check_scores(scores, name="scores")
     if ax is None:
@@ -737,13 +743,20 @@ def plot_score_histogram(scores, labels=None, threshold=None, *, ax=None, bins="
                 label=f"{name} ({values.size} clips)",
             )
     if threshold is not None:
-        ax.axvline(
-            float(threshold),
-            color=_THRESHOLD_COLOR,
-            linestyle="--",
-            linewidth=1.8,
-            label=f"threshold {float(threshold):.3g}",
-        )
+        label = f"threshold {float(threshold):.3g}"
+        if labels is not None:
+            false_alarms, detections = rates_at(labels, scores, threshold)
+            label += ":" + "".join(
+                f"\n{rate:.0%} of {name} flagged ({what})"
+                for rate, name, what in (
+                    (false_alarms, "normal", "false alarms"),
+                    (detections, "anomalous", "detected"),
+                )
+                if np.isfinite(rate)
+            )
+        else:
+            label += f": {np.mean(scores > float(threshold)):.0%} of clips flagged"
+        ax.axvline(float(threshold), color=_THRESHOLD_COLOR, linestyle="--", linewidth=1.8, label=label)
     ax.set_xlabel("Anomaly score (higher = more abnormal)")
     ax.set_ylabel("Number of clips")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
