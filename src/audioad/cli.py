@@ -1,4 +1,4 @@
-"""The ``audioad`` command: fit, score, evaluate, plot, demo, info.
+"""The ``audioad`` command: fit, score, watch, evaluate, plot, demo, info.
 
 It calls the public API only; nothing below it knows a command line exists.
 
@@ -551,11 +551,10 @@ def calibrated_file_threshold(detector, plan, rule, per_hour):
 
 def _score_segments(detector, clips, plan, out, read, force, on_error, rule, per_hour, model, quiet):
     """``audioad score`` on segments: a row a segment as it is scored, and each file's summary once it is done."""
-    import math
-
     from .detectors.segmented import describe, iter_segment_scores
     from .outputs import OutputFileError, check_output
     from .score_csv import FILE_COLUMNS, SEGMENT_COLUMNS, RowWriter, files_path, is_table, model_fingerprint
+    from .score_csv import csv_number as number
     from .segments import FileSummaries, parse_rule
 
     try:
@@ -575,9 +574,6 @@ def _score_segments(detector, clips, plan, out, read, force, on_error, rule, per
 
     def verdict(summary):
         return "anomalous" if summary.flagged else "normal" if summary.n_segments else "not scored"
-
-    def number(value):
-        return "" if value is None or (isinstance(value, float) and math.isnan(value)) else repr(float(value))
 
     with ExitStack() as stack:
         rows = stack.enter_context(RowWriter(out, SEGMENT_COLUMNS, fingerprint=model_fingerprint(model)))
@@ -823,6 +819,124 @@ def evaluate(dataset, detector_name, settings, out, year, seed, force, n_jobs, q
             with atomic_path(out_dir / f"histogram_{machine}.png") as part:
                 save_figure(plot_score_histogram(scores, labels), part)
         click.echo(f"wrote DCASE result files, results.csv, ROC curves and histograms to {out_dir}")
+
+
+@main.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.argument("source")
+@click.option(
+    "--out", "-o", required=True, type=click.Path(dir_okay=False), help="CSV a row a segment goes to, as scored."
+)
+@click.option("--state", type=click.Path(dir_okay=False), help="State file for restarts (default: OUT.state.json).")
+@click.option(
+    "--on-alert", metavar="CMD", help="Shell command run when an alert is raised or cleared (AUDIOAD_* variables)."
+)
+@click.option(
+    "--clear",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="An alert clears once at most this many of the last N segments are above the alert threshold.",
+)
+@click.option("--log", "log_file", type=click.Path(dir_okay=False), help="Append alert and error lines to this file.")
+@click.option(
+    "--format",
+    "pcm_format",
+    type=click.Choice(["s16le", "s32le", "f32le", "wav"]),
+    default="s16le",
+    show_default=True,
+    help="What comes on standard input (SOURCE -): raw little-endian PCM, or WAV.",
+)
+@click.option("--rate", type=click.IntRange(1), default=16000, show_default=True, help="Rate of raw PCM on stdin.")
+@click.option("--channels", type=click.IntRange(1), default=1, show_default=True, help="Channels of raw PCM on stdin.")
+@click.option(
+    "--settle",
+    type=float,
+    default=2.0,
+    show_default=True,
+    help="Seconds a file must stay the same size to be complete.",
+)
+@click.option("--poll", type=float, default=1.0, show_default=True, help="Seconds between looks at the folder.")
+@click.option("--idle-exit", type=float, help="Stop once no new file has come for this many seconds.")
+@segment_options
+@threshold_options
+def watch(
+    model, source, out, state, on_alert, clear, log_file, pcm_format, rate, channels, settle, poll, idle_exit,
+    segment, hop, threshold, false_alarm_rate, rule, file_false_alarm_rate,
+):  # fmt: skip
+    """Watch a machine: score each segment as it is recorded; alert when K of N are above the alert threshold.
+
+    SOURCE is a folder a recorder writes files into (each new file is scored
+    once complete: its size unchanged for --settle seconds), or - for
+    standard input (raw PCM per --format/--rate/--channels, or a WAV stream).
+    Each segment's row is appended to OUT as soon as it is scored. An alert
+    is raised when the --rule holds over segments above the alert threshold
+    (set, like score's file threshold, for --file-false-alarm-rate false
+    alerts per hour of normal sound) and clears when at most --clear of the
+    last N are; it is printed, logged (--log) and passed to --on-alert. A
+    file that cannot be decoded is logged, gets an error row and is skipped.
+    The state file keeps what was scored and the alert, so a watch stopped
+    (Ctrl-C, SIGTERM, a crash) and started again goes on where it was.
+
+    \b
+    Examples:
+      audioad watch pump.audioad /var/recorder/pump --out pump-watch.csv --rule 3/5 --on-alert 'notify.sh'
+      arecord -q -f S16_LE -r 16000 -c 1 | audioad watch pump.audioad - --out pump-watch.csv
+    """
+    import signal
+
+    from .audio import AudioInputError
+    from .outputs import OutputFileError, check_output
+    from .score_csv import RowWriter, is_table, model_fingerprint
+    from .segments import parse_rule
+    from .watch import WATCH_COLUMNS, AlertRule, FolderSource, PipeSource, Watcher, WatchState, log_to
+
+    detector = load_model(model)
+    try:
+        verdict = parse_rule(rule)
+        alert = AlertRule(verdict, clear)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--rule/--clear") from exc
+    seconds = _duration(segment, "--segment")
+    if seconds is None:
+        seconds = detector.segment_seconds_ or detector.training_audio_["seconds"][1]
+    step = _duration(hop, "--hop") or seconds
+    level = segment_threshold(detector, threshold, false_alarm_rate)
+    detector.threshold_ = level
+    alert_level = calibrated_file_threshold(detector, [(seconds, step)], verdict, file_false_alarm_rate)
+    state_path = Path(state) if state else Path(f"{out}.state.json")
+    try:
+        inputs = [model] if source == "-" else [model, source]
+        check_output(out, "watch CSV", inputs, force=True, is_kind=lambda p: is_table(p, WATCH_COLUMNS))
+        saved = WatchState(state_path)
+        folder = None if source == "-" else FolderSource(source, settle)
+    except (OutputFileError, ValueError) as exc:
+        raise Refused(str(exc)) from exc
+    alert = AlertRule(verdict, clear, saved.flags, saved.active)
+    if log_file:
+        log_to(log_file)
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    click.echo(
+        f"watching {'standard input' if folder is None else source}: {seconds:g} s segments every {step:g} s; "
+        f"label threshold {level:.4g}; alert when {verdict} above {alert_level:.4g}; rows to {out}",
+        err=True,
+    )
+    with RowWriter(out, WATCH_COLUMNS, append=True, fingerprint=model_fingerprint(model)) as rows:
+        watcher = Watcher(detector, rows, saved, seconds, step, level, alert_level, alert, on_alert, click.echo)
+        try:
+            if folder is None:
+                watcher.watch_stream(PipeSource(sys.stdin.buffer, detector.sr, pcm_format, rate, channels))
+            else:
+                watcher.watch_folder(folder, poll=poll, idle_exit=idle_exit)
+        except KeyboardInterrupt:
+            pass
+        except AudioInputError as exc:
+            raise Failure(f"{exc}; {rows.written} rows written to {out}") from exc
+    click.echo(f"stopped: {rows.written} rows written to {out}; state in {state_path}", err=True)
 
 
 @main.command()

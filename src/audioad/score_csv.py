@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import math
 from pathlib import Path
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "SEGMENT_COLUMNS",
     "FILE_COLUMNS",
     "files_path",
+    "csv_number",
     "ScoreCSVError",
     "model_fingerprint",
     "sidecar_path",
@@ -207,6 +209,17 @@ def done_paths(out, fingerprint, columns=SCORE_COLUMNS):
             "score to another --out, or pass --force to start it over"
         )
     return paths
+
+
+def csv_number(value):
+    """A number as a CSV cell: its full ``repr`` (read back exactly), or empty for None and NaN.
+
+    Examples
+    --------
+    >>> csv_number(0.1), csv_number(float("nan")), csv_number(None), csv_number(3)
+    ('0.1', '', '', '3.0')
+    """
+    return "" if value is None or math.isnan(value) else repr(float(value))
 
 
 def _one_line(value):
