@@ -175,3 +175,20 @@ def test_report_refuses_to_write_over_an_input(run):
     root, model, _ = run
     result = audioad("report", model, root / "fan" / "test", "--out", model)
     assert result.returncode == 2 and "fan.audioad" in result.stderr
+
+
+def test_evaluate_names_the_detector_and_gives_rates_per_condition(run):
+    root, _, _ = run
+    result = audioad("evaluate", root, "--detector", "mel-knn", "--set", "n_mels=64", "-q")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "detector: mel-knn: MelKNN(n_mels=64)"
+    assert re.match(r"  fan section 00: fitted on 12 normal clips in .*fan/train; threshold \d", lines[1])
+    header = next(i for i, line in enumerate(lines) if "false_alarm_rate" in line)
+    conditions = [line.split() for line in lines[header + 1 :]]
+    assert [row[2] for row in conditions] == ["source", "target", "all"]
+    normal, anomalous = int(conditions[2][3]), int(conditions[2][4])
+    assert (normal, anomalous) == (5, 5)
+    # The rates are the shares of the decisions evaluate wrote (one model, one threshold).
+    for value in conditions[2][7:9]:
+        assert 0.0 <= float(value) <= 1.0 and round(float(value) * 5) == float(value) * 5

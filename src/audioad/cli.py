@@ -745,6 +745,7 @@ def evaluate(dataset, detector_name, settings, out, year, seed, force, n_jobs, q
     import numpy as np
 
     from .datasets import GroupWarning, read_dataset, write_dcase_results
+    from .evaluation import CONDITION_COLUMNS
     from .evaluation import evaluate as run_evaluation
     from .metrics import format_table
     from .plotting import plot_roc, plot_score_histogram, save_figure
@@ -802,8 +803,11 @@ def evaluate(dataset, detector_name, settings, out, year, seed, force, n_jobs, q
     # As around fit: a section without training or labelled test clips, a --set value out of range.
     except ValueError as exc:
         raise _usage_error(exc) from exc
+    click.echo(_trained(detector_name, settings, result.training, result.thresholds))
     click.echo(format_table(result.sections))
     click.echo("  ".join(f"{k}: {v:.3f}" for k, v in result.summary().items()))
+    click.echo("\nAt each section model's threshold (false alarms: normal clips above it; detections: anomalous ones):")
+    click.echo(format_table(result.conditions(), columns=CONDITION_COLUMNS))
     if out_dir is not None:
         # Each report is written beside its target and renamed over it once complete.
         with atomic_path(out_dir / "results.csv") as part, open(part, "w", newline="") as f:
@@ -816,8 +820,11 @@ def evaluate(dataset, detector_name, settings, out, year, seed, force, n_jobs, q
             scores = np.array([r["score"] for r in rows])
             with atomic_path(out_dir / f"roc_{machine}.png") as part:
                 save_figure(plot_roc(labels, scores, label=machine), part)
+            # One section, one model: its threshold is the histogram's; sections' thresholds differ.
+            sections = {key: value for key, value in result.thresholds.items() if key[0] == machine}
+            threshold = next(iter(sections.values())) if len(sections) == 1 else None
             with atomic_path(out_dir / f"histogram_{machine}.png") as part:
-                save_figure(plot_score_histogram(scores, labels), part)
+                save_figure(plot_score_histogram(scores, labels, threshold), part)
         click.echo(f"wrote DCASE result files, results.csv, ROC curves and histograms to {out_dir}")
 
 
@@ -937,6 +944,22 @@ def watch(
         except AudioInputError as exc:
             raise Failure(f"{exc}; {rows.written} rows written to {out}") from exc
     click.echo(f"stopped: {rows.written} rows written to {out}; state in {state_path}", err=True)
+
+
+def _trained(detector_name, settings, training, thresholds):
+    """What evaluate fitted: the detector, its parameters, and the clips each section's model learned from."""
+    import os
+
+    from .report import describe_detector
+
+    lines = [f"detector: {detector_name}: {describe_detector(build_detector(detector_name, settings))}"]
+    for (machine, section), paths in sorted(training.items(), key=lambda item: tuple(map(str, item[0]))):
+        where = os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in paths]) if paths else "-"
+        lines.append(
+            f"  {machine} section {section}: fitted on {len(paths)} normal clips in {where}; "
+            f"threshold {thresholds[(machine, section)]:.4g}"
+        )
+    return "\n".join(lines)
 
 
 @main.command()

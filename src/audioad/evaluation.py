@@ -16,9 +16,22 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .datasets import ClipTable
-from .metrics import arithmetic_mean, harmonic_mean, official_score, section_table
+from .metrics import DOMAINS, arithmetic_mean, auc, harmonic_mean, official_score, pauc, section_table
 
-__all__ = ["Evaluation", "evaluate", "split_by_group"]
+__all__ = ["Evaluation", "evaluate", "split_by_group", "CONDITION_COLUMNS"]
+
+#: Columns of :meth:`Evaluation.conditions`, for :func:`audioad.metrics.format_table`.
+CONDITION_COLUMNS = (
+    "machine",
+    "section",
+    "condition",
+    "n_normal",
+    "n_anomaly",
+    "AUC",
+    "pAUC",
+    "false_alarm_rate",
+    "detection_rate",
+)
 
 
 def split_by_group(table, seed=0):
@@ -67,6 +80,8 @@ class Evaluation:
         section's AUC and pAUC.
     thresholds : dict
         ``(machine, section) -> threshold_`` of each fitted model.
+    training : dict
+        ``(machine, section) -> paths`` of the clips each model was fitted on.
     """
 
     results: list
@@ -74,6 +89,59 @@ class Evaluation:
     year: int | None
     score: float
     thresholds: dict = field(default_factory=dict)
+    training: dict = field(default_factory=dict)
+
+    def conditions(self):
+        """Per machine, section and condition: AUC, pAUC, and the false-alarm and detection rates at the threshold.
+
+        A condition is a domain (``source``, ``target``) of data that has them, and ``all``,
+        the whole section. As the DCASE 2022-2025 evaluators do, a domain's AUC and pAUC set its
+        normal clips against *every* anomalous clip of the section; its false-alarm rate is the
+        share of its normal clips above the section model's threshold, its detection rate the
+        share of its anomalous clips above it.
+
+        Returns
+        -------
+        list of dict
+            ``machine``, ``section``, ``condition``, ``n_normal``, ``n_anomaly``, ``AUC``,
+            ``pAUC``, ``false_alarm_rate``, ``detection_rate`` (``None`` where a class is missing).
+
+        Examples
+        --------
+        >>> results = [dict(machine="fan", section="00", domain=d, label=l, score=s, decision=int(s > 0.5))
+        ...            for d, l, s in [("source", "normal", 0.1), ("source", "normal", 0.6),
+        ...                            ("target", "normal", 0.7), ("source", "anomaly", 0.9)]]
+        >>> [(r["condition"], r["false_alarm_rate"], r["detection_rate"], r["AUC"])
+        ...  for r in Evaluation(results, [], None, 0.0).conditions()]
+        [('source', 0.5, 1.0, 1.0), ('target', 1.0, None, 1.0), ('all', 0.6666666666666666, 1.0, 1.0)]
+        """
+        rows = []
+        keys = sorted({(r["machine"], str(r["section"])) for r in self.results})
+        for machine, section in keys:
+            clips = [r for r in self.results if r["machine"] == machine and str(r["section"]) == section]
+            domains = [d for d in DOMAINS if any(r["domain"] == d for r in clips)]
+            for condition in [*domains, "all"]:
+                chosen = [r for r in clips if condition == "all" or r["domain"] == condition]
+                normal = [r for r in chosen if r["label"] == "normal"]
+                anomalous = [r for r in chosen if r["label"] == "anomaly"]
+                every_anomaly = [r for r in clips if r["label"] == "anomaly"]
+                scored = normal + every_anomaly
+                labels = [int(r["label"] == "anomaly") for r in scored]
+                both = normal and every_anomaly
+                rows.append(
+                    {
+                        "machine": machine,
+                        "section": section,
+                        "condition": condition,
+                        "n_normal": len(normal),
+                        "n_anomaly": len(anomalous),
+                        "AUC": auc(labels, [r["score"] for r in scored]) if both else None,
+                        "pAUC": pauc(labels, [r["score"] for r in scored]) if both else None,
+                        "false_alarm_rate": float(np.mean([r["decision"] for r in normal])) if normal else None,
+                        "detection_rate": float(np.mean([r["decision"] for r in anomalous])) if anomalous else None,
+                    }
+                )
+        return rows
 
     def summary(self):
         """Mean AUC and pAUC over sections, and the official score, as a dict."""
@@ -108,7 +176,7 @@ def evaluate(table, make_detector, year=None, seed=0, progress=False, on_section
     -------
     Evaluation
     """
-    results, thresholds = [], {}
+    results, thresholds, training = [], {}, {}
     for machine in table.machines:
         for section in table.filter(machine=machine).sections:
             clips = table.filter(machine=machine, section=section)
@@ -123,6 +191,7 @@ def evaluate(table, make_detector, year=None, seed=0, progress=False, on_section
             detector = make_detector().fit(train.paths, progress=progress)
             scores = detector.decision_function(test.paths, progress=progress)
             thresholds[(machine, section)] = detector.threshold_
+            training[(machine, section)] = list(train.paths)
             if on_section is not None:
                 on_section(machine, section, detector, test, scores)
             for clip, value in zip(test, scores):
@@ -144,4 +213,4 @@ def evaluate(table, make_detector, year=None, seed=0, progress=False, on_section
         value = official_score(results, year)
     else:
         value = harmonic_mean([row[key] for row in sections for key in ("AUC", "pAUC")])
-    return Evaluation(results, sections, year, value, thresholds)
+    return Evaluation(results, sections, year, value, thresholds, training)

@@ -460,7 +460,7 @@ def official_score(results, year: int, *, by_machine: bool = False) -> float | d
     )
 
 
-def format_table(rows: list[dict], *, decimals: int = 3) -> str:
+def format_table(rows: list[dict], *, decimals: int = 3, columns=COLUMNS) -> str:
     """Format :func:`section_table` rows as aligned text for the command line.
 
     Columns that are ``None`` in every row (the domain AUCs of data without domains) are left
@@ -472,6 +472,8 @@ def format_table(rows: list[dict], *, decimals: int = 3) -> str:
         Output of :func:`section_table`.
     decimals : int, default 3
         Digits after the decimal point.
+    columns : sequence of str
+        The columns, in order (:data:`COLUMNS` by default).
 
     Returns
     -------
@@ -485,7 +487,7 @@ def format_table(rows: list[dict], *, decimals: int = 3) -> str:
     machine  section    AUC   pAUC  n_normal  n_anomaly
     fan      00       0.625  0.500         4          2
     """
-    columns = [c for c in COLUMNS if any(row.get(c) is not None for row in rows)]
+    columns = [c for c in columns if any(row.get(c) is not None for row in rows)]
 
     def cell(value) -> str:
         if value is None:
@@ -496,7 +498,7 @@ def format_table(rows: list[dict], *, decimals: int = 3) -> str:
 
     cells = [list(columns)] + [[cell(row.get(c)) for c in columns] for row in rows]
     widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
-    text_columns = {"machine", "section"}
+    text_columns = {"machine", "section", "condition"}
     lines = [
         "  ".join(
             value.ljust(width) if column in text_columns else value.rjust(width)

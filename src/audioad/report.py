@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import datetime as _datetime
 import html
+import inspect
 import io
 import json
 from pathlib import Path
@@ -26,7 +27,15 @@ import numpy as np
 from .audio import load_audio
 from .metrics import auc, check_labels, pauc, rates_at
 
-__all__ = ["build_report", "render_report", "clip_details", "summarise", "write_report", "EXCERPT_SECONDS"]
+__all__ = [
+    "build_report",
+    "render_report",
+    "clip_details",
+    "summarise",
+    "describe_detector",
+    "write_report",
+    "EXCERPT_SECONDS",
+]
 
 #: Longest stretch of a clip embedded as sound; a longer clip is cut around its worst moment.
 EXCERPT_SECONDS = 10.0
@@ -465,7 +474,7 @@ def build_report(detector, clips, *, table=None, title=None, top=5, about=(), pr
             rows[i]["explanation"] = explanation.summary(2)
     details = {str(rows[i]["path"]): clip_details(detector, clips[i]) for i in order[:top]}
     figures = _figures(rows, threshold, plot_roc, plot_score_histogram)
-    described = [("Detector", type(detector).__name__), ("Parameters", _parameters(detector))]
+    described = [("Detector", describe_detector(detector))]
     n_train = len(getattr(detector, "decision_scores_", ()))
     seconds = (getattr(detector, "training_audio_", None) or {}).get("seconds")
     trained = f"{n_train} normal clips" + (f", {seconds[0]:.1f}-{seconds[1]:.1f} s each" if seconds else "")
@@ -494,16 +503,32 @@ def _figures(rows, threshold, plot_roc, plot_score_histogram):
     return figures
 
 
-def _parameters(detector):
-    """The detector's parameters that differ from its defaults, as ``name=value`` text."""
+def describe_detector(detector):
+    """The detector in one line: its class and the parameters that differ from its defaults.
+
+    An ensemble lists its members the same way.
+
+    Examples
+    --------
+    >>> from audioad import MelKNN, default_detector
+    >>> describe_detector(MelKNN(n_mels=64))
+    'MelKNN(n_mels=64)'
+    >>> print(describe_detector(default_detector(n_folds=3)).replace("), ", "),\\n"))
+    Ensemble of MelKNN(),
+    MelKNN(pooling='delta_std'),
+    WindowKNN(context=5, max_windows=2048, window_hop=2) (n_folds=3)
+    """
     params = detector.get_params(deep=False)
-    try:
-        defaults = type(detector)().get_params(deep=False)
-    except TypeError:
-        defaults = {}
-    shown = {k: v for k, v in params.items() if k not in defaults or repr(defaults[k]) != repr(v)}
-    text = ", ".join(f"{k}={v!r}" for k, v in sorted(shown.items()) if not hasattr(v, "get_params"))
-    return text or "defaults"
+    signature = inspect.signature(type(detector).__init__).parameters.values()
+    defaults = {p.name: p.default for p in signature if p.default is not inspect.Parameter.empty}
+    members = params.pop("members", None)
+    changed = ", ".join(
+        f"{k}={v!r}" for k, v in sorted(params.items()) if k in defaults and repr(defaults[k]) != repr(v)
+    )
+    if members is not None:
+        listed = ", ".join(describe_detector(m) for m in members)
+        return f"{type(detector).__name__} of {listed}" + (f" ({changed})" if changed else "")
+    return f"{type(detector).__name__}({changed})"
 
 
 def write_report(page, path):
