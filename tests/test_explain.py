@@ -1,5 +1,7 @@
 """explain: anomalies whose band and time are known are found at the right band and moment."""
 
+import re
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -158,6 +160,9 @@ def test_score_explain_adds_an_explanation_column(machine, tmp_path):
     result = audioad("score", model, tone, tmp_path / "normal.wav", tmp_path / "gone.wav", "--explain", "-o",
                      tmp_path / "s.csv", "-q")  # fmt: skip
     assert result.returncode == 1, result.stderr
+    assert re.search(
+        r"^flagged [012] of 2 clips scored \(\d+%\): score above the model's threshold", result.stdout, re.M
+    )
     by_name = {r["path"].rsplit("/", 1)[-1]: r for r in rows(tmp_path / "s.csv")}
     assert (
         by_name["tone.wav"]["explanation"].startswith("+") and "2.4-2.5 kHz, 0.7" in by_name["tone.wav"]["explanation"]

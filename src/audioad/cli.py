@@ -512,10 +512,15 @@ def score(
         if log_mel_part(detector.frontend) is None:
             raise click.UsageError(f"--explain needs a log-mel detector; {type(detector).__name__} has no mel bands")
         batches = _explained(detector, batches)
-    failures, warned = _write_scores(
+    failures, warned, flagged = _write_scores(
         detector, batches, out, frames, resume, len(todo), quiet, on_error, fingerprint, columns
     )
     skipped = f", {len(done)} already in {out}" if done else ""
+    scored = len(todo) - len(failures)
+    click.echo(
+        f"flagged {flagged} of {scored} clips scored ({flagged / max(scored, 1):.0%}): "
+        f"score above the model's threshold {detector.threshold_:.4g}"
+    )
     if warned:
         kinds = ", ".join(f"{n} {kind}" for kind, n in warned.items())
         click.echo(f"warning: clips unlike the training clips ({kinds}); the warning column says how", err=True)
@@ -662,8 +667,8 @@ def _write_scores(
 ):
     """Write each clip's row (and window rows) as soon as its batch is scored.
 
-    Returns the failure messages, and how many clips got each kind of out-of-domain warning
-    (:func:`audioad.domain.count_warnings`).
+    Returns the failure messages, how many clips got each kind of out-of-domain warning
+    (:func:`audioad.domain.count_warnings`), and how many clips scored above the threshold.
 
     Every row is flushed to the file as it is written, a clip's window rows before its score row.
     However it ends (done, a failure, Ctrl-C, a bug), the files are closed, the progress bar is
@@ -676,7 +681,7 @@ def _write_scores(
     from .parallel import ClusterError
     from .score_csv import FRAME_COLUMNS, SCORE_COLUMNS, RowWriter
 
-    failures, warnings = [], []
+    failures, warnings, flagged = [], [], 0
     columns = columns or SCORE_COLUMNS
     explained = "explanation" in columns
     with ExitStack() as stack:
@@ -706,6 +711,7 @@ def _write_scores(
                     value = float(result.scores[i])
                     warnings.append(result.warnings[i])
                     row = (clip, repr(value), int(value > detector.threshold_), peak, "", "; ".join(warnings[-1]))
+                    flagged += row[2]
                     rows.write(row + ((explanations[i],) if explained else ()))
                     bar.update(1)
         except KeyboardInterrupt:
@@ -715,7 +721,7 @@ def _write_scores(
         except ClusterError as exc:
             # The cluster lost a batch (dead workers, a dropped link): not audioad's fault, and a rerun may go through.
             raise click.ClickException(f"{exc}; the rows written so far are in {out}: rerun with --resume") from exc
-    return failures, count_warnings(warnings)
+    return failures, count_warnings(warnings), flagged
 
 
 @main.command()
