@@ -29,6 +29,7 @@ from .streaming import as_clips, joined
 __all__ = [
     "SegmentScore",
     "SegmentScores",
+    "training_length",
     "scoring_plan",
     "segment_features",
     "iter_segment_scores",
@@ -90,6 +91,26 @@ def _path_of(item):
     return str(item) if isinstance(item, (str, bytes)) or hasattr(item, "__fspath__") else None
 
 
+def training_length(detector, hop=False):
+    """Seconds of the clips a fitted detector learnt from: its segments (or their hop), else its longest clip.
+
+    None for a model file from before these were recorded.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from audioad import MelKNN
+    >>> clf = MelKNN().fit([np.zeros(16000 * 9) + 0.1], segment="3s", hop="1.5s")
+    >>> training_length(clf), training_length(clf, hop=True)
+    (3.0, 1.5)
+    """
+    seconds = getattr(detector, "segment_hop_seconds_" if hop else "segment_seconds_", None)
+    if seconds is None:
+        training = getattr(detector, "training_audio_", None)
+        seconds = training["seconds"][1] if training else None
+    return seconds
+
+
 def scoring_plan(detector, clips, segment=None, hop=None):
     """Per clip, the ``(segment, hop)`` seconds it is cut at, or None to score it whole.
 
@@ -104,10 +125,7 @@ def scoring_plan(detector, clips, segment=None, hop=None):
         return [(seconds, step)] * len(clips)
     if hop is not None:
         raise ValueError("hop is given without segment; pass segment='10s' (say) too")
-    length = getattr(detector, "segment_seconds_", None)
-    if length is None:
-        training = getattr(detector, "training_audio_", None)
-        length = training["seconds"][1] if training else None
+    length = training_length(detector)
     if not length:
         return [None] * len(clips)
     plan = [(length, length) if (duration_of(c, detector.sr) or 0.0) > MUCH_LONGER * length else None for c in clips]
