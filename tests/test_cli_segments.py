@@ -93,3 +93,11 @@ def test_fit_on_one_long_recording_without_segment_cuts_it(tmp_path):
     run = audioad("fit", tmp_path / "hour.wav", "--out", tmp_path / "m", "-q")
     assert run.returncode == 0, run.stderr
     assert "note: a training recording lasts 70 s" in run.stderr and "7 segments of 10 s" in run.stdout
+
+
+def test_fit_on_one_short_recording_says_to_cut_it(tmp_path):
+    sf.write(tmp_path / "half-minute.wav", noise(30, 1), SR)
+    run = audioad("fit", tmp_path / "half-minute.wav", "--out", tmp_path / "m", "-q")
+    assert run.returncode == 1 and "--segment 10s" in run.stderr
+    cut = audioad("fit", tmp_path / "half-minute.wav", "--segment", "5s", "--out", tmp_path / "m", "-q")
+    assert cut.returncode == 0 and "6 segments of 5 s" in cut.stdout

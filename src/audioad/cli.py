@@ -205,6 +205,8 @@ def _fit_on_readable(detector, clips, on_error, progress, segment=None, hop=None
         # input that fails, exit 1 without a usage banner. Other types are bugs and keep their traceback.
         except ValueError as exc:
             unread = f"; {_unreadable(failed, len(clips))}" if failed else ""
+            if segment is None and len(todo) < 3:
+                unread += "; to learn from one or two recordings, cut them into segments: --segment 10s"
             raise Failure(f"cannot fit on these clips: {exc}{unread}") from exc
         else:
             order = {clip: i for i, clip in enumerate(clips)}
