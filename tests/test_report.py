@@ -192,3 +192,20 @@ def test_evaluate_names_the_detector_and_gives_rates_per_condition(run):
     # The rates are the shares of the decisions evaluate wrote (one model, one threshold).
     for value in conditions[2][7:9]:
         assert 0.0 <= float(value) <= 1.0 and round(float(value) * 5) == float(value) * 5
+
+
+@needs_chromium
+def test_evaluate_writes_a_report_of_the_evaluation(run):
+    root, _, _ = run
+    out = root / "evaluation.html"
+    result = audioad("evaluate", root, "--detector", "mel-knn", "--report", out, "-q")
+    assert result.returncode == 0, result.stderr
+    page, console = _rendered(out)
+    assert console == [] and page.find("body")[0]["attrs"].get("data-ready") == "1"
+    cards = {e["attrs"]["data-name"]: e["text"] for e in page.find("div") if "data-name" in e["attrs"]}
+    assert cards["clips"] == "10clips"
+    groups = [e["text"] for e in page.find("td") if "groups" in e["inside"]]
+    assert groups[:2] == ["fan 00", "source"] and groups[8:10] == ["fan 00", "target"]
+    assert len([e for e in page.find("div") if e["attrs"].get("class") == "clip"]) == 2
+    about = page.find("table")[0]["text"]
+    assert "mel-knn: MelKNN()" in about and "AUC (mean) (DCASE)" in about and "12 normal clips" in about

@@ -737,9 +737,15 @@ def _write_scores(
     "--year", type=click.IntRange(2020, 2025), help="DCASE year of the official score (default: from the data)."
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the train/test split of unsplit data.")
-@click.option("--force", is_flag=True, help="Replace the result files of an earlier run in --out.")
+@click.option("--force", is_flag=True, help="Replace the result files of an earlier run in --out (and --report).")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False),
+    help="Also write an HTML report of the evaluation (as audioad report; 2 clips a section shown in full).",
+)
 @common_options
-def evaluate(dataset, detector_name, settings, out, year, seed, force, n_jobs, quiet):
+def evaluate(dataset, detector_name, settings, out, year, seed, force, report_path, n_jobs, quiet):
     """Fit per machine and section on the train split, score the test split, report AUC and pAUC.
 
     DATASET is a DCASE 2020-2025 dev/eval folder, a MIMII folder, a folder of
@@ -747,11 +753,13 @@ def evaluate(dataset, detector_name, settings, out, year, seed, force, n_jobs, q
     With --out: DCASE result files (anomaly_score_*.csv, decision_result_*.csv),
     an ROC curve and a score histogram per machine, and results.csv. Result
     files already in --out are replaced only with --force, and never when
-    one is the DATASET manifest.
+    one is the DATASET manifest. It prints the detector, its parameters and
+    each section's training clips, the AUC and pAUC table, and per section
+    and condition the false-alarm and detection rates at the model's threshold.
 
     \b
     Example:
-      audioad evaluate dcase2023/dev_data --out results/
+      audioad evaluate dcase2023/dev_data --out results/ --report evaluation.html
     """
     import numpy as np
 
@@ -790,7 +798,20 @@ def evaluate(dataset, detector_name, settings, out, year, seed, force, n_jobs, q
         except OutputFileError as exc:
             raise Refused(str(exc)) from exc
 
+    collected = None
+    if report_path is not None:
+        from .outputs import OutputFileError, check_output
+        from .report import SectionDetails
+
+        try:
+            check_output(report_path, "HTML report", [dataset], force=force, is_kind=_is_html)
+        except OutputFileError as exc:
+            raise Refused(str(exc)) from exc
+        collected = SectionDetails(top=2)
+
     def write_section(machine, section, detector, test, scores):
+        if collected is not None:
+            collected.add(machine, section, detector, test, scores)
         if out_dir is not None:
             write_dcase_results(
                 out_dir,
@@ -819,6 +840,18 @@ def evaluate(dataset, detector_name, settings, out, year, seed, force, n_jobs, q
     click.echo("  ".join(f"{k}: {v:.3f}" for k, v in result.summary().items()))
     click.echo("\nAt each section model's threshold (false alarms: normal clips above it; detections: anomalous ones):")
     click.echo(format_table(result.conditions(), columns=CONDITION_COLUMNS))
+    if report_path is not None:
+        from .report import describe_detector, evaluation_report, write_report
+
+        described = describe_detector(build_detector(detector_name, settings))
+        page = evaluation_report(
+            result,
+            collected=collected,
+            title=f"audioad evaluation of {Path(dataset).name}",
+            about=[("Detector", f"{detector_name}: {described}"), ("Data set", str(dataset))],
+        )
+        write_report(page, report_path)
+        click.echo(f"wrote {report_path}")
     if out_dir is not None:
         # Each report is written beside its target and renamed over it once complete.
         with atomic_path(out_dir / "results.csv") as part, open(part, "w", newline="") as f:

@@ -29,6 +29,8 @@ from .metrics import auc, check_labels, pauc, rates_at
 
 __all__ = [
     "build_report",
+    "evaluation_report",
+    "SectionDetails",
     "render_report",
     "clip_details",
     "summarise",
@@ -56,6 +58,7 @@ th{background:#f6f6f6;position:sticky;top:0}#clips th{cursor:pointer;user-select
 td.num{text-align:right;font-variant-numeric:tabular-nums}tr.flagged td{background:#fdf0ee}.figures img{max-width:49%}
 .clip{border:1px solid #ddd;border-radius:6px;padding:.8em 1em;margin:1em 0}.clip img{max-width:100%}
 .explanation{font-family:ui-monospace,monospace;font-size:.9em}#js-errors{color:#c0392b}
+table.about th{width:16em;background:none}
 """
 
 # Sorts the clip table by a column on a click (numbers as numbers, empty cells last); the
@@ -486,6 +489,100 @@ def build_report(detector, clips, *, table=None, title=None, top=5, about=(), pr
         about=[*described, *about],
         figures=figures,
         details=details,
+    )
+
+
+class SectionDetails:
+    """Collects what an evaluation report shows of each section, while its model is at hand.
+
+    Pass its :meth:`add` as (or call it from) :func:`audioad.evaluation.evaluate`'s
+    ``on_section``: each section's test clips get their explanation, and its ``top``
+    highest-scoring clips their :func:`clip_details`.
+
+    Parameters
+    ----------
+    top : int
+        Clips of each section shown in full.
+    """
+
+    def __init__(self, top=2):
+        self.top = top
+        self.explanations, self.details = {}, {}
+
+    def add(self, machine, section, detector, test, scores):
+        """Record a section's explanations and its highest-scoring clips' details."""
+        paths = list(test.paths)
+        if _explains(detector):
+            from .explain import explain
+
+            self.explanations.update((p, e.summary(2)) for p, e in zip(paths, explain(detector, paths)))
+        order = [i for i in np.argsort(-np.nan_to_num(np.asarray(scores), nan=-np.inf)) if np.isfinite(scores[i])]
+        for i in order[: self.top]:
+            self.details[str(paths[i])] = clip_details(detector, paths[i])
+
+
+def evaluation_report(evaluation, *, collected=None, title="audioad evaluation", about=()):
+    """The HTML report of an :class:`~audioad.evaluation.Evaluation`.
+
+    Parameters
+    ----------
+    evaluation : Evaluation
+        What :func:`audioad.evaluation.evaluate` returned.
+    collected : SectionDetails or None
+        The explanations and clip details gathered while it ran.
+    title : str
+        Title of the page.
+    about : sequence of (str, str)
+        Lines on what was run: the detector, the data set.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from audioad.evaluation import Evaluation
+    >>> results = [dict(path=f"{i}.wav", machine="fan", section="00", domain=None, label=label, score=s,
+    ...                 decision=int(s > 0.5)) for i, (label, s) in enumerate([("normal", 0.2), ("anomaly", 0.9)])]
+    >>> sections = [{"machine": "fan", "section": "00", "AUC": 1.0, "pAUC": 1.0}]
+    >>> page = evaluation_report(Evaluation(results, sections, None, 1.0, {("fan", "00"): 0.5}))
+    >>> "ROC curve" in page, 'data-name="detection rate"' in page
+    (True, True)
+    """
+    from .plotting import plot_roc, plot_score_histogram
+
+    collected = collected or SectionDetails(top=0)
+    rows = [
+        {
+            "path": r["path"],
+            "score": r["score"],
+            "flagged": r["decision"],
+            "truth": r["label"],
+            "section": f"{r['machine']} {r['section']}",
+            "condition": r["domain"],
+            "explanation": collected.explanations.get(r["path"], ""),
+        }
+        for r in evaluation.results
+    ]
+    thresholds = evaluation.thresholds
+    single = next(iter(thresholds.values())) if len(thresholds) == 1 else None
+    ax = None
+    for key in sorted({(r["machine"], str(r["section"])) for r in evaluation.results}):
+        chosen = [r for r in evaluation.results if (r["machine"], str(r["section"])) == key]
+        labels = check_labels([r["label"] for r in chosen]).ravel()
+        if 0 < labels.sum() < labels.size:
+            ax = plot_roc(labels, [r["score"] for r in chosen], label=" ".join(key), ax=ax).axes[0]
+    figures = [("ROC curve of each section", _png(ax.figure))] if ax is not None else []
+    scores = np.array([r["score"] for r in rows])
+    labels = check_labels([r["truth"] for r in rows]).ravel()
+    figures.append(("Score histogram", _png(plot_score_histogram(scores, labels, single))))
+    # The cards pool every clip; DCASE's figures are per section, then averaged.
+    lines = [(f"{name} (DCASE)", f"{value:.3f}") for name, value in evaluation.summary().items()]
+    lines += [(f"Model of {m} section {s}", f"threshold {t:.4g}") for (m, s), t in sorted(thresholds.items())]
+    for (machine, section), paths in sorted(evaluation.training.items()):
+        lines.append((f"Trained {machine} section {section} on", f"{len(paths)} normal clips"))
+    return render_report(
+        rows, title=title, threshold=single, about=[*about, *lines], figures=figures, details=collected.details
     )
 
 
