@@ -150,6 +150,17 @@ class WatchState:
     partial : dict
         The file being scored when the watch stopped: path -> segments whose rows are written,
         so that a restart writes the rest of its rows, none twice.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "watch.state.json")
+    >>> state = WatchState(path)
+    >>> state.active, state.flags = True, [False, True]
+    >>> state.save()
+    >>> again = WatchState(path)
+    >>> again.active, again.flags
+    (True, [False, True])
     """
 
     def __init__(self, path):

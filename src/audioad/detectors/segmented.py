@@ -118,6 +118,16 @@ def scoring_plan(detector, clips, segment=None, hop=None):
     length (the segments the model was fitted on, or its longest training clip) when it lasts
     more than :data:`~audioad.segments.MUCH_LONGER` times that, with one :class:`~audioad.segments.SegmentNotice`;
     shorter clips, PyOD-style lists of clips among them, are scored whole as before.
+
+    Examples
+    --------
+    >>> import numpy as np, warnings
+    >>> from audioad import MelKNN
+    >>> clf = MelKNN().fit([np.random.default_rng(i).standard_normal(16000) for i in range(4)])
+    >>> with warnings.catch_warnings(record=True) as notices:
+    ...     plan = scoring_plan(clf, [np.zeros(16000), np.zeros(16000 * 5)])
+    >>> plan, str(notices[0].message).split(":")[0]
+    ([None, (1.0, 1.0)], '1 recording(s) much longer than the training clips')
     """
     if segment is not None:
         seconds = parse_duration(segment, "segment")
@@ -215,6 +225,15 @@ def iter_segment_scores(detector, X, segment=None, hop=None, threshold=None, pla
     Yields
     ------
     list of SegmentScore
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from audioad import MelKNN
+    >>> clf = MelKNN().fit([np.random.default_rng(0).standard_normal(16000 * 8)], segment="1s")
+    >>> batches = iter_segment_scores(clf, [np.random.default_rng(1).standard_normal(16000 * 3)], segment="1s")
+    >>> [(row.start, row.end, row.label) for batch in batches for row in batch]
+    [(0.0, 1.0, 0), (1.0, 2.0, 0), (2.0, 3.0, 0)]
     """
     clips = as_clips(X)
     threshold = detector.threshold_ if threshold is None else float(threshold)
