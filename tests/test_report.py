@@ -1,6 +1,7 @@
 """audioad report: one self-contained HTML page, checked as a browser renders it (headless Chromium)."""
 
 import base64
+import csv
 import re
 import shutil
 import subprocess
@@ -209,3 +210,22 @@ def test_evaluate_writes_a_report_of_the_evaluation(run):
     assert len([e for e in page.find("div") if e["attrs"].get("class") == "clip"]) == 2
     about = page.find("table")[0]["text"]
     assert "mel-knn: MelKNN()" in about and "AUC (mean) (DCASE)" in about and "12 normal clips" in about
+
+
+@needs_chromium
+def test_report_of_a_score_csv(run):
+    root, model, _ = run
+    scores = root / "scores.csv"
+    result = audioad("score", model, root / "fan" / "test", "--explain", "--out", scores, "-q")
+    assert result.returncode == 0, result.stderr
+    out = root / "from-csv.html"
+    result = audioad("report", model, scores, "--out", out, "--top", "1", "-q")
+    assert result.returncode == 0, result.stderr
+    page, console = _rendered(out, "#sort=score:desc")
+    assert console == []
+    rows = _clip_rows(page)
+    written = sorted((float(r["score"]) for r in csv.DictReader(open(scores))), reverse=True)
+    assert [float(row[3]["attrs"]["data-value"]) for row in rows] == written
+    assert all(row[6]["text"] for row in rows)  # the CSV's explanation column
+    assert [row[5]["text"] for row in rows].count("anomaly") == 5  # labels from the data set's file names
+    assert len([e for e in page.find("div") if e["attrs"].get("class") == "clip"]) == 1

@@ -1041,7 +1041,9 @@ def plot(model, clip, out):
 def report(model, inputs, out, top, title, force, n_jobs, quiet):
     """Score clips and write one HTML report that opens in any browser, offline.
 
-    INPUTS are audio files, folders (searched recursively) or manifest CSVs. Where
+    INPUTS are audio files, folders (searched recursively) or manifest CSVs, or
+    one score CSV that MODEL wrote (audioad score): its scores are reported as
+    they are, and only the clips shown in full are read again. Where
     an input is a data set audioad can read (DCASE, MIMII, normal/ and anomaly/
     folders, a manifest), its labels, sections and conditions (domains) give
     false-alarm and detection rates, AUC and pAUC, per section and condition, and
@@ -1055,10 +1057,33 @@ def report(model, inputs, out, top, title, force, n_jobs, quiet):
     Example:
       audioad report fan.audioad data/fan/test --out fan-report.html
     """
+    import os
+
     from .outputs import OutputFileError, check_output
-    from .report import build_report, write_report
+    from .report import build_report, report_from_scores, write_report
+    from .score_csv import SCORE_COLUMNS, is_table
 
     detector = _with_jobs(load_model(model), n_jobs)
+    scores_csv = len(inputs) == 1 and any(
+        is_table(inputs[0], c) for c in (SCORE_COLUMNS, (*SCORE_COLUMNS, "explanation"))
+    )
+    if scores_csv and Path(inputs[0]).stat().st_size:
+        try:
+            check_output(out, "HTML report", [model, inputs[0]], force=force, is_kind=_is_html)
+        except OutputFileError as exc:
+            raise Refused(str(exc)) from exc
+        with open(inputs[0], newline="") as f:
+            paths = [row["path"] for row in csv.DictReader(f)]
+        known = _clip_infos([os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in paths])] if paths else [])
+        table = [known.get(str(Path(p).resolve())) for p in paths]
+        if not any(info is not None and info.label is not None for info in table):
+            table = None
+        page = report_from_scores(detector, inputs[0], table=table, title=title, top=top, about=[("Model file", model)])
+        write_report(page, out)
+        click.echo(
+            f"wrote {out}: {len(paths)} clips from {inputs[0]}, the {min(top, len(paths))} highest-scoring in full"
+        )
+        return
     clips = collect_clips(inputs)
     try:
         check_output(out, "HTML report", [model, *inputs, *clips], force=force, is_kind=_is_html)

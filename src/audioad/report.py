@@ -29,6 +29,7 @@ from .metrics import auc, check_labels, pauc, rates_at
 
 __all__ = [
     "build_report",
+    "report_from_scores",
     "evaluation_report",
     "SectionDetails",
     "render_report",
@@ -448,8 +449,6 @@ def build_report(detector, clips, *, table=None, title=None, top=5, about=(), pr
     >>> page.count('<div class="clip"'), page.count("<tr") > 2
     (1, True)
     """
-    from .plotting import plot_roc, plot_score_histogram
-
     clips = list(clips)
     result = detector.score_clips(clips, progress=progress)
     errors = {e.index: str(e) for e in result.errors}
@@ -469,13 +468,69 @@ def build_report(detector, clips, *, table=None, title=None, top=5, about=(), pr
                 "error": errors.get(i, ""),
             }
         )
-    order = [i for i in np.argsort(-np.nan_to_num(result.scores, nan=-np.inf)) if np.isfinite(result.scores[i])]
-    if _explains(detector):
+    return _report_of_rows(detector, clips, rows, top, title, about, explain_all=True)
+
+
+def report_from_scores(detector, csv_path, *, table=None, title=None, top=5, about=()):
+    """The HTML report of a score CSV written by ``audioad score``, without scoring again.
+
+    The CSV gives each clip's score, label and explanation (if it has that column); the
+    detector that wrote it draws and explains the ``top`` highest-scoring clips.
+
+    Parameters
+    ----------
+    detector : ClipDetector
+        The fitted detector that wrote the CSV.
+    csv_path : str or pathlib.Path
+        A score CSV (``path, score, label, peak_time, error, warning[, explanation]``).
+    table, title, top, about
+        As in :func:`build_report`; ``table`` is matched to the CSV's rows in order.
+
+    Returns
+    -------
+    str
+    """
+    import csv
+
+    with open(csv_path, newline="") as f:
+        records = list(csv.DictReader(f))
+    if not records or "score" not in records[0] or "path" not in records[0]:
+        raise ValueError(f"{csv_path}: not a score CSV of audioad score (it needs path and score columns)")
+    rows, clips = [], []
+    for i, record in enumerate(records):
+        info = table[i] if table is not None else None
+        score = float(record["score"]) if record.get("score") else None
+        rows.append(
+            {
+                "path": record["path"],
+                "score": score if score is not None and np.isfinite(score) else None,
+                "flagged": int(record.get("label") or 0),
+                "truth": None if info is None else info.label,
+                "section": None if info is None else info.section,
+                "condition": None if info is None else info.domain,
+                "explanation": record.get("explanation", ""),
+                "error": record.get("error", ""),
+            }
+        )
+        clips.append(record["path"])
+    return _report_of_rows(detector, clips, rows, top, title, [("Scores", str(csv_path)), *about], explain_all=False)
+
+
+def _report_of_rows(detector, clips, rows, top, title, about, explain_all):
+    """The report of scored rows: the ``top`` clips in full, every clip explained where ``explain_all``."""
+    from .plotting import plot_roc, plot_score_histogram
+
+    threshold = float(detector.threshold_)
+    scores = np.array([np.nan if r["score"] is None else r["score"] for r in rows])
+    order = [i for i in np.argsort(-np.nan_to_num(scores, nan=-np.inf)) if np.isfinite(scores[i])]
+    if explain_all and _explains(detector):
         from .explain import explain
 
         for i, explanation in zip(order, explain(detector, [clips[i] for i in order])):
             rows[i]["explanation"] = explanation.summary(2)
     details = {str(rows[i]["path"]): clip_details(detector, clips[i]) for i in order[:top]}
+    for i in order[:top]:
+        rows[i]["explanation"] = rows[i].get("explanation") or details[str(rows[i]["path"])]["summary"]
     figures = _figures(rows, threshold, plot_roc, plot_score_histogram)
     described = [("Detector", describe_detector(detector))]
     n_train = len(getattr(detector, "decision_scores_", ()))
