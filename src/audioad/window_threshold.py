@@ -14,10 +14,12 @@ import numpy as np
 
 from .thresholds import false_alarm_threshold
 
-__all__ = ["calibrate_window_threshold", "WINDOW_FALSE_ALARM_RATE"]
+__all__ = ["calibrate_window_threshold", "held_out_window_threshold", "WINDOW_FALSE_ALARM_RATE", "HELD_OUT_SHARE"]
 
 #: Share of normal windows above the window threshold, unless another is asked for.
 WINDOW_FALSE_ALARM_RATE = 0.01
+#: Share of the training clips :func:`held_out_window_threshold` holds out (the last ones).
+HELD_OUT_SHARE = 0.2
 
 
 def calibrate_window_threshold(detector, normal_clips, false_alarm_rate=WINDOW_FALSE_ALARM_RATE):
@@ -61,3 +63,48 @@ def calibrate_window_threshold(detector, normal_clips, false_alarm_rate=WINDOW_F
     detector.window_threshold_ = float(false_alarm_threshold(scores, false_alarm_rate))
     detector.window_false_alarm_rate_ = float(false_alarm_rate)
     return detector.window_threshold_
+
+
+def held_out_window_threshold(detector, training_clips, false_alarm_rate=WINDOW_FALSE_ALARM_RATE):
+    """Set ``detector.window_threshold_`` from its own training clips, when no other normal clips are at hand.
+
+    A copy of the detector (same parameters) is fitted on the first clips, all but the last
+    :data:`HELD_OUT_SHARE`, and scores the windows of those last ones, which it has not heard;
+    the threshold is theirs, as :attr:`threshold_` comes from held-out clips. Consecutive clips
+    are held out together, so that clips cut from one recording mostly stay on one side. It
+    costs one more fit on four fifths of the clips.
+
+    Parameters
+    ----------
+    detector : ClipDetector
+        Fitted on ``training_clips``, scoring windows.
+    training_clips : list
+        The clips it was fitted on, in the same order; at least 5 (2 to fit, 1 to hold out).
+    false_alarm_rate : float
+        Share of normal windows above the threshold, in (0, 1).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from audioad import WindowKNN
+    >>> clips = [0.1 * np.random.default_rng(s).standard_normal(16000) for s in range(10)]
+    >>> detector = WindowKNN(max_windows=200).fit(clips)
+    >>> threshold = held_out_window_threshold(detector, clips)
+    >>> detector.window_threshold_ == threshold, detector.window_false_alarm_rate_
+    (True, 0.01)
+    """
+    from sklearn.base import clone
+
+    clips = list(training_clips)
+    if len(clips) < 5:
+        raise ValueError(f"a held-out window threshold needs at least 5 training clips, got {len(clips)}")
+    n_held = max(1, int(round(HELD_OUT_SHARE * len(clips))))
+    copy = clone(detector).fit(clips[:-n_held])
+    threshold = calibrate_window_threshold(copy, clips[-n_held:], false_alarm_rate)
+    detector.window_threshold_ = threshold
+    detector.window_false_alarm_rate_ = float(false_alarm_rate)
+    return threshold
