@@ -80,10 +80,11 @@ def test_a_file_is_cut_as_it_streams_into_the_samples_of_the_whole_file(tmp_path
         np.testing.assert_array_equal(s.wave, y[round(s.start * SR) : round(s.end * SR)])
 
 
-def test_a_segment_scores_as_the_same_audio_scored_alone(tmp_path):
+@pytest.mark.parametrize("make", [MelKNN, default_detector])
+def test_a_segment_scores_as_the_same_audio_scored_alone(tmp_path, make):
     path = tmp_path / "recording.wav"
     sf.write(path, noise(40, 3), SR, subtype="PCM_16")
-    detector = MelKNN().fit([noise(30, 4)], segment="2s")
+    detector = make().fit([noise(30, 4)], segment="2s")
     y = load_audio(path, sr=SR)[0]
     rows = detector.score_segments([str(path)], segment="2.5s", hop="1s").rows
     alone = detector.decision_function([y[round(r.start * SR) : round(r.end * SR)] for r in rows])
