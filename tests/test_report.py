@@ -229,3 +229,25 @@ def test_report_of_a_score_csv(run):
     assert all(row[6]["text"] for row in rows)  # the CSV's explanation column
     assert [row[5]["text"] for row in rows].count("anomaly") == 5  # labels from the data set's file names
     assert len([e for e in page.find("div") if e["attrs"].get("class") == "clip"]) == 1
+
+
+def test_a_long_file_is_shown_by_an_excerpt_around_its_finding(tmp_path):
+    import soundfile as sf
+
+    from audioad.audio import is_long_file
+    from audioad.report import clip_details
+
+    rng = np.random.default_rng(0)
+    detector = MelKNN(n_mels=64).fit([0.05 * rng.standard_normal(32000).astype(np.float32) for _ in range(6)])
+    y = 0.05 * rng.standard_normal(9 * 60 * 16000).astype(np.float32)
+    t = np.arange(2 * 16000) / 16000
+    y[300 * 16000 : 302 * 16000] += 0.2 * np.sin(2 * np.pi * 3000 * t)  # a tone at 5:00-5:02
+    path = tmp_path / "nine-minutes.flac"
+    sf.write(path, y, 16000)
+    assert is_long_file(str(path))
+    details = clip_details(detector, str(path))
+    assert re.match(r"\+\d+ dB at 2\.9-3\.1 kHz, 299\.\d+-302\.\d+ s", details["summary"]), details["summary"]
+    start, end = details["excerpt"]
+    assert start < 300 < 302 < end and end - start == pytest.approx(10.0)
+    wav = details["wav"]
+    assert wav[:4] == b"RIFF" and 300_000 < len(wav) < 330_000  # 10 s at 16 kHz, 16 bits

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import load_audio
+from .audio import is_long_file, load_audio
 from .metrics import auc, check_labels, pauc, rates_at
 
 __all__ = [
@@ -130,6 +130,17 @@ def _excerpt(y, sr, centre, seconds):
     return y[start : start + n], start / sr
 
 
+def _file_excerpt(path, centre, seconds):
+    """At most ``seconds`` of the file at ``path`` around ``centre`` (seconds), read alone: (samples, rate, start)."""
+    import soundfile as sf
+
+    info = sf.info(str(path))
+    n = int(seconds * info.samplerate)
+    first = int(np.clip(centre * info.samplerate - n / 2, 0, max(info.frames - n, 0)))
+    y, rate = sf.read(str(path), start=first, frames=n, dtype="float32", always_2d=True)
+    return y.mean(axis=1), rate, first / rate
+
+
 def clip_details(detector, clip, *, excerpt_seconds=EXCERPT_SECONDS, dpi=_DPI):
     """What the report shows of one clip: its picture, explanation and sound.
 
@@ -141,7 +152,8 @@ def clip_details(detector, clip, *, excerpt_seconds=EXCERPT_SECONDS, dpi=_DPI):
         The clip, in any form :func:`~audioad.audio.load_audio` accepts.
     excerpt_seconds : float
         Longest stretch of sound embedded; a longer clip is cut around its first finding (or
-        its start).
+        its start). A long file (:func:`~audioad.audio.is_long_file`) is explained as it is
+        decoded, and only that stretch of it is read again, drawn and embedded.
     dpi : int
         Resolution of the picture.
 
@@ -163,17 +175,27 @@ def clip_details(detector, clip, *, excerpt_seconds=EXCERPT_SECONDS, dpi=_DPI):
     """
     from .plotting import plot_clip
 
-    y, sr = load_audio(clip, sr=getattr(detector, "sr", None))
+    long = is_long_file(clip)
+    # A short clip is read once for everything; a long file is explained as it is decoded.
+    loaded = None if long else load_audio(clip, sr=getattr(detector, "sr", None))
     summary, findings, centre = "", [], 0.0
     if _explains(detector):
         from .explain import explain
 
-        explanation = explain(detector, [(y, sr)])[0]
+        explanation = explain(detector, [clip if long else loaded])[0]
         summary, findings = explanation.summary(), explanation.rows()
         if explanation.findings:
             centre = (explanation.findings[0].start + explanation.findings[0].end) / 2
-    png = _png(plot_clip(detector, (y, sr)), dpi)
-    excerpt, start = _excerpt(y, sr, centre, excerpt_seconds)
+    if long:
+        # Only the excerpt is read, drawn and embedded: an hour of sound is neither plotted nor sent.
+        y, rate, start = _file_excerpt(clip, centre, excerpt_seconds)
+        excerpt, sr = load_audio((y, rate), sr=getattr(detector, "sr", None))
+        shown = (excerpt, sr)
+    else:
+        y, sr = loaded
+        excerpt, start = _excerpt(y, sr, centre, excerpt_seconds)
+        shown = loaded
+    png = _png(plot_clip(detector, shown), dpi)
     audio, _ = load_audio((excerpt, sr), sr=_AUDIO_SR)
     return {
         "png": png,
@@ -662,20 +684,20 @@ def describe_detector(detector):
 
     Examples
     --------
-    >>> from audioad import MelKNN, default_detector
+    >>> from audioad import Ensemble, MelKNN, WindowKNN
     >>> describe_detector(MelKNN(n_mels=64))
     'MelKNN(n_mels=64)'
-    >>> print(describe_detector(default_detector(n_folds=3)).replace("), ", "),\\n"))
-    Ensemble of MelKNN(),
-    MelKNN(pooling='delta_std'),
-    WindowKNN(context=5, max_windows=2048, window_hop=2) (n_folds=3)
+    >>> describe_detector(Ensemble([MelKNN(), WindowKNN(context=5)], n_folds=3))
+    'Ensemble of MelKNN(), WindowKNN(context=5) (n_folds=3)'
     """
     params = detector.get_params(deep=False)
     signature = inspect.signature(type(detector).__init__).parameters.values()
     defaults = {p.name: p.default for p in signature if p.default is not inspect.Parameter.empty}
     members = params.pop("members", None)
     changed = ", ".join(
-        f"{k}={v!r}" for k, v in sorted(params.items()) if k in defaults and repr(defaults[k]) != repr(v)
+        f"{k}={describe_detector(v) if hasattr(v, 'get_params') else repr(v)}"
+        for k, v in sorted(params.items())
+        if k in defaults and repr(defaults[k]) != repr(v)
     )
     if members is not None:
         listed = ", ".join(describe_detector(m) for m in members)
