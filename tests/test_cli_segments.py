@@ -101,3 +101,21 @@ def test_fit_on_one_short_recording_says_to_cut_it(tmp_path):
     assert run.returncode == 1 and "--segment 10s" in run.stderr
     cut = audioad("fit", tmp_path / "half-minute.wav", "--segment", "5s", "--out", tmp_path / "m", "-q")
     assert cut.returncode == 0 and "6 segments of 5 s" in cut.stdout
+
+
+def test_resume_goes_on_inside_the_file_it_stopped_in(pasted, tmp_path):
+    sf.write(tmp_path / "short.wav", noise(25, 4), SR)
+    inputs = [pasted / "motor.audioad", pasted / "long.flac", tmp_path / "short.wav", "--segment", "10s", "-q"]
+    full = audioad("score", *inputs, "-o", tmp_path / "full.csv")
+    assert full.returncode == 0, full.stderr
+    # An interrupted run: 10 of long.flac's 24 rows and a torn line, no file summary yet.
+    lines = (tmp_path / "full.csv").read_text().splitlines(keepends=True)
+    (tmp_path / "cut.csv").write_text("".join(lines[:11]) + lines[11][:15])
+    (tmp_path / "full.csv.audioad-model").rename(tmp_path / "cut.csv.audioad-model")
+    resumed = audioad("score", *inputs, "-o", tmp_path / "cut.csv", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert rows(tmp_path / "cut.csv") == rows(tmp_path / "full.csv")
+    assert rows(tmp_path / "cut.files.csv") == rows(tmp_path / "full.files.csv")
+    again = audioad("score", *inputs, "-o", tmp_path / "cut.csv", "--resume")
+    assert again.returncode == 0 and "the 2 files are already in" in again.stdout
+    assert len(rows(tmp_path / "cut.csv")) == 27

@@ -503,14 +503,15 @@ def score(
     if any(how is not None for how in plan):
         whole_clip_only = (
             (frames, "--frames"),
-            (resume, "--resume"),
             (dask_address, "--dask"),
             (explain_clips, "--explain"),
         )
         for flag, name in whole_clip_only:
             if flag:
                 raise click.UsageError(f"{name} is for whole clips; it does not combine with segments (--segment)")
-        _score_segments(detector, clips, plan, out, read, force, on_error, rule, file_false_alarm_rate, model, quiet)
+        _score_segments(
+            detector, clips, plan, out, read, force, resume, on_error, rule, file_false_alarm_rate, model, quiet
+        )
         return
     try:
         check_output(out, "score CSV", read, force=force or resume, is_kind=lambda p: is_table(p, columns))
@@ -583,11 +584,24 @@ def calibrated_file_threshold(detector, plan, rule, per_hour):
     return max(level, float(detector.threshold_))
 
 
-def _score_segments(detector, clips, plan, out, read, force, on_error, rule, per_hour, model, quiet):
-    """``audioad score`` on segments: a row a segment as it is scored, and each file's summary once it is done."""
+def _score_segments(detector, clips, plan, out, read, force, resume, on_error, rule, per_hour, model, quiet):
+    """``audioad score`` on segments: a row a segment as it is scored, and each file's summary once it is done.
+
+    With ``resume``, files with a summary are skipped, and a file the last run stopped inside goes
+    on after its last row, its earlier rows counted in its summary.
+    """
     from .detectors.segmented import describe, iter_segment_scores
     from .outputs import OutputFileError, check_output
-    from .score_csv import FILE_COLUMNS, SEGMENT_COLUMNS, RowWriter, files_path, is_table, model_fingerprint
+    from .score_csv import (
+        FILE_COLUMNS,
+        SEGMENT_COLUMNS,
+        RowWriter,
+        ScoreCSVError,
+        files_path,
+        is_table,
+        model_fingerprint,
+        segments_done,
+    )
     from .score_csv import csv_number as number
     from .segments import FileSummaries, parse_rule
 
@@ -596,11 +610,22 @@ def _score_segments(detector, clips, plan, out, read, force, on_error, rule, per
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--rule") from exc
     summary_out = files_path(out)
+    fingerprint = model_fingerprint(model)
     try:
-        check_output(out, "score CSV", read, force=force, is_kind=lambda p: is_table(p, SEGMENT_COLUMNS))
-        check_output(summary_out, "file summary CSV", read, force=force, is_kind=lambda p: is_table(p, FILE_COLUMNS))
-    except OutputFileError as exc:
+        check_output(out, "score CSV", read, force=force or resume, is_kind=lambda p: is_table(p, SEGMENT_COLUMNS))
+        check_output(
+            summary_out, "file summary CSV", read, force=force or resume, is_kind=lambda p: is_table(p, FILE_COLUMNS)
+        )
+        completed, partial = segments_done(out, fingerprint) if resume and Path(out).exists() else (set(), {})
+    except (OutputFileError, ScoreCSVError) as exc:
         raise Refused(str(exc)) from exc
+    todo = [i for i, clip in enumerate(clips) if str(clip) not in completed]
+    clips, plan = [clips[i] for i in todo], [plan[i] for i in todo]
+    earlier = {i: partial[str(clip)] for i, clip in enumerate(clips) if str(clip) in partial}
+    skip = {i: sum(1 for row in rows if not row[3]) for i, rows in earlier.items()}
+    if not clips:
+        click.echo(f"nothing to score: the {len(completed)} files are already in {out}")
+        return
     threshold = float(detector.threshold_)
     level = calibrated_file_threshold(detector, plan, rule, per_hour)
     summaries = FileSummaries(threshold, level, rule)
@@ -610,8 +635,8 @@ def _score_segments(detector, clips, plan, out, read, force, on_error, rule, per
         return "anomalous" if summary.flagged else "normal" if summary.n_segments else "not scored"
 
     with ExitStack() as stack:
-        rows = stack.enter_context(RowWriter(out, SEGMENT_COLUMNS, fingerprint=model_fingerprint(model)))
-        files = stack.enter_context(RowWriter(summary_out, FILE_COLUMNS))
+        rows = stack.enter_context(RowWriter(out, SEGMENT_COLUMNS, append=resume, fingerprint=fingerprint))
+        files = stack.enter_context(RowWriter(summary_out, FILE_COLUMNS, append=resume))
 
         def finished(done):
             nonlocal flagged
@@ -627,11 +652,17 @@ def _score_segments(detector, clips, plan, out, read, force, on_error, rule, per
                     )
                 )  # fmt: skip
 
-        batches = iter_segment_scores(detector, clips, plan=plan, threshold=threshold)
+        def resumed(clip):
+            """The rows an earlier run wrote of ``clip``, into its summary before its new ones."""
+            for start, end, value, error in earlier.pop(clip, ()):
+                finished(summaries.add(clip, str(clips[clip]), start, end, value, error))
+
+        batches = iter_segment_scores(detector, clips, plan=plan, threshold=threshold, skip=skip)
         stack.enter_context(closing(batches))
         try:
             for batch in batches:
                 for row in batch:
+                    resumed(row.clip)
                     if row.error:
                         failures.append(f"{row.path}: {row.error}")
                         if on_error == "raise":
@@ -644,14 +675,19 @@ def _score_segments(detector, clips, plan, out, read, force, on_error, rule, per
                         )  # fmt: skip
                         n_rows += 1
                     finished(summaries.add(row.clip, row.path, row.start, row.end, row.score, row.error))
+            for clip in sorted(earlier):
+                resumed(clip)  # a file whose rows were all written, but not its summary
             finished(summaries.close())
         except KeyboardInterrupt:
-            raise Interrupted(f"interrupted: {rows.written} rows written to {out}") from None
+            raise Interrupted(
+                f"interrupted: {rows.written} rows written to {out}; rerun with --resume to score the rest"
+            ) from None
     if failures:
         listed = "; ".join(failures[:3]) + (" ..." if len(failures) > 3 else "")
         raise Failure(f"{len(failures)} of {len(clips)} files failed: {listed}")
+    skipped = f", {len(completed)} already in {out}" if completed else ""
     click.echo(
-        f"scored {n_rows} segments of {len(clips)} files; {flagged} flagged (rule {rule}, file threshold "
+        f"scored {n_rows} segments of {len(clips)} files{skipped}; {flagged} flagged (rule {rule}, file threshold "
         f"{level:.4g}; segment threshold {threshold:.4g}); wrote {out} and {summary_out}"
     )
 

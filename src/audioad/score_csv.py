@@ -28,6 +28,7 @@ __all__ = [
     "FILE_COLUMNS",
     "files_path",
     "csv_number",
+    "segments_done",
     "ScoreCSVError",
     "model_fingerprint",
     "sidecar_path",
@@ -209,6 +210,45 @@ def done_paths(out, fingerprint, columns=SCORE_COLUMNS):
             "score to another --out, or pass --force to start it over"
         )
     return paths
+
+
+def segments_done(out, fingerprint):
+    """What an earlier ``audioad score --segment`` run into ``out`` did, for ``--resume``.
+
+    Checks ``out`` as :func:`done_paths` does (same model, a segment CSV; a torn last line cut off)
+    and reads the per-file summary beside it (:func:`files_path`).
+
+    Returns
+    -------
+    finished : set of str
+        Files with a summary row: done.
+    partial : dict
+        Files with segment rows but no summary (the run stopped inside them): path -> their rows'
+        ``(start, end, score, error)`` in order, floats (NaN where empty).
+
+    Raises
+    ------
+    ScoreCSVError
+        For a CSV written by another model, or one that cannot be read, naming it.
+    """
+    paths = done_paths(out, fingerprint, SEGMENT_COLUMNS)
+    summary = files_path(out)
+    finished = set()
+    try:
+        if summary.exists():
+            repair(summary)
+            with open(summary, newline="", encoding="utf-8") as f:
+                finished = {row["path"] for row in csv.DictReader(f) if row.get("path")}
+        partial = {}
+        if paths - finished:
+            with open(out, newline="", encoding="utf-8") as f:
+                for row in csv.DictReader(f):
+                    if row["path"] not in finished:
+                        cells = [float(row[k]) if row[k] else math.nan for k in ("start", "end", "score")]
+                        partial.setdefault(row["path"], []).append((*cells, row["error"]))
+    except (OSError, UnicodeDecodeError, csv.Error, KeyError, ValueError) as exc:
+        raise ScoreCSVError(f"{out}: cannot read it to resume ({type(exc).__name__}: {exc})") from exc
+    return finished, partial
 
 
 def csv_number(value):

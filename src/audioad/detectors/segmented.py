@@ -151,28 +151,32 @@ def scoring_plan(detector, clips, segment=None, hop=None):
     return plan
 
 
-def _pieces(clips, plan, sr):
+def _pieces(clips, plan, sr, skip=None):
     """Per clip, in order: ``(clip, item, start, end)`` for each segment or whole clip, or ``(clip, error)``.
 
     A segment's item is its waveform; a whole clip's is the clip as given. A recording that fails
-    part way gives its segments so far, then its error.
+    part way gives its segments so far, then its error. ``skip`` maps a clip's index to how many
+    of its first pieces to leave out (scored by an earlier run).
     """
+    skip = skip or {}
     for index, (item, how) in enumerate(zip(clips, plan)):
         if how is None:
-            seconds = duration_of(item, sr)
-            yield index, item, 0.0, math.nan if seconds is None else seconds
+            if skip.get(index, 0) < 1:
+                seconds = duration_of(item, sr)
+                yield index, item, 0.0, math.nan if seconds is None else seconds
             continue
         try:
-            for piece in cut(item, sr, *how):
-                yield index, piece.wave, piece.start, piece.end
+            for number, piece in enumerate(cut(item, sr, *how)):
+                if number >= skip.get(index, 0):
+                    yield index, piece.wave, piece.start, piece.end
         except AudioInputError as exc:
             yield index, exc.at(index)
 
 
-def _batches(clips, plan, sr, size=_BATCH_SEGMENTS):
+def _batches(clips, plan, sr, size=_BATCH_SEGMENTS, skip=None):
     """Pieces of :func:`_pieces` in lists of at most ``size``; an error ends its list."""
     batch = []
-    for piece in _pieces(clips, plan, sr):
+    for piece in _pieces(clips, plan, sr, skip):
         batch.append(piece)
         if len(batch) == size or len(piece) == 2:
             yield batch
@@ -203,7 +207,7 @@ def segment_features(detector, X, segment, hop, progress=False, **options):
     return joined(parts), profiles
 
 
-def iter_segment_scores(detector, X, segment=None, hop=None, threshold=None, plan=None):
+def iter_segment_scores(detector, X, segment=None, hop=None, threshold=None, plan=None, skip=None):
     """Score every segment of every recording in X, a batch at a time; yield each batch's rows.
 
     The generator behind :meth:`~audioad.detectors.base.ClipDetector.score_segments`, for callers
@@ -221,6 +225,8 @@ def iter_segment_scores(detector, X, segment=None, hop=None, threshold=None, pla
         Segment threshold for the labels; None: the detector's ``threshold_``.
     plan : list or None
         A :func:`scoring_plan` made already (the notice is then not given again).
+    skip : dict or None
+        Recording index -> how many of its first segments to leave out (an earlier run scored them).
 
     Yields
     ------
@@ -238,7 +244,7 @@ def iter_segment_scores(detector, X, segment=None, hop=None, threshold=None, pla
     clips = as_clips(X)
     threshold = detector.threshold_ if threshold is None else float(threshold)
     plan = scoring_plan(detector, clips, segment, hop) if plan is None else plan
-    for batch in _batches(clips, plan, detector.sr):
+    for batch in _batches(clips, plan, detector.sr, skip=skip):
         failed = batch.pop() if len(batch[-1]) == 2 else None
         rows = []
         if batch:
