@@ -169,3 +169,13 @@ def test_score_explain_adds_an_explanation_column(machine, tmp_path):
     )
     assert by_name["normal.wav"]["explanation"] == "no band departs from normal"
     assert by_name["gone.wav"]["explanation"] == "" and by_name["gone.wav"]["error"]
+
+
+def test_score_warns_that_a_whole_clip_detector_has_no_frames(machine, tmp_path):
+    from conftest import audioad
+
+    _, train, _ = machine
+    model = tmp_path / "m.audioad"
+    assert audioad("fit", *train[:6], "--detector", "mel-knn", "--out", model, "-q").returncode == 0
+    result = audioad("score", model, train[0], "-o", tmp_path / "s.csv", "--frames", tmp_path / "f.csv", "-q")
+    assert result.returncode == 0 and "MelKNN scores whole clips" in result.stderr and "no window rows" in result.stderr

@@ -491,6 +491,12 @@ def score(
         raise click.UsageError("--resume keeps --out and --force replaces it: pass one of them")
     detector = _with_jobs(load_model(model), n_jobs)
     segment, hop = _duration(segment, "--segment"), _duration(hop, "--hop")
+    if frames and not detector.scores_windows:
+        click.echo(
+            f"warning: {type(detector).__name__} scores whole clips: {frames} gets a header and no window rows, "
+            "and peak_time stays empty",
+            err=True,
+        )
     if hop is not None and segment is None:
         raise click.UsageError("--hop needs --segment")
     clips = collect_clips(inputs)
