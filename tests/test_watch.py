@@ -184,3 +184,24 @@ def test_the_watch_command_on_a_folder_with_a_corrupt_file(model, tmp_path):
     assert watch.returncode == 0, stderr
     assert [os.path.basename(r["source"]) for r in rows(out)] == ["1.wav", "1.wav", "2.wav", "3.wav", "3.wav"]
     assert "skipped" in stdout and "2.wav" in stdout
+
+
+def test_the_state_stays_small_where_the_recorder_keeps_every_file(detector, tmp_path, monkeypatch):
+    import audioad.watch
+
+    monkeypatch.setattr(audioad.watch, "MAX_DONE", 2)
+    folder = tmp_path / "recorder"
+    folder.mkdir()
+    for i in range(4):
+        sf.write(folder / f"{i}.wav", hum(2, i), SR)
+        os.utime(folder / f"{i}.wav", (1000.0 + i, 1000.0 + i))
+    w, writer, _ = watcher(detector, tmp_path)
+    w.watch_folder(FolderSource(folder, settle=0), poll=0.05, idle_exit=0.2)
+    writer.close()
+    state = json.loads((tmp_path / "state.json").read_text())
+    assert sorted(os.path.basename(p) for p in state["done"]) == ["2.wav", "3.wav"] and state["scored_before"] == 1001.0
+    sf.write(folder / "4.wav", hum(2, 4), SR)
+    w, writer, _ = watcher(detector, tmp_path)
+    w.watch_folder(FolderSource(folder, settle=0), poll=0.05, idle_exit=0.2)
+    writer.close()
+    assert [os.path.basename(r["source"]) for r in rows(tmp_path / "rows.csv")] == [f"{i}.wav" for i in range(5)]

@@ -44,6 +44,7 @@ from .segments import Segmenter, cut, parse_rule
 
 __all__ = [
     "WATCH_COLUMNS",
+    "MAX_DONE",
     "PCM_FORMATS",
     "AlertRule",
     "AlertEvent",
@@ -59,6 +60,9 @@ log.addHandler(logging.NullHandler())
 
 #: Columns of the CSV a watch writes: one row a segment.
 WATCH_COLUMNS = ("source", "start", "end", "score", "label", "alert", "scored_at", "error")
+
+#: Files a watch state names at most; older scored files are remembered by their time alone.
+MAX_DONE = 1000
 
 #: Raw PCM formats a pipe may carry: numpy dtype and full scale.
 PCM_FORMATS = {"s16le": ("<i2", 2.0**15), "s32le": ("<i4", 2.0**31), "f32le": ("<f4", 1.0)}
@@ -150,6 +154,10 @@ class WatchState:
     partial : dict
         The file being scored when the watch stopped: path -> segments whose rows are written,
         so that a restart writes the rest of its rows, none twice.
+    scored_before : float
+        Files last modified at or before this time (seconds since the epoch) count as scored:
+        where a recorder keeps every file, the oldest entries of ``done`` are folded into it, so
+        the state holds at most :data:`MAX_DONE` files.
 
     Examples
     --------
@@ -167,6 +175,7 @@ class WatchState:
         self.path = None if path is None else Path(path)
         self.done, self.flags, self.active, self.stream_seconds, self.rows = {}, [], False, 0.0, 0
         self.partial = {}
+        self.scored_before = -math.inf
         if self.path is not None and self.path.exists():
             try:
                 data = json.loads(self.path.read_text(encoding="utf-8"))
@@ -176,6 +185,7 @@ class WatchState:
                 self.stream_seconds = float(data.get("stream_seconds", 0.0))
                 self.rows = int(data.get("rows", 0))
                 self.partial = {str(k): int(v) for k, v in data.get("partial", {}).items()}
+                self.scored_before = float(data.get("scored_before") or -math.inf)
             except (ValueError, TypeError, AttributeError, OSError) as exc:
                 raise ValueError(
                     f"{self.path}: cannot read the watch state ({exc}); remove it to start afresh"
@@ -192,6 +202,7 @@ class WatchState:
             "stream_seconds": self.stream_seconds,
             "rows": self.rows,
             "partial": self.partial,
+            "scored_before": None if math.isinf(self.scored_before) else self.scored_before,
         }
         partial = self.path.with_name(self.path.name + ".partial")
         partial.write_text(json.dumps(data), encoding="utf-8")
@@ -231,8 +242,8 @@ class FolderSource:
         self.suffixes = tuple(suffixes)
         self._sizes = {}  # path -> (size, when first seen at that size)
 
-    def ready(self, done):
-        """Complete files not in ``done``, oldest first.
+    def ready(self, done, scored_before=-math.inf):
+        """Complete files not in ``done`` and modified after ``scored_before``, oldest first.
 
         A file is complete once its size has stayed the same for ``settle`` seconds; whether it
         decodes is found out when it is scored (a corrupt file is then logged and skipped).
@@ -243,6 +254,8 @@ class FolderSource:
             if not entry.is_file() or Path(entry.name).suffix.lower() not in self.suffixes or entry.path in done:
                 continue
             stat = entry.stat()
+            if stat.st_mtime <= scored_before:
+                continue
             size, since = self._sizes.get(entry.path, (None, now))
             sizes[entry.path] = (stat.st_size, since if size == stat.st_size else now)
             if now - sizes[entry.path][1] >= self.settle:
@@ -470,7 +483,7 @@ class Watcher:
         """Score each new complete file of ``source`` until ``stop`` is set (or nothing new for ``idle_exit`` s)."""
         idle_since = time.monotonic()
         while stop is None or not stop.is_set():
-            ready = source.ready(self.state.done)
+            ready = source.ready(self.state.done, self.state.scored_before)
             for path in ready:
                 self.score_file(path)
                 if stop is not None and stop.is_set():
@@ -478,8 +491,15 @@ class Watcher:
             if ready:
                 idle_since = time.monotonic()
                 present = {e.path for e in os.scandir(source.folder)}
-                # Files that left the folder need no memory: the state stays small over days.
-                self.state.done = {p: v for p, v in self.state.done.items() if p in present}
+                # Files that left the folder need no memory, and the oldest of a folder that keeps
+                # everything are folded into one time: the state stays small over days.
+                done = sorted(
+                    ((p, v) for p, v in self.state.done.items() if p in present and v),
+                    key=lambda item: item[1][1],
+                )
+                if len(done) > MAX_DONE:
+                    self.state.scored_before = max(self.state.scored_before, done[-MAX_DONE - 1][1][1])
+                self.state.done = {p: v for p, v in done if v[1] > self.state.scored_before}
                 self.state.save()
             elif idle_exit is not None and time.monotonic() - idle_since >= idle_exit:
                 return
