@@ -125,7 +125,8 @@ def main(argv=None) -> int:
             f"- machine: {machine(load)}",
             f"- versions: {versions()}",
             "- peak MB: peak resident memory of a fresh process that loads the model and scores (or fits), imports"
-            " included; model MB: the same process's peak when it only loads the model (the detectors' imports). The default detector,"
+            " included; model MB: the same process's peak when it only loads the model (the detectors' imports)."
+            " The default detector,"
             " fitted on a 10-minute 16 kHz WAV cut into 10 s segments; the files are a 16 kHz hum in noise."
             f" Target: under {TARGET_MB} MB for a 3-hour file of any format.",
             "",
