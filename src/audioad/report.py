@@ -511,6 +511,19 @@ def report_from_scores(detector, csv_path, *, table=None, title=None, top=5, abo
     Returns
     -------
     str
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from audioad import MelKNN
+    >>> detector = MelKNN(n_mels=32).fit([0.1 * np.random.default_rng(s).standard_normal(16000) for s in range(4)])
+    >>> path = os.path.join(tempfile.mkdtemp(), "scores.csv")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write("path,score,label,peak_time,error,warning\\na.wav,9.5,1,,,\\nb.wav,,,,file not found,\\n")
+    >>> page = report_from_scores(detector, path, top=0)
+    >>> 'data-value="9.5"' in page, '<td class="explanation">file not found</td>' in page
+    (True, True)
     """
     import csv
 
@@ -580,6 +593,22 @@ class SectionDetails:
     ----------
     top : int
         Clips of each section shown in full.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np, soundfile as sf
+    >>> from types import SimpleNamespace
+    >>> from audioad import MelKNN
+    >>> folder = tempfile.mkdtemp()
+    >>> paths = [os.path.join(folder, f"{i}.wav") for i in range(6)]
+    >>> for i, path in enumerate(paths):
+    ...     sf.write(path, 0.1 * np.random.default_rng(i).standard_normal(16000), 16000)
+    >>> detector = MelKNN(n_mels=32).fit(paths[:4])
+    >>> collected = SectionDetails(top=1)
+    >>> collected.add("fan", "00", detector, SimpleNamespace(paths=paths[4:]), detector.decision_function(paths[4:]))
+    >>> len(collected.details), sorted(collected.explanations.values())
+    (1, ['no band departs from normal', 'no band departs from normal'])
     """
 
     def __init__(self, top=2):
