@@ -177,15 +177,18 @@ def test_segment_model_files_keep_the_segment_length(tmp_path):
 def bldc_recordings(minutes, fault_at):
     """A normal training recording, and a test recording of ``minutes`` with a 10 s bearing fault at ``fault_at`` s.
 
-    From the BLDC motor recordings where they are (the first 6 s of each healthy recording to train,
-    the rest, shuffled and looped, to test); from make_machine_sounds where they are not.
+    From the BLDC motor recordings where they are (the first 6 s of each healthy recording, shuffled,
+    to train; the rest, shuffled and looped, to test); from make_machine_sounds where they are not.
     """
     if (BLDC / "manifest.csv").exists():
         with open(BLDC / "manifest.csv", newline="") as f:
             table = list(csv.DictReader(f))
         healthy = [load_audio(BLDC / r["path"], sr=SR)[0] for r in table if r["condition"] == "healthy"]
         fault = next(load_audio(BLDC / r["path"], sr=SR)[0] for r in table if r["condition"] == "bearing")
-        train = np.concatenate([h[: 6 * SR] for h in healthy])
+        # The machines at their speeds in a shuffled order, as a recorder hears a machine change speed:
+        # each held-out fold of the recording then holds speeds the other folds have too.
+        order = np.random.default_rng(1).permutation(len(healthy))
+        train = np.concatenate([healthy[i][: 6 * SR] for i in order])
         rest = [h[6 * SR :] for h in healthy]
     else:
         from audioad.datasets import make_machine_sounds
