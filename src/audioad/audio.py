@@ -389,8 +389,9 @@ def is_long_file(item):
             return True
         # A header read costs about 0.1 ms (a WAV) to 1 ms (an OGG), next to milliseconds to decode.
         info = sf.info(str(item))
-    except (OSError, sf.SoundFileError, RuntimeError):
-        return False  # gone, unreadable or not audio: loading it will say what is wrong
+    except (OSError, sf.SoundFileError, RuntimeError, TypeError):
+        # gone, unreadable or not audio (a headerless file is a TypeError): loading it will say what is wrong
+        return False
     return info.frames * info.channels * 4 > LONG_FILE_BYTES
 
 
