@@ -119,3 +119,18 @@ def test_resume_goes_on_inside_the_file_it_stopped_in(pasted, tmp_path):
     again = audioad("score", *inputs, "-o", tmp_path / "cut.csv", "--resume")
     assert again.returncode == 0 and "the 2 files are already in" in again.stdout
     assert len(rows(tmp_path / "cut.csv")) == 27
+
+
+def test_thresholds_from_normal_recordings_the_model_did_not_hear(pasted, tmp_path):
+    _, normal = bldc_recordings(minutes=3, fault_at=0)
+    sf.write(tmp_path / "normal.wav", normal[10 * SR :], SR, subtype="PCM_16")
+    out = tmp_path / "scores.csv"
+    args = ["score", pasted / "motor.audioad", pasted / "long.flac", "--segment", "10s", "-o", out]
+    run = audioad(*args, "--calibrate", tmp_path / "normal.wav", "--false-alarm-rate", "0.05")
+    assert run.returncode == 0, run.stderr
+    assert "thresholds from 17 segments of 1 normal recording(s)" in run.stderr
+    [summary] = rows(tmp_path / "scores.files.csv")
+    assert summary["verdict"] == "anomalous" and summary["flagged_at"] == "120.0"
+    default = audioad(*args[:-1], tmp_path / "default.csv")
+    assert default.returncode == 0, default.stderr
+    assert float(summary["file_threshold"]) != float(rows(tmp_path / "default.files.csv")[0]["file_threshold"])

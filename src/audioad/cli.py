@@ -152,7 +152,16 @@ def segment_options(function):
 
 
 def threshold_options(function):
-    """--threshold, --false-alarm-rate, --rule and --file-false-alarm-rate, shared by score and watch."""
+    """--threshold, --false-alarm-rate, --rule, --file-false-alarm-rate and --calibrate, shared by score and watch."""
+    function = click.option(
+        "--calibrate",
+        multiple=True,
+        metavar="NORMAL",
+        help=(
+            "Normal recordings the model did not learn from (repeatable): the thresholds are set from their "
+            "segments' scores instead of the model's held-out training scores."
+        ),
+    )(function)
     function = click.option(
         "--file-false-alarm-rate",
         type=click.FloatRange(0, min_open=True),
@@ -453,7 +462,7 @@ def fit(train, detector_name, settings, out, force, on_error, window_rate, segme
 @common_options
 def score(
     model, inputs, out, frames, resume, force, explain_clips, on_error, dask_address, segment, hop, threshold,
-    false_alarm_rate, rule, file_false_alarm_rate, n_jobs, quiet,
+    false_alarm_rate, rule, file_false_alarm_rate, calibrate, n_jobs, quiet,
 ):  # fmt: skip
     """Score clips with a fitted model, writing and flushing each row as soon as it is scored.
 
@@ -501,7 +510,8 @@ def score(
         raise click.UsageError("--hop needs --segment")
     clips = collect_clips(inputs)
     read = [model, *inputs, *clips]
-    detector.threshold_ = segment_threshold(detector, threshold, false_alarm_rate)
+    normal = held_out_normal(detector, calibrate, segment, hop)
+    detector.threshold_ = segment_threshold(detector, threshold, false_alarm_rate, normal)
     from .detectors.segmented import scoring_plan
 
     with notices():
@@ -516,7 +526,7 @@ def score(
             if flag:
                 raise click.UsageError(f"{name} is for whole clips; it does not combine with segments (--segment)")
         _score_segments(
-            detector, clips, plan, out, read, force, resume, on_error, rule, file_false_alarm_rate, model, quiet
+            detector, clips, plan, out, read, force, resume, on_error, rule, file_false_alarm_rate, model, quiet, normal
         )
         return
     try:
@@ -563,7 +573,26 @@ def score(
     click.echo(f"scored {len(todo)} clips{skipped}; wrote {out}" + (f" and {frames}" if frames else ""))
 
 
-def segment_threshold(detector, threshold, false_alarm_rate):
+def held_out_normal(detector, calibrate, segment=None, hop=None):
+    """Scores of normal audio the model did not learn from: the --calibrate recordings' segments, else None.
+
+    None stands for the model's own held-out training scores (``decision_scores_``).
+    """
+    if not calibrate:
+        return None
+    import numpy as np
+
+    clips = collect_clips(calibrate)
+    with notices():
+        result = detector.score_segments(clips, segment=segment, hop=hop)
+    scores = np.array([row.score for row in result.rows if not row.error and np.isfinite(row.score)])
+    if len(scores) < 2:
+        raise click.UsageError(f"--calibrate: {len(scores)} segment(s) of normal audio could be scored; pass more")
+    click.echo(f"thresholds from {len(scores)} segments of {len(clips)} normal recording(s) (--calibrate)", err=True)
+    return scores
+
+
+def segment_threshold(detector, threshold, false_alarm_rate, normal=None):
     """The segment threshold: --threshold, the --false-alarm-rate quantile of held-out normal scores, or the model's."""
     from .thresholds import false_alarm_threshold
 
@@ -572,12 +601,12 @@ def segment_threshold(detector, threshold, false_alarm_rate):
     if threshold is not None:
         return float(threshold)
     if false_alarm_rate is not None:
-        return false_alarm_threshold(detector.decision_scores_, false_alarm_rate)
+        return false_alarm_threshold(detector.decision_scores_ if normal is None else normal, false_alarm_rate)
     return float(detector.threshold_)
 
 
-def calibrated_file_threshold(detector, plan, rule, per_hour):
-    """The file threshold for ``rule`` at ``per_hour`` false alarms, from the model's held-out normal scores."""
+def calibrated_file_threshold(detector, plan, rule, per_hour, normal=None):
+    """The file threshold for ``rule`` at ``per_hour`` false alarms, from held-out normal scores (or the model's)."""
     from .detectors.segmented import training_length
     from .thresholds import file_threshold
 
@@ -585,12 +614,12 @@ def calibrated_file_threshold(detector, plan, rule, per_hour):
     hop = min(hops) if hops else training_length(detector, hop=True)
     if not hop:
         return float(detector.threshold_)  # a model file too old to say how long its clips were
-    level = file_threshold(detector.decision_scores_, per_hour, hop, rule.k, rule.n)
+    level = file_threshold(detector.decision_scores_ if normal is None else normal, per_hour, hop, rule.k, rule.n)
     # A file threshold below the segment threshold would flag files on segments not labelled anomalous.
     return max(level, float(detector.threshold_))
 
 
-def _score_segments(detector, clips, plan, out, read, force, resume, on_error, rule, per_hour, model, quiet):
+def _score_segments(detector, clips, plan, out, read, force, resume, on_error, rule, per_hour, model, quiet, normal):
     """``audioad score`` on segments: a row a segment as it is scored, and each file's summary once it is done.
 
     With ``resume``, files with a summary are skipped, and a file the last run stopped inside goes
@@ -633,7 +662,7 @@ def _score_segments(detector, clips, plan, out, read, force, resume, on_error, r
         click.echo(f"nothing to score: the {len(completed)} files are already in {out}")
         return
     threshold = float(detector.threshold_)
-    level = calibrated_file_threshold(detector, plan, rule, per_hour)
+    level = calibrated_file_threshold(detector, plan, rule, per_hour, normal)
     summaries = FileSummaries(threshold, level, rule)
     failures, flagged, n_rows = [], 0, 0
 
@@ -979,7 +1008,7 @@ def evaluate(dataset, detector_name, settings, out, year, seed, force, report_pa
 @threshold_options
 def watch(
     model, source, out, state, on_alert, clear, log_file, pcm_format, rate, channels, settle, poll, idle_exit,
-    segment, hop, threshold, false_alarm_rate, rule, file_false_alarm_rate,
+    segment, hop, threshold, false_alarm_rate, rule, file_false_alarm_rate, calibrate,
 ):  # fmt: skip
     """Watch a machine: score each segment as it is recorded; alert when K of N are above the alert threshold.
 
@@ -1020,9 +1049,10 @@ def watch(
     if not seconds:
         raise click.UsageError(f"{model} does not say how long its training clips were: pass --segment")
     step = _duration(hop, "--hop") or seconds
-    level = segment_threshold(detector, threshold, false_alarm_rate)
+    normal = held_out_normal(detector, calibrate, seconds, step)
+    level = segment_threshold(detector, threshold, false_alarm_rate, normal)
     detector.threshold_ = level
-    alert_level = calibrated_file_threshold(detector, [(seconds, step)], verdict, file_false_alarm_rate)
+    alert_level = calibrated_file_threshold(detector, [(seconds, step)], verdict, file_false_alarm_rate, normal)
     state_path = Path(state) if state else Path(f"{out}.state.json")
     try:
         inputs = [model] if source == "-" else [model, source]
