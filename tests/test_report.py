@@ -251,3 +251,13 @@ def test_a_long_file_is_shown_by_an_excerpt_around_its_finding(tmp_path):
     assert start < 300 < 302 < end and end - start == pytest.approx(10.0)
     wav = details["wav"]
     assert wav[:4] == b"RIFF" and 300_000 < len(wav) < 330_000  # 10 s at 16 kHz, 16 bits
+
+
+def test_the_summary_is_in_the_page_as_json(run):
+    import json
+
+    _, _, out = run
+    text = out.read_text()
+    data = json.loads(re.search(r'<script type="application/json" id="report-data">(.*?)</script>', text).group(1))
+    assert data["clips"] == 10 and data["normal"] == 5 and data["anomalous"] == 5
+    assert 0.0 <= data["false_alarm_rate"] <= 1.0 and 0.0 <= data["AUC"] <= 1.0

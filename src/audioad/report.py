@@ -270,6 +270,12 @@ def summarise(rows, threshold=None):
     }
 
 
+def _json(figures):
+    """The summary as JSON inside a script element: NaN as null, and no ``</`` to end the element early."""
+    plain = {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in figures.items()}
+    return json.dumps(plain).replace("</", "<\\/")
+
+
 def _percent(value):
     return "" if value is None or not np.isfinite(value) else f"{value:.1%}"
 
@@ -429,7 +435,7 @@ def render_report(rows, *, title, threshold=None, about=(), figures=(), details=
 <h2>Clips</h2><p class="meta">Click a column to sort by it; flagged clips are shaded.</p>
 {_clip_table(rows, top_paths)}
 {f"<h2>Most anomalous clips</h2>{clips}" if clips else ""}
-<script type="application/json" id="report-data">{html.escape(json.dumps(summary["overall"]), quote=False)}</script>
+<script type="application/json" id="report-data">{_json(summary["overall"])}</script>
 <script>{_SCRIPT}</script>
 </body></html>
 """
