@@ -168,9 +168,10 @@ def test_demo_runs_end_to_end(tmp_path):
     result = audioad("demo", "--out", tmp_path / "demo", "-q")
     assert result.returncode == 0, result.stderr
     assert "official score" in result.stdout
-    for name in ("scores.csv", "clip.png", "evaluation/results.csv", "evaluation/roc_fan.png"):
+    for name in ("scores.csv", "clip.png", "evaluation/results.csv", "evaluation/roc_fan.png", "report.html"):
         assert (tmp_path / "demo" / name).exists(), name
     assert len(rows(tmp_path / "demo" / "scores.csv")) == 20
+    assert all(row["explanation"] for row in rows(tmp_path / "demo" / "scores.csv"))
 
 
 @pytest.mark.parametrize(

@@ -1228,13 +1228,13 @@ def _clip_infos(inputs):
 def demo(out, quiet):
     """Run audioad end to end on a synthetic DCASE-style machine set.
 
-    Generates the set, fits the default detector, scores, evaluates and plots,
-    and says where everything is.
+    Generates the set, fits the default detector, scores and explains,
+    evaluates, plots, writes an HTML report, and says where everything is.
     """
     from .datasets import make_machine_sounds
 
     out = Path(out)
-    click.echo(f"1/5 generating synthetic machine sounds in {out / 'data'}")
+    click.echo(f"1/6 generating synthetic machine sounds in {out / 'data'}")
     table = make_machine_sounds(out / "data", random_state=0)
     machine, section = table.machines[0], table.sections[0]
     # One model per machine and section, as DCASE fits them.
@@ -1244,15 +1244,15 @@ def demo(out, quiet):
     quiet_flag = ["-q"] if quiet else []
     steps = [
         (
-            f"2/5 fitting the default detector on {machine} section {section}",
+            f"2/6 fitting the default detector on {machine} section {section}",
             ["fit", *train, "--out", str(model), "--force", *quiet_flag],
         ),
         (
-            "3/5 scoring its test clips",
-            ["score", str(model), *test, "--out", str(out / "scores.csv"), "--force", *quiet_flag],
+            "3/6 scoring its test clips, each with what departs from normal",
+            ["score", str(model), *test, "--out", str(out / "scores.csv"), "--explain", "--force", *quiet_flag],
         ),
         (
-            "4/5 evaluating every machine and section",
+            "4/6 evaluating every machine and section",
             ["evaluate", str(out / "data"), "--out", str(out / "evaluation"), "--force", *quiet_flag],
         ),
     ]
@@ -1262,11 +1262,14 @@ def demo(out, quiet):
     with open(out / "scores.csv", newline="") as f:
         rows = [r for r in csv.DictReader(f) if "anomaly" in Path(r["path"]).name]
     loudest = max(rows, key=lambda r: float(r["score"]))["path"]
-    click.echo("5/5 plotting the highest-scoring anomalous clip")
+    click.echo("5/6 plotting the highest-scoring anomalous clip")
     main.main(["plot", str(model), loudest, "--out", str(out / "clip.png")], standalone_mode=False)
+    click.echo("6/6 writing the report of the scores (open it in a browser)")
+    report_args = ["report", str(model), str(out / "scores.csv"), "--out", str(out / "report.html"), "--force"]
+    main.main([*report_args, *quiet_flag], standalone_mode=False)
     click.echo(
         f"\ndone. In {out}/: data/ (the clips), {model.name} (the model), scores.csv, "
-        "evaluation/ (DCASE result files, ROC curves, histograms), clip.png"
+        "evaluation/ (DCASE result files, ROC curves, histograms), clip.png, report.html"
     )
 
 
