@@ -20,7 +20,11 @@ def fitted_default(pump):
 def test_default_separates_loud_anomalies(pump, fitted_default):
     _, test, labels = pump
     assert roc_auc_score(labels, fitted_default.decision_function(test)) >= 0.95
-    assert [type(m).__name__ for m in fitted_default.members_] == ["MelKNN", "MelKNN", "WindowKNN"]
+    assert [(m.pooling, m.metric) for m in fitted_default.members_] == [
+        ("mean", "mahalanobis"),
+        ("delta_std", "mahalanobis"),
+    ]
+    assert type(fitted_default.frame_detector_).__name__ == "WindowKNN"
 
 
 def test_default_needs_no_torch():
@@ -28,19 +32,65 @@ def test_default_needs_no_torch():
     assert not any(hasattr(m, "epoch_num") for m in default_detector().members)
 
 
-def test_scores_are_the_mean_of_standardised_member_scores(pump, fitted_default):
+def test_default_scores_are_the_larger_standardised_member_score(pump, fitted_default):
     _, test, _ = pump
     raw = np.column_stack([m.decision_function(test) for m in fitted_default.members_])
-    expected = ((raw - fitted_default.member_centers_) / fitted_default.member_scales_).mean(axis=1)
+    expected = ((raw - fitted_default.member_centers_) / fitted_default.member_scales_).max(axis=1)
     np.testing.assert_allclose(fitted_default.decision_function(test), expected)
 
 
 def test_held_out_scores_standardise_each_member(fitted_default):
     held_out = fitted_default.held_out_scores_
-    assert held_out.shape == (20, 3)
+    assert held_out.shape == (20, 2)
     np.testing.assert_allclose(fitted_default.member_centers_, np.median(held_out, axis=0))
     standardised = (held_out - fitted_default.member_centers_) / fitted_default.member_scales_
-    np.testing.assert_allclose(fitted_default.decision_scores_, standardised.mean(axis=1))
+    np.testing.assert_allclose(fitted_default.decision_scores_, standardised.max(axis=1))
+
+
+def test_the_frame_detector_says_when_and_has_no_say_in_the_score(pump, fitted_default):
+    _, test, _ = pump
+    scored = fitted_default.score_clips(test[:3], frames=True)
+    np.testing.assert_array_equal(scored.scores, fitted_default.decision_function(test[:3]))
+    alone = fitted_default.frame_detector_.frame_scores(test[:3])
+    for frames, expected in zip(scored.frames, alone):
+        np.testing.assert_array_equal(frames.scores, expected.scores)
+        np.testing.assert_allclose(frames.times, expected.times)
+    assert fitted_default.window_hop_seconds == pytest.approx(2 * 512 / 16000)
+    without = Ensemble(fitted_default.members).fit(pump[0][:6])
+    assert not without.scores_windows
+    with pytest.raises(TypeError, match="scores whole clips"):
+        without.frame_scores(test[:1])
+
+
+def test_the_window_threshold_is_exceeded_by_few_held_out_normal_windows(pump, fitted_default):
+    train, test, labels = pump
+    assert fitted_default.window_false_alarm_rate_ == 0.01
+    normal = [clip for clip, label in zip(test, labels) if label == 0]
+    windows = np.concatenate([f.scores for f in fitted_default.frame_scores(normal)])
+    # 1 % of held-out training windows; new normal clips of the same machine stay near it
+    assert np.mean(windows > fitted_default.window_threshold_) < 0.05
+
+
+def test_a_member_whose_held_out_scores_do_not_vary_has_no_say():
+    rng = np.random.default_rng(0)
+    # one frame each (shorter than two hops): no frame-to-frame change to pool, every delta_std vector is 0
+    clips = [(0.1 * rng.standard_normal(480), 16000) for _ in range(12)]
+    detector = default_detector().set_params(frame_detector=None).fit(clips[:9])
+    assert detector.member_informative_.tolist() == [True, False]
+    raw = detector.members_[0].decision_function(clips[9:])
+    expected = (raw - detector.member_centers_[0]) / detector.member_scales_[0]
+    np.testing.assert_allclose(detector.decision_function(clips[9:]), expected)
+
+
+def test_frame_detector_parameters_are_nested_and_shared_settings_reach_it():
+    detector = default_detector(frame_detector__top_fraction=0.2, hop_length=256)
+    params = detector.get_params()
+    assert params["frame_detector__top_fraction"] == 0.2
+    assert params["frame_detector__hop_length"] == params["mel_knn_1__hop_length"] == 256
+    with pytest.raises(ValueError, match="frame_detector must be a detector that scores windows"):
+        Ensemble([MelKNN()], frame_detector=MelKNN()).fit([np.zeros(4000)] * 4)
+    with pytest.raises(ValueError, match="one sr"):
+        Ensemble([MelKNN()], frame_detector=WindowKNN(sr=8000)).fit([np.zeros(4000)] * 4)
 
 
 @pytest.mark.parametrize("template", [MelKNN(), WindowKNN(context=3, max_windows=10**6), MelMahalanobis(n_mels=32)])

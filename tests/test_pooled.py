@@ -18,6 +18,7 @@ DETECTORS = [
     MelMahalanobis,
     lambda: MelMahalanobis(pooling="gwrp", shrinkage=0.5),
     lambda: MelKNN(pooling=("mean", "delta_std")),
+    lambda: MelKNN(metric="mahalanobis", reg_covar=0.3),
     MelGMM,
     MelGMM.twfr,
 ]
@@ -107,6 +108,30 @@ def test_delta_std_hears_fluctuation_the_mean_misses():
     assert roc_auc_score(labels, detector.decision_function(steady[10:] + beating)) == 1.0
 
 
+def test_mahalanobis_knn_hears_a_new_tone_among_many_speeds(tmp_path):
+    """Normal clips at many speeds: their harmonics sweep the bands together. A steady tone between
+    harmonics is a change no normal clip shows; the Mahalanobis metric finds it, the Euclidean one less."""
+    from audioad.datasets import make_machine_sounds
+
+    table = make_machine_sounds(
+        tmp_path,
+        machines=("fan",),
+        n_sections=1,
+        n_train=40,
+        n_test_normal=10,
+        n_test_anomaly=10,
+        duration=1.0,
+        anomaly_kinds=("tone", "resonance"),
+        speed_spread=0.12,
+        random_state=0,
+    )
+    train, test = table.filter(split="train"), table.filter(split="test")
+    euclidean = MelKNN().fit(train.paths).decision_function(test.paths)
+    mahalanobis = MelKNN(metric="mahalanobis").fit(train.paths).decision_function(test.paths)
+    assert roc_auc_score(test.labels, mahalanobis) > roc_auc_score(test.labels, euclidean)
+    assert roc_auc_score(test.labels, mahalanobis) >= 0.9
+
+
 def test_pool_names_and_one_frame_clips():
     spec = np.array([[0.0, 2.0, 1.0, 3.0], [1.0, 1.0, 1.0, 1.0]])
     np.testing.assert_allclose(pool(spec, "delta_std"), [np.std([2.0, -1.0, 2.0]), 0.0])
@@ -146,6 +171,8 @@ def test_short_clips_score():
         (lambda: MelKNN(pooling=("mean", "mean")), "pooling"),
         (lambda: MelKNN(n_neighbors=0), "n_neighbors"),
         (lambda: MelKNN(method="median"), "method"),
+        (lambda: MelKNN(metric="cosine"), "metric"),
+        (lambda: MelKNN(metric="mahalanobis", reg_covar=0.0), "reg_covar"),
         (lambda: MelMahalanobis(shrinkage=2.0), "shrinkage"),
         (lambda: MelGMM(covariance_type="circle"), "covariance_type"),
         (lambda: MelGMM(decay=1.5), "decay"),

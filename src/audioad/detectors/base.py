@@ -205,6 +205,11 @@ class ClipDetector(BaseDetector):
         """Clip scores from per-clip window scores: their mean."""
         return np.array([np.mean(scores) for scores in windows])
 
+    def scores_and_windows(self, features):
+        """Clip scores and per-clip window scores in one pass (window detectors only): the windows scored once."""
+        windows = self.window_scores(features)
+        return self.clip_scores(windows), windows
+
     def features_of(self, X, progress=False):
         """The detector's features of every clip of X, computed chunk by chunk.
 
@@ -421,10 +426,7 @@ class ClipDetector(BaseDetector):
         frames = frames and self.scores_windows
 
         def score(features):
-            if not frames:
-                return self.score_features(features), None
-            windows = self.window_scores(features)
-            return self.clip_scores(windows), windows
+            return self.scores_and_windows(features) if frames else (self.score_features(features), None)
 
         clips, positions, parts, failed, profiles = self._scores_with(X, "nan", score, progress, warn=False)
         scores = self._place(len(clips), positions, [np.asarray(p[0], dtype=np.float64) for p in parts], "nan")

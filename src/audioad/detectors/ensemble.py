@@ -13,8 +13,10 @@ scores *unseen normal clips*: the training clips are cut into folds, the
 member is fitted on all folds but one and scores the clips of the one left
 out. A member's score on a new clip then reads as "so many spreads above
 what a normal clip it has not heard gets", and these standardised scores
-are averaged. Scores of the training clips themselves would not do: a k-NN
-detector gives every training clip distance zero to itself.
+are combined, by their mean or their maximum. Scores of the training clips
+themselves would not do: a k-NN detector gives every training clip distance
+zero to itself. A member whose held-out scores do not vary at all (the
+fluctuation of clips shorter than two frames) says nothing, and is left out.
 """
 
 from __future__ import annotations
@@ -22,14 +24,24 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import clone
 
+from ..thresholds import false_alarm_threshold
 from .base import ClipDetector
-from .folds import consecutive_folds
+from .folds import clips_of, consecutive_folds
 from .frontend import CombinedFrontend
 from .knn import MelKNN
 from .registry import member_names
 from .window_knn import WindowKNN
 
-__all__ = ["Ensemble", "default_detector", "COMBINATIONS", "NORMALIZATIONS"]
+__all__ = [
+    "Ensemble",
+    "default_detector",
+    "member_features",
+    "member_standardisation",
+    "combined_scores",
+    "COMBINATIONS",
+    "NORMALIZATIONS",
+    "WINDOW_FALSE_ALARM_RATE",
+]
 
 #: How the members' standardised scores are combined.
 COMBINATIONS = ("mean", "max")
@@ -37,16 +49,69 @@ COMBINATIONS = ("mean", "max")
 #: Centre and spread of a member's held-out training scores used to standardise it.
 NORMALIZATIONS = ("robust", "zscore")
 
+#: Share of held-out normal windows above an ensemble's ``window_threshold_``.
+WINDOW_FALSE_ALARM_RATE = 0.01
+
 # The interquartile range of a normal distribution, in standard deviations.
 _IQR_PER_STD = 1.3489795003921634
 
 
-def _column(features, position):
+def member_features(features, position):
     """One member's features from the ensemble's per-clip tuples, in the form the member made them."""
     items = [clip[position] for clip in features]
     if all(isinstance(item, np.ndarray) and item.ndim == 1 for item in items):
         return np.stack(items)
     return items
+
+
+def member_standardisation(held_out, normalize="robust"):
+    """Centre, scale and say of each member, from its held-out scores of normal clips.
+
+    Parameters
+    ----------
+    held_out : numpy.ndarray
+        (n_clips, n_members) scores of clips each member had not seen.
+    normalize : {"robust", "zscore"}
+        Median and interquartile range (in standard deviations of a normal
+        distribution), or mean and standard deviation. Where the spread is nil
+        the standard deviation stands in, then 1.
+
+    Returns
+    -------
+    centres, scales : numpy.ndarray of shape (n_members,)
+    informative : numpy.ndarray of bool, shape (n_members,)
+        Members whose held-out scores vary at all (every member if none does):
+        one whose scores are all equal says nothing about a new clip.
+
+    Examples
+    --------
+    >>> centres, scales, informative = member_standardisation(np.array([[1.0, 0.0], [2.0, 0.0], [3.0, 0.0]]))
+    >>> centres.tolist(), informative.tolist()
+    ([2.0, 0.0], [True, False])
+    """
+    if normalize == "robust":
+        low, centre, high = np.percentile(held_out, [25, 50, 75], axis=0)
+        scale = (high - low) / _IQR_PER_STD
+    else:
+        centre, scale = held_out.mean(axis=0), held_out.std(axis=0)
+    std = held_out.std(axis=0)
+    scale = np.where(scale > 0, scale, np.where(std > 0, std, 1.0))
+    informative = np.ptp(held_out, axis=0) > 0
+    return centre, scale, informative if informative.any() else np.ones_like(informative)
+
+
+def combined_scores(scores, centres, scales, informative, combine="mean"):
+    """Members' scores standardised and combined: the mean or the maximum over the informative members.
+
+    Examples
+    --------
+    >>> scores = np.array([[4.0, 0.0, 9.0]])
+    >>> informative = np.array([True, True, False])
+    >>> combined_scores(scores, np.zeros(3), np.array([2.0, 1.0, 1.0]), informative, "max").tolist()
+    [2.0]
+    """
+    standardised = ((scores - centres) / scales)[:, informative]
+    return standardised.mean(axis=1) if combine == "mean" else standardised.max(axis=1)
 
 
 class Ensemble(ClipDetector):
@@ -64,6 +129,13 @@ class Ensemble(ClipDetector):
     their mean and standard deviation) standardise the member. A clip's
     score is the mean (or maximum) of its standardised member scores. No
     test label is looked at.
+
+    A ``frame_detector`` (a detector that scores windows, such as
+    :class:`~audioad.detectors.window_knn.WindowKNN`) is fitted beside the
+    members to say *when* in a clip it sounds wrong: :meth:`frame_scores` and
+    ``score_clips(frames=True)`` give its window scores, and
+    :attr:`window_threshold_` is the window score that held-out normal windows
+    exceed at :data:`WINDOW_FALSE_ALARM_RATE`. It has no say in a clip's score.
 
     Parameters
     ----------
@@ -87,6 +159,9 @@ class Ensemble(ClipDetector):
     n_jobs : int or None
         Threads for decoding clips and computing the members' features;
         ``None`` leaves each member's own ``n_jobs`` (every core by default).
+    frame_detector : ClipDetector or None, default None
+        A detector that scores windows, unfitted (it is cloned), for the frame
+        scores; it must load clips at the members' ``sr``.
 
     Notes
     -----
@@ -95,11 +170,13 @@ class Ensemble(ClipDetector):
     and numbered where a class comes more than once
     (:func:`~audioad.detectors.registry.member_names`): the default's are
     ``mel_knn_1``, ``mel_knn_2`` and ``window_knn``, so ``mel_knn_2__n_neighbors``
-    is the second member's ``n_neighbors``. ``get_params(deep=True)`` lists
-    them, and :meth:`set_params` sets them.
+    is the second member's ``n_neighbors``. The frame detector's are
+    ``frame_detector__<parameter>``. ``get_params(deep=True)`` lists them,
+    and :meth:`set_params` sets them.
 
     :meth:`set_params` also takes a member's parameter without a member's
-    name (``n_mels=64``) and sets it on every member that has it. That is what
+    name (``n_mels=64``) and sets it on every member (and the frame detector)
+    that has it. That is what
     one means by it: the members share one front end, and ``sr`` must be the
     same for all of them, so a front-end setting (``sr``, ``n_fft``,
     ``hop_length``, ``n_mels``) made on one member alone would split that
@@ -122,6 +199,14 @@ class Ensemble(ClipDetector):
         Standardisation of each member's scores.
     held_out_scores_ : numpy.ndarray of shape (n_clips, n_members)
         Each member's raw score of each training clip, from the fold that left it out.
+    member_informative_ : numpy.ndarray of bool, shape (n_members,)
+        Members whose held-out scores vary; only these have a say (all of them
+        if none does).
+    frame_detector_ : ClipDetector or None
+        The frame detector, fitted on all the training clips.
+    window_threshold_ : float
+        With a frame detector: the window score that held-out normal windows
+        exceed at :data:`WINDOW_FALSE_ALARM_RATE`.
 
     Examples
     --------
@@ -147,6 +232,7 @@ class Ensemble(ClipDetector):
         contamination=0.1,
         threshold_rule="contamination",
         n_jobs=None,
+        frame_detector=None,
     ):
         super().__init__(contamination=contamination)
         self.members = members
@@ -155,6 +241,7 @@ class Ensemble(ClipDetector):
         self.n_folds = n_folds
         self.threshold_rule = threshold_rule
         self.n_jobs = n_jobs
+        self.frame_detector = frame_detector
 
     def named_members(self):
         """``(name, member)`` pairs, by the names that prefix the members' parameters."""
@@ -163,11 +250,18 @@ class Ensemble(ClipDetector):
             return []
         return list(zip(member_names([type(member).__name__ for member in members]), members))
 
+    def _nested(self):
+        """``(name, detector)`` of every member and of the frame detector, by the names that prefix their parameters."""
+        nested = self.named_members()
+        if isinstance(self.frame_detector, ClipDetector):
+            nested.append(("frame_detector", self.frame_detector))
+        return nested
+
     def get_params(self, deep=True):
-        """The ensemble's parameters; with ``deep``, also each member and its parameters as ``name__param``."""
+        """The ensemble's parameters; with ``deep``, also each member's and the frame detector's, as ``name__param``."""
         params = super().get_params(deep=False)
         if deep:
-            for name, member in self.named_members():
+            for name, member in self._nested():
                 params[name] = member
                 params.update((f"{name}__{key}", value) for key, value in member.get_params(deep=True).items())
         return params
@@ -192,14 +286,14 @@ class Ensemble(ClipDetector):
         """
         own = self.get_params(deep=False)
         for key, value in params.items():
-            members = dict(self.named_members())
+            members = dict(self._nested())
             name, nested, sub_key = key.partition("__")
             if key in own:
                 setattr(self, key, value)
                 own[key] = value
             elif nested and name in members:
                 members[name].set_params(**{sub_key: value})
-            elif key in members:
+            elif key in members and key != "frame_detector":
                 self.members = [value if member is members[key] else member for member in self.members]
             else:
                 having = [m for m in members.values() if key in m.get_params(deep=True)]
@@ -218,10 +312,19 @@ class Ensemble(ClipDetector):
         """Rate clips are loaded at: the members' common ``sr``."""
         return self.members[0].sr
 
+    def _all_detectors(self):
+        """The members, then the frame detector if there is one: whose features a clip's tuple holds, in order."""
+        return list(self.members) + ([self.frame_detector] if self.frame_detector is not None else [])
+
     @property
     def frontend(self):
         """The members' front ends, each distinct one computed once, on the ensemble's ``n_jobs`` threads."""
-        return CombinedFrontend(tuple(self._threaded(member).frontend for member in self.members))
+        return CombinedFrontend(tuple(self._threaded(detector).frontend for detector in self._all_detectors()))
+
+    @property
+    def scores_windows(self):
+        """Whether the ensemble gives frame scores: when it has a frame detector."""
+        return self.frame_detector is not None
 
     def _threaded(self, member):
         """``member``, or a copy of it on the ensemble's ``n_jobs`` threads where that is set."""
@@ -234,16 +337,20 @@ class Ensemble(ClipDetector):
         members = list(self.members) if isinstance(self.members, (list, tuple)) else []
         if not members or not all(isinstance(m, ClipDetector) for m in members):
             raise ValueError(f"members must be a non-empty list of audioad detectors, got {self.members!r}")
-        rates = sorted({m.sr for m in members})
+        if self.frame_detector is not None and not (
+            isinstance(self.frame_detector, ClipDetector) and self.frame_detector.scores_windows
+        ):
+            raise ValueError(f"frame_detector must be a detector that scores windows, got {self.frame_detector!r}")
+        rates = sorted({m.sr for m in self._all_detectors()})
         if len(rates) > 1:
-            raise ValueError(f"members must load clips at one sr, got {rates}; set the same sr on each")
+            raise ValueError(f"members and frame_detector must load clips at one sr, got {rates}; set one sr on each")
         if self.combine not in COMBINATIONS:
             raise ValueError(f"combine must be one of {COMBINATIONS}, got {self.combine!r}")
         if self.normalize not in NORMALIZATIONS:
             raise ValueError(f"normalize must be one of {NORMALIZATIONS}, got {self.normalize!r}")
         if not isinstance(self.n_folds, (int, np.integer)) or self.n_folds < 2:
             raise ValueError(f"n_folds must be an integer >= 2, got {self.n_folds!r}")
-        for name, member in self.named_members():
+        for name, member in self._nested():
             try:
                 member.check_parameters()
             except ValueError as exc:
@@ -253,10 +360,10 @@ class Ensemble(ClipDetector):
     # -- features ------------------------------------------------------------
 
     def features_from(self, transformed):
-        """Per clip, a tuple of every member's features, from the front ends' per-clip tuples."""
+        """Per clip, a tuple of every member's features and the frame detector's (last), from the front ends'."""
         per_member = [
             member.features_from([clip[position] for clip in transformed])
-            for position, member in enumerate(self.members)
+            for position, member in enumerate(self._all_detectors())
         ]
         return list(zip(*per_member))
 
@@ -270,83 +377,116 @@ class Ensemble(ClipDetector):
         self.members_ = []
         self.held_out_scores_ = np.empty((n_clips, len(self.members)))
         for position, template in enumerate(self.members):
-            column = _column(features, position)
+            column = member_features(features, position)
             member = clone(template)
             member.check_parameters()
             self.members_.append(member.fit_features(column))
             self.held_out_scores_[:, position] = member.held_out_scores(column, folds)
             member.calibrate(self.held_out_scores_[:, position])
-        self.member_centers_, self.member_scales_ = self._standardisation(self.held_out_scores_)
+        self.member_centers_, self.member_scales_, self.member_informative_ = member_standardisation(
+            self.held_out_scores_, self.normalize
+        )
+        self.frame_detector_ = None
+        if self.frame_detector is not None:
+            self._fit_frame_detector(member_features(features, len(self.members)), folds)
         return self
+
+    def _fit_frame_detector(self, column, folds):
+        """Fit the frame detector; set :attr:`window_threshold_` and its clip threshold from held-out windows."""
+        template = clone(self.frame_detector)
+        template.check_parameters()
+        held_out = [None] * len(column)
+        for fold in np.unique(folds):
+            model = clone(template).fit_features(clips_of(column, np.flatnonzero(folds != fold)))
+            left_out = np.flatnonzero(folds == fold)
+            for position, windows in zip(left_out, model.window_scores(clips_of(column, left_out))):
+                held_out[position] = windows
+        self.frame_detector_ = template.fit_features(column).calibrate(template.clip_scores(held_out))
+        self.window_threshold_ = float(false_alarm_threshold(np.concatenate(held_out), WINDOW_FALSE_ALARM_RATE))
+        self.window_false_alarm_rate_ = WINDOW_FALSE_ALARM_RATE
 
     def training_scores(self, features):
         """The combined standardised held-out scores the members gave the training clips at fit."""
         return self._combined(self.held_out_scores_)
 
-    def _standardisation(self, scores):
-        if self.normalize == "robust":
-            low, centre, high = np.percentile(scores, [25, 50, 75], axis=0)
-            scale = (high - low) / _IQR_PER_STD
-        else:
-            centre, scale = scores.mean(axis=0), np.zeros(scores.shape[1])
-        # Fall back on the standard deviation, then on 1, where the spread is nil.
-        std = scores.std(axis=0)
-        scale = np.where(scale > 0, scale, np.where(std > 0, std, 1.0))
-        return centre, scale
-
     def _combined(self, scores):
-        standardised = (scores - self.member_centers_) / self.member_scales_
-        return standardised.mean(axis=1) if self.combine == "mean" else standardised.max(axis=1)
+        # models saved before members could be left out have every member informative
+        informative = getattr(self, "member_informative_", np.ones(scores.shape[1], dtype=bool))
+        return combined_scores(scores, self.member_centers_, self.member_scales_, informative, self.combine)
 
     # -- scoring -------------------------------------------------------------
 
     def score_features(self, features):
-        scores = np.column_stack(
-            [member.score_features(_column(features, position)) for position, member in enumerate(self.members_)]
-        )
+        columns = [member_features(features, position) for position in range(len(self.members_))]
+        scores = np.column_stack([member.score_features(column) for member, column in zip(self.members_, columns)])
         return self._combined(scores)
+
+    def window_scores(self, features):
+        """The frame detector's scores of each clip's windows over time."""
+        fitted = getattr(self, "frame_detector_", None)
+        if fitted is None:
+            raise TypeError("this Ensemble has no fitted frame_detector; it scores whole clips")
+        return fitted.window_scores(member_features(features, len(self.members_)))
+
+    @property
+    def window_hop_seconds(self):
+        """Seconds between the starts of the frame detector's consecutive windows."""
+        if self.frame_detector is None:
+            raise TypeError("this Ensemble has no frame_detector; it scores whole clips")
+        return self.frame_detector.window_hop_seconds
+
+    def scores_and_windows(self, features):
+        """The clips' ensemble scores, and the frame detector's window scores of each."""
+        return self.score_features(features), self.window_scores(features)
 
 
 def default_detector(**kwargs):
-    """audioad's default detector: the nearest normal clip, at three time scales.
+    """audioad's default detector: the distance to the nearest normal clip in two views, the more alarmed deciding.
 
-    An :class:`Ensemble` (mean of robustly standardised held-out scores) of three
-    nearest-neighbour detectors, each asking "how far is this from the closest
-    normal sound?" at its own time scale:
+    An :class:`Ensemble` of two nearest-neighbour detectors, each standardised
+    on held-out normal clips, a clip's score being the larger of the two
+    (``combine="max"``):
 
-    - the whole clip, :class:`~audioad.detectors.knn.MelKNN` on the
-      time-averaged log-mel spectrum: what the machine sounds like on average
-      (its stationary spectrum; the classic training-free detector);
-    - frame to frame, :class:`~audioad.detectors.knn.MelKNN` on the standard
-      deviation of each band's change from one frame to the next
-      (``pooling="delta_std"``): how the sound fluctuates (roughness, rattle,
-      imbalance, beating), whatever its average level;
-    - the moment, :class:`~audioad.detectors.window_knn.WindowKNN` on windows
-      of 5 log-mel frames (160 ms), a clip scored by its worst tenth: short
-      events (clicks, impacts, a tone that comes and goes) and their shape in
-      time, which pooling over the clip averages away. Its references are
-      2,048 windows drawn from the training clips (a fifth of WindowKNN's
-      own default, five times faster), and it scores every other window
-      (``window_hop=2``: half the work, and every frame still falls in two
-      or three windows). On synthetic machines made for these checks, not
-      the benchmark's, neither choice moved the ensemble's AUC by more than
-      0.002.
+    - what the machine sounds like on average: :class:`~audioad.detectors.knn.MelKNN`
+      on the time-averaged log-mel spectrum (``pooling="mean"``), a new tone,
+      a new resonance, a changed balance of bands;
+    - how it fluctuates: :class:`~audioad.detectors.knn.MelKNN` on the
+      standard deviation of each band's change from one frame to the next
+      (``pooling="delta_std"``): roughness, rattle, clicks, imbalance,
+      beating, whatever the average level.
 
-    Nearest-neighbour scoring assumes no shape for the normal sound, so a
-    machine with several operating states (speeds, loads) is modelled as
-    well as one with a single state. All three use the DCASE baselines'
-    features (16 kHz, n_fft 1024, hop 512, 128 mels), computed once for the
-    three; nothing is tuned to a machine, nothing needs torch, and fitting
-    costs one pass of window distances over the training clips.
+    Both measure distance in the Mahalanobis metric of the normal clips
+    (``metric="mahalanobis"``): the ways normal clips vary together, such as
+    every harmonic moving with the speed of a machine run at many speeds,
+    cost little, and a change no normal clip shows costs much. A fault shows
+    in one view and not the other, so the views are not averaged, which
+    would dilute the view that hears the fault with the one that does not:
+    the more alarmed view decides, each view's alarm measured in spreads of
+    its scores of normal clips it had not heard.
+
+    A :class:`~audioad.detectors.window_knn.WindowKNN` on windows of 5
+    log-mel frames (160 ms) is fitted beside them to say when in a clip it
+    sounds wrong (``frame_scores``, ``score_clips(frames=True)``, the plots),
+    with its own threshold for windows; it has no say in a clip's score.
+
+    These choices were made leave-one-set-out over the development sets of
+    ``benchmarks/devsets.py`` (the shared recordings and synthetic machines
+    whose faults change only the average spectrum or only its fluctuation,
+    at 1, 2 and 10 s and 16 and 48 kHz), by the regret against the best
+    detector on each set; ``benchmarks/choices.py`` reruns them and
+    ``benchmarks/README.md`` gives the figures. All use the DCASE baselines'
+    features (16 kHz, n_fft 1024, hop 512, 128 mels), computed once; nothing
+    is tuned to a machine and nothing needs torch.
 
     Parameters
     ----------
     **kwargs
         Parameters of :class:`Ensemble` (``contamination``, ``combine``,
-        ``n_folds``, ``n_jobs``, ...); ``members`` replaces the three. Any
-        other name is set by :meth:`Ensemble.set_params`: a member's
-        parameter by its name (``window_knn__top_fraction=0.2``), or on every
-        member that has it (``n_mels=64``).
+        ``n_folds``, ``n_jobs``, ``frame_detector``, ...); ``members``
+        replaces the two. Any other name is set by :meth:`Ensemble.set_params`:
+        a member's parameter by its name (``mel_knn_2__n_neighbors=3``,
+        ``frame_detector__top_fraction=0.2``), or on every member that has it
+        (``n_mels=64``).
 
     Returns
     -------
@@ -356,15 +496,17 @@ def default_detector(**kwargs):
     Examples
     --------
     >>> from audioad.detectors.ensemble import default_detector
-    >>> [(type(m).__name__, m.get_params().get("pooling")) for m in default_detector().members]
-    [('MelKNN', 'mean'), ('MelKNN', 'delta_std'), ('WindowKNN', None)]
+    >>> [(type(m).__name__, m.pooling, m.metric) for m in default_detector().members]
+    [('MelKNN', 'mean', 'mahalanobis'), ('MelKNN', 'delta_std', 'mahalanobis')]
     >>> detector = default_detector(n_mels=64, mel_knn_2__n_neighbors=3)
-    >>> [m.n_mels for m in detector.members], detector.get_params()["mel_knn_2__n_neighbors"]
-    ([64, 64, 64], 3)
+    >>> [m.n_mels for m in detector.members], detector.frame_detector.n_mels
+    ([64, 64], 64)
+    >>> detector.get_params()["mel_knn_2__n_neighbors"]
+    3
     """
     members = [
-        MelKNN(pooling="mean"),
-        MelKNN(pooling="delta_std"),
-        WindowKNN(context=5, window_hop=2, max_windows=2048),
+        MelKNN(pooling="mean", metric="mahalanobis"),
+        MelKNN(pooling="delta_std", metric="mahalanobis"),
     ]
-    return Ensemble(members).set_params(**kwargs)
+    frames = WindowKNN(context=5, window_hop=2, max_windows=2048)
+    return Ensemble(members, combine="max", frame_detector=frames).set_params(**kwargs)

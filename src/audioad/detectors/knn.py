@@ -6,18 +6,30 @@ distance to the nearest training clip (or the mean over the ``n_neighbors``
 nearest). A new clip that sounds like some normal clip scores low whatever
 the shape of the normal set (several speeds, loads, microphones), which a
 single Gaussian cannot promise.
+
+With ``metric="mahalanobis"`` the distance is measured in the metric of the
+training clips' covariance, shrunk towards the identity: a change along which
+normal clips vary together (the harmonics and bands that move with the speed
+of a machine run at many speeds) costs little, and a change no normal clip
+shows (a new tone, a new resonance) costs much. With fewer training clips
+than values in a vector, which is the usual case, that is mostly the part of
+a clip that lies outside the span of the normal clips.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..features import serial_matmul
 from .pooled import PooledMelDetector
 
-__all__ = ["MelKNN", "nearest_distances", "squared_distances", "KNN_METHODS"]
+__all__ = ["MelKNN", "nearest_distances", "squared_distances", "whitening", "KNN_METHODS", "KNN_METRICS"]
 
 #: How the distances to the ``n_neighbors`` nearest references become a score.
 KNN_METHODS = ("largest", "mean")
+
+#: The distances MelKNN measures: plain, or in the metric of the training clips' covariance.
+KNN_METRICS = ("euclidean", "mahalanobis")
 
 # Entries of one block of the distance matrix (16 MB in float32): bounds its memory, and
 # is large enough for an efficient matrix product.
@@ -134,6 +146,40 @@ def _exact_nearest(queries, references, shortlist, n_neighbors):
     return nearest
 
 
+def whitening(vectors, reg_covar):
+    """The matrix ``W`` for which ``|x W - y W|`` is the Mahalanobis distance of the rows' covariance.
+
+    The covariance (of the rows of ``vectors``, about their mean, divided by
+    their number) gets ``reg_covar`` added to its diagonal, so that ``W`` exists
+    with fewer rows than columns: a direction along which the rows do not vary
+    is scaled by ``1 / sqrt(reg_covar)``.
+
+    Parameters
+    ----------
+    vectors : numpy.ndarray
+        (n_samples, n_features) rows, standardised so that ``reg_covar`` is a share of each column's variance.
+    reg_covar : float
+        Added to the covariance's diagonal; > 0.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n_features, n_features)
+
+    Examples
+    --------
+    >>> x = np.array([[0.0, 0.0], [2.0, 0.0]])
+    >>> w = whitening(x, reg_covar=1.0)
+    >>> d = lambda a, b: float(np.linalg.norm((np.array(a) - np.array(b)) @ w))
+    >>> round(d([0, 0], [1, 0]), 3), round(d([0, 0], [0, 1]), 3)  # along the rows' spread, and across it
+    (0.707, 1.0)
+    """
+    centred = vectors - vectors.mean(axis=0)
+    covariance = serial_matmul(np.ascontiguousarray(centred.T), centred) / max(len(vectors), 1)
+    covariance[np.diag_indices_from(covariance)] += reg_covar
+    variances, axes = np.linalg.eigh(covariance)
+    return axes / np.sqrt(variances)
+
+
 class MelKNN(PooledMelDetector):
     """k-nearest-neighbour distance on standardised, time-pooled log-mel spectra.
 
@@ -153,6 +199,13 @@ class MelKNN(PooledMelDetector):
     pooling : str or tuple of str, default "mean"
         Time pooling(s); the time-averaged spectrum is the classic training-free
         detector of stationary machine sound.
+    metric : {"euclidean", "mahalanobis"}, default "euclidean"
+        Distance between standardised vectors: Euclidean, or Mahalanobis in the
+        training clips' covariance plus ``reg_covar`` on its diagonal (see
+        :func:`whitening`), which discounts the ways normal clips vary together.
+    reg_covar : float, default 0.1
+        With ``metric="mahalanobis"``: added to the covariance's diagonal, a share
+        of each standardised value's variance.
     sr, n_fft, hop_length, n_mels, decay, log, standardize, contamination, threshold_rule, n_jobs
         As in :class:`~audioad.detectors.pooled.PooledMelDetector`.
 
@@ -166,7 +219,10 @@ class MelKNN(PooledMelDetector):
     labels_ : numpy.ndarray of shape (n_clips,)
         Labels of the training clips (0 normal, 1 anomalous).
     train_vectors_ : numpy.ndarray of shape (n_clips, n_features_)
-        Standardised vectors of the training clips: the references.
+        Standardised vectors of the training clips (whitened with ``metric="mahalanobis"``): the references.
+    whitening_ : numpy.ndarray of shape (n_features_, n_features_) or None
+        With ``metric="mahalanobis"``, the matrix that maps a standardised vector
+        to one whose Euclidean distances are the Mahalanobis distances (None otherwise).
     feature_mean_, feature_scale_, n_features_
         As in :class:`~audioad.detectors.pooled.PooledMelDetector`.
 
@@ -192,6 +248,8 @@ class MelKNN(PooledMelDetector):
         hop_length=512,
         n_mels=128,
         pooling="mean",
+        metric="euclidean",
+        reg_covar=0.1,
         decay=0.99,
         log="db",
         standardize=True,
@@ -214,6 +272,8 @@ class MelKNN(PooledMelDetector):
         )
         self.n_neighbors = n_neighbors
         self.method = method
+        self.metric = metric
+        self.reg_covar = reg_covar
 
     def check_parameters(self):
         super().check_parameters()
@@ -221,6 +281,10 @@ class MelKNN(PooledMelDetector):
             raise ValueError(f"n_neighbors must be a positive integer, got {self.n_neighbors!r}")
         if self.method not in KNN_METHODS:
             raise ValueError(f"method must be one of {KNN_METHODS}, got {self.method!r}")
+        if self.metric not in KNN_METRICS:
+            raise ValueError(f"metric must be one of {KNN_METRICS}, got {self.metric!r}")
+        if not isinstance(self.reg_covar, (int, float, np.number)) or not self.reg_covar > 0:
+            raise ValueError(f"reg_covar must be a number > 0, got {self.reg_covar!r}")
 
     def _reduce(self, distances):
         return distances[:, -1] if self.method == "largest" else distances.mean(axis=1)
@@ -232,7 +296,14 @@ class MelKNN(PooledMelDetector):
                 f"MelKNN with n_neighbors={self.n_neighbors} needs at least {self.n_neighbors} "
                 f"training clips, got {len(vectors)}"
             )
-        self.train_vectors_ = vectors
+        self.whitening_ = whitening(vectors, float(self.reg_covar)) if self.metric == "mahalanobis" else None
+        self.train_vectors_ = self._whitened(vectors)
+
+    def _whitened(self, vectors):
+        if getattr(self, "whitening_", None) is None:  # models saved before the metric existed have none
+            return vectors
+        # a row at a time: each row's product is then the same whatever rows come with it
+        return np.stack([row @ self.whitening_ for row in vectors]) if len(vectors) else vectors
 
     def score_vectors(self, vectors):
-        return self._reduce(nearest_distances(vectors, self.train_vectors_, self.n_neighbors))
+        return self._reduce(nearest_distances(self._whitened(vectors), self.train_vectors_, self.n_neighbors))

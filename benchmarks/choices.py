@@ -1,0 +1,207 @@
+"""The default detector's design, chosen leave-one-set-out by regret over every development set.
+
+One command::
+
+    python benchmarks/choices.py            # every set of devsets.py, seeds 0-4: about 15 minutes on 2 cores
+    python benchmarks/choices.py --quick    # seeds 0-1, no 10 s sets: about 3 minutes
+
+A *view* is one audioad detector (a pooling of the log-mel spectrogram, a distance); a
+*configuration* is a set of views standardised on held-out normal clips and combined by their
+mean or their maximum, which is what :class:`audioad.detectors.ensemble.Ensemble` does. On every
+development set and seed, each view is fitted once on the training clips, with its held-out
+scores of the training clips (5 consecutive folds, as the Ensemble computes them) and its scores
+of the test clips; every configuration's AUC follows from these without refitting.
+
+**Regret** of a configuration on a set: the AUC of the best view *or* configuration on that set,
+minus the configuration's AUC (mean over seeds). The configurations are ranked by their worst
+regret over the sets. **Leave one set out**: for each set, the configuration with the smallest
+worst regret on the *other* sets is chosen, and its regret on the set left out is reported; a
+choice that holds only on the set it was chosen on shows up there. The run.py section of
+RESULTS.md measures the default against every detector, PyOD's included; this one explains why
+the default is built as it is. Without ``../shared/data`` only the synthetic sets run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import itertools
+import os
+import shlex
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from common import DEFAULT_DATA, RESULTS_PATH, machine, versions, write_results
+from devsets import DATASETS, DEV_SETS, load_clips, prepare
+
+SEEDS = (0, 1, 2, 3, 4)
+QUICK_SEEDS = (0, 1)
+COMBINATIONS = ("mean", "max")
+MAX_VIEWS = 3
+
+
+def views():
+    """The candidate views by name: each an unfitted audioad detector."""
+    from audioad.detectors.gmm import MelGMM
+    from audioad.detectors.knn import MelKNN
+    from audioad.detectors.mahalanobis import MelMahalanobis
+    from audioad.detectors.window_knn import WindowKNN
+
+    found = {}
+    for pooling in ("mean", "delta_std", "max", "std", "gwrp"):
+        found[f"{pooling}"] = MelKNN(pooling=pooling)
+        found[f"{pooling}/M"] = MelKNN(pooling=pooling, metric="mahalanobis")
+    found["window"] = WindowKNN(context=5, window_hop=2, max_windows=2048)
+    found["twfr-gmm"] = MelGMM()
+    found["mahalanobis"] = MelMahalanobis()
+    return found
+
+
+#: The configurations named in the tables whatever their rank.
+NAMED = {
+    "default before issue 14": (("mean", "delta_std", "window"), "mean"),
+    "default": (("mean/M", "delta_std/M"), "max"),
+}
+
+
+def view_scores(clips, sections, candidates):
+    """Per section: (held-out scores (n_train, n_views), test scores (n_test, n_views), test labels)."""
+    from audioad.detectors.ensemble import Ensemble, member_features
+
+    results = []
+    for section in sections:
+        ensemble = Ensemble(list(candidates.values())).fit([clips[i] for i in section["train"]])
+        features = ensemble.features_of([clips[i] for i in section["test"]])
+        test = np.column_stack(
+            [
+                member.score_features(member_features(features, position))
+                for position, member in enumerate(ensemble.members_)
+            ]
+        )
+        results.append((ensemble.held_out_scores_, test, np.asarray(section["y"])))
+    return results
+
+
+def combined(held_out, test, combine):
+    """The Ensemble's score: each view robustly standardised on its held-out scores, then combined."""
+    from audioad.detectors.ensemble import combined_scores, member_standardisation
+
+    return combined_scores(test, *member_standardisation(held_out), combine)
+
+
+def configurations(names):
+    for size in range(1, MAX_VIEWS + 1):
+        for subset in itertools.combinations(names, size):
+            for combine in COMBINATIONS if size > 1 else ("mean",):
+                yield subset, combine
+
+
+def configuration_name(subset, combine) -> str:
+    return subset[0] if len(subset) == 1 else f"{combine}({' + '.join(subset)})"
+
+
+def evaluate(runs, names):
+    """AUC of every configuration on one set, mean over seeds and sections: {(subset, combine): auc}."""
+    from audioad.metrics import auc
+
+    index = {name: i for i, name in enumerate(names)}
+    wanted = list(configurations(names)) + [named for named in NAMED.values() if named[0][0] in index]
+    aucs = {}
+    for subset, combine in dict.fromkeys(wanted):
+        columns = [index[name] for name in subset]
+        aucs[subset, combine] = float(
+            np.mean([auc(y, combined(held[:, columns], test[:, columns], combine)) for held, test, y in runs])
+        )
+    return aucs
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Choose the default detector's views leave-one-set-out by regret.")
+    parser.add_argument("--quick", action="store_true", help="seeds 0-1 and no 10 s sets (about 3 minutes)")
+    parser.add_argument("--datasets", nargs="+", choices=DATASETS, help="development sets (default: all)")
+    parser.add_argument("--seeds", nargs="+", type=int, help="seeds (default 0-4, or 0-1 with --quick)")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of the shared recordings")
+    parser.add_argument("--top", type=int, default=15, help="configurations listed, best worst-regret first")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    args = parser.parse_args(argv)
+    began = time.perf_counter()
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    command = "python benchmarks/choices.py" + "".join(" " + shlex.quote(a) for a in (argv or sys.argv[1:]))
+    seeds = tuple(args.seeds or (QUICK_SEEDS if args.quick else SEEDS))
+    sets = list(args.datasets or [name for name in DATASETS if not (args.quick and "10s" in name)])
+    notes = []
+    if not args.data.is_dir():
+        notes.append("../shared/data not found: the synthetic sets only")
+        print(notes[-1], flush=True)
+        sets = [name for name in sets if not DEV_SETS[name].real]
+
+    candidates = views()
+    names = list(candidates)
+    aucs = {}
+    with tempfile.TemporaryDirectory(prefix="audioad-choices-") as tmp:
+        for name in sets:
+            start = time.perf_counter()
+            plan, _ = prepare(name, seeds, Path(tmp), args.data)
+            runs = []
+            for entry in plan.values():
+                clips = load_clips(tmp, entry["clips"], entry["sr"])
+                runs += view_scores(clips, entry["sections"], candidates)
+            aucs[name] = evaluate(runs, names)
+            print(f"{name}: {time.perf_counter() - start:.0f} s", flush=True)
+
+    best = {name: max(values.values()) for name, values in aucs.items()}
+    regret = {key: {name: best[name] - aucs[name][key] for name in sets} for key in aucs[sets[0]]}
+    ranked = sorted(regret, key=lambda key: (max(regret[key].values()), np.mean(list(regret[key].values()))))
+    short = [name.replace("fluctuation", "fluct.").replace("stationary", "stat.") for name in sets]
+
+    def row(label, key):
+        cells = "".join(f" {regret[key][name]:.3f} |" for name in sets)
+        return f"| {label} |{cells} {max(regret[key].values()):.3f} |"
+
+    header = ["| configuration |" + "".join(f" {s} |" for s in short) + " worst |", "|---|" + "---:|" * (len(sets) + 1)]
+    lines = ["### Views alone (AUC, mean over seeds)", "", "| view |" + "".join(f" {s} |" for s in short)]
+    lines.append("|---|" + "---:|" * len(sets))
+    for view in names:
+        lines.append(f"| {view} |" + "".join(f" {aucs[name][(view,), 'mean']:.3f} |" for name in sets))
+    lines += ["", "### Regret (best AUC on the set minus the configuration's)", ""]
+    lines += [f"Best AUC per set: {', '.join(f'{s} {best[n]:.3f}' for s, n in zip(short, sets))}.", ""]
+    lines += header
+    for label, key in NAMED.items():
+        if key in regret:
+            lines.append(row(f"**{label}**: {configuration_name(*key)}", key))
+    for key in ranked[: args.top]:
+        lines.append(row(configuration_name(*key), key))
+    lines += ["", "### Leave one set out", "", "| set left out | chosen on the others | its regret there |"]
+    lines.append("|---|---|---:|")
+    for name, label in zip(sets, short):
+        choice = min(regret, key=lambda key: max(v for other, v in regret[key].items() if other != name))
+        lines.append(f"| {label} | {configuration_name(*choice)} | {regret[choice][name]:.3f} |")
+    body = "\n".join(lines)
+    print("\n" + body, flush=True)
+
+    minutes = (time.perf_counter() - began) / 60
+    section = [
+        "## The default's design, leave one set out (`benchmarks/choices.py`)",
+        "",
+        f"- date: {datetime.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}",
+        f"- command: `{command}` ({minutes:.1f} min)",
+        f"- machine: {machine(load)}",
+        f"- versions: {versions()}",
+        f"- sets: {', '.join(sets)}; seeds {', '.join(map(str, seeds))}; views: MelKNN on each pooling "
+        "(`/M`: metric='mahalanobis'), WindowKNN(context=5, window_hop=2, max_windows=2048), MelGMM (TWFR), "
+        f"MelMahalanobis; configurations: up to {MAX_VIEWS} views, combined by mean or max",
+        *[f"- note: {note}" for note in notes],
+        "",
+        body,
+    ]
+    if not args.no_write:
+        write_results("choices.py", "\n".join(section))
+        print(f"wrote the choices.py section of {RESULTS_PATH}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
