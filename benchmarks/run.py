@@ -111,6 +111,14 @@ def detector(name, target, *args, quick=False, torch=False, **kwargs) -> Detecto
 DETECTORS = [
     detector("audioad default_detector", "audioad.detectors.ensemble:default_detector", quick=True),
     detector("audioad MelKNN", "audioad.detectors.knn:MelKNN"),
+    # the default's two views alone, so that its regret counts them
+    detector("audioad MelKNN mahalanobis", "audioad.detectors.knn:MelKNN", metric="mahalanobis"),
+    detector(
+        "audioad MelKNN delta_std mahalanobis",
+        "audioad.detectors.knn:MelKNN",
+        pooling="delta_std",
+        metric="mahalanobis",
+    ),
     detector("audioad MelMahalanobis", "audioad.detectors.mahalanobis:MelMahalanobis"),
     detector("audioad MelGMM", "audioad.detectors.gmm:MelGMM"),
     detector("audioad WindowKNN", "audioad.detectors.window_knn:WindowKNN", context=5),
