@@ -39,23 +39,24 @@ def ensemble_model(tmp_path_factory):
 
 def test_set_n_mels_on_the_default_sets_it_on_every_member():
     detector = cli.build_detector("default", ["n_mels=64"])
-    assert [member.n_mels for member in detector.members] == [64, 64, 64]
+    assert [member.n_mels for member in detector.members] == [64, 64]
+    assert detector.frame_detector.n_mels == 64
 
 
 def test_a_members_own_setting_after_a_shared_one_wins():
-    detector = cli.build_detector("default", ["n_mels=64", "window_knn__n_mels=32", "mel_knn_2__n_neighbors=3"])
-    assert [member.n_mels for member in detector.members] == [64, 64, 32]
-    assert [member.n_neighbors for member in detector.members] == [1, 3, 1]
+    detector = cli.build_detector("default", ["n_mels=64", "mel_knn_1__n_mels=32", "mel_knn_2__n_neighbors=3"])
+    assert [member.n_mels for member in detector.members] == [32, 64]
+    assert [member.n_neighbors for member in detector.members] == [1, 3]
 
 
 def test_an_unknown_key_lists_the_valid_ones_nested_included(tmp_path):
     result = invoke("fit", tmp_path / "a.wav", "--set", "n_melz=64", "--out", tmp_path / "m.audioad")
     assert result.exit_code == 2 and "Usage:" in result.output
     assert "no parameter 'n_melz'" in result.output
-    for key in ("combine", "n_folds", "mel_knn_1__n_mels", "mel_knn_2__pooling", "window_knn__top_fraction"):
+    for key in ("combine", "n_folds", "mel_knn_1__n_mels", "mel_knn_2__pooling", "frame_detector__top_fraction"):
         assert key in result.output
     # Keys that hold detectors cannot be given on a command line and are not offered.
-    assert "members," not in result.output and "window_knn," not in result.output
+    assert "members," not in result.output and "frame_detector," not in result.output
 
 
 @pytest.mark.parametrize(
@@ -64,7 +65,7 @@ def test_an_unknown_key_lists_the_valid_ones_nested_included(tmp_path):
         ("n_mels=-3", "n_mels"),
         ("n_mels=abc", "n_mels"),
         ("combine=median", "combine"),
-        ("window_knn__top_fraction=2", "window_knn: top_fraction"),
+        ("frame_detector__top_fraction=2", "frame_detector: top_fraction"),
     ],
 )
 def test_a_bad_value_names_the_parameter_before_any_clip_is_read(tmp_path, setting, named):
@@ -83,20 +84,30 @@ def test_info_shows_each_member_with_its_parameters(ensemble_model):
     block = lines[members:]
     assert "  mel_knn_1  audioad.detectors.knn.MelKNN" in block
     assert "  mel_knn_2  audioad.detectors.knn.MelKNN" in block
-    assert "  window_knn  audioad.detectors.window_knn.WindowKNN" in block
     second = block.index("  mel_knn_2  audioad.detectors.knn.MelKNN")
     assert '    pooling = "delta_std"' in block[second:] and "    n_neighbors = 2" in block[second:]
-    assert block.count("    n_mels = 32") == 3
+    assert block.count("    n_mels = 32") == 2
+    frames = block.index("frame_detector (--set frame_detector__KEY=VALUE)  audioad.detectors.window_knn.WindowKNN")
+    assert "  n_mels = 32" in block[frames:] and "  context = 5" in block[frames:]
     # The ensemble's own parameters stay under "parameters".
-    assert '  combine = "mean"' in lines[:members]
+    assert '  combine = "max"' in lines[:members]
 
 
 def test_ensemble_nested_parameters_follow_scikit_learn():
     detector = default_detector()
     shallow = detector.get_params(deep=False)
-    assert set(shallow) == {"members", "combine", "normalize", "n_folds", "contamination", "threshold_rule", "n_jobs"}
+    assert set(shallow) == {
+        "members",
+        "combine",
+        "normalize",
+        "n_folds",
+        "contamination",
+        "threshold_rule",
+        "n_jobs",
+        "frame_detector",
+    }
     deep = detector.get_params(deep=True)
-    assert deep["mel_knn_1"] is detector.members[0] and deep["window_knn__context"] == 5
+    assert deep["mel_knn_1"] is detector.members[0] and deep["frame_detector__context"] == 5
     assert deep["mel_knn_2__pooling"] == "delta_std"
     twin = clone(detector)
     assert twin.members[0] is not detector.members[0]

@@ -1309,21 +1309,29 @@ def info(model, list_detectors):
     )
     click.echo(f"threshold       {training['threshold']:.6g}")
     click.echo("parameters")
-    members = {}
+    members, nested = {}, {}
     for key, value in sorted(header["params"].items()):
         # read_header gives a stored detector as a dict with its class and parameters.
         if isinstance(value, list) and value and all(isinstance(v, dict) and "class" in v for v in value):
             members[key] = value
-            continue
-        click.echo(f"  {key} = {json.dumps(value)}")
+        elif isinstance(value, dict) and "class" in value:
+            nested[key] = value
+        else:
+            click.echo(f"  {key} = {json.dumps(value)}")
+
+    def show(name, detector, indent):
+        click.echo(f"{indent}{name}  {detector['class']}")
+        for param, value in sorted(detector.items()):
+            if param != "class":
+                click.echo(f"{indent}  {param} = {json.dumps(value)}")
+
     for key, detectors in members.items():
         names = member_names([d["class"].rpartition(".")[2] for d in detectors])
         click.echo(f"{key} (--set NAME__KEY=VALUE sets one member's)")
         for member_name, member in zip(names, detectors):
-            click.echo(f"  {member_name}  {member['class']}")
-            for param, value in sorted(member.items()):
-                if param != "class":
-                    click.echo(f"    {param} = {json.dumps(value)}")
+            show(member_name, member, "  ")
+    for key, detector in nested.items():
+        show(f"{key} (--set {key}__KEY=VALUE)", detector, "")
 
 
 if __name__ == "__main__":

@@ -312,7 +312,7 @@ def _plain(node):
     if not isinstance(node, dict):
         return node
     if "$dict" in node:
-        return {k: _plain(v) for k, v in node["$dict"].items()}
+        return _plain(node["$dict"]) if "$new" in node["$dict"] else {k: _plain(v) for k, v in node["$dict"].items()}
     if "$tuple" in node:
         return [_plain(v) for v in node["$tuple"]]
     if "$new" in node:

@@ -122,7 +122,9 @@ class ClipDetector(BaseDetector):
     implement ``window_scores(features)`` (a list of per-window score arrays),
     ``window_hop_seconds`` and, if a clip's score is not the mean of its
     windows', ``clip_scores(windows)``; this gives :meth:`frame_scores`, and
-    :meth:`score_clips` gives both from one pass.
+    :meth:`score_clips` gives both from one pass (``scores_and_windows``; a
+    detector whose clip score is not made from its windows, such as an
+    ensemble with a frame detector, overrides that instead).
 
     Parameters
     ----------
