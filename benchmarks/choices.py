@@ -2,7 +2,7 @@
 
 One command::
 
-    python benchmarks/choices.py            # every set of devsets.py, seeds 0-4: about 15 minutes on 2 cores
+    python benchmarks/choices.py            # every set of devsets.py, seeds 0-4: about 20 minutes on 2 cores
     python benchmarks/choices.py --quick    # seeds 0-1, no 10 s sets: about 3 minutes
 
 A *view* is one audioad detector (a pooling of the log-mel spectrogram, a distance); a

@@ -556,7 +556,8 @@ def plot_clip(detector, clip, *, title=None, fig=None, path=None, dpi=150):
         frames = detector.frame_scores([(y, sr)])[0]
     except TypeError:
         frames = None
-    context = getattr(detector, "context", 1)
+    # an ensemble's windows are its frame detector's
+    context = getattr(getattr(detector, "frame_detector", None) or detector, "context", 1)
     if getattr(detector, "band_levels_", None) is not None:
         from .explain import explain
 
