@@ -221,13 +221,15 @@ def test_rows_are_on_disk_as_soon_as_scored_and_ctrl_c_exits_130(model, tmp_path
     if process.returncode == 0:
         pytest.skip("scoring finished before the interrupt arrived")
     written = rows(out)
-    assert 2 <= len(written) < len(clips)
+    # a recording much longer than the training clips is scored a segment a row
+    assert len(written) >= 2 and len({r["path"] for r in written}) < len(clips)
     assert process.returncode == 130, stderr
     assert all(r["score"] and not r["error"] for r in written)
-    assert stderr.strip() == f"interrupted: {len(written)} rows written to {out}; rerun with --resume to score the rest"
+    last = stderr.strip().splitlines()[-1]
+    assert last == f"interrupted: {len(written)} rows written to {out}; rerun with --resume to score the rest"
     result = audioad("score", model, tmp_path / "long", "--out", out, "--resume", "-q")
     assert result.returncode == 0, result.stderr
-    assert sorted(r["path"] for r in rows(out)) == clips
+    assert sorted({r["path"] for r in rows(out)}) == clips
 
 
 def test_ctrl_c_while_fitting_exits_130_and_writes_no_model(tmp_path):
