@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from conftest import audioad, rows
-from test_segments import SR, bldc_recordings, noise
+from test_segments import FILE_THRESHOLD_GAP, SR, bldc_recordings, noise
 
 
 @pytest.fixture(scope="module")
@@ -20,6 +20,7 @@ def pasted(tmp_path_factory):
     return folder
 
 
+@FILE_THRESHOLD_GAP
 def test_the_pasted_fault_is_found_at_its_minute_and_the_file_is_flagged(pasted):
     out = pasted / "scores.csv"
     run = audioad("score", pasted / "motor.audioad", pasted / "long.flac", "--segment", "10s", "--out", out, "-q")

@@ -174,6 +174,18 @@ def test_segment_model_files_keep_the_segment_length(tmp_path):
     assert (loaded.segment_seconds_, loaded.segment_hop_seconds_) == (3.0, 1.5)
 
 
+# A known gap, measured where the BLDC recordings are (without them the synthetic stand-in passes).
+FILE_THRESHOLD_GAP = pytest.mark.xfail(
+    (BLDC / "manifest.csv").exists(),
+    strict=True,
+    reason=(
+        "issue 15, open: with the default of issue 14 the pasted fault is the worst segment at its minute (3.75), "
+        "but the file threshold, extrapolated to 0.1 false alarms an hour from the 14 held-out segments of 2 "
+        "minutes of training audio, is 5.51 (their largest: 2.84)"
+    ),
+)
+
+
 def bldc_recordings(minutes, fault_at):
     """A normal training recording, and a test recording of ``minutes`` with a 10 s bearing fault at ``fault_at`` s.
 
@@ -209,6 +221,7 @@ def bldc_recordings(minutes, fault_at):
     return train, test
 
 
+@FILE_THRESHOLD_GAP
 def test_a_ten_second_fault_in_four_minutes_is_found_at_its_minute():
     train, test = bldc_recordings(minutes=4, fault_at=120)
     detector = default_detector().fit([train], segment="10s")
@@ -219,6 +232,7 @@ def test_a_ten_second_fault_in_four_minutes_is_found_at_its_minute():
     assert summary.flagged and summary.flagged_at == 120.0 and 2 in summary.minutes
 
 
+@FILE_THRESHOLD_GAP
 def test_a_ten_second_fault_at_twenty_minutes_of_thirty_five_is_found_and_flagged():
     train, test = bldc_recordings(minutes=35, fault_at=20 * 60)
     detector = default_detector().fit([train], segment="10s")
