@@ -35,7 +35,7 @@ class _Factory:
 DETECTORS = {
     "default": (
         _Factory(".ensemble", "default_detector"),
-        "k-NN on the mean spectrum, its frame-to-frame change and 160 ms windows, combined",
+        "Mahalanobis k-NN on the mean spectrum and on its frame-to-frame change, the more alarmed deciding",
     ),
     "mel-knn": (_Factory(".knn", "MelKNN"), "k-NN distance on the time-averaged log-mel spectrum; training-free"),
     "mel-mahalanobis": (
