@@ -69,9 +69,9 @@ def test_the_window_threshold_is_exceeded_by_few_held_out_normal_windows(pump, f
     windows = np.concatenate([f.scores for f in fitted_default.frame_scores(normal)])
     # 1 % of held-out training windows; new normal clips of the same machine stay near it
     assert np.mean(windows > fitted_default.window_threshold_) < 0.05
-    # The training clips' last fold is the target domain, heard in no other fold: its windows, far
-    # above the rest, are left out (they are the clips the clip threshold takes for contamination),
-    # so that windows of loud faults stand above the threshold rather than under it.
+    # The training clips' last fold is the target domain, heard in no other fold: its clips score far
+    # above the rest and their windows are left out, so that windows of loud faults stand above the
+    # threshold rather than under it.
     odd = [clip for clip, label in zip(test, labels) if label == 1]
     odd_windows = np.concatenate([f.scores for f in fitted_default.frame_scores(odd)])
     assert np.mean(odd_windows > fitted_default.window_threshold_) > 0.5

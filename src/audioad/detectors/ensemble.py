@@ -25,7 +25,6 @@ import numpy as np
 from sklearn.base import clone
 
 from ..thresholds import false_alarm_threshold
-from ..thresholds import threshold as fit_threshold
 from .base import ClipDetector
 from .folds import clips_of, consecutive_folds
 from .frontend import CombinedFrontend
@@ -207,8 +206,8 @@ class Ensemble(ClipDetector):
         The frame detector, fitted on all the training clips.
     window_threshold_ : float
         With a frame detector: the window score that held-out normal windows
-        exceed at :data:`WINDOW_FALSE_ALARM_RATE`, from the training clips the
-        ensemble's threshold does not take for the contamination.
+        exceed at :data:`WINDOW_FALSE_ALARM_RATE`, from the training clips whose
+        held-out scores are not far above the rest (Tukey's far-out fence).
 
     Examples
     --------
@@ -404,10 +403,11 @@ class Ensemble(ClipDetector):
             for position, windows in zip(left_out, model.window_scores(clips_of(column, left_out))):
                 held_out[position] = windows
         self.frame_detector_ = template.fit_features(column).calibrate(template.clip_scores(held_out))
-        # The windows of the clips the ensemble's own threshold takes for the contamination (a
-        # condition heard in one fold only, say) would set the window threshold by themselves.
+        # Training clips far above the rest of the held-out scores (beyond Tukey's far-out fence: a
+        # condition heard in one fold only, say) would set the window threshold by their windows alone.
         combined = self._combined(self.held_out_scores_)
-        normal = combined <= fit_threshold(combined, rule=self.threshold_rule, contamination=self.contamination)
+        low, high = np.percentile(combined, [25, 75])
+        normal = combined <= high + 3 * (high - low)
         windows = np.concatenate([held_out[i] for i in np.flatnonzero(normal)])
         self.window_threshold_ = float(false_alarm_threshold(windows, WINDOW_FALSE_ALARM_RATE))
         self.window_false_alarm_rate_ = WINDOW_FALSE_ALARM_RATE
