@@ -176,8 +176,7 @@ class Ensemble(ClipDetector):
 
     :meth:`set_params` also takes a member's parameter without a member's
     name (``n_mels=64``) and sets it on every member (and the frame detector)
-    that has it. That is what
-    one means by it: the members share one front end, and ``sr`` must be the
+    that has it. That is what one means by it: the members share one front end, and ``sr`` must be the
     same for all of them, so a front-end setting (``sr``, ``n_fft``,
     ``hop_length``, ``n_mels``) made on one member alone would split that
     computation or fail. A name neither the ensemble nor any member has is a
