@@ -26,6 +26,7 @@ __all__ = [
     "AudioInputError",
     "load_audio",
     "load_many",
+    "load_excerpt",
     "AudioStream",
     "is_long_file",
     "clip_name",
@@ -309,6 +310,65 @@ def load_audio(item, sr=None, mono=True, channel=None):
         raise AudioInputError(_OVERFLOW_CAUSE, path=path)
     data = np.ascontiguousarray(data.T, dtype=np.float32)
     return (data[0] if mono or channel is not None else data), int(rate)
+
+
+def load_excerpt(item, sr, centre, seconds):
+    """At most ``seconds`` of a clip around ``centre`` (seconds), mono at ``sr``, and where it starts.
+
+    A file is read from that point alone (a seek), so an excerpt of a three-hour recording costs
+    what the excerpt does; anything else is loaded (:func:`load_audio`) and sliced. The excerpt
+    is ``seconds`` long, moved to lie inside the clip, unless the clip is shorter (it is then whole).
+
+    Parameters
+    ----------
+    item : str, pathlib.Path, array-like or tuple
+        A clip in any form :func:`load_audio` accepts.
+    sr : int or None
+        Target sample rate, as in :func:`load_audio`.
+    centre, seconds : float
+        Middle and length of the excerpt, in seconds.
+
+    Returns
+    -------
+    y : numpy.ndarray of float32
+        The excerpt.
+    sr : int
+        Its sample rate.
+    start : float
+        Seconds from the start of the clip to the excerpt's first sample.
+
+    Raises
+    ------
+    AudioInputError
+        As :func:`load_audio` does, naming the file.
+
+    Examples
+    --------
+    >>> y, sr, start = load_excerpt((np.arange(100.0), 10), sr=10, centre=9.5, seconds=2)
+    >>> start, y[[0, -1]].tolist()
+    (8.0, [80.0, 99.0])
+    """
+
+    def first_and_length(n_frames, rate):
+        n = int(seconds * rate)
+        return int(np.clip(centre * rate - n / 2, 0, max(n_frames - n, 0))), n
+
+    if not isinstance(item, (str, os.PathLike)):
+        y, sr = load_audio(item, sr=sr)
+        first, n = first_and_length(len(y), sr)
+        return y[first : first + n], sr, first / sr
+    path = Path(item)
+    with _file_errors(path):
+        info = sf.info(str(path))
+    rate = info.samplerate
+    first, n = first_and_length(info.frames, rate)
+    with _file_errors(path):
+        data, _ = sf.read(str(path), start=first, frames=n, dtype="float32", always_2d=True)
+    _check_finite(data, path, first_sample=first)
+    if len(data) == 0:
+        raise AudioInputError(f"no samples from {first / rate:.1f} s on, though the header says more", path=path)
+    y, sr = load_audio((_mix_down(data)[:, 0], rate), sr=sr)
+    return y, sr, first / rate
 
 
 def load_many(items, sr, n_jobs=None, mono=True, channel=None, on_error="raise"):

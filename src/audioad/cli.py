@@ -1108,22 +1108,68 @@ def _trained(detector_name, settings, training, thresholds):
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.argument("clip")
 @click.option("--out", "-o", required=True, type=click.Path(dir_okay=False), help="Image to write (.png, .pdf, .svg).")
-def plot(model, clip, out):
+@segment_options
+@threshold_options
+def plot(model, clip, out, segment, hop, threshold, false_alarm_rate, rule, file_false_alarm_rate, calibrate):
     """Draw a clip's log-mel spectrogram with its window scores and the threshold beneath it.
 
+    A recording much longer than the training clips (three times), or any
+    with --segment, is drawn as a long recording: on top, the score of each
+    segment over the whole recording, with the segment and file thresholds
+    that audioad score sets from the same options; beneath, the minute
+    around the worst segment in detail, read alone from the file. It costs
+    the memory of scoring the file, whatever its length.
+
     \b
-    Example:
+    Examples:
       audioad plot fan.audioad data/fan/test/clip_0042.wav --out clip.png
+      audioad plot motor.audioad motor-3h.flac --out motor-3h.png
     """
     from .audio import AudioInputError
+    from .detectors.segmented import describe, scoring_plan
+    from .plot_long import plot_recording
     from .plotting import plot_clip
+    from .segments import parse_rule
 
     detector = load_model(model)
+    seconds, step = _duration(segment, "--segment"), _duration(hop, "--hop")
+    if step is not None and seconds is None:
+        raise click.UsageError("--hop needs --segment")
+    with notices():
+        [how] = scoring_plan(detector, [clip], seconds, step)
+    if how is None:
+        context = click.get_current_context()
+        given = [
+            f"--{name.replace('_', '-')}"
+            for name in ("threshold", "false_alarm_rate", "rule", "file_false_alarm_rate", "calibrate")
+            if context.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
+        ]
+        if given:
+            raise click.UsageError(f"{', '.join(given)}: for a long recording; pass --segment to draw one")
+        try:
+            plot_clip(detector, clip, path=out)
+        except AudioInputError as exc:
+            raise Failure(str(exc)) from exc
+        click.echo(f"wrote {out}")
+        return
     try:
-        plot_clip(detector, clip, path=out)
+        verdict = parse_rule(rule)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--rule") from exc
+    seconds, step = how
+    normal = held_out_normal(detector, calibrate, seconds, step)
+    level = segment_threshold(detector, threshold, false_alarm_rate, normal)
+    detector.threshold_ = level
+    file_level = calibrated_file_threshold(detector, [how], verdict, file_false_alarm_rate, normal)
+    try:
+        result = detector.score_segments([clip], seconds, step, level, file_level, verdict)
+        plot_recording(detector, clip, seconds, step, level, file_level, rule=verdict, scores=result, path=out)
     except AudioInputError as exc:
         raise Failure(str(exc)) from exc
-    click.echo(f"wrote {out}")
+    click.echo(
+        f"wrote {out}: the recording view ({seconds:g} s segments over time, the worst minute in detail); "
+        + describe(result.files[0], verdict)
+    )
 
 
 @main.command()

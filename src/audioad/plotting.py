@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
-from matplotlib.ticker import FixedLocator, MaxNLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, MultipleLocator
 from sklearn.metrics import roc_curve
 
 from .audio import load_audio
@@ -54,6 +54,8 @@ _MIN_TICK_GAP = 0.06
 DEVIATION_RANGE_DB = 30.0
 # Room above the loudest normal level (its 99th percentile) on a model's fixed level scale.
 _HEADROOM_DB = 15.0
+# Steps between time ticks on a recording's clock (seconds): the first that leaves few enough ticks.
+_CLOCK_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
 
 
 def _new_figure(fig, figsize):
@@ -109,6 +111,33 @@ def _hz_ticks(ax, sr, n_mels):
     ax.yaxis.set_major_locator(FixedLocator(positions))
     ax.set_yticklabels([_hz_label(hz) for hz in ticks])
     ax.set_ylabel("Frequency (Hz, mel scale)")
+
+
+def _clock(seconds, with_seconds=True, decimals=0):
+    """``seconds`` into a recording as h:mm:ss (h:mm without seconds), with ``decimals`` on the seconds."""
+    scale = 10**decimals
+    whole, fraction = divmod(int(round(seconds * scale)), scale)
+    minutes, s = divmod(whole, 60)
+    h, m = divmod(minutes, 60)
+    if not with_seconds:
+        return f"{h}:{m:02d}"
+    return f"{h}:{m:02d}:{s:02d}" + (f".{fraction:0{decimals}d}" if decimals else "")
+
+
+def _clock_axis(ax, start, span, max_ticks=8):
+    """Label the time axis of ``ax`` (seconds from ``start``, ``span`` of them shown) as clock times, at round steps."""
+    step = next((s for s in _CLOCK_STEPS if span / s <= max_ticks), _CLOCK_STEPS[-1])
+    with_seconds = step % 60 != 0
+    ax.xaxis.set_major_locator(MultipleLocator(step, offset=-start % step))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: _clock(start + x, with_seconds)))
+    ax.set_xlabel(f"Time in the recording ({'h:mm:ss' if with_seconds else 'h:mm'})")
+
+
+def _when(finding, start=None):
+    """A finding's time range: seconds in its clip, or, from the clip's ``start``, clock times in its recording."""
+    if start is None:
+        return f"{finding.start:.2f}-{finding.end:.2f} s"
+    return f"{_clock(start + finding.start, decimals=1)}-{_clock(start + finding.end, decimals=1)}"
 
 
 def _runs_above(scores, threshold):
@@ -197,6 +226,7 @@ def plot_frame_scores(
     log="db",
     window_seconds=0.0,
     clip_score=None,
+    start=None,
     title=None,
     fig=None,
 ):
@@ -232,6 +262,9 @@ def plot_frame_scores(
     clip_score : float or None
         The clip's own score (``decision_function``), drawn as a dotted grey line with its
         verdict: windows may cross the threshold while the clip as a whole stays normal.
+    start : float or None
+        Where the clip lies in its recording, in seconds (an excerpt of a long recording): the
+        time axis then reads as time in the recording (h:mm:ss); ``None`` reads seconds from 0.
     title : str or None
         Title of the figure; ``None`` gives a generic one.
     fig : matplotlib.figure.Figure or SubFigure, optional
@@ -271,6 +304,8 @@ def plot_frame_scores(
     _draw_window_scores(
         ax_scores, ax_spec, times, scores, threshold, window_seconds, clip_score, hop_length / sr, len(y) / sr
     )
+    if start is not None:
+        _clock_axis(ax_scores, start, len(y) / sr)
     fig.suptitle(title or "When does the clip sound wrong?")
     return _figure_of(ax_scores)
 
@@ -330,6 +365,7 @@ def plot_explanation(
     clip_threshold=None,
     threshold_label="window threshold",
     levels=None,
+    start=None,
     title=None,
     fig=None,
 ):
@@ -360,6 +396,9 @@ def plot_explanation(
         Legend name of ``threshold``.
     levels : (float, float) or None
         Level scale of the spectrogram in dB; ``None``: :func:`level_range` of the reference.
+    start : float or None
+        Where the clip lies in its recording, in seconds (an excerpt of a long recording): the
+        time axis then reads as time in the recording (h:mm:ss), the findings' times too; ``None`` reads seconds from 0.
     title : str or None
         Title of the figure; ``None`` names the clip.
     fig : matplotlib.figure.Figure or SubFigure, optional
@@ -456,7 +495,7 @@ def plot_explanation(
     ax_text.axis("off")
     lines = ["Findings (band, time, change, share)"]
     lines += [
-        f"{n}. {f.band}\n   {f.start:.2f}-{f.end:.2f} s  {f.change_db:+.0f} dB  {f.share:.0%}"
+        f"{n}. {f.band}\n   {_when(f, start)}  {f.change_db:+.0f} dB  {f.share:.0%}"
         for n, f in enumerate(explanation.findings[:6], start=1)
     ] or ["no band departs from normal"]
     ax_text.text(0.02, 0.98, "\n".join(lines), va="top", ha="left", fontsize="small", family="monospace",
@@ -488,12 +527,15 @@ def plot_explanation(
         if threshold is None:
             ax_scores.set_title("Window scores (no window threshold: see audioad.window_threshold)", fontsize="medium")
         last = ax_scores
-    last.set_xlabel("Time (s)")
+    if start is None:
+        last.set_xlabel("Time (s)")
+    else:
+        _clock_axis(last, start, duration)
     fig.suptitle(title or f"{explanation.clip}: {explanation.summary(1)}")
     return _figure_of(ax_spec)
 
 
-def plot_clip(detector, clip, *, title=None, fig=None, path=None, dpi=150):
+def plot_clip(detector, clip, *, start=None, score_clip=True, title=None, fig=None, path=None, dpi=150):
     """Plot one clip as a fitted detector hears it: spectrogram, window scores, threshold.
 
     The clip is loaded at the detector's ``sr``. A detector that recorded its normal reference
@@ -515,6 +557,12 @@ def plot_clip(detector, clip, *, title=None, fig=None, path=None, dpi=150):
     clip : str, pathlib.Path, array-like or tuple
         One clip in any form :func:`~audioad.audio.load_audio` accepts; a bare array is taken
         to be at the detector's ``sr``.
+    start : float or None
+        Where the clip lies in its recording, in seconds (an excerpt of a long recording): the
+        time axis then reads as time in the recording (h:mm:ss); ``None`` reads seconds from 0.
+    score_clip : bool, default True
+        Score the clip as a whole and show its score and verdict; ``False`` for an excerpt
+        of a recording, whose segments are what is scored.
     title : str or None
         Title of the figure; ``None`` names the detector and, for a path, the file.
     fig : matplotlib.figure.Figure or SubFigure, optional
@@ -550,7 +598,7 @@ def plot_clip(detector, clip, *, title=None, fig=None, path=None, dpi=150):
         title = type(detector).__name__
         if isinstance(clip, (str, Path)):
             title += f": {Path(clip).name}"
-    score = float(detector.decision_function([(y, sr)])[0])
+    score = float(detector.decision_function([(y, sr)])[0]) if score_clip else None
     threshold = float(detector.threshold_)
     try:
         frames = detector.frame_scores([(y, sr)])[0]
@@ -562,6 +610,10 @@ def plot_clip(detector, clip, *, title=None, fig=None, path=None, dpi=150):
         from .explain import explain
 
         explanation = explain(detector, [(y, sr)])[0]
+        summary = explanation.summary(1)
+        if start is not None and explanation.findings:
+            first = explanation.findings[0]
+            summary = f"{first.change_db:+.0f} dB at {first.band}, {_when(first, start)} ({first.share:.0%})"
         rate = getattr(detector, "window_false_alarm_rate_", None)
         figure = plot_explanation(
             explanation,
@@ -572,7 +624,8 @@ def plot_clip(detector, clip, *, title=None, fig=None, path=None, dpi=150):
             clip_score=score,
             clip_threshold=threshold,
             threshold_label="window threshold" + ("" if rate is None else f" ({rate:.0%} of normal windows above)"),
-            title=f"{title}: {explanation.summary(1)}",
+            start=start,
+            title=f"{title}: {summary}",
             fig=fig,
         )
     elif frames is not None:
@@ -584,6 +637,7 @@ def plot_clip(detector, clip, *, title=None, fig=None, path=None, dpi=150):
             **settings,
             window_seconds=(context - 1) * settings["hop_length"] / sr,
             clip_score=score,
+            start=start,
             title=title,
             fig=fig,
         )
@@ -592,20 +646,24 @@ def plot_clip(detector, clip, *, title=None, fig=None, path=None, dpi=150):
         ax = fig.subplots()
         ax.set_label("spectrogram")
         _draw_log_mel(ax, y, sr, settings["n_fft"], settings["hop_length"], settings["n_mels"], settings["log"])
-        ax.set_xlabel("Time (s)")
-        verdict = "ANOMALOUS" if score > threshold else "normal"
-        ax.text(
-            0.01,
-            0.97,
-            f"clip score {score:.3g}   threshold {threshold:.3g}   \u2192 {verdict}",
-            transform=ax.transAxes,
-            va="top",
-            ha="left",
-            fontsize="medium",
-            gid="clip-score",
-            color=_THRESHOLD_COLOR if score > threshold else "black",
-            bbox=dict(boxstyle="round", facecolor="white", alpha=0.85, edgecolor="none"),
-        )
+        if start is None:
+            ax.set_xlabel("Time (s)")
+        else:
+            _clock_axis(ax, start, len(y) / sr)
+        if score is not None:
+            verdict = "ANOMALOUS" if score > threshold else "normal"
+            ax.text(
+                0.01,
+                0.97,
+                f"clip score {score:.3g}   threshold {threshold:.3g}   \u2192 {verdict}",
+                transform=ax.transAxes,
+                va="top",
+                ha="left",
+                fontsize="medium",
+                gid="clip-score",
+                color=_THRESHOLD_COLOR if score > threshold else "black",
+                bbox=dict(boxstyle="round", facecolor="white", alpha=0.85, edgecolor="none"),
+            )
         ax.set_title("Log-mel spectrogram (this detector scores whole clips)", fontsize="medium")
         fig.suptitle(title)
         figure = _figure_of(ax)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import is_long_file, load_audio
+from .audio import is_long_file, load_audio, load_excerpt
 from .metrics import auc, check_labels, pauc, rates_at
 
 __all__ = [
@@ -121,26 +121,6 @@ def _wav(y, sr):
     return buffer.getvalue()
 
 
-def _excerpt(y, sr, centre, seconds):
-    """At most ``seconds`` of ``y`` around ``centre`` (seconds); its start in seconds."""
-    n = int(seconds * sr)
-    if len(y) <= n:
-        return y, 0.0
-    start = int(np.clip(centre * sr - n / 2, 0, len(y) - n))
-    return y[start : start + n], start / sr
-
-
-def _file_excerpt(path, centre, seconds):
-    """At most ``seconds`` of the file at ``path`` around ``centre`` (seconds), read alone: (samples, rate, start)."""
-    import soundfile as sf
-
-    info = sf.info(str(path))
-    n = int(seconds * info.samplerate)
-    first = int(np.clip(centre * info.samplerate - n / 2, 0, max(info.frames - n, 0)))
-    y, rate = sf.read(str(path), start=first, frames=n, dtype="float32", always_2d=True)
-    return y.mean(axis=1), rate, first / rate
-
-
 def clip_details(detector, clip, *, excerpt_seconds=EXCERPT_SECONDS, dpi=_DPI):
     """What the report shows of one clip: its picture, explanation and sound.
 
@@ -186,15 +166,9 @@ def clip_details(detector, clip, *, excerpt_seconds=EXCERPT_SECONDS, dpi=_DPI):
         summary, findings = explanation.summary(), explanation.rows()
         if explanation.findings:
             centre = (explanation.findings[0].start + explanation.findings[0].end) / 2
-    if long:
-        # Only the excerpt is read, drawn and embedded: an hour of sound is neither plotted nor sent.
-        y, rate, start = _file_excerpt(clip, centre, excerpt_seconds)
-        excerpt, sr = load_audio((y, rate), sr=getattr(detector, "sr", None))
-        shown = (excerpt, sr)
-    else:
-        y, sr = loaded
-        excerpt, start = _excerpt(y, sr, centre, excerpt_seconds)
-        shown = loaded
+    # Only the excerpt of a long file is read, drawn and embedded: an hour of sound is neither plotted nor sent.
+    excerpt, sr, start = load_excerpt(clip if long else loaded, getattr(detector, "sr", None), centre, excerpt_seconds)
+    shown = (excerpt, sr) if long else loaded
     png = _png(plot_clip(detector, shown), dpi)
     audio, _ = load_audio((excerpt, sr), sr=_AUDIO_SR)
     return {
