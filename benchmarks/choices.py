@@ -67,13 +67,21 @@ NAMED = {
 }
 
 
-def view_scores(clips, sections, candidates):
-    """Per section: (held-out scores (n_train, n_views), test scores (n_test, n_views), test labels)."""
+def view_scores(clips, sections, candidates, train_clips=None, seed=0):
+    """Per section: (held-out scores (n_train, n_views), test scores (n_test, n_views), test labels).
+
+    ``train_clips``: fit on that many of a section's training clips, drawn at random (by ``seed``
+    and the section), in their order; None: all of them.
+    """
     from audioad.detectors.ensemble import Ensemble, member_features
 
     results = []
-    for section in sections:
-        ensemble = Ensemble(list(candidates.values())).fit([clips[i] for i in section["train"]])
+    for number, section in enumerate(sections):
+        train = section["train"]
+        if train_clips is not None and train_clips < len(train):
+            drawn = np.random.default_rng([seed, number]).choice(len(train), train_clips, replace=False)
+            train = [train[i] for i in np.sort(drawn)]
+        ensemble = Ensemble(list(candidates.values())).fit([clips[i] for i in train])
         features = ensemble.features_of([clips[i] for i in section["test"]])
         test = np.column_stack(
             [
@@ -108,7 +116,7 @@ def evaluate(runs, names):
     from audioad.metrics import auc
 
     index = {name: i for i, name in enumerate(names)}
-    wanted = list(configurations(names)) + [named for named in NAMED.values() if named[0][0] in index]
+    wanted = list(configurations(names)) + [named for named in NAMED.values() if set(named[0]) <= set(index)]
     aucs = {}
     for subset, combine in dict.fromkeys(wanted):
         columns = [index[name] for name in subset]
@@ -125,6 +133,14 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", nargs="+", type=int, help="seeds (default 0-4, or 0-1 with --quick)")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of the shared recordings")
     parser.add_argument("--top", type=int, default=15, help="configurations listed, best worst-regret first")
+    parser.add_argument("--views", nargs="+", metavar="VIEW", help="candidate views (default: all 13)")
+    parser.add_argument(
+        "--train-clips",
+        type=int,
+        metavar="N",
+        help="fit on N training clips a section, drawn at random (the few-clip regime: a 2-minute recording "
+        "gives 12 segments of 10 s); written to its own RESULTS.md section",
+    )
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     args = parser.parse_args(argv)
     began = time.perf_counter()
@@ -139,6 +155,11 @@ def main(argv=None) -> int:
         sets = [name for name in sets if not DEV_SETS[name].real]
 
     candidates = views()
+    if args.views:
+        unknown = sorted(set(args.views) - set(candidates))
+        if unknown:
+            parser.error(f"unknown views {unknown}; the views are {', '.join(candidates)}")
+        candidates = {name: candidates[name] for name in args.views}
     names = list(candidates)
     aucs = {}
     with tempfile.TemporaryDirectory(prefix="audioad-choices-") as tmp:
@@ -146,9 +167,9 @@ def main(argv=None) -> int:
             start = time.perf_counter()
             plan, _ = prepare(name, seeds, Path(tmp), args.data)
             runs = []
-            for entry in plan.values():
+            for seed, entry in plan.items():
                 clips = load_clips(tmp, entry["clips"], entry["sr"])
-                runs += view_scores(clips, entry["sections"], candidates)
+                runs += view_scores(clips, entry["sections"], candidates, args.train_clips, int(seed))
             aucs[name] = evaluate(runs, names)
             print(f"{name}: {time.perf_counter() - start:.0f} s", flush=True)
 
@@ -183,22 +204,28 @@ def main(argv=None) -> int:
     print("\n" + body, flush=True)
 
     minutes = (time.perf_counter() - began) / 60
+    few = f" with {args.train_clips} training clips a section" if args.train_clips else ""
+    described = (
+        ", ".join(names)
+        if args.views
+        else "MelKNN on each pooling (`/M`: metric='mahalanobis'), WindowKNN(context=5, window_hop=2, "
+        "max_windows=2048), MelGMM (TWFR), MelMahalanobis"
+    )
     section = [
-        "## The default's design, leave one set out (`benchmarks/choices.py`)",
+        f"## The default's design{few}, leave one set out (`benchmarks/choices.py`)",
         "",
         f"- date: {datetime.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}",
         f"- command: `{command}` ({minutes:.1f} min)",
         f"- machine: {machine(load)}",
         f"- versions: {versions()}",
-        f"- sets: {', '.join(sets)}; seeds {', '.join(map(str, seeds))}; views: MelKNN on each pooling "
-        "(`/M`: metric='mahalanobis'), WindowKNN(context=5, window_hop=2, max_windows=2048), MelGMM (TWFR), "
-        f"MelMahalanobis; configurations: up to {MAX_VIEWS} views, combined by mean or max",
+        f"- sets: {', '.join(sets)}; seeds {', '.join(map(str, seeds))}; views: {described}; "
+        f"configurations: up to {MAX_VIEWS} views, combined by mean or max",
         *[f"- note: {note}" for note in notes],
         "",
         body,
     ]
     if not args.no_write:
-        write_results("choices.py", "\n".join(section))
+        write_results("choices.py" + (" --train-clips" if args.train_clips else ""), "\n".join(section))
         print(f"wrote the choices.py section of {RESULTS_PATH}", flush=True)
     return 0
 

@@ -1,5 +1,7 @@
 """`audioad fit/score --segment`: one long recording to fit on, a row a segment, a summary a file."""
 
+import re
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -20,12 +22,18 @@ def pasted(tmp_path_factory):
     return folder
 
 
-@FILE_THRESHOLD_GAP
-def test_the_pasted_fault_is_found_at_its_minute_and_the_file_is_flagged(pasted):
+@pytest.fixture(scope="module")
+def scored(pasted):
+    """``audioad score`` of the 4-minute file in 10 s segments: the run, its rows and its file summary."""
     out = pasted / "scores.csv"
     run = audioad("score", pasted / "motor.audioad", pasted / "long.flac", "--segment", "10s", "--out", out, "-q")
     assert run.returncode == 0, run.stderr
-    table = rows(out)
+    [summary] = rows(pasted / "scores.files.csv")
+    return run, rows(out), summary
+
+
+def test_the_pasted_fault_is_found_at_its_minute(scored):
+    run, table, summary = scored
     assert len(table) == 24 and list(table[0]) == [
         "path",
         "start",
@@ -38,9 +46,22 @@ def test_the_pasted_fault_is_found_at_its_minute_and_the_file_is_flagged(pasted)
     ]
     worst = max(table, key=lambda row: float(row["score"]))
     assert (worst["start"], worst["end"], worst["label"]) == ("120.0", "130.0", "1")
-    [summary] = rows(pasted / "scores.files.csv")
-    assert summary["verdict"] == "anomalous" and summary["flagged_at"] == "120.0" and "2" in summary["minutes"].split()
-    assert "ANOMALOUS" in run.stdout and "minute(s) 2" in run.stdout
+    assert (summary["worst_start"], summary["worst_end"]) == ("120.0", "130.0") and "2" in summary["minutes"].split()
+    assert "minute(s) 2" in run.stdout
+
+
+def test_an_extrapolated_file_threshold_says_so(scored):
+    run, _, summary = scored
+    # 0.1 false alarms an hour of 10 s segments: one segment in 3,600, from a few held-out segments.
+    assert f"note: file threshold {float(summary['file_threshold']):.4g} extrapolated" in run.stderr
+    assert re.search(r"once in 3,600, from \d+ held-out segments; more normal audio at fit", run.stderr)
+
+
+@FILE_THRESHOLD_GAP
+def test_the_file_with_the_pasted_fault_is_flagged(scored):
+    run, _, summary = scored
+    assert summary["verdict"] == "anomalous" and summary["flagged_at"] == "120.0"
+    assert "ANOMALOUS" in run.stdout
 
 
 def test_a_long_file_is_cut_at_the_training_length_unasked(pasted):

@@ -22,7 +22,7 @@ from audioad.datasets import (
 from audioad.evaluation import split_by_group
 from audioad.features import log_mel, time_pool
 
-SHARED_DATA = Path("/work/shared/data")
+SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"  # ../shared/data beside the checkout
 SR = 16000
 
 

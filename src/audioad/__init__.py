@@ -10,7 +10,7 @@ Each public name is imported from its module on first use (PEP 562):
 command starts at once, and ``from audioad import AudioAE`` works as usual.
 """
 
-import importlib
+from .lazy import lazy_names
 
 __version__ = "0.1.0"
 
@@ -76,13 +76,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name):
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_WHERE[name], __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_names(__name__, globals(), _WHERE)

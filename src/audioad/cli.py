@@ -608,13 +608,22 @@ def segment_threshold(detector, threshold, false_alarm_rate, normal=None):
 def calibrated_file_threshold(detector, plan, rule, per_hour, normal=None):
     """The file threshold for ``rule`` at ``per_hour`` false alarms, from held-out normal scores (or the model's)."""
     from .detectors.segmented import training_length
-    from .thresholds import file_threshold
+    from .thresholds import false_alarm_threshold, file_segment_rate
 
     hops = [how[1] for how in plan if how is not None]
     hop = min(hops) if hops else training_length(detector, hop=True)
     if not hop:
         return float(detector.threshold_)  # a model file too old to say how long its clips were
-    level = file_threshold(detector.decision_scores_ if normal is None else normal, per_hour, hop, rule.k, rule.n)
+    scores = detector.decision_scores_ if normal is None else normal
+    rate = file_segment_rate(per_hour, hop, rule.k, rule.n)
+    level = false_alarm_threshold(scores, rate)
+    if rate * len(scores) < 1:
+        click.echo(
+            f"note: file threshold {level:.4g} extrapolated: {per_hour:g} false alarms an hour (rule {rule}, "
+            f"{hop:g} s hop) is the score normal segments exceed once in {1 / rate:,.0f}, from "
+            f"{len(scores)} held-out segments; more normal audio at fit, or --calibrate, measures it",
+            err=True,
+        )
     # A file threshold below the segment threshold would flag files on segments not labelled anomalous.
     return max(level, float(detector.threshold_))
 

@@ -278,10 +278,23 @@ def file_threshold(train_scores, per_hour: float, hop_seconds: float, k: int = 1
     >>> bool(any_segment > two_of_three > false_alarm_threshold(scores, 0.1))
     True
     """
+    return false_alarm_threshold(train_scores, file_segment_rate(per_hour, hop_seconds, k, n))
+
+
+def file_segment_rate(per_hour: float, hop_seconds: float, k: int = 1, n: int = 1) -> float:
+    """Share of normal segments above the file threshold that gives ``per_hour`` false verdicts an hour.
+
+    The segment rate behind :func:`file_threshold` (see there), at most 0.5. Where it is below
+    one in the number of held-out scores, the threshold is an extrapolation.
+
+    Examples
+    --------
+    >>> round(1 / file_segment_rate(per_hour=0.1, hop_seconds=10))  # one segment in 3,600
+    3600
+    """
     if not per_hour > 0 or not hop_seconds > 0:
         raise ValueError(f"per_hour and hop_seconds must be positive, got {per_hour!r} and {hop_seconds!r}")
     if not 1 <= k <= n:
         raise ValueError(f"the rule needs 1 <= k <= n, got k={k!r}, n={n!r}")
     segments = 3600.0 / hop_seconds
-    rate = (per_hour / (segments * math.comb(n, k))) ** (1.0 / k)
-    return false_alarm_threshold(train_scores, min(rate, 0.5))
+    return min((per_hour / (segments * math.comb(n, k))) ** (1.0 / k), 0.5)

@@ -4,7 +4,7 @@ Each name is imported from its module on first use (PEP 562), so that naming the
 (:data:`DETECTORS`) costs no import of scikit-learn, PyOD or torch.
 """
 
-import importlib
+from ..lazy import lazy_names
 
 # Public name -> the module it lives in.
 _WHERE = {
@@ -44,13 +44,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name):
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_WHERE[name], __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_names(__name__, globals(), _WHERE)
