@@ -117,6 +117,11 @@ def detectors():
         "default before issue 14": Ensemble(
             [MelKNN(), MelKNN(pooling="delta_std"), WindowKNN(context=5, window_hop=2, max_windows=2048)]
         ),
+        # The default with the Euclidean mean view beside its two (choices.py's regret tables compare them).
+        "max(mean + mean/M + delta_std/M)": Ensemble(
+            [MelKNN(), MelKNN(metric="mahalanobis"), MelKNN(pooling="delta_std", metric="mahalanobis")],
+            combine="max",
+        ),
     }
 
 
