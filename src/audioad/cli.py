@@ -425,11 +425,16 @@ def fit(train, detector_name, settings, out, force, on_error, window_rate, segme
         window = f"; window threshold {threshold:.4g} ({window_rate:g} of held-out normal windows above)"
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     detector.save(out)
-    cut = ""
+    from .collect import counted
+
+    fitted_on = counted(len(clips) - len(failed), "clip")
     if getattr(detector, "segment_seconds_", None) is not None:
-        cut = f" ({len(detector.decision_scores_)} segments of {detector.segment_seconds_:g} s)"
+        fitted_on = (
+            f"{counted(len(clips) - len(failed), 'recording')} "
+            f"({len(detector.decision_scores_)} segments of {detector.segment_seconds_:g} s)"
+        )
     click.echo(
-        f"fitted {detector_name} ({type(detector).__name__}) on {len(clips) - len(failed)} clips{cut} in "
+        f"fitted {detector_name} ({type(detector).__name__}) on {fitted_on} in "
         f"{time.perf_counter() - started:.1f} s; threshold {detector.threshold_:.4g}{window}; saved {out}"
     )
     if failed:
@@ -634,6 +639,7 @@ def _score_segments(detector, clips, plan, out, read, force, resume, on_error, r
     With ``resume``, files with a summary are skipped, and a file the last run stopped inside goes
     on after its last row, its earlier rows counted in its summary.
     """
+    from .collect import counted
     from .detectors.segmented import describe, iter_segment_scores
     from .outputs import OutputFileError, check_output
     from .score_csv import (
@@ -731,8 +737,8 @@ def _score_segments(detector, clips, plan, out, read, force, resume, on_error, r
         raise Failure(f"{len(failures)} of {len(clips)} files failed: {listed}")
     skipped = f", {len(completed)} already in {out}" if completed else ""
     click.echo(
-        f"scored {n_rows} segments of {len(clips)} files{skipped}; {flagged} flagged (rule {rule}, file threshold "
-        f"{level:.4g}; segment threshold {threshold:.4g}); wrote {out} and {summary_out}"
+        f"scored {n_rows} segments of {counted(len(clips), 'file')}{skipped}; {flagged} flagged (rule {rule}, "
+        f"file threshold {level:.4g}; segment threshold {threshold:.4g}); wrote {out} and {summary_out}"
     )
 
 

@@ -21,7 +21,7 @@ import soundfile as sf
 
 from .audio import AUDIO_SUFFIXES, AudioInputError, AudioStream
 
-__all__ = ["VCS_FOLDERS", "Collected", "collect", "find_audio", "header_errors", "is_audio_file"]
+__all__ = ["VCS_FOLDERS", "Collected", "collect", "counted", "find_audio", "header_errors", "is_audio_file"]
 
 #: Version-control folders: never searched for audio.
 VCS_FOLDERS = frozenset({".git", ".hg", ".svn", ".bzr", "CVS", "_darcs"})
@@ -62,10 +62,10 @@ class Collected:
 
     def notice(self) -> str:
         """One line saying what was skipped and removed; empty when nothing was."""
-        skipped = [_counted(getattr(self, name), noun) for name, noun in _SKIPPED_KINDS if getattr(self, name)]
+        skipped = [counted(getattr(self, name), noun) for name, noun in _SKIPPED_KINDS if getattr(self, name)]
         parts = ["skipped " + ", ".join(skipped)] if skipped else []
         if self.duplicates:
-            parts.append(_counted(self.duplicates, "duplicate") + " removed")
+            parts.append(counted(self.duplicates, "duplicate") + " removed")
         return "; ".join(parts)
 
 
@@ -77,7 +77,14 @@ _SKIPPED_KINDS = (
 )
 
 
-def _counted(n, noun):
+def counted(n, noun):
+    """``n`` and the noun, plural unless ``n`` is 1.
+
+    Examples
+    --------
+    >>> counted(1, "file"), counted(3, "recording")
+    ('1 file', '3 recordings')
+    """
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
