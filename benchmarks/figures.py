@@ -1,8 +1,9 @@
-"""The README's pictures: an explanation plot and a screenshot of an `audioad report` page.
+"""The README's pictures: an explanation plot, a screenshot of an `audioad report` page, a long recording.
 
 Run from the repository root (Chromium for the screenshot: Debian's ``chromium`` package):
 
-    .venv/bin/python benchmarks/figures.py
+    .venv/bin/python benchmarks/figures.py              # all three
+    .venv/bin/python benchmarks/figures.py recording    # docs/recording.png alone
 
 It makes one synthetic machine (:func:`audioad.datasets.make_machine_sounds`), fits the default
 detector on its normal training clips, pastes a 2.45 kHz tone from 0.8 to 1.3 s into a normal
@@ -11,11 +12,15 @@ test clip, and writes
 - ``docs/explanation.png``: :func:`audioad.plotting.plot_clip` of that clip (spectrogram beside
   the normal reference, deviation map with its findings);
 - ``docs/report.png``: the top of the report of the machine's test clips (with the pasted
-  one), sorted by score, as headless Chromium renders it.
+  one), sorted by score, as headless Chromium renders it;
+- ``docs/recording.png``: :func:`audioad.plot_long.plot_recording` of a 3-hour FLAC of another
+  synthetic machine with a 10 s fault pasted at 2:07:30, scored by the default detector fitted on
+  2 minutes of its normal sound cut into 10 s segments.
 """
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import subprocess
 import sys
@@ -28,11 +33,13 @@ import soundfile as sf
 from audioad import default_detector
 from audioad.datasets import make_machine_sounds, read_dataset
 from audioad.explain import explain
+from audioad.plot_long import plot_recording
 from audioad.plotting import plot_clip
 from audioad.report import build_report, write_report
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 TONE_HZ, TONE_START, TONE_END = 2450.0, 0.8, 1.3
+RECORDING_HOURS, FAULT_AT = 3, 2 * 3600 + 7 * 60 + 30
 
 
 def with_tone(y, sr):
@@ -60,8 +67,38 @@ def screenshot(page, png, width=1280, height=1500, fragment=""):
     return True
 
 
-def main():
+def recording():
+    """docs/recording.png: a 3-hour recording with a 10 s fault, drawn as ``audioad plot`` draws it."""
+    with tempfile.TemporaryDirectory() as root:
+        clips = make_machine_sounds(root, machines=("pump",), n_sections=1, n_train=12, n_test_normal=20,
+                                    n_test_anomaly=1, duration=10.0, anomaly_strength=1.0, target_fraction=0.0,
+                                    random_state=0)  # fmt: skip
+        waves = {c.path: sf.read(c.path, dtype="float32") for c in clips}
+        sr = waves[clips[0].path][1]
+        train = np.concatenate([waves[c.path][0] for c in clips if c.split == "train"])
+        normal = [waves[c.path][0] for c in clips if c.split == "test" and c.label == "normal"]
+        fault = next(waves[c.path][0] for c in clips if c.label == "anomaly")
+        path = Path(root) / "pump-3h.flac"
+        order = np.random.default_rng(0).integers(len(normal), size=RECORDING_HOURS * 360)
+        with sf.SoundFile(path, "w", samplerate=sr, channels=1, subtype="PCM_16") as f:
+            for n, i in enumerate(order):
+                f.write(fault if n * 10 == FAULT_AT else normal[i])
+        detector = default_detector().fit([train], segment="10s")
+        plot_recording(detector, path, title="Default detector: 3 hours of a pump, a 10 s fault pasted at 2:07:30",
+                       path=DOCS / "recording.png", dpi=80)  # fmt: skip
+        print(f"wrote {DOCS / 'recording.png'}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("figures", nargs="*", choices=("clip", "recording"), default=("clip", "recording"),
+                        help="clip: explanation.png and report.png; recording: recording.png")  # fmt: skip
+    figures = parser.parse_args(argv).figures
     DOCS.mkdir(exist_ok=True)
+    if "recording" in figures:
+        recording()
+    if "clip" not in figures:
+        return
     with tempfile.TemporaryDirectory() as root:
         make_machine_sounds(root, machines=("fan",), n_sections=1, n_train=30, n_test_normal=10, n_test_anomaly=10,
                             duration=2.0, target_fraction=0.2, anomaly_strength=2.0, random_state=0)  # fmt: skip

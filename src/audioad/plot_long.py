@@ -30,6 +30,7 @@ DETAIL_SECONDS = 60.0
 
 _FILE_THRESHOLD_COLOR = "tab:purple"
 _DETAIL_COLOR = "0.88"
+_DOTTED = 240  # most segments drawn with a dot each
 
 
 def _segment_table(detector, recording, seconds, step, threshold, scores):
@@ -161,8 +162,10 @@ def plot_recording(
         detail_start, detail_end, color=_DETAIL_COLOR, linewidth=0, zorder=0, gid="detail-window",
         label=f"shown below: {_clock(detail_start)}-{_clock(detail_end)}",
     )  # fmt: skip
+    # A dot a segment while there is room for one; hours of segments read better as a line.
     ax.plot(
-        centres, values, color="black", linewidth=0.8, marker=".", markersize=2.5, gid="segment-scores",
+        centres, values, color="black", linewidth=0.7, marker="." if len(values) <= _DOTTED else None,
+        markersize=2.5, gid="segment-scores",
         label=f"segment score ({len(values)} segments of {seconds:g} s)",
     )  # fmt: skip
     ax.axhline(
