@@ -91,9 +91,17 @@ def recording():
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("figures", nargs="*", choices=("clip", "recording"), default=("clip", "recording"),
-                        help="clip: explanation.png and report.png; recording: recording.png")  # fmt: skip
-    figures = parser.parse_args(argv).figures
+    kinds = ("clip", "recording")
+    parser.add_argument(
+        "figures",
+        nargs="*",
+        metavar="{clip,recording}",
+        help="clip: explanation.png, report.png; recording: recording.png (both by default)",
+    )
+    # Checked here: argparse (3.11) checks an empty list against choices= as one value and refuses it.
+    figures = parser.parse_args(argv).figures or kinds
+    if set(figures) - set(kinds):
+        parser.error(f"figures are {' and '.join(kinds)}, got {' '.join(figures)}")
     DOCS.mkdir(exist_ok=True)
     if "recording" in figures:
         recording()

@@ -5,7 +5,8 @@ import pytest
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
-from audioad.detectors.ensemble import Ensemble, default_detector
+from audioad.datasets import make_machine_sounds
+from audioad.detectors.ensemble import Ensemble, default_detector, far_out_fence
 from audioad.detectors.folds import clips_of
 from audioad.detectors.knn import MelKNN
 from audioad.detectors.mahalanobis import MelMahalanobis
@@ -75,6 +76,23 @@ def test_the_window_threshold_is_exceeded_by_few_held_out_normal_windows(pump, f
     odd = [clip for clip, label in zip(test, labels) if label == 1]
     odd_windows = np.concatenate([f.scores for f in fitted_default.frame_scores(odd)])
     assert np.mean(odd_windows > fitted_default.window_threshold_) > 0.5
+
+
+def test_a_condition_heard_in_one_fold_only_does_not_set_the_clip_threshold(tmp_path):
+    # A fifth of the training clips in the target domain, listed together: one held-out fold holds them all.
+    table = make_machine_sounds(
+        tmp_path, machines=("fan",), n_sections=1, n_train=30, n_test_normal=10, n_test_anomaly=10,
+        duration=1.0, target_fraction=0.2, anomaly_strength=2.0, random_state=0,
+    )  # fmt: skip
+    detector = default_detector().fit(table.filter(split="train").paths)
+    held_out = detector.decision_scores_
+    fence = far_out_fence(held_out)
+    assert np.percentile(held_out, 90) > fence  # PyOD's quantile would lie among the target clips' scores
+    assert detector.threshold_ == fence and np.mean(detector.labels_) > 0.1
+    test = table.filter(split="test")
+    flagged = detector.predict(test.paths)
+    labels = np.asarray(test.labels)
+    assert np.mean(flagged[labels == 0]) <= 0.2 and np.mean(flagged[labels == 1]) >= 0.8
 
 
 def test_a_member_whose_held_out_scores_do_not_vary_has_no_say():

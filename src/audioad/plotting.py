@@ -442,7 +442,7 @@ def plot_explanation(
     image = _band_image(ax_spec, spec, hop_seconds, duration, "magma", low, high, "log-mel")
     colorbar = _figure_of(ax_spec).colorbar(image, ax=[ax_spec, ax_ref], pad=0.01, fraction=0.04, extend="both")
     colorbar.set_label(f"Level (dB), fixed {low:.0f} to {high:.0f}")
-    ax_spec.set_title("Log-mel spectrogram of the clip", fontsize="medium")
+    ax_spec.set_title("Log-mel spectrogram", fontsize="medium")
     ax_spec.tick_params(labelbottom=False)
     _hz_ticks(ax_spec, sr, n_mels)
 
@@ -514,6 +514,13 @@ def plot_explanation(
             ax_scores, ax_spec, times, scores, threshold, window_seconds, None, hop_seconds, duration,
             threshold_label=threshold_label,
         )  # fmt: skip
+        # In the empty cell beside it, where it hides neither the scores nor the clip score's text.
+        handles, labels = ax_scores.get_legend_handles_labels()
+        legend = ax_scores.legend(
+            handles, [label.replace(" (", "\n(") for label in labels], loc="upper left", bbox_to_anchor=(1.01, 1.0),
+            fontsize="small",
+        )  # fmt: skip
+        legend.set_in_layout(False)  # the cell it lies in is empty: the layout need not make room for it
         if clip_score is not None:
             verdict = ""
             if clip_threshold is not None:
