@@ -15,7 +15,8 @@ from conftest import rows
 
 from audioad import MelKNN
 from audioad.score_csv import RowWriter
-from audioad.watch import WATCH_COLUMNS, AlertRule, FolderSource, PipeSource, Watcher, WatchState
+from audioad.sources import FolderSource, PipeSource
+from audioad.watch import WATCH_COLUMNS, AlertRule, Watcher, WatchState
 
 SR = 16000
 

@@ -982,9 +982,30 @@ def evaluate(dataset, detector_name, settings, out, year, seed, force, report_pa
         click.echo(f"wrote DCASE result files, results.csv, ROC curves and histograms to {out_dir}")
 
 
+def _list_input_devices(ctx, param, value):
+    """--list-devices: the sound cards with an input, then exit."""
+    if not value or ctx.resilient_parsing:
+        return
+    from .sources import input_devices
+
+    try:
+        devices = input_devices()
+    except ImportError as exc:
+        raise Refused(str(exc)) from exc
+    for device in devices:
+        mark = "*" if device["default"] else " "
+        click.echo(
+            f"{mark} {device['index']:>3}  {device['name']}  "
+            f"({device['max_input_channels']} in, {device['default_samplerate']:g} Hz)"
+        )
+    if not devices:
+        click.echo("no sound card with an input")
+    ctx.exit()
+
+
 @main.command()
 @click.argument("model", type=click.Path(dir_okay=False))
-@click.argument("source")
+@click.argument("source", required=False)
 @click.option(
     "--out", "-o", required=True, type=click.Path(dir_okay=False), help="CSV a row a segment goes to, as scored."
 )
@@ -1009,7 +1030,13 @@ def evaluate(dataset, detector_name, settings, out, year, seed, force, report_pa
     help="What comes on standard input (SOURCE -): raw little-endian PCM, or WAV.",
 )
 @click.option("--rate", type=click.IntRange(1), default=16000, show_default=True, help="Rate of raw PCM on stdin.")
-@click.option("--channels", type=click.IntRange(1), default=1, show_default=True, help="Channels of raw PCM on stdin.")
+@click.option(
+    "--channels",
+    type=click.IntRange(1),
+    default=1,
+    show_default=True,
+    help="Channels of raw PCM on stdin, or recorded from --device; averaged.",
+)
 @click.option(
     "--settle",
     type=float,
@@ -1017,41 +1044,79 @@ def evaluate(dataset, detector_name, settings, out, year, seed, force, report_pa
     show_default=True,
     help="Seconds a file must stay the same size to be complete.",
 )
+@click.option(
+    "--growing",
+    is_flag=True,
+    help="Score a WAV file still being written as it grows: each segment once its samples are on disk.",
+)
+@click.option(
+    "--device",
+    metavar="CARD",
+    help="Record a sound card's input instead of SOURCE: default, its number or part of its name "
+    "(needs pip install 'audioad[soundcard]').",
+)
+@click.option(
+    "--list-devices",
+    is_flag=True,
+    is_eager=True,
+    expose_value=False,
+    callback=_list_input_devices,
+    help="List the sound cards with an input (* the default) and exit.",
+)
 @click.option("--poll", type=float, default=1.0, show_default=True, help="Seconds between looks at the folder.")
 @click.option("--idle-exit", type=float, help="Stop once no new file has come for this many seconds.")
 @segment_options
 @threshold_options
 def watch(
-    model, source, out, state, on_alert, clear, log_file, pcm_format, rate, channels, settle, poll, idle_exit,
-    segment, hop, threshold, false_alarm_rate, rule, file_false_alarm_rate, calibrate,
+    model, source, out, state, on_alert, clear, log_file, pcm_format, rate, channels, settle, growing, device, poll,
+    idle_exit, segment, hop, threshold, false_alarm_rate, rule, file_false_alarm_rate, calibrate,
 ):  # fmt: skip
     """Watch a machine: score each segment as it is recorded; alert when K of N are above the alert threshold.
 
-    SOURCE is a folder a recorder writes files into (each new file is scored
-    once complete: its size unchanged for --settle seconds), or - for
-    standard input (raw PCM per --format/--rate/--channels, or a WAV stream).
+    SOURCE is a folder a recorder writes files into, or - for standard input
+    (raw PCM per --format/--rate/--channels, or a WAV stream); --device
+    records a sound card instead (pip install 'audioad[soundcard]';
+    --list-devices lists them). A file in the folder is scored once
+    complete: its size unchanged for --settle seconds. With --growing, a WAV
+    file (PCM or float) is scored as the recorder writes it: each segment as
+    soon as its samples are on disk, the last one once the file is complete;
+    other formats (FLAC, OGG, MP3) cannot be read before they are closed and
+    wait until complete. Use --growing where the recorder appends to its
+    files (arecord, sox, ffmpeg); not where files are copied in out of
+    order (a network share).
+
     Each segment's row is appended to OUT as soon as it is scored. An alert
     is raised when the --rule holds over segments above the alert threshold
     (set, like score's file threshold, for --file-false-alarm-rate false
     alerts per hour of normal sound) and clears when at most --clear of the
     last N are; it is printed, logged (--log) and passed to --on-alert. A
     file that cannot be decoded is logged, gets an error row and is skipped.
-    The state file keeps what was scored and the alert, so a watch stopped
-    (Ctrl-C, SIGTERM, a crash) and started again goes on where it was.
+    The state file keeps what was scored (how far into each file) and the
+    alert, so a watch stopped (Ctrl-C, SIGTERM, a crash) and started again
+    goes on where it was, no segment scored twice.
 
     \b
     Examples:
       audioad watch pump.audioad /var/recorder/pump --out pump-watch.csv --rule 3/5 --on-alert 'notify.sh'
+      audioad watch pump.audioad /var/recorder/pump --growing --out pump-watch.csv
       arecord -q -f S16_LE -r 16000 -c 1 | audioad watch pump.audioad - --out pump-watch.csv
+      audioad watch --list-devices
+      audioad watch pump.audioad --device default --out pump-watch.csv
     """
     import signal
+    from contextlib import closing
 
     from .audio import AudioInputError
     from .outputs import OutputFileError, check_output
     from .score_csv import RowWriter, is_table, model_fingerprint
     from .segments import parse_rule
-    from .watch import WATCH_COLUMNS, AlertRule, FolderSource, PipeSource, Watcher, WatchState, log_to
+    from .sources import FolderSource, PipeSource, SoundCardSource
+    from .watch import WATCH_COLUMNS, AlertRule, Watcher, WatchState, log_to
 
+    if (source is None) == (device is None):
+        raise click.UsageError("pass one of SOURCE (a folder, or - for standard input) and --device (a sound card)")
+    if growing and (source is None or source == "-"):
+        raise click.UsageError("--growing is for a folder SOURCE")
     detector = load_model(model)
     try:
         verdict = parse_rule(rule)
@@ -1069,12 +1134,16 @@ def watch(
     detector.threshold_ = level
     alert_level = calibrated_file_threshold(detector, [(seconds, step)], verdict, file_false_alarm_rate, normal)
     state_path = Path(state) if state else Path(f"{out}.state.json")
+    folder = card = None
     try:
-        inputs = [model] if source == "-" else [model, source]
+        inputs = [model] if source in (None, "-") else [model, source]
         check_output(out, "watch CSV", inputs, force=True, is_kind=lambda p: is_table(p, WATCH_COLUMNS))
         saved = WatchState(state_path)
-        folder = None if source == "-" else FolderSource(source, settle)
-    except (OutputFileError, ValueError) as exc:
+        if device is not None:
+            card = SoundCardSource(detector.sr, device, channels)
+        elif source != "-":
+            folder = FolderSource(source, settle, growing=growing)
+    except (OutputFileError, ValueError, ImportError) as exc:
         raise Refused(str(exc)) from exc
     alert = AlertRule(verdict, clear, saved.flags, saved.active)
     if log_file:
@@ -1084,15 +1153,25 @@ def watch(
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    if card is not None:
+        what = f"sound card {card.index} ({card.name}) at {card.rate} Hz"
+    elif folder is not None:
+        what = f"{source} ({'WAV files scored as they grow' if growing else 'files scored once complete'})"
+    else:
+        what = "standard input"
     click.echo(
-        f"watching {'standard input' if folder is None else source}: {seconds:g} s segments every {step:g} s; "
+        f"watching {what}: {seconds:g} s segments every {step:g} s; "
         f"label threshold {level:.4g}; alert when {verdict} above {alert_level:.4g}; rows to {out}",
         err=True,
     )
     with RowWriter(out, WATCH_COLUMNS, append=True, fingerprint=model_fingerprint(model)) as rows:
         watcher = Watcher(detector, rows, saved, seconds, step, level, alert_level, alert, on_alert, click.echo)
         try:
-            if folder is None:
+            if card is not None:
+                # Closed on the way out, Ctrl-C included: the card's stream is stopped and released.
+                with closing(iter(card)) as blocks:
+                    watcher.watch_stream(blocks, name=card.name)
+            elif folder is None:
                 watcher.watch_stream(PipeSource(sys.stdin.buffer, detector.sr, pcm_format, rate, channels))
             else:
                 watcher.watch_folder(folder, poll=poll, idle_exit=idle_exit)

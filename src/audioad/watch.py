@@ -1,13 +1,17 @@
 """Continuous monitoring: score a machine's sound as it is recorded, and raise an alert when it goes wrong.
 
 The same path as scoring a long recording (:mod:`audioad.segments`), run continuously over a
-*source*:
+source (:mod:`audioad.sources`):
 
-- :class:`FolderSource`: a folder a recorder writes files into. A file is taken once it is
-  complete: its size has not changed for ``settle`` seconds and its header reads. Files are
-  taken oldest first; a file that cannot be decoded is logged, gets an error row, and is skipped.
-- :class:`PipeSource`: raw PCM (``s16le``, ``s32le``, ``f32le``) or a WAV stream on a pipe,
-  e.g. ``arecord -f S16_LE -r 16000 -c 1 | audioad watch pump.audioad -``.
+- a folder a recorder writes files into (:class:`~audioad.sources.FolderSource`). A file is
+  scored once it is complete: its size has not changed for ``settle`` seconds. With
+  ``growing=True``, a WAV file still being written is scored as it grows: each segment as soon
+  as its last sample is on disk, the rest (the last segment, which reaches the file's last
+  sample) once the file is complete. Files are taken oldest first; a file that cannot be decoded
+  is logged, gets an error row, and is skipped.
+- raw PCM or a WAV stream on a pipe (:class:`~audioad.sources.PipeSource`), e.g.
+  ``arecord -f S16_LE -r 16000 -c 1 | audioad watch pump.audioad -``.
+- a sound card's input (:class:`~audioad.sources.SoundCardSource`, the optional ``sounddevice``).
 
 Every segment's score goes to a CSV row as soon as it is scored (flushed: a row once written
 stays). An :class:`AlertRule` raises an alert when ``k`` of the last ``n`` segments are above the
@@ -16,10 +20,11 @@ change goes to the console, to the ``audioad.watch`` logger and, if asked, to a 
 the details in environment variables (``AUDIOAD_EVENT``, ``AUDIOAD_SOURCE``, ``AUDIOAD_START``,
 ``AUDIOAD_END``, ``AUDIOAD_SCORE``, ``AUDIOAD_THRESHOLD``, ``AUDIOAD_RULE``, ``AUDIOAD_TIME``).
 
-A small JSON state file, rewritten atomically after every file (and every segment of a pipe),
-keeps which files were scored, the alert state and the last ``n`` flags, so a restarted watch
-goes on where it stopped without scoring a file twice. Memory does not grow with time: a
-segment and a block of audio are held, the state forgets files that left the folder.
+A small JSON state file, rewritten atomically after every batch of rows, keeps which files were
+scored, how many segments of each file in progress have their rows, the alert state and the last
+``n`` flags, so a restarted watch goes on where it stopped without scoring a segment twice or
+leaving one out. Memory does not grow with time: a segment and a block of audio are held (one of
+each for each file being written), the state forgets files that left the folder.
 """
 
 from __future__ import annotations
@@ -35,22 +40,17 @@ from collections import deque
 from pathlib import Path
 from typing import NamedTuple
 
-import numpy as np
-import soxr
-
-from .audio import AUDIO_SUFFIXES, AudioInputError
+from .audio import AudioInputError
 from .score_csv import csv_number as number
-from .segments import Segmenter, cut, parse_rule
+from .segments import Segment, Segmenter, cut, parse_rule
+from .sources import GrowingWav
 
 __all__ = [
     "WATCH_COLUMNS",
     "MAX_DONE",
-    "PCM_FORMATS",
     "AlertRule",
     "AlertEvent",
     "WatchState",
-    "FolderSource",
-    "PipeSource",
     "Watcher",
 ]
 
@@ -64,9 +64,6 @@ WATCH_COLUMNS = ("source", "start", "end", "score", "label", "alert", "scored_at
 #: Files a watch state names at most; older scored files are remembered by their time alone.
 MAX_DONE = 1000
 
-#: Raw PCM formats a pipe may carry: numpy dtype and full scale.
-PCM_FORMATS = {"s16le": ("<i2", 2.0**15), "s32le": ("<i4", 2.0**31), "f32le": ("<f4", 1.0)}
-
 
 def _now():
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
@@ -79,7 +76,7 @@ class AlertEvent(NamedTuple):
     ----------
     event : {"raised", "cleared"}
     source : str
-        The file, or ``"-"`` for a pipe.
+        The file, ``"-"`` for a pipe, or the sound card's name.
     start, end : float
         The segment at which it changed, in seconds from the start of its source.
     score : float
@@ -152,8 +149,9 @@ class WatchState:
     rows : int
         Rows written over every run.
     partial : dict
-        The file being scored when the watch stopped: path -> segments whose rows are written,
-        so that a restart writes the rest of its rows, none twice.
+        The files being scored when the watch stopped (more than one where files are scored as
+        they grow): path -> segments whose rows are written, so that a restart writes the rest
+        of their rows, none twice.
     scored_before : float
         Files last modified at or before this time (seconds since the epoch) count as scored:
         where a recorder keeps every file, the oldest entries of ``done`` are folded into it, so
@@ -214,159 +212,6 @@ def _signature(path):
     return [stat.st_size, stat.st_mtime]
 
 
-class FolderSource:
-    """New, complete audio files in a folder (not its subfolders), oldest first.
-
-    Parameters
-    ----------
-    folder : str or pathlib.Path
-        Where the recorder writes.
-    settle : float
-        Seconds a file's size must stay unchanged before it is taken as complete.
-    suffixes : tuple of str
-        File suffixes taken (lower case); others are ignored (a recorder's ``.part`` files).
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> folder = tempfile.mkdtemp()
-    >>> FolderSource(folder, settle=0).ready(done={})
-    []
-    """
-
-    def __init__(self, folder, settle=2.0, suffixes=AUDIO_SUFFIXES):
-        self.folder = Path(folder)
-        if not self.folder.is_dir():
-            raise ValueError(f"{self.folder}: not a folder; pass the folder the recorder writes into, or - for stdin")
-        self.settle = float(settle)
-        self.suffixes = tuple(suffixes)
-        self._sizes = {}  # path -> (size, when first seen at that size)
-
-    def ready(self, done, scored_before=-math.inf):
-        """Complete files not in ``done`` and modified after ``scored_before``, oldest first.
-
-        A file is complete once its size has stayed the same for ``settle`` seconds; whether it
-        decodes is found out when it is scored (a corrupt file is then logged and skipped).
-        """
-        now = time.monotonic()
-        found, sizes = [], {}
-        for entry in os.scandir(self.folder):
-            if not entry.is_file() or Path(entry.name).suffix.lower() not in self.suffixes or entry.path in done:
-                continue
-            stat = entry.stat()
-            if stat.st_mtime <= scored_before:
-                continue
-            size, since = self._sizes.get(entry.path, (None, now))
-            sizes[entry.path] = (stat.st_size, since if size == stat.st_size else now)
-            if now - sizes[entry.path][1] >= self.settle:
-                found.append((stat.st_mtime, entry.name, entry.path))
-        # Only files still there and not yet scored are remembered: memory does not grow with time.
-        self._sizes = sizes
-        return [path for _, _, path in sorted(found)]
-
-
-def _wav_header(read):
-    """Parse a WAV stream's header from ``read(n)``; return (dtype, scale, channels, rate)."""
-    riff = read(12)
-    if len(riff) < 12 or riff[:4] not in (b"RIFF", b"RF64") or riff[8:12] != b"WAVE":
-        raise AudioInputError("the stream does not start with a WAV header; pass --format s16le for raw PCM", path="-")
-    fmt = None
-    while True:
-        head = read(8)
-        if len(head) < 8:
-            raise AudioInputError("the WAV stream ended before its data", path="-")
-        kind, size = head[:4], int.from_bytes(head[4:], "little")
-        if kind == b"data":
-            break
-        body = read(size + (size & 1))
-        if kind == b"fmt ":
-            fmt = body
-    if fmt is None:
-        raise AudioInputError("the WAV stream has no fmt chunk", path="-")
-    code, channels, rate = (
-        int.from_bytes(fmt[0:2], "little"),
-        int.from_bytes(fmt[2:4], "little"),
-        int.from_bytes(fmt[4:8], "little"),
-    )
-    bits = int.from_bytes(fmt[14:16], "little")
-    if code == 0xFFFE and len(fmt) >= 26:
-        code = int.from_bytes(fmt[24:26], "little")  # WAVE_FORMAT_EXTENSIBLE: the sub-format's code
-    formats = {(1, 16): ("<i2", 2.0**15), (1, 32): ("<i4", 2.0**31), (3, 32): ("<f4", 1.0), (1, 8): ("u1", 2.0**7)}
-    if (code, bits) not in formats:
-        raise AudioInputError(f"WAV format {code} at {bits} bits is not supported on a pipe; send 16-bit PCM", path="-")
-    dtype, scale = formats[(code, bits)]
-    return dtype, scale, channels, rate
-
-
-class PipeSource:
-    """Audio blocks from a binary stream (standard input): raw PCM or WAV, mono at ``sr``.
-
-    Parameters
-    ----------
-    stream : binary file object
-        E.g. ``sys.stdin.buffer``.
-    sr : int
-        The model's rate; the stream is resampled to it as it comes.
-    format : {"s16le", "s32le", "f32le", "wav"}
-        Raw little-endian PCM, or a WAV stream (its header gives the rest).
-    rate : int
-        The raw stream's rate (ignored for WAV).
-    channels : int
-        The raw stream's channels (ignored for WAV); they are averaged.
-    block_seconds : float
-        Audio read at a time.
-
-    Examples
-    --------
-    >>> import io
-    >>> pcm = (np.ones(8000) * 16384).astype("<i2").tobytes()
-    >>> [len(b) for b in PipeSource(io.BytesIO(pcm), sr=16000, format="s16le", rate=16000, block_seconds=0.2)]
-    [3200, 3200, 1600]
-    """
-
-    def __init__(self, stream, sr, format="s16le", rate=16000, channels=1, block_seconds=0.25):
-        self.stream, self.sr, self.format = stream, int(sr), format
-        self.rate, self.channels, self.block_seconds = int(rate), int(channels), float(block_seconds)
-        if format != "wav" and format not in PCM_FORMATS:
-            raise ValueError(f"format must be one of {', '.join([*PCM_FORMATS, 'wav'])}, got {format!r}")
-
-    def _read(self, n):
-        parts, got = [], 0
-        while got < n:
-            chunk = self.stream.read(n - got)
-            if not chunk:
-                break
-            parts.append(chunk)
-            got += len(chunk)
-        return b"".join(parts)
-
-    def __iter__(self):
-        if self.format == "wav":
-            dtype, scale, channels, rate = _wav_header(self._read)
-        else:
-            (dtype, scale), channels, rate = PCM_FORMATS[self.format], self.channels, self.rate
-        dtype = np.dtype(dtype)
-        frame = dtype.itemsize * channels
-        resampler = None if rate == self.sr else soxr.ResampleStream(rate, self.sr, 1, quality="HQ")
-        per_block = max(1, int(self.block_seconds * rate)) * frame
-        carry = b""
-        while True:
-            data = carry + self._read(per_block)
-            last = len(data) < per_block
-            whole = len(data) - len(data) % frame
-            data, carry = data[:whole], data[whole:]
-            samples = np.frombuffer(data, dtype=dtype).reshape(-1, channels).astype(np.float64)
-            if dtype.kind == "u":
-                samples -= 128.0
-            block = (samples.mean(axis=1) / scale).astype(np.float32)
-            if resampler is not None:
-                block = resampler.resample_chunk(block, last=last)
-            if len(block):
-                yield block
-            if last:
-                return
-
-
 class Watcher:
     """Score segments from a source as they come, write a row each, and keep the alert rule.
 
@@ -399,6 +244,7 @@ class Watcher:
         self.segment, self.hop = float(segment), float(hop)
         self.threshold, self.alert_threshold = float(threshold), float(alert_threshold)
         self.alert, self.on_alert, self.echo = alert, on_alert, echo
+        self._following = {}  # file being written -> [GrowingWav, Segmenter, segments cut]
 
     def _row(self, source, start, end, score, error=""):
         label = "" if math.isnan(score) else int(score > self.threshold)
@@ -443,51 +289,129 @@ class Watcher:
         for (start, end, _), score in zip(pieces, scores):
             self._row(source, start, end, float(score))
 
-    def score_file(self, path, batch=8):
-        """Score one complete file, segment by segment; a file that fails is logged and gets an error row.
+    def _segmenter(self):
+        sr = self.detector.sr
+        return Segmenter(max(1, round(self.segment * sr)), max(1, round(self.hop * sr)))
+
+    def _write_segments(self, path, segments, cut=0, batch=8):
+        """Score the ``segments`` of ``path`` (its number ``cut`` on) whose rows are not yet written, a batch at a time.
 
         After each batch the state records how many of the file's segments have their rows, so a
         watch stopped part way through a file writes only the rest of its rows when restarted.
+        Returns how many of the file's segments have been cut. A file that fails to decode keeps
+        the rows of the segments before the failure.
         """
-        path = str(path)
         written = self.state.partial.get(path, 0)
         pieces = []
 
         def flush():
-            nonlocal pieces, written
-            self._score(path, pieces)
-            written += len(pieces)
-            pieces = []
-            self.state.partial = {path: written}
-            self.state.save()
+            nonlocal pieces
+            if pieces:
+                self._score(path, pieces)
+                self.state.partial[path] = cut
+                self.state.save()
+                pieces = []
 
         try:
-            for i, piece in enumerate(cut(path, self.detector.sr, self.segment, self.hop)):
-                if i < written:
-                    continue
-                pieces.append((piece.start, piece.end, piece.wave))
-                if len(pieces) == batch:
-                    flush()
-        except AudioInputError as exc:
+            for segment in segments:
+                cut += 1
+                if cut > written:
+                    pieces.append(segment)
+                    if len(pieces) == batch:
+                        flush()
+        except AudioInputError:
             flush()
-            log.error("skipped %s: %s", path, exc.cause)
-            self.echo(f"skipped {path}: {exc.cause}")
-            self._row(path, math.nan, math.nan, math.nan, exc.cause)
-        else:
-            flush()
+            raise
+        flush()
+        return cut
+
+    def _skip(self, path, exc):
+        log.error("skipped %s: %s", path, exc.cause)
+        self.echo(f"skipped {path}: {exc.cause}")
+        self._row(path, math.nan, math.nan, math.nan, exc.cause)
+
+    def _done(self, path):
         self.state.done[path] = _signature(path) if os.path.exists(path) else None
-        self.state.partial = {}
+        self.state.partial.pop(path, None)
         self.state.save()
 
+    def score_file(self, path, batch=8):
+        """Score one complete file, segment by segment; a file that fails is logged and gets an error row.
+
+        A file the state says was part scored (a watch stopped in it) gets only its remaining rows.
+        """
+        path = str(path)
+        try:
+            self._write_segments(path, cut(path, self.detector.sr, self.segment, self.hop), batch=batch)
+        except AudioInputError as exc:
+            self._skip(path, exc)
+        self._done(path)
+
+    def follow_file(self, path, complete=False, batch=8):
+        """Score the segments of a WAV file being written whose samples are all on disk; once ``complete``, the rest.
+
+        Each call reads what the recorder wrote since the last (:class:`~audioad.sources.GrowingWav`)
+        and scores the segments it completes; with ``complete`` it also scores the last segment,
+        the one that reaches the file's last sample, and marks the file done. The rows are those
+        :meth:`score_file` writes for the finished file: the same segments, the same samples.
+        After a restart the file is read again from its start and the segments whose rows the
+        state names are passed over.
+
+        Returns
+        -------
+        bool
+            False, scoring nothing, while the file does not start with a whole PCM or float WAV
+            header (not yet written, or another format): it is scored once complete.
+        """
+        path = str(path)
+        following = self._following.get(path)
+        if following is None:
+            wav = GrowingWav.open(path, self.detector.sr)
+            if wav is None:
+                return False
+            following = self._following[path] = [wav, self._segmenter(), 0]
+        wav, cutter, sr = following[0], following[1], self.detector.sr
+
+        def segments():
+            for block in wav.landed(last=complete):
+                for start, wave in cutter.push(block):
+                    yield Segment(start / sr, (start + len(wave)) / sr, wave)
+            for start, wave in cutter.finish() if complete else ():
+                yield Segment(start / sr, (start + len(wave)) / sr, wave)
+            if complete and cutter.seen == 0:
+                raise AudioInputError("the clip holds no samples", path=path)
+
+        try:
+            following[2] = self._write_segments(path, segments(), following[2], batch)
+        except AudioInputError as exc:
+            self._skip(path, exc)
+            complete = True
+        if complete:
+            del self._following[path]
+            self._done(path)
+        return True
+
     def watch_folder(self, source, poll=1.0, stop=None, idle_exit=None):
-        """Score each new complete file of ``source`` until ``stop`` is set (or nothing new for ``idle_exit`` s)."""
+        """Score each new file of ``source`` until ``stop`` is set (or nothing new for ``idle_exit`` s).
+
+        A complete file is scored whole; where ``source.growing``, a file still being written is
+        followed (:meth:`follow_file`) and its segments scored as they land.
+        """
         idle_since = time.monotonic()
         while stop is None or not stop.is_set():
-            ready = source.ready(self.state.done, self.state.scored_before)
+            ready, writing = source.scan(self.state.done, self.state.scored_before)
             for path in ready:
-                self.score_file(path)
+                if not (source.growing and self.follow_file(path, complete=True)):
+                    self.score_file(path)
                 if stop is not None and stop.is_set():
                     break
+            for path in writing:
+                self.follow_file(path)
+            for path in set(self._following) - set(ready) - set(writing):
+                # Deleted or renamed before it was complete: its last segment is never scored.
+                log.warning("%s left the folder while it was being written", path)
+                del self._following[path]
+                self.state.partial.pop(path, None)
             if ready:
                 idle_since = time.monotonic()
                 present = {e.path for e in os.scandir(source.folder)}
@@ -500,11 +424,14 @@ class Watcher:
                 if len(done) > MAX_DONE:
                     self.state.scored_before = max(self.state.scored_before, done[-MAX_DONE - 1][1][1])
                 self.state.done = {p: v for p, v in done if v[1] > self.state.scored_before}
+                self.state.partial = {p: n for p, n in self.state.partial.items() if p in present}
                 self.state.save()
+                continue
+            if writing:
+                idle_since = time.monotonic()
             elif idle_exit is not None and time.monotonic() - idle_since >= idle_exit:
                 return
-            else:
-                time.sleep(poll) if stop is None else stop.wait(poll)
+            time.sleep(poll) if stop is None else stop.wait(poll)
 
     def watch_stream(self, blocks, name="-", latency=None):
         """Score each segment of a stream of blocks as soon as it is complete, until the stream ends.
@@ -512,7 +439,7 @@ class Watcher:
         ``latency``, a list, gets the seconds from each segment's last block's arrival to its row.
         """
         sr = self.detector.sr
-        cutter = Segmenter(max(1, round(self.segment * sr)), max(1, round(self.hop * sr)))
+        cutter = self._segmenter()
         offset = self.state.stream_seconds
         for block in blocks:
             arrived = time.perf_counter()
