@@ -143,6 +143,36 @@ def test_what_is_not_a_growing_pcm_wav_waits_and_a_rewritten_file_is_refused(tmp
         list(wav.landed())
 
 
+def test_rf64_grows_as_its_ds64_chunk_says(tmp_path):
+    path, y = tmp_path / "pump.wav", hum(2, 5)
+    writing = sf.SoundFile(path, "w", samplerate=SR, channels=1, format="RF64", subtype="PCM_16")
+    writing.write(y[:SR])
+    writing.flush()
+    wav = GrowingWav.open(path, SR)
+    blocks = list(wav.landed())
+    writing.write(y[SR:])
+    writing.close()
+    blocks += list(wav.landed(last=True))
+    assert wav.header.ds64_offset is not None
+    np.testing.assert_array_equal(np.concatenate(blocks), load_audio(path, sr=SR)[0])
+
+
+def test_only_files_in_progress_are_followed_the_folder_s_old_files_wait_to_settle(tmp_path):
+    sf.write(tmp_path / "old.wav", hum(1), SR)
+    os.utime(tmp_path / "old.wav", (time.time() - 3600, time.time() - 3600))
+    writing = HandWav(tmp_path / "new.wav")
+    writing.write(hum(1))
+    source = FolderSource(tmp_path, settle=1.0, growing=True)
+    old, new = str(tmp_path / "old.wav"), str(tmp_path / "new.wav")
+    assert source.scan(done={}) == ([], [new])
+    writing.write(hum(0.1))
+    os.utime(new, (time.time() - 1800, time.time() - 1800))  # a clock that disagrees: still followed
+    assert source.scan(done={}) == ([], [new])
+    time.sleep(1.1)
+    assert source.scan(done={}) == ([old, new], [])
+    writing.close()
+
+
 def rows_of(path):
     return [(r["source"], r["start"], r["end"], r["score"], r["label"]) for r in rows(path)]
 

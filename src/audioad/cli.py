@@ -1076,13 +1076,13 @@ def watch(
     SOURCE is a folder a recorder writes files into, or - for standard input
     (raw PCM per --format/--rate/--channels, or a WAV stream); --device
     records a sound card instead (pip install 'audioad[soundcard]';
-    --list-devices lists them). A file in the folder is scored once
-    complete: its size unchanged for --settle seconds. With --growing, a WAV
-    file (PCM or float) is scored as the recorder writes it: each segment as
-    soon as its samples are on disk, the last one once the file is complete;
-    other formats (FLAC, OGG, MP3) cannot be read before they are closed and
-    wait until complete. Use --growing where the recorder appends to its
-    files (arecord, sox, ffmpeg); not where files are copied in out of
+    --list-devices lists them). A file in the folder is scored once complete:
+    its size unchanged for --settle seconds. With --growing, a WAV file (PCM
+    or float) is scored as the recorder writes it: each segment within --poll
+    seconds of its samples reaching the disk, the last one once the file is
+    complete; other formats (FLAC, OGG, MP3) cannot be read before they are
+    closed and wait until complete. Use --growing where the recorder appends
+    to its files (arecord, sox, ffmpeg); not where files are copied in out of
     order (a network share).
 
     Each segment's row is appended to OUT as soon as it is scored. An alert

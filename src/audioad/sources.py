@@ -233,16 +233,19 @@ class FolderSource:
         self.settle = float(settle)
         self.suffixes = tuple(suffixes)
         self.growing = bool(growing)
-        self._sizes = {}  # path -> (size, when first seen at that size)
+        self._sizes = {}  # path -> (size, when first seen at that size, whether being written)
 
     def scan(self, done, scored_before=-math.inf):
         """Files not in ``done`` and modified after ``scored_before``: ``(complete, writing)``, each oldest first.
 
         A file is complete once its size has stayed the same for ``settle`` seconds; whether it
-        decodes is found out when it is scored. ``writing``, the files whose size changed within
-        ``settle`` seconds, is empty unless the source is ``growing``.
+        decodes is found out when it is scored. ``writing`` is empty unless the source is
+        ``growing``: it lists the files being written, whose size changed within ``settle``
+        seconds and which were modified as recently, or were being written at the last look.
+        Other files wait to settle: a watch started on a folder full of old recordings scores
+        each whole, following only the files in progress.
         """
-        now = time.monotonic()
+        now, clock = time.monotonic(), time.time()
         complete, writing, sizes = [], [], {}
         for entry in os.scandir(self.folder):
             if not entry.is_file() or Path(entry.name).suffix.lower() not in self.suffixes or entry.path in done:
@@ -250,10 +253,12 @@ class FolderSource:
             stat = entry.stat()
             if stat.st_mtime <= scored_before:
                 continue
-            size, since = self._sizes.get(entry.path, (None, now))
-            sizes[entry.path] = (stat.st_size, since if size == stat.st_size else now)
-            settled = now - sizes[entry.path][1] >= self.settle
-            if settled or self.growing:
+            size, since, was_writing = self._sizes.get(entry.path, (None, now, False))
+            since = since if size == stat.st_size else now
+            settled = now - since >= self.settle
+            being_written = self.growing and not settled and (was_writing or clock - stat.st_mtime <= self.settle)
+            sizes[entry.path] = (stat.st_size, since, being_written)
+            if settled or being_written:
                 (complete if settled else writing).append((stat.st_mtime, entry.name, entry.path))
         # Only files still there and not yet scored are remembered: memory does not grow with time.
         self._sizes = sizes
