@@ -247,14 +247,14 @@ def test_a_watch_restarted_in_a_file_being_recorded_goes_on_from_its_last_row(de
     path = folder / "pump.wav"
     y = np.concatenate([hum(5, 4), faulty(4, 5), hum(3.5, 6)])
     writing = SoundFileWav(path)
-    writing.write(y[: 5 * SR])
     w, writer, _ = watcher(detector, tmp_path)
     with following(w, folder):
+        writing.write(y[: 5 * SR])
         wait_for(lambda: w.state.rows == 2)  # stopped with the file half written: 0-2 and 2-4 scored
     writer.close()
-    writing.write(y[5 * SR : 9 * SR])
     w, writer, _ = watcher(detector, tmp_path)
     with following(w, folder):
+        writing.write(y[5 * SR : 9 * SR])
         wait_for(lambda: w.state.rows == 4)  # 4-6 and 6-8, while the file still grows
         writing.write(y[9 * SR :])
         writing.close()
@@ -292,13 +292,14 @@ def test_the_watch_command_scores_a_growing_file(detector, tmp_path):
     folder, model, out = tmp_path / "recorder", tmp_path / "hum.audioad", tmp_path / "watch.csv"
     folder.mkdir()
     detector.save(model)
-    writing = RECORDERS["arecord"](folder / "pump.wav")
-    writing.write(hum(6, 9))
     args = ["watch", model, folder, "--growing", "--out", out, "--settle", "3", "--poll", "0.1", "--idle-exit", "1"]
     watch = subprocess.Popen(
         [sys.executable, "-m", "audioad", *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
+        started = next(line for line in watch.stderr if line.startswith("watching"))  # the model is loaded
+        writing = RECORDERS["arecord"](folder / "pump.wav")
+        writing.write(hum(6, 9))
         wait_for(lambda: out.exists() and len(rows(out)) == 3, seconds=120)  # before the file is finished
         writing.write(hum(1, 10))
         writing.close()
@@ -306,5 +307,5 @@ def test_the_watch_command_scores_a_growing_file(detector, tmp_path):
     finally:
         watch.kill()
     assert watch.returncode == 0, stderr
-    assert "WAV files scored as they grow" in stderr and "stopped: 4 rows written" in stderr
+    assert "WAV files scored as they grow" in started and "stopped: 4 rows written" in stderr
     assert [r["start"] for r in rows(out)] == ["0.0", "2.0", "4.0", "5.0"]

@@ -1080,10 +1080,9 @@ def watch(
     its size unchanged for --settle seconds. With --growing, a WAV file (PCM
     or float) is scored as the recorder writes it: each segment within --poll
     seconds of its samples reaching the disk, the last one once the file is
-    complete; other formats (FLAC, OGG, MP3) cannot be read before they are
-    closed and wait until complete. Use --growing where the recorder appends
-    to its files (arecord, sox, ffmpeg); not where files are copied in out of
-    order (a network share).
+    complete; other formats (FLAC, OGG, MP3) wait until complete. Use
+    --growing where the recorder appends to its files (arecord, sox, ffmpeg);
+    not where files are copied in out of order (a network share).
 
     Each segment's row is appended to OUT as soon as it is scored. An alert
     is raised when the --rule holds over segments above the alert threshold

@@ -5,9 +5,10 @@
   and :class:`GrowingWav` reads their samples as they land.
 - :class:`GrowingWav`: a PCM or float WAV file a recorder is still writing, read up to the last
   whole frame on disk. Recorders leave a placeholder data size in the header until they close
-  the file (arecord and sox a huge one, ffmpeg 0xFFFFFFFF, libsndfile 0); the samples then end
-  where the file ends, as libsndfile reads such a file. Other formats (FLAC, OGG, MP3, compressed
-  WAV) cannot be read before they are closed: a FLAC encoder, for one, writes its frame count
+  the file (arecord and sox a huge one, ffmpeg 0xFFFFFFFF, older ffmpeg and libsndfile 0); until
+  then the samples end where the file ends. Other formats (FLAC, OGG, MP3, compressed WAV) are
+  scored once complete: their frames are not a fixed number of bytes, so a file cut off
+  mid-write has no last whole frame to read to, and a FLAC encoder writes its frame count only
   when it closes the file.
 - :class:`PipeSource`: raw PCM (``s16le``, ``s32le``, ``f32le``) or a WAV stream on a pipe.
 - :class:`SoundCardSource`: a sound card's input, through the optional ``sounddevice`` package
