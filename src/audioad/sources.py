@@ -484,6 +484,11 @@ def input_devices():
     ------
     ImportError
         Without ``sounddevice`` (``pip install 'audioad[soundcard]'``) or PortAudio.
+
+    Examples
+    --------
+    >>> [(d["index"], d["name"]) for d in input_devices()]  # doctest: +SKIP
+    [(1, 'USB Audio: mic (hw:1,0)')]
     """
     sd = _sounddevice()
     try:
@@ -535,6 +540,13 @@ class SoundCardSource:
         Without ``sounddevice`` or PortAudio, saying what to install.
     AudioInputError
         No such input, no input at all, or more channels than it has.
+
+    Examples
+    --------
+    Where a sound card and ``sounddevice`` are (a :class:`~audioad.watch.Watcher` scores it):
+
+    >>> card = SoundCardSource(16000, device="default")  # doctest: +SKIP
+    >>> watcher.watch_stream(card, name=card.name)  # doctest: +SKIP
     """
 
     def __init__(self, sr, device=None, channels=1, rate=None, block_seconds=0.25, queue_seconds=30.0):
