@@ -24,7 +24,6 @@ the default is built as it is. Without ``../shared/data`` only the synthetic set
 from __future__ import annotations
 
 import argparse
-import datetime
 import itertools
 import os
 import shlex
@@ -34,7 +33,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import DEFAULT_DATA, RESULTS_PATH, machine, versions, write_results
+from common import DEFAULT_DATA, RESULTS_PATH, run_lines, write_results
 from devsets import DATASETS, DEV_SETS, load_clips, prepare
 
 SEEDS = (0, 1, 2, 3, 4)
@@ -203,7 +202,6 @@ def main(argv=None) -> int:
     body = "\n".join(lines)
     print("\n" + body, flush=True)
 
-    minutes = (time.perf_counter() - began) / 60
     few = f" with {args.train_clips} training clips a section" if args.train_clips else ""
     described = (
         ", ".join(names)
@@ -214,10 +212,7 @@ def main(argv=None) -> int:
     section = [
         f"## The default's design{few}, leave one set out (`benchmarks/choices.py`)",
         "",
-        f"- date: {datetime.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}",
-        f"- command: `{command}` ({minutes:.1f} min)",
-        f"- machine: {machine(load)}",
-        f"- versions: {versions()}",
+        *run_lines(command, began, load),
         f"- sets: {', '.join(sets)}; seeds {', '.join(map(str, seeds))}; views: {described}; "
         f"configurations: up to {MAX_VIEWS} views, combined by mean or max",
         *[f"- note: {note}" for note in notes],

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 import fcntl
 import os
 import platform
 import resource
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -74,6 +76,21 @@ def versions() -> str:
         at = f" (commit {commit.stdout.strip()}{', with uncommitted changes in src/' if changed.returncode else ''})"
     found.append(f"audioad {audioad.__version__}{at}")
     return ", ".join(found)
+
+
+def run_lines(command: str, started: float, load=None) -> list:
+    """The lines a RESULTS.md section opens with: date, the command and how long it took, machine, versions.
+
+    ``started`` is the run's ``time.perf_counter()`` at its start; ``load`` the load average then.
+    """
+    seconds = time.perf_counter() - started
+    took = f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
+    return [
+        f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"- command: `{command}` ({took})",
+        f"- machine: {machine(load)}",
+        f"- versions: {versions()}",
+    ]
 
 
 def write_results(script: str, section: str, path: Path = RESULTS_PATH) -> None:

@@ -18,7 +18,6 @@ run ``audioad plot MODEL FILE --out x.png`` in the process, which draws a file t
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import sys
@@ -28,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from common import machine, peak_rss_mb, versions, write_results
+from common import peak_rss_mb, run_lines, write_results
 from memory import make_long_file, run
 
 TARGET_MB = 500
@@ -130,10 +129,7 @@ def main(argv=None) -> int:
         [
             "## Long recordings: peak memory by format (`benchmarks/long_recordings.py`)",
             "",
-            f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
-            f"- command: `{command}` ({(time.perf_counter() - started) / 60:.1f} min)",
-            f"- machine: {machine(load)}",
-            f"- versions: {versions()}",
+            *run_lines(command, started, load),
             "- peak MB: peak resident memory of a fresh process that loads the model and scores (or fits), imports"
             " included; model MB: the same process's peak when it only loads the model (the detectors' imports)."
             " A plot case also imports matplotlib and writes the PNG (`audioad plot`, run in the process)."

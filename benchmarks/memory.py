@@ -16,7 +16,6 @@ AudioAE trains for one epoch here: its memory does not grow with epochs.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import subprocess
@@ -27,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from common import REPO, machine, peak_rss_mb, versions, write_results
+from common import REPO, peak_rss_mb, run_lines, write_results
 
 TARGETS_MB = {"fit": 1500, "score": 500}
 SR = 16000
@@ -158,10 +157,7 @@ def main(argv=None) -> int:
         [
             "## Peak memory (`benchmarks/memory.py`)",
             "",
-            f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
-            f"- command: `{command}` ({(time.perf_counter() - started) / 60:.1f} min)",
-            f"- machine: {machine(load)}",
-            f"- versions: {versions()}",
+            *run_lines(command, started, load),
             "- peak MB: `ru_maxrss` of a fresh process that fits (or loads a model and scores), imports included;"
             " imports MB: the same process's peak when it only imports what that case imports."
             " AudioAE trains one epoch (memory does not grow with epochs); synthetic clips from"

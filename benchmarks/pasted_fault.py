@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import datetime
 import os
 import sys
 import tempfile
@@ -28,7 +27,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from common import DEFAULT_DATA, machine, versions, write_results
+from common import DEFAULT_DATA, run_lines, write_results
 
 SR = 16000
 SEGMENT = 10
@@ -167,10 +166,7 @@ def main(argv=None) -> int:
         [
             "## A fault in a long recording (`benchmarks/pasted_fault.py`)",
             "",
-            f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
-            f"- command: `python benchmarks/pasted_fault.py` ({(time.perf_counter() - started) / 60:.1f} min)",
-            f"- machine: {machine(load)}",
-            f"- versions: {versions()}",
+            *run_lines("python benchmarks/pasted_fault.py", started, load),
             f"- a 10 s fault pasted at {FAULT_AT // 60}:00 into {MINUTES} minutes of normal sound; fitted on one"
             f" normal recording in {SEGMENT} s segments; file threshold"
             f" for {PER_HOUR:g} false alarms an hour, rule any; 'flagged from': the false alarms an hour at which"

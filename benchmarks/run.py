@@ -30,7 +30,6 @@ detector's memory cannot show up in another's; the processes are forked from a s
 from __future__ import annotations
 
 import argparse
-import datetime
 import importlib
 import inspect
 import json
@@ -44,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from common import DEFAULT_DATA, RESULTS_PATH, machine, versions, write_results
+from common import DEFAULT_DATA, RESULTS_PATH, run_lines, write_results
 from devsets import DATASETS, DEV_SETS, REAL_DATASETS, SR, load_clips, prepare, save_clips
 from injections import EVENT_NAMES, EVENT_SECONDS, EVENTS, inject
 
@@ -888,10 +887,7 @@ def main(argv=None) -> int:
     section = [
         "## Accuracy, time and memory against PyOD (`benchmarks/run.py`)",
         "",
-        f"- date: {datetime.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}",
-        f"- command: `{command}` ({minutes:.1f} min)",
-        f"- machine: {machine(load)}",
-        f"- versions: {versions()}",
+        *run_lines(command, began, load),
         f"- seeds: {', '.join(map(str, seeds))}; autoencoders (`AudioAE`, both libraries) at sr=16000 and "
         f"epoch_num={epoch_num}, other settings default, torch on "
         f"{args.torch_threads or 'its default number of'} thread(s); `EmbeddingOD.for_audio(...)` with "

@@ -30,7 +30,6 @@ both meet the same machine load.
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
 import sys
 import tempfile
@@ -39,7 +38,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from common import machine, versions, write_results
+from common import run_lines, write_results
 
 SR = 16000
 REPEATS = 5
@@ -243,10 +242,7 @@ def main(argv=None) -> int:
         [
             "## Speed against PyOD (`benchmarks/speed.py`)",
             "",
-            f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
-            f"- command: `{command}` ({(time.perf_counter() - started) / 60:.1f} min)",
-            f"- machine: {machine(load)}",
-            f"- versions: {versions()}",
+            *run_lines(command, started, load),
             f"- data: {len(clips)} synthetic clips of 10 s at 16 kHz (WAV files; {len(train)} train, {len(test)} test);"
             f" (a) and (d) are the fastest of {REPEATS} runs, (b) and (c) of {LONG_REPEATS}, the libraries alternating."
             " (a) at sr 16000 with AudioAE's defaults otherwise (n_fft 2048, hop 512, 64 mels, 5 frames);"

@@ -19,7 +19,6 @@ slowest imports under ``python -X importtime -c "import audioad.cli"`` (cumulati
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
 import statistics
 import subprocess
@@ -28,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import SRC, machine, versions, write_results
+from common import SRC, run_lines, write_results
 
 TARGET_S = 0.5
 
@@ -106,10 +105,7 @@ def main(argv=None) -> int:
         [
             "## Start-up (`benchmarks/startup.py`)",
             "",
-            f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
-            f"- command: `python benchmarks/startup.py` ({time.perf_counter() - started:.0f} s)",
-            f"- machine: {machine(load)}",
-            f"- versions: {versions()}",
+            *run_lines("python benchmarks/startup.py", started, load),
             f"- each case: {args.runs} fresh processes, `python -m audioad` with this checkout's `src` on"
             " `PYTHONPATH`; peak MB: `ru_maxrss` of the median run, imports included.",
             "",

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import psutil
-from common import REPO, machine, versions, write_results
+from common import REPO, run_lines, write_results
 from memory import make_long_file
 
 SR = 16000
@@ -114,10 +114,7 @@ def main(argv=None) -> int:
         [
             "## Watching a stream (`benchmarks/watch.py`)",
             "",
-            f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
-            f"- command: `{command}` ({(time.perf_counter() - started) / 60:.1f} min)",
-            f"- machine: {machine(load)}",
-            f"- versions: {versions()}",
+            *run_lines(command, started, load),
             "- `audioad watch MODEL - --format s16le` fed 16-bit PCM in real time (0.25 s blocks); CPU: the watch"
             " process's user + system time from its first row to the end over the wall time (% of one core);"
             " latency: from a segment's last sample into the pipe to its row's `scored_at` (the first segment, which"
