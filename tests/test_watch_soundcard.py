@@ -192,11 +192,18 @@ def test_scoring_that_falls_behind_is_logged(monkeypatch, detector, tmp_path, ca
     assert "1 input overflow(s) (PortAudio lost samples)" in caplog.text
 
 
-def wait(condition, seconds=60):
+def wait_for(condition, seconds):
+    """Whether ``condition()`` came true within ``seconds``."""
     deadline = time.monotonic() + seconds
     while not condition():
-        assert time.monotonic() < deadline, "timed out"
+        if time.monotonic() > deadline:
+            return False
         time.sleep(0.01)
+    return True
+
+
+def wait(condition, seconds=60):
+    assert wait_for(condition, seconds), "timed out"
 
 
 def test_the_watch_command_records_a_card_until_ctrl_c(monkeypatch, detector, tmp_path):
@@ -210,18 +217,26 @@ def test_the_watch_command_records_a_card_until_ctrl_c(monkeypatch, detector, tm
 
     def ctrl_c():
         wait(lambda: out.exists() and len(rows(out)) == 6)
-        _thread.interrupt_main()
+        # Ctrl-C, again every 10 s until the watch closes the card (the stream's __exit__ clears `active`
+        # first): a simulated signal has once gone unanswered in a long session; the test must not hang.
+        for _ in range(6):
+            _thread.interrupt_main()
+            if wait_for(lambda: not sd.opened[0].active, 10):
+                return
+        sd.opened[0].active = False  # the card goes quiet: the watch ends with an error, and the test fails
 
     sd = fake_sounddevice(stereo_at(SR, y), then=ctrl_c, takes=(SR,))
     monkeypatch.setitem(sys.modules, "sounddevice", sd)
     listed = CliRunner().invoke(main, ["watch", "--list-devices"])
     assert listed.exit_code == 0 and listed.output.splitlines() == ["*   1  USB Audio: mic (hw:1,0)  (2 in, 48000 Hz)"]
-    sigterm = signal.getsignal(signal.SIGTERM)
+    sigterm, sigint = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C raises KeyboardInterrupt, whatever ran before
     try:
         args = ["watch", str(model), "--device", "mic", "--channels", "2", "--out", str(out), "--rule", "2/3"]
         run = CliRunner().invoke(main, args)
     finally:
         signal.signal(signal.SIGTERM, sigterm)
+        signal.signal(signal.SIGINT, sigint)
     assert run.exit_code == 0, run.output
     assert "watching sound card 1 (USB Audio: mic (hw:1,0)) at 16000 Hz" in run.output
     assert "ALERT raised: USB Audio: mic (hw:1,0) 8.0-10.0 s" in run.output
