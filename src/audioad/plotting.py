@@ -67,6 +67,10 @@ def _figure_of(ax):
     return ax.figure.figure
 
 
+# Findings boxed and listed beside the deviation map, the largest first.
+_FINDINGS_SHOWN = 6
+
+
 def _hz_label(hz):
     return f"{hz / 1000:g}k" if hz >= 1000 else f"{hz:g}"
 
@@ -472,7 +476,8 @@ def plot_explanation(
     def band_position(hz):
         return float(np.interp(hz_to_mel(hz), centres, bands))
 
-    for number, finding in enumerate(explanation.findings, start=1):
+    shown = explanation.findings[:_FINDINGS_SHOWN]
+    for number, finding in enumerate(shown, start=1):
         bottom, top = band_position(finding.low_hz) - 0.5, band_position(finding.high_hz) + 0.5
         box = Rectangle(
             (finding.start, bottom), finding.end - finding.start, top - bottom, fill=False, linewidth=1.4,
@@ -496,8 +501,10 @@ def plot_explanation(
     lines = ["Findings (band, time, change, share)"]
     lines += [
         f"{n}. {f.band}\n   {_when(f, start)}  {f.change_db:+.0f} dB  {f.share:.0%}"
-        for n, f in enumerate(explanation.findings[:6], start=1)
+        for n, f in enumerate(shown, start=1)
     ] or ["no band departs from normal"]
+    if len(explanation.findings) > len(shown):
+        lines.append(f"and {len(explanation.findings) - len(shown)} smaller (audioad.explain lists all)")
     ax_text.text(0.02, 0.98, "\n".join(lines), va="top", ha="left", fontsize="small", family="monospace",
                  transform=ax_text.transAxes)  # fmt: skip
 
