@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 from common import peak_rss_mb, run_lines, write_results
-from memory import make_long_file, run
+from memory import make_long_file, peak_cells
 
 TARGET_MB = 500
 
@@ -114,18 +114,9 @@ def main(argv=None) -> int:
         cases += [(f"plot (recording view), {fmt}", "plot", path, fmt) for fmt, path in plotted.items()]
         for name, what, path, fmt in cases:
             job = {"what": what, "file": str(path), "model": str(model), "out": str(tmp / "plot.png")}
-            result = run(job, __file__)
-            base = run({**job, "what": "baseline"}, __file__)
             minutes = sf.info(str(path)).duration / 60
             size = f"{minutes:.0f} min {fmt.strip()}, {os.path.getsize(path) / 2**20:.0f} MB on disk"
-            if "error" in result:
-                rows.append(f"| {name} | {size} | error: {result['error']} | | | |")
-            else:
-                verdict = "yes" if result["peak_mb"] < TARGET_MB else "**no**"
-                rows.append(
-                    f"| {name} | {size} | {result['peak_mb']:.0f} | {base.get('peak_mb', float('nan')):.0f} "
-                    f"| {verdict} | {result['seconds']:.1f} |"
-                )
+            rows.append(f"| {name} | {size} | " + peak_cells(job, TARGET_MB, __file__))
             print(rows[-1], flush=True)
     section = "\n".join(
         [

@@ -107,6 +107,21 @@ def run(job: dict, script: str = __file__) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def peak_cells(job: dict, target_mb: float, script: str = __file__, show_target: bool = False) -> str:
+    """Run ``job`` and its imports-only baseline, each in a fresh process; a table row's cells from the peak on.
+
+    ``peak MB | baseline MB | [target MB |] under target | seconds``, or the error and as many empty cells.
+    """
+    result = run(job, script)
+    base = run({**job, "what": "baseline"}, script)
+    target = [f"{target_mb:g}"] if show_target else []
+    if "error" in result:
+        return " | ".join([f"error: {result['error']}"] + [""] * (3 + len(target))) + " |"
+    cells = [f"{result['peak_mb']:.0f}", f"{base.get('peak_mb', float('nan')):.0f}", *target]
+    cells += ["yes" if result["peak_mb"] < target_mb else "**no**", f"{result['seconds']:.1f}"]
+    return " | ".join(cells) + " |"
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="200 clips and a 10-minute file")
@@ -140,18 +155,8 @@ def main(argv=None) -> int:
                 "model": str(model),
                 "long_file": long_file,
             }
-            result = run(job)
-            base = run({**job, "what": "baseline"})
-            target = TARGETS_MB[what]
             size = f"{n_clips} clips x 10 s" if what == "fit" else f"one {long_seconds // 60}-minute file"
-            if "error" in result:
-                rows.append(f"| {name} | {size} | error: {result['error']} | | | |")
-            else:
-                verdict = "yes" if result["peak_mb"] < target else "**no**"
-                rows.append(
-                    f"| {name} | {size} | {result['peak_mb']:.0f} | {base.get('peak_mb', float('nan')):.0f} "
-                    f"| {target} | {verdict} | {result['seconds']:.1f} |"
-                )
+            rows.append(f"| {name} | {size} | " + peak_cells(job, TARGETS_MB[what], show_target=True))
             print(rows[-1], flush=True)
     section = "\n".join(
         [
