@@ -28,6 +28,7 @@ __all__ = [
     "load_many",
     "load_excerpt",
     "AudioStream",
+    "StreamResampler",
     "is_long_file",
     "clip_name",
     "MAX_SAMPLE_RATE",
@@ -488,6 +489,38 @@ def source_of(item):
     return AudioSource(None, None)
 
 
+class StreamResampler:
+    """Float32 blocks at ``rate`` -> blocks at ``sr``, as a stream (soxr, high quality); at one rate, unchanged.
+
+    Parameters
+    ----------
+    rate, sr : int
+        The blocks' rate and the rate wanted.
+    name : str or pathlib.Path
+        The source, for the error of samples that overflow float32.
+
+    Examples
+    --------
+    >>> resample = StreamResampler(32000, 16000, "-")
+    >>> blocks = [(np.zeros(1000, np.float32), False), (np.zeros(1000, np.float32), True)]
+    >>> sum(len(resample(block, last=last)) for block, last in blocks)
+    1000
+    """
+
+    def __init__(self, rate, sr, name):
+        self.stream = None if rate == sr else soxr.ResampleStream(rate, sr, 1, quality="HQ")
+        self.name = name
+
+    def __call__(self, block, last=False):
+        """The samples at ``sr`` that ``block`` completes; ``last`` flushes the stream."""
+        if self.stream is None:
+            return block
+        block = self.stream.resample_chunk(block, last=last)
+        if not np.isfinite(block).all():
+            raise AudioInputError(_OVERFLOW_CAUSE, path=self.name)
+        return block
+
+
 class AudioStream:
     """A long audio file read a block at a time: its mono float32 waveform at ``sr``, in pieces.
 
@@ -542,7 +575,7 @@ class AudioStream:
         with _file_errors(path):
             audio = sf.SoundFile(path)
         with audio:
-            resampler = None if self.rate == self.sr else soxr.ResampleStream(self.rate, self.sr, 1, quality="HQ")
+            resample = StreamResampler(self.rate, self.sr, path)
             position = produced = 0
             while True:
                 with _file_errors(path):
@@ -550,11 +583,7 @@ class AudioStream:
                 last = len(data) < self.block_frames
                 _check_finite(data, path, first_sample=position)
                 position += len(data)
-                block = _mix_down(data)[:, 0]
-                if resampler is not None:
-                    block = resampler.resample_chunk(block, last=last)
-                    if not np.isfinite(block).all():
-                        raise AudioInputError(_OVERFLOW_CAUSE, path=path)
+                block = resample(_mix_down(data)[:, 0], last=last)
                 produced += len(block)
                 if last and produced == 0:
                     cause = f"{position} sample(s) at {self.rate} Hz leave no sample at {self.sr} Hz"

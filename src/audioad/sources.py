@@ -30,9 +30,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-import soxr
 
-from .audio import _OVERFLOW_CAUSE, _STREAM_FRAMES, AUDIO_SUFFIXES, AudioInputError, _check_finite, _mix_down
+from .audio import _STREAM_FRAMES, AUDIO_SUFFIXES, AudioInputError, StreamResampler, _check_finite, _mix_down
 
 __all__ = [
     "PCM_FORMATS",
@@ -186,22 +185,6 @@ def _decode(data, layout, name="-", first_sample=0):
     return _mix_down(frames)[:, 0]
 
 
-class _Resampler:
-    """Blocks at ``rate`` -> blocks at ``sr``, as a stream (soxr, high quality, as AudioStream resamples)."""
-
-    def __init__(self, rate, sr, name):
-        self.stream = None if rate == sr else soxr.ResampleStream(rate, sr, 1, quality="HQ")
-        self.name = name
-
-    def __call__(self, block, last=False):
-        if self.stream is None:
-            return block
-        block = self.stream.resample_chunk(block, last=last)
-        if not np.isfinite(block).all():
-            raise AudioInputError(_OVERFLOW_CAUSE, path=self.name)
-        return block
-
-
 class FolderSource:
     """New audio files in a folder (not its subfolders), oldest first: complete ones, and those still being written.
 
@@ -314,7 +297,7 @@ class GrowingWav:
         self.path, self.sr, self.header = str(path), int(sr), header
         self.block_frames = int(block_frames)
         self.position = 0
-        self._resample = _Resampler(header.layout.rate, self.sr, self.path)
+        self._resample = StreamResampler(header.layout.rate, self.sr, self.path)
 
     @classmethod
     def open(cls, path, sr, block_frames=_STREAM_FRAMES):
@@ -439,7 +422,7 @@ class PipeSource:
         else:
             kind, width = PCM_FORMATS[self.format]
             layout = PcmLayout(kind, width, self.channels, self.rate)
-        resample = _Resampler(layout.rate, self.sr, "-")
+        resample = StreamResampler(layout.rate, self.sr, "-")
         per_block = max(1, int(self.block_seconds * layout.rate)) * layout.frame
         carry, frames = b"", 0
         while True:
@@ -619,7 +602,7 @@ class SoundCardSource:
         except (ValueError, sd.PortAudioError) as exc:
             cause = f"cannot open it at {self.rate} Hz, {self.channels} channel(s) ({exc})"
             raise AudioInputError(cause, path=self.name) from exc
-        resample = _Resampler(self.rate, self.sr, self.name)
+        resample = StreamResampler(self.rate, self.sr, self.name)
         with stream:
             while not self._stop.is_set():
                 try:
