@@ -48,6 +48,7 @@ __all__ = [
     "Segment",
     "duration_of",
     "cut",
+    "cut_blocks",
     "training_segment_plan",
     "FileSummary",
     "summarize",
@@ -318,11 +319,27 @@ def cut(item, sr, segment, hop=None):
     """
     seconds = parse_duration(segment, "segment")
     step = seconds if hop is None else parse_duration(hop, "hop")
-    cutter = Segmenter(max(1, round(seconds * sr)), max(1, round(step * sr)))
-    for block in _blocks(item, sr):
+    yield from cut_blocks(_blocks(item, sr), sr, Segmenter(max(1, round(seconds * sr)), max(1, round(step * sr))))
+
+
+def cut_blocks(blocks, sr, cutter, finish=True):
+    """The segments (:class:`Segment`) that ``cutter``, a :class:`Segmenter`, cuts from ``blocks`` of samples at ``sr``.
+
+    With ``finish``, the stream ends with them: the segment that reaches its last sample follows,
+    if none did. Without, more blocks may come (a file still being written).
+
+    Examples
+    --------
+    >>> cutter = Segmenter(segment=10, hop=10)
+    >>> [(s.start, s.end) for s in cut_blocks([np.zeros(15), np.zeros(10)], 10, cutter, finish=False)]
+    [(0.0, 1.0), (1.0, 2.0)]
+    >>> [(s.start, s.end) for s in cut_blocks([np.zeros(2)], 10, cutter)]
+    [(1.7, 2.7)]
+    """
+    for block in blocks:
         for start, wave in cutter.push(block):
             yield Segment(start / sr, (start + len(wave)) / sr, wave)
-    for start, wave in cutter.finish():
+    for start, wave in cutter.finish() if finish else ():
         yield Segment(start / sr, (start + len(wave)) / sr, wave)
 
 

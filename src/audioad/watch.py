@@ -42,7 +42,7 @@ from typing import NamedTuple
 
 from .audio import AudioInputError
 from .score_csv import csv_number as number
-from .segments import Segment, Segmenter, cut, parse_rule
+from .segments import Segmenter, cut, cut_blocks, parse_rule
 from .sources import GrowingWav
 
 __all__ = [
@@ -373,11 +373,7 @@ class Watcher:
         wav, cutter, sr = following[0], following[1], self.detector.sr
 
         def segments():
-            for block in wav.landed(last=complete):
-                for start, wave in cutter.push(block):
-                    yield Segment(start / sr, (start + len(wave)) / sr, wave)
-            for start, wave in cutter.finish() if complete else ():
-                yield Segment(start / sr, (start + len(wave)) / sr, wave)
+            yield from cut_blocks(wav.landed(last=complete), sr, cutter, finish=complete)
             if complete and cutter.seen == 0:
                 raise AudioInputError("the clip holds no samples", path=path)
 
