@@ -77,6 +77,7 @@ _SOURCE_COLUMNS = (
     "id", "name", "model", "model_path", "threshold", "alert_threshold", "rule", "segment", "hop", "segments",
     "last_file", "last_start", "last_score", "last_label", "last_alert", "last_at", "last_error",
 )  # fmt: skip
+_SETTINGS = ("model_path", "threshold", "alert_threshold", "rule", "segment", "hop")
 _ALERT_COLUMNS = (
     "id", "source_id", "file", "start", "stop", "score", "raised_at", "cleared_at", "acknowledged_at",
     "acknowledged_by", "note",
@@ -235,14 +236,16 @@ class Store:
     def source_id(
         self, name, model, model_path=None, threshold=None, alert_threshold=None, rule=None, segment=None, hop=None
     ):
-        """The id of machine ``name`` scored by the model whose SHA-256 is ``model``; added, or its settings updated."""
+        """The id of machine ``name`` scored by the model whose SHA-256 is ``model``; added, or its settings updated.
+
+        A setting passed as None keeps the one the store has.
+        """
         with self._transaction():
             return self._run(
                 "INSERT INTO sources (name, model, model_path, threshold, alert_threshold, rule, segment, hop) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name, model) DO UPDATE SET "
-                "model_path = excluded.model_path, threshold = excluded.threshold, "
-                "alert_threshold = excluded.alert_threshold, rule = excluded.rule, segment = excluded.segment, "
-                "hop = excluded.hop RETURNING id",
+                + ", ".join(f"{c} = coalesce(excluded.{c}, sources.{c})" for c in _SETTINGS)
+                + " RETURNING id",
                 (name, model, model_path, threshold, alert_threshold, rule, segment, hop),
             )[0][0]
 
