@@ -204,11 +204,13 @@ class _Handler(BaseHTTPRequestHandler):
 def make_server(store, host="127.0.0.1", port=8050, allow_ack=False):
     """A :class:`~http.server.ThreadingHTTPServer` serving the dashboard of ``store`` on ``host:port``.
 
-    ``port=0`` takes a free port (``server.server_port``). Each request runs in its own thread and
-    ends with it: :meth:`~socketserver.BaseServer.server_close` waits for those still running.
+    ``port=0`` takes a free port (``server.server_port``); ``server.dashboard`` is its :class:`Dashboard`.
+    Each request runs in its own thread and ends with it: :meth:`~socketserver.BaseServer.server_close`
+    waits for those still running.
     """
-    handler = type("DashboardHandler", (_Handler,), {"dashboard": Dashboard(store, allow_ack)})
-    server = ThreadingHTTPServer((host, port), handler)
+    dashboard = Dashboard(store, allow_ack)
+    server = ThreadingHTTPServer((host, port), type("DashboardHandler", (_Handler,), {"dashboard": dashboard}))
+    server.dashboard = dashboard
     # Join request threads on close rather than leave them running as daemons.
     server.daemon_threads = False
     return server
