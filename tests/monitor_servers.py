@@ -10,17 +10,22 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+import sys
 import uuid
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from monitor_load import launch_chromium  # noqa: E402
 
 INSTALL = "scripts/test installs Debian's {} where it can (root, apt-get)"
 
 
 def _postgres_bin(name):
-    found = shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None)
-    return found
+    # Debian keeps the server's programs out of PATH, one folder a major version: the newest.
+    return shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None)
 
 
 @contextmanager
@@ -87,21 +92,11 @@ def fresh_database(url):
 
 @contextmanager
 def chromium():
-    """Headless Chromium driven by Selenium (Debian's chromium and chromium-driver); quit on the way out."""
-    webdriver = pytest.importorskip("selenium.webdriver", reason="no selenium: pip install -e '.[test]'")
-    from selenium.webdriver.chrome.service import Service
-
-    browser = next((shutil.which(n) for n in ("chromium", "chromium-browser") if shutil.which(n)), None)
-    driver = shutil.which("chromedriver") or next(iter(glob.glob("/usr/lib/chromium/chromedriver")), None)
-    if browser is None or driver is None:
-        pytest.skip("no Chromium or its driver: " + INSTALL.format("chromium and chromium-driver"))
-    options = webdriver.ChromeOptions()
-    options.binary_location = browser
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--mute-audio",
-                     "--autoplay-policy=no-user-gesture-required", "--window-size=1280,1000", "--no-first-run"):
-        options.add_argument(argument)
-    # The driver is given: Selenium never looks one up on the network.
-    session = webdriver.Chrome(service=Service(executable_path=driver), options=options)
+    """Headless Chromium driven by Selenium (benchmarks/monitor_load.py launches it); quit on the way out."""
+    try:
+        session = launch_chromium()
+    except RuntimeError as exc:
+        pytest.skip(str(exc))
     try:
         yield session
     finally:

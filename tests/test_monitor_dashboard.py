@@ -87,7 +87,7 @@ def test_a_machine_turns_to_alarm_live_and_its_alert_is_heard_seen_and_acknowled
         assert card(browser, "press3").find_element("css selector", "svg.chart polyline, svg.chart circle")
         # The alert opens: its explanation, its spectrogram beside normal, and its sound, which plays.
         row = wait(browser, lambda b: b.find_elements("css selector", "#alerts tbody tr"))[0]
-        assert "press3" in row.text and "faulty.wav" in row.text and "up" in row.text
+        assert "press3" in row.text and "faulty.wav" in row.text and "active" in row.text
         row.click()
         wait(browser, lambda b: "departs from normal" in b.find_element("id", "detail-summary").text)
         assert "kHz" in browser.find_element("id", "detail-summary").text

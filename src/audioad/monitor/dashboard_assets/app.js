@@ -37,9 +37,14 @@
     const box = svg("svg", { class: "chart", viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "none", role: "img" });
     box.setAttribute("aria-label", `score of ${source.name} over the last ${range}`);
     const scores = source.series.map((p) => p[1]);
-    const high = Math.max(...scores, source.alert_threshold || 0, source.threshold || 0, 1e-9) * 1.1;
+    // The scale spans the scores and both thresholds, so a line's distance to its threshold shows.
+    const values = [...scores, source.threshold, source.alert_threshold].filter((v) => v !== null);
+    let low = Math.min(...values, Infinity), high = Math.max(...values, -Infinity);
+    if (!isFinite(low)) [low, high] = [0, 1];
+    const pad = (high - low) * 0.1 || Math.abs(high) * 0.1 || 1;
+    [low, high] = [low - pad, high + pad];
     const x = (t) => ((t - since) / (now - since)) * W;
-    const y = (v) => top + (1 - v / high) * (H - top - bottom);
+    const y = (v) => top + (1 - (v - low) / (high - low)) * (H - top - bottom);
     for (const [cls, value] of [["label-threshold", source.threshold], ["alert-threshold", source.alert_threshold]]) {
       if (value !== null) box.appendChild(svg("line", { class: cls, x1: 0, x2: W, y1: y(value), y2: y(value) }));
     }
@@ -91,7 +96,7 @@
       const row = el("tr", { "data-alert-id": a.id, class: a.cleared_at === null ? "open" : "cleared" });
       if (openAlert === a.id) row.classList.add("selected");
       row.append(el("td", {}, clock(a.raised_at)), el("td", {}, a.source), el("td", {}, segment(a)),
-        el("td", {}, num(a.score)), el("td", {}, a.cleared_at === null ? "up" : `cleared ${clock(a.cleared_at)}`),
+        el("td", {}, num(a.score)), el("td", {}, a.cleared_at === null ? "active" : `cleared ${clock(a.cleared_at)}`),
         el("td", { class: "ack" }, a.acknowledged_at === null ? "" : `${a.acknowledged_by}: ${a.note || ""}`));
       row.addEventListener("click", () => openDetail(a.id));
       body.appendChild(row);
