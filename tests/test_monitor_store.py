@@ -50,6 +50,10 @@ def test_a_segment_goes_in_once_with_its_alerts_state_and_acknowledgement(where)
         assert store.counts()[press] == (4, 2, 1)
         assert [r["score"] for r in store.segments("press3")] == [0.5, 2.5, 2.6, None]
         assert len(store.segments(since=time.time() + 60)) == 0
+        page = store.segments(limit=2)
+        assert len(page) == 2 and [r["id"] for r in store.segments(after=page[-1]["id"])] == [
+            r["id"] for r in store.segments()[2:]
+        ]
         (alert,) = store.alerts()
         assert (alert["source"], alert["start"], alert["cleared_at"]) == ("press3", 4.0, None)
         before = store.version()

@@ -20,6 +20,10 @@ change goes to the console, to the ``audioad.watch`` logger and, if asked, to a 
 the details in environment variables (``AUDIOAD_EVENT``, ``AUDIOAD_SOURCE``, ``AUDIOAD_START``,
 ``AUDIOAD_END``, ``AUDIOAD_SCORE``, ``AUDIOAD_THRESHOLD``, ``AUDIOAD_RULE``, ``AUDIOAD_TIME``).
 
+With a history store (:mod:`audioad.monitor`, ``audioad watch --db``) the rows, the alert changes
+and the state go into a database instead of (or beside) the CSV, committed together a batch at a
+time (:class:`audioad.monitor.recorder.SourceHistory`).
+
 A small JSON state file, rewritten atomically after every batch of rows, keeps which files were
 scored, how many segments of each file in progress have their rows, the alert state and the last
 ``n`` flags, so a restarted watch goes on where it stopped without scoring a segment twice or
@@ -233,8 +237,8 @@ class Watcher:
     ----------
     detector : ClipDetector
         Fitted.
-    rows : audioad.score_csv.RowWriter
-        Where each segment's row goes (:data:`WATCH_COLUMNS`).
+    rows : audioad.score_csv.RowWriter or None
+        Where each segment's row goes (:data:`WATCH_COLUMNS`); None where only ``history`` keeps them.
     state : WatchState
         Kept across restarts.
     segment, hop : float

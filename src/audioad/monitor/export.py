@@ -26,6 +26,9 @@ __all__ = ["HISTORY_COLUMNS", "write_csv", "summary_lines"]
 #: Columns of ``audioad history --csv``: one row a segment; ``model`` is the start of the model file's SHA-256.
 HISTORY_COLUMNS = ("source", "model", "file", "start", "end", "score", "label", "alert", "scored_at", "error")
 
+# Rows read from the store at a time: months of history are exported without being held at once.
+_PAGE = 10_000
+
 
 def _iso(seconds):
     if seconds is None:
@@ -35,7 +38,7 @@ def _iso(seconds):
 
 
 def write_csv(store, file, source=None, since=None):
-    """Write the segments scored since ``since`` (epoch seconds) of machine ``source`` (or all) to ``file``.
+    """Write the segments scored since ``since`` (epoch seconds) of machine ``source`` (or all) to ``file``, as CSV.
 
     Returns
     -------
@@ -44,14 +47,16 @@ def write_csv(store, file, source=None, since=None):
     """
     writer = csv.writer(file)
     writer.writerow(HISTORY_COLUMNS)
-    rows = store.segments(source, since)
-    for r in rows:
-        writer.writerow(
-            [r["source"], r["model"][:12], r["file"], csv_number(r["start"]), csv_number(r["stop"]),
-             csv_number(r["score"]), "" if r["label"] is None else r["label"], "" if r["alert"] is None else r["alert"],
-             _iso(r["scored_at"]), r["error"]]
-        )  # fmt: skip
-    return len(rows)
+    written, after = 0, 0
+    while rows := store.segments(source, since, after, limit=_PAGE):
+        for r in rows:
+            writer.writerow(
+                [r["source"], r["model"][:12], r["file"], csv_number(r["start"]), csv_number(r["stop"]),
+                 csv_number(r["score"]), "" if r["label"] is None else r["label"],
+                 "" if r["alert"] is None else r["alert"], _iso(r["scored_at"]), r["error"]]
+            )  # fmt: skip
+        written, after = written + len(rows), rows[-1]["id"]
+    return written
 
 
 def _g(value):

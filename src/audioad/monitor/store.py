@@ -362,17 +362,19 @@ class Store:
             counts.setdefault(source_id, (0, 0, n))
         return counts
 
-    def segments(self, source=None, since=None):
-        """Rows of every segment scored since ``since`` (epoch seconds), of machine ``source`` or all, in order.
+    def segments(self, source=None, since=None, after=0, limit=None):
+        """Segments scored since ``since`` (epoch seconds), of machine ``source`` or all, in the order they went in.
+
+        ``after`` (a row's ``id``) and ``limit`` page through a long history without holding it all.
 
         Returns
         -------
         list of dict
-            ``source``, ``model``, ``file``, ``start``, ``stop``, ``score``, ``label``, ``alert``,
+            ``id``, ``source``, ``model``, ``file``, ``start``, ``stop``, ``score``, ``label``, ``alert``,
             ``scored_at``, ``error``.
         """
-        columns = ("source", "model", "file", "start", "stop", "score", "label", "alert", "scored_at", "error")
-        where, params = ["1 = 1"], []
+        columns = ("id", "source", "model", "file", "start", "stop", "score", "label", "alert", "scored_at", "error")
+        where, params = ["segments.id > ?"], [after]
         if source is not None:
             where.append("sources.name = ?")
             params.append(source)
@@ -381,9 +383,9 @@ class Store:
             params.append(since)
         with self._lock:
             found = self._run(
-                "SELECT sources.name, sources.model, file, start, stop, score, label, alert, scored_at, error "
-                f"FROM segments JOIN sources ON sources.id = segments.source_id WHERE {' AND '.join(where)} "
-                "ORDER BY segments.scored_at, segments.id",
+                "SELECT segments.id, sources.name, sources.model, file, start, stop, score, label, alert, scored_at, "
+                f"error FROM segments JOIN sources ON sources.id = segments.source_id WHERE {' AND '.join(where)} "
+                f"ORDER BY segments.id{'' if limit is None else ' LIMIT ' + str(int(limit))}",
                 tuple(params),
             )
         return [dict(zip(columns, row)) for row in found]
