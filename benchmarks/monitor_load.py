@@ -56,9 +56,14 @@ def launch_chromium(width=1280, height=1000):
     except ImportError as exc:
         raise RuntimeError("no selenium: pip install -e '.[test]'") from exc
     browser = next((shutil.which(n) for n in ("chromium", "chromium-browser") if shutil.which(n)), None)
-    driver = shutil.which("chromedriver") or ("/usr/lib/chromium/chromedriver" if os.path.exists("/usr/lib/chromium/chromedriver") else None)
+    driver = shutil.which("chromedriver") or (
+        "/usr/lib/chromium/chromedriver" if os.path.exists("/usr/lib/chromium/chromedriver") else None
+    )
     if browser is None or driver is None:
-        raise RuntimeError("no Chromium or its driver: scripts/test installs Debian's chromium and chromium-driver where it can (root, apt-get)")
+        raise RuntimeError(
+            "no Chromium or its driver: scripts/test installs Debian's chromium and chromium-driver "
+            "where it can (root, apt-get)"
+        )
     options = webdriver.ChromeOptions()
     options.binary_location = browser
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--mute-audio",
@@ -155,11 +160,13 @@ def run(browser, folder, seconds=30.0, rate=10.0, screenshot=None):
         until = start + seconds
         period = len(MACHINES) / rate
         written, failures, memory = {}, [], []
+        fault_from = start + seconds / 2
         writers = [
-            threading.Thread(target=_writer, args=(db, m, period, i * period / len(MACHINES), until, start + seconds / 2,
-                                                   written, failures))
+            threading.Thread(
+                target=_writer, args=(db, m, period, i * period / len(MACHINES), until, fault_from, written, failures)
+            )
             for i, m in enumerate(MACHINES)
-        ]  # fmt: skip
+        ]
         for writer in writers:
             writer.start()
         while time.monotonic() < until:
@@ -191,7 +198,8 @@ def run(browser, folder, seconds=30.0, rate=10.0, screenshot=None):
         "seconds": live,
         "written": sum(written.values()),
         "rows_per_second": sum(written.values()) / seconds,
-        "in_store_once": len(keys) == len(set(keys)) and all(after[m] - before[m] == written.get(m, 0) for m in MACHINES),
+        "in_store_once": len(keys) == len(set(keys))
+        and all(after[m] - before[m] == written.get(m, 0) for m in MACHINES),
         "page_counts_match": all(cards[m][1] == after[m] for m in MACHINES),
         "states": {m: cards[m][0] for m in MACHINES},
         "updates_seen": len(latencies),
@@ -236,7 +244,7 @@ def main(argv=None) -> int:
     if not args.no_write:
         section = "\n".join(
             ["## Monitor load: 8 machines into one SQLite history, the dashboard open (monitor_load.py)", "",
-             *run_lines(command, started, load), "", *lines, "", "The screenshot docs/dashboard.png is this run's page."]
+             *run_lines(command, started, load), "", *lines, "", "docs/dashboard.png is this run's page."]
         )  # fmt: skip
         write_results("monitor_load.py", section)
     return 0 if result["in_store_once"] and not result["failures"] else 1

@@ -9,8 +9,8 @@ import os
 import pwd
 import shutil
 import subprocess
-import tempfile
 import sys
+import tempfile
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -68,7 +68,9 @@ def postgres_cluster():
         yield f"postgresql://audioad@/postgres?host={base}&port=5432"
     finally:
         if started:
-            subprocess.run([*run_as, pg_ctl, "-D", data, "-m", "immediate", "-w", "stop"], capture_output=True, timeout=60)
+            subprocess.run(
+                [*run_as, pg_ctl, "-D", data, "-m", "immediate", "-w", "stop"], capture_output=True, timeout=60
+            )
         shutil.rmtree(base, ignore_errors=True)
 
 

@@ -93,7 +93,11 @@ def test_a_machine_turns_to_alarm_live_and_its_alert_is_heard_seen_and_acknowled
         assert "kHz" in browser.find_element("id", "detail-summary").text
         assert browser.find_elements("css selector", "#findings tbody tr")
         picture = browser.find_element("id", "detail-spectrogram")
-        wait(browser, lambda b: b.execute_script("return arguments[0].complete && arguments[0].naturalWidth", picture), 30)
+        wait(
+            browser,
+            lambda b: b.execute_script("return arguments[0].complete && arguments[0].naturalWidth", picture),
+            30,
+        )
         played = browser.execute_async_script(
             """const audio = document.getElementById('detail-audio'), done = arguments[arguments.length - 1];
             audio.play().then(() => setTimeout(() => done([audio.paused, audio.currentTime, audio.duration]), 500),

@@ -1,7 +1,7 @@
 """Load: 8 machines writing into one SQLite history at 10 segments a second, the dashboard open in Chromium, 20 s."""
 
-from monitor_servers import chromium
 from monitor_load import run
+from monitor_servers import chromium
 
 
 def test_eight_watches_into_one_store_with_the_dashboard_open(tmp_path):

@@ -1,4 +1,4 @@
-"""`audioad watch --db`: rows, alerts and state in a history store; kill -9 and restart; watches side by side; export."""
+"""`audioad watch --db`: rows, alerts and state in a store; kill -9 and restart; watches side by side; export."""
 
 import csv
 import io
@@ -80,10 +80,8 @@ def test_two_watches_write_one_store_at_once_and_the_history_exports_one(model, 
     press = recorder_folder(tmp_path / "press3", files=3, seconds=20, fault_at=(1,))
     pump = recorder_folder(tmp_path / "pump1", files=3, seconds=20)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    watches = [
-        subprocess.Popen(watch_command(model, press, db, "press3"), env=env, stderr=subprocess.PIPE, text=True),
-        subprocess.Popen(watch_command(model, pump, db, "pump1", "--out", out), env=env, stderr=subprocess.PIPE, text=True),
-    ]  # fmt: skip
+    commands = [watch_command(model, press, db, "press3"), watch_command(model, pump, db, "pump1", "--out", out)]
+    watches = [subprocess.Popen(c, env=env, stderr=subprocess.PIPE, text=True) for c in commands]
     for watch in watches:
         assert watch.wait(timeout=300) == 0, watch.stderr.read()
     with open_store(db) as store:

@@ -1014,7 +1014,9 @@ def _list_input_devices(ctx, param, value):
     "(pip install 'audioad[postgres]').",
 )
 @click.option("--name", help="The machine's name in --db (default: SOURCE's folder name, stdin, or the card's name).")
-@click.option("--state", type=click.Path(dir_okay=False), help="State file for restarts (default: OUT.state.json).")
+@click.option(
+    "--state", type=click.Path(dir_okay=False), help="State file for restarts (default: OUT.state.json; --db keeps it)."
+)
 @click.option(
     "--on-alert", metavar="CMD", help="Shell command run when an alert is raised or cleared (AUDIOAD_* variables)."
 )
@@ -1073,8 +1075,8 @@ def _list_input_devices(ctx, param, value):
 @segment_options
 @threshold_options
 def watch(
-    model, source, out, db, name, state, on_alert, clear, log_file, pcm_format, rate, channels, settle, growing, device, poll,
-    idle_exit, segment, hop, threshold, false_alarm_rate, rule, file_false_alarm_rate, calibrate,
+    model, source, out, db, name, state, on_alert, clear, log_file, pcm_format, rate, channels, settle, growing, device,
+    poll, idle_exit, segment, hop, threshold, false_alarm_rate, rule, file_false_alarm_rate, calibrate,
 ):  # fmt: skip
     """Watch a machine: score each segment as it is recorded; alert when K of N are above the alert threshold.
 
@@ -1122,6 +1124,8 @@ def watch(
 
     if out is None and db is None:
         raise click.UsageError("pass --out (a CSV), --db (a history store) or both")
+    if state is not None and db is not None:
+        raise click.UsageError("--state is for a watch without --db: with --db the store keeps the state")
     if (source is None) == (device is None):
         raise click.UsageError("pass one of SOURCE (a folder, or - for standard input) and --device (a sound card)")
     if growing and (source is None or source == "-"):
@@ -1250,7 +1254,7 @@ def history(store, source, since, as_csv, out):
         with open_store(store) as opened:
             if not as_csv:
                 lines = summary_lines(opened, source, start)
-                click.echo("\n".join(lines) if lines else f"{store}: no machine{'' if source is None else ' ' + source}")
+                click.echo("\n".join(lines) or f"{store}: no machine{'' if source is None else ' ' + source}")
             elif out is None:
                 write_csv(opened, sys.stdout, source, start)
             else:

@@ -161,8 +161,8 @@ class _Handler(BaseHTTPRequestHandler):
         path, query = url.path, parse_qs(url.query)
         if path in _ASSETS:
             name, content_type = _ASSETS[path]
-            return self._send(HTTPStatus.OK, resources.files(__package__).joinpath("dashboard_assets", name).read_bytes(),
-                              content_type)  # fmt: skip
+            asset = resources.files(__package__).joinpath("dashboard_assets", name)
+            return self._send(HTTPStatus.OK, asset.read_bytes(), content_type)
         if path == "/api/state":
             range_name = query.get("range", ["hour"])[0]
             if range_name not in RANGES:

@@ -19,8 +19,11 @@ Examples
 >>> press = store.source_id("press3", "ab" * 32, threshold=1.0, alert_threshold=2.0)
 >>> _ = store.record(press, [Segment("a.wav", 0.0, 2.0, 2.5, 1, 1, 1767225600.0, "")], [], None)
 >>> text = metrics_text(store, now=1767225610.0).decode()
->>> [line for line in text.splitlines() if line.startswith(("audioad_last_score", "audioad_seconds_behind"))]
-['audioad_last_score{model="abababababab",source="press3"} 2.5', 'audioad_seconds_behind{model="abababababab",source="press3"} 10.0']
+>>> for line in text.splitlines():
+...     if line.startswith(("audioad_last_score", "audioad_seconds_behind")):
+...         print(line)
+audioad_last_score{model="abababababab",source="press3"} 2.5
+audioad_seconds_behind{model="abababababab",source="press3"} 10.0
 """
 
 from __future__ import annotations
@@ -53,7 +56,9 @@ class StoreCollector:
         labels = ["source", "model"]
         last = GaugeMetricFamily("audioad_last_score", "The last segment's score.", labels=labels)
         threshold = GaugeMetricFamily(
-            "audioad_threshold", "Thresholds: label (a segment above it is unusual) and alert.", labels=[*labels, "kind"]
+            "audioad_threshold",
+            "Thresholds: label (a segment above it is unusual) and alert.",
+            labels=[*labels, "kind"],
         )
         active = GaugeMetricFamily("audioad_alert_active", "1 while an alert is up.", labels=labels)
         state = GaugeMetricFamily("audioad_state", "1 for the source's state.", labels=[*labels, "state"])

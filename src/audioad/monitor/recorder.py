@@ -58,8 +58,10 @@ class SourceHistory:
     >>> history.write(("a.wav", "0.0", "2.0", "1.5", 1, 0, "2026-01-01T00:00:00.000+00:00", ""))
     >>> state.rows = 1
     >>> state.save()
-    >>> [(s["name"], s["segments"], s["state"]) for s in store.sources()], SourceHistory(store, "pump3", "cd" * 32).state().rows
-    ([('pump3', 1, 'unusual')], 1)
+    >>> [(s["name"], s["segments"], s["state"]) for s in store.sources()]
+    [('pump3', 1, 'unusual')]
+    >>> SourceHistory(store, "pump3", "cd" * 32).state().rows  # a restarted watch reads its state back
+    1
     """
 
     def __init__(self, store, name, model, **settings):

@@ -356,7 +356,9 @@ class Store:
                 "WHERE scored_at >= ? GROUP BY source_id",
                 (since,),
             )
-            raised = dict(self._run("SELECT source_id, count(*) FROM alerts WHERE raised_at >= ? GROUP BY source_id", (since,)))
+            raised = dict(
+                self._run("SELECT source_id, count(*) FROM alerts WHERE raised_at >= ? GROUP BY source_id", (since,))
+            )
         counts = {source_id: (n, above, raised.get(source_id, 0)) for source_id, n, above in scored}
         for source_id, n in raised.items():
             counts.setdefault(source_id, (0, 0, n))
