@@ -53,13 +53,25 @@ def get(url, data=None, content_type="application/json"):
 
 
 def wait(browser, what, timeout=10):
+    """What ``what(browser)`` returns once true; an element redrawn while it was read is read again."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(browser, timeout, poll_frequency=0.05).until(lambda b: what(b))
+    waiting = WebDriverWait(browser, timeout, poll_frequency=0.05, ignored_exceptions=[StaleElementReferenceException])
+    return waiting.until(lambda b: what(b))
 
 
 def card(browser, name):
     return browser.find_element("css selector", f'section.source[data-name="{name}"]')
+
+
+def state(browser, name):
+    return wait(browser, lambda b: card(b, name).get_attribute("data-state"))
+
+
+def click(browser, selector):
+    """Click the first element ``selector`` finds, as a user does (found again if the page redrew it)."""
+    return wait(browser, lambda b: b.find_element("css selector", selector).click() or True)
 
 
 def test_a_machine_turns_to_alarm_live_and_its_alert_is_heard_seen_and_acknowledged(plant, tmp_path):
@@ -74,21 +86,19 @@ def test_a_machine_turns_to_alarm_live_and_its_alert_is_heard_seen_and_acknowled
         url = f"http://127.0.0.1:{server.server_port}/"
         browser.get(url)
         wait(browser, lambda b: b.find_element("tag name", "body").get_attribute("data-ready") == "1")
-        assert [c.get_attribute("data-state") for c in browser.find_elements("css selector", "section.source")] == [
-            "normal", "normal",
-        ]  # fmt: skip
+        assert (state(browser, "press3"), state(browser, "pump1")) == ("normal", "normal")
         assert browser.find_elements("css selector", "#alerts tbody tr") == []
         # The recorder writes a faulty file: the machine turns to alarm on the page within 2 s of the rows' commit.
         press.score_file(root / "faulty.wav")
         committed = time.monotonic()
         wait(browser, lambda b: card(b, "press3").get_attribute("data-state") == "alarm", timeout=2)
         assert time.monotonic() - committed < 2
-        assert card(browser, "pump1").get_attribute("data-state") == "normal"
-        assert card(browser, "press3").find_element("css selector", "svg.chart polyline, svg.chart circle")
+        assert state(browser, "pump1") == "normal"
+        assert wait(browser, lambda b: card(b, "press3").find_element("css selector", "svg.chart polyline, svg.chart circle"))
         # The alert opens: its explanation, its spectrogram beside normal, and its sound, which plays.
-        row = wait(browser, lambda b: b.find_elements("css selector", "#alerts tbody tr"))[0]
-        assert "press3" in row.text and "faulty.wav" in row.text and "active" in row.text
-        row.click()
+        row = wait(browser, lambda b: b.find_element("css selector", "#alerts tbody tr").text)
+        assert "press3" in row and "faulty.wav" in row and "active" in row
+        click(browser, "#alerts tbody tr")
         wait(browser, lambda b: "departs from normal" in b.find_element("id", "detail-summary").text)
         assert "kHz" in browser.find_element("id", "detail-summary").text
         assert browser.find_elements("css selector", "#findings tbody tr")
@@ -117,7 +127,7 @@ def test_a_machine_turns_to_alarm_live_and_its_alert_is_heard_seen_and_acknowled
         (root / "faulty.wav").rename(tmp_path / "moved.wav")
         try:
             browser.find_element("id", "detail-close").click()
-            browser.find_element("css selector", "#alerts tbody tr").click()
+            click(browser, "#alerts tbody tr")
             wait(browser, lambda b: "the recording is gone" in b.find_element("id", "detail-gone").text)
         finally:
             (tmp_path / "moved.wav").rename(root / "faulty.wav")
