@@ -223,7 +223,7 @@ def main(argv=None) -> int:
     screenshot = None if args.no_write else REPO / "docs" / "dashboard.png"
     if screenshot is not None:
         screenshot.parent.mkdir(exist_ok=True)
-    browser = launch_chromium(1280, 720)
+    browser = launch_chromium(1280, 800)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             result = run(browser, tmp, args.seconds, screenshot=screenshot)

@@ -94,7 +94,8 @@ def test_a_machine_turns_to_alarm_live_and_its_alert_is_heard_seen_and_acknowled
         wait(browser, lambda b: card(b, "press3").get_attribute("data-state") == "alarm", timeout=2)
         assert time.monotonic() - committed < 2
         assert state(browser, "pump1") == "normal"
-        assert wait(browser, lambda b: card(b, "press3").find_element("css selector", "svg.chart polyline, svg.chart circle"))
+        chart = "svg.chart polyline, svg.chart circle"
+        assert wait(browser, lambda b: card(b, "press3").find_element("css selector", chart))
         # The alert opens: its explanation, its spectrogram beside normal, and its sound, which plays.
         row = wait(browser, lambda b: b.find_element("css selector", "#alerts tbody tr").text)
         assert "press3" in row and "faulty.wav" in row and "active" in row

@@ -70,11 +70,14 @@
       const head = el("h3", {}, s.name);
       head.appendChild(el("span", { class: "badge" }, s.state));
       card.appendChild(head);
-      const facts = el("p", { class: "facts" });
-      facts.append("last score ", el("b", { class: "last-score" }, num(s.last_score)),
-        ` · threshold ${num(s.threshold)} · alert ${num(s.alert_threshold)} (${s.rule || "–"})`);
-      card.appendChild(facts);
-      card.appendChild(el("p", { class: "facts" }, `${s.segments} segments · last row ${ago(s.last_at)} · model ${s.model}`));
+      const score = el("p", { class: "facts" }, "last score ");
+      score.append(el("b", { class: "last-score" }, num(s.last_score)), ` · ${s.segments} segments · ${ago(s.last_at)}`);
+      // The words are coloured as the chart's lines: they are its legend.
+      const limits = el("p", { class: "facts" });
+      limits.append(el("span", { class: "label-threshold" }, `threshold ${num(s.threshold)}`), " · ",
+        el("span", { class: "alert-threshold" }, `alert ${num(s.alert_threshold)} (${s.rule || "–"})`));
+      card.append(score, limits);
+      card.title = `${s.name}: model ${s.model}…`;
       if (s.last_error) card.appendChild(el("p", { class: "facts gone" }, `last file failed: ${s.last_error}`));
       card.appendChild(chart(s, state.since, Math.max(now, state.since + 1)));
       holder.appendChild(card);
