@@ -16,16 +16,17 @@
 
 Examples
 --------
->>> import json, os, tempfile, urllib.request
+What ``/api/state`` answers (``make_server(store)`` serves it; ``serving(server)`` runs it in a thread):
+
+>>> import json, os, tempfile
 >>> from audioad.monitor.store import open_store
 >>> store = open_store(os.path.join(tempfile.mkdtemp(), "plant.sqlite"))
 >>> _ = store.source_id("press3", "ab" * 32, threshold=1.0, alert_threshold=2.0)
->>> server = make_server(store, port=0)
->>> with serving(server):
-...     url = f"http://127.0.0.1:{server.server_port}/api/state?range=day"
-...     state = json.load(urllib.request.urlopen(url))
+>>> state = json.loads(Dashboard(store).state("day"))
 >>> [(s["name"], s["state"]) for s in state["sources"]], state["allow_ack"]
 ([('press3', 'normal')], False)
+>>> Dashboard(store).acknowledge(1, b'{"by": "ann"}')
+(<HTTPStatus.FORBIDDEN: 403>, 'read-only: start audioad dashboard with --allow-ack to acknowledge alerts')
 """
 
 from __future__ import annotations

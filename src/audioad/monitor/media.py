@@ -23,7 +23,8 @@ class MediaUnavailable(LookupError):
     """An alert's segment that cannot be cut: the message says why, in one line."""
 
 
-@functools.lru_cache(maxsize=8)
+# Two models at most stay loaded: a model can take a few hundred MB, and loading one again takes about a second.
+@functools.lru_cache(maxsize=2)
 def _detector(path, mtime):
     from ..persistence import load
 

@@ -16,7 +16,13 @@ _MIGRATION_LOCK = 0x617564696F6164
 
 
 def _redacted(url):
-    """The URL without its password, for messages."""
+    """The URL without its password, for messages.
+
+    Examples
+    --------
+    >>> _redacted("postgresql://ann:secret@db.plant:5432/history"), _redacted("postgresql:///history")
+    ('postgresql://ann@db.plant:5432/history', 'postgresql:///history')
+    """
     scheme, sep, rest = url.partition("://")
     credentials, at, host = rest.rpartition("@")
     return f"{scheme}{sep}{credentials.partition(':')[0]}{at}{host}" if at else url
