@@ -103,25 +103,33 @@ def test_two_watches_write_one_store_at_once_and_the_history_exports_one(model, 
     assert "1 alerts" in summary[0] and summary[0].endswith("normal")
 
 
+def invoke(*args):
+    """Run the command in this process (it is refused before a watch starts); exit code and output."""
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    return result.exit_code, result.output.strip()
+
+
 def test_a_store_it_cannot_use_is_refused_in_one_line(model, tmp_path):
     folder = recorder_folder(tmp_path / "press3", files=1, seconds=2)
     for db, message in ((model, "not a SQLite database"), (tmp_path / "none.sqlite", "no such history store")):
-        result = audioad("history", db)
-        assert result.returncode == 2 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1
-    result = audioad("watch", model, folder, "--db", model, "--idle-exit", "0.1")
-    assert result.returncode == 2 and "not a SQLite database" in result.stderr
-    result = audioad("watch", model, folder)
-    assert result.returncode == 2 and "pass --out (a CSV), --db (a history store) or both" in result.stderr
+        code, output = invoke("history", db)
+        assert code == 2 and message in output and len(output.splitlines()) == 1
+    assert not (tmp_path / "none.sqlite").exists()
+    code, output = invoke("watch", model, folder, "--db", model, "--idle-exit", "0.1")
+    assert code == 2 and output.endswith("hum.audioad: not a SQLite database; name a new file or an audioad history")
+    code, output = invoke("watch", model, folder)
+    assert code == 2 and "pass --out (a CSV), --db (a history store) or both" in output
+    code, output = invoke("watch", model, folder, "--db", tmp_path / "a.sqlite", "--state", tmp_path / "s.json")
+    assert code == 2 and "with --db the store keeps the state" in output
 
 
 def test_the_dashboard_without_its_extra_says_how_to_install_it_in_one_line(tmp_path, monkeypatch):
     db = tmp_path / "plant.sqlite"
     open_store(db).close()
     monkeypatch.setitem(sys.modules, "prometheus_client", None)
-    result = CliRunner().invoke(main, ["dashboard", str(db)])
-    assert result.exit_code == 2
-    assert result.output.strip().splitlines()[-1] == (
-        "Error: audioad dashboard needs prometheus_client: pip install 'audioad[dashboard]'"
+    assert invoke("dashboard", db) == (
+        2,
+        "Error: audioad dashboard needs prometheus_client: pip install 'audioad[dashboard]'",
     )
 
 

@@ -1100,8 +1100,8 @@ def watch(
     last N are; it is printed, logged (--log) and passed to --on-alert. A
     file that cannot be decoded is logged, gets an error row and is skipped.
     The state file (with --db, the store) keeps what was scored (how far
-    into each file) and the alert, so a watch stopped (Ctrl-C, SIGTERM, a crash) and started again
-    goes on where it was, no segment scored twice.
+    into each file) and the alert, so a watch stopped (Ctrl-C, SIGTERM, a
+    crash) and started again goes on where it was, no segment scored twice.
 
     \b
     Examples:
@@ -1163,13 +1163,12 @@ def watch(
         raise Refused(str(exc)) from exc
     if db is not None:
         from .monitor.recorder import SourceHistory
-        from .monitor.store import StoreError, open_store
+        from .monitor.store import StoreError
 
         machine = name or (card.name if card else "stdin" if folder is None else Path(source).resolve().name)
         settings = dict(threshold=level, alert_threshold=alert_level, rule=str(verdict), segment=seconds, hop=step)
         try:
-            sha256 = fingerprint.split()[2].partition("=")[2]
-            history = SourceHistory(open_store(db), machine, sha256, model_path=str(Path(model).resolve()), **settings)
+            history = SourceHistory.open(db, machine, model, **settings)
             saved = history.state()
         except (StoreError, ValueError) as exc:
             raise Refused(str(exc)) from exc

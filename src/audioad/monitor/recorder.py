@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import datetime
 import time
+from pathlib import Path
 
+from ..score_csv import model_fingerprint
 from ..watch import WatchState
-from .store import AlertChange, Segment
+from .store import AlertChange, Segment, open_store
 
 __all__ = ["SourceHistory", "StoredWatchState"]
 
@@ -69,6 +71,15 @@ class SourceHistory:
         self.source_id = store.source_id(name, model, **settings)
         self.written = 0
         self._segments, self._changes = [], []
+
+    @classmethod
+    def open(cls, where, name, model, **settings):
+        """The history of machine ``name`` scored by the model file ``model``, in the store at ``where``.
+
+        The model is named in the store by its SHA-256 and its absolute path (to explain alerts).
+        """
+        sha256 = model_fingerprint(model).split()[2].partition("=")[2]
+        return cls(open_store(where), name, sha256, model_path=str(Path(model).resolve()), **settings)
 
     def write(self, row):
         """Hold a row of :data:`audioad.watch.WATCH_COLUMNS` until the state is saved."""
