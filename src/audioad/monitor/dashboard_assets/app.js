@@ -65,6 +65,10 @@
     const now = Date.now() / 1000;
     const holder = document.getElementById("sources");
     holder.replaceChildren();
+    if (state.sources.length === 0) {
+      holder.appendChild(el("p", { id: "no-sources" },
+        "No machine has written into this store yet: audioad watch MODEL SOURCE --db STORE --name MACHINE"));
+    }
     for (const s of state.sources) {
       const card = el("section", { class: "source", "data-name": s.name, "data-state": s.state, "data-segments": s.segments });
       const head = el("h3", {}, s.name);
