@@ -1,4 +1,4 @@
-"""The ``audioad`` command: fit, score, watch, evaluate, plot, demo, info.
+"""The ``audioad`` command: fit, score, watch, history, dashboard, evaluate, plot, demo, info.
 
 It calls the public API only; nothing below it knows a command line exists.
 
@@ -1006,10 +1006,17 @@ def _list_input_devices(ctx, param, value):
 @main.command()
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.argument("source", required=False)
+@click.option("--out", "-o", type=click.Path(dir_okay=False), help="CSV a row a segment goes to, as scored.")
 @click.option(
-    "--out", "-o", required=True, type=click.Path(dir_okay=False), help="CSV a row a segment goes to, as scored."
+    "--db",
+    metavar="STORE",
+    help="History store the rows, alerts and state go to: a SQLite file (made if missing) or postgresql://... "
+    "(pip install 'audioad[postgres]').",
 )
-@click.option("--state", type=click.Path(dir_okay=False), help="State file for restarts (default: OUT.state.json).")
+@click.option("--name", help="The machine's name in --db (default: SOURCE's folder name, stdin, or the card's name).")
+@click.option(
+    "--state", type=click.Path(dir_okay=False), help="State file for restarts (default: OUT.state.json; --db keeps it)."
+)
 @click.option(
     "--on-alert", metavar="CMD", help="Shell command run when an alert is raised or cleared (AUDIOAD_* variables)."
 )
@@ -1068,8 +1075,8 @@ def _list_input_devices(ctx, param, value):
 @segment_options
 @threshold_options
 def watch(
-    model, source, out, state, on_alert, clear, log_file, pcm_format, rate, channels, settle, growing, device, poll,
-    idle_exit, segment, hop, threshold, false_alarm_rate, rule, file_false_alarm_rate, calibrate,
+    model, source, out, db, name, state, on_alert, clear, log_file, pcm_format, rate, channels, settle, growing, device,
+    poll, idle_exit, segment, hop, threshold, false_alarm_rate, rule, file_false_alarm_rate, calibrate,
 ):  # fmt: skip
     """Watch a machine: score each segment as it is recorded; alert when K of N are above the alert threshold.
 
@@ -1084,15 +1091,17 @@ def watch(
     --growing where the recorder appends to its files (arecord, sox, ffmpeg);
     not where files are copied in out of order (a network share).
 
-    Each segment's row is appended to OUT as soon as it is scored. An alert
+    Each segment's row is appended to OUT as soon as it is scored, and with
+    --db goes into a history store (SQLite or PostgreSQL, see audioad
+    history and audioad dashboard) with the alerts and the state. An alert
     is raised when the --rule holds over segments above the alert threshold
     (set, like score's file threshold, for --file-false-alarm-rate false
     alerts per hour of normal sound) and clears when at most --clear of the
     last N are; it is printed, logged (--log) and passed to --on-alert. A
     file that cannot be decoded is logged, gets an error row and is skipped.
-    The state file keeps what was scored (how far into each file) and the
-    alert, so a watch stopped (Ctrl-C, SIGTERM, a crash) and started again
-    goes on where it was, no segment scored twice.
+    The state file (with --db, the store) keeps what was scored (how far
+    into each file) and the alert, so a watch stopped (Ctrl-C, SIGTERM, a
+    crash) and started again goes on where it was, no segment scored twice.
 
     \b
     Examples:
@@ -1101,6 +1110,7 @@ def watch(
       arecord -q -f S16_LE -r 16000 -c 1 | audioad watch pump.audioad - --out pump-watch.csv
       audioad watch --list-devices
       audioad watch pump.audioad --device default --out pump-watch.csv
+      audioad watch press.audioad /var/recorder/press3 --db plant.sqlite --name press3
     """
     import signal
     from contextlib import closing
@@ -1112,6 +1122,10 @@ def watch(
     from .sources import FolderSource, PipeSource, SoundCardSource
     from .watch import WATCH_COLUMNS, AlertRule, Watcher, WatchState, log_to
 
+    if out is None and db is None:
+        raise click.UsageError("pass --out (a CSV), --db (a history store) or both")
+    if state is not None and db is not None:
+        raise click.UsageError("--state is for a watch without --db: with --db the store keeps the state")
     if (source is None) == (device is None):
         raise click.UsageError("pass one of SOURCE (a folder, or - for standard input) and --device (a sound card)")
     if growing and (source is None or source == "-"):
@@ -1133,17 +1147,31 @@ def watch(
     detector.threshold_ = level
     alert_level = calibrated_file_threshold(detector, [(seconds, step)], verdict, file_false_alarm_rate, normal)
     state_path = Path(state) if state else Path(f"{out}.state.json")
-    folder = card = None
+    folder = card = history = None
+    fingerprint = model_fingerprint(model)
     try:
         inputs = [model] if source in (None, "-") else [model, source]
-        check_output(out, "watch CSV", inputs, force=True, is_kind=lambda p: is_table(p, WATCH_COLUMNS))
-        saved = WatchState(state_path)
+        if out is not None:
+            check_output(out, "watch CSV", inputs, force=True, is_kind=lambda p: is_table(p, WATCH_COLUMNS))
         if device is not None:
             card = SoundCardSource(detector.sr, device, channels)
         elif source != "-":
-            folder = FolderSource(source, settle, growing=growing)
+            # In a store, rows name their files absolutely: the dashboard, run elsewhere, cuts their sound.
+            folder = FolderSource(source if db is None else Path(source).resolve(), settle, growing=growing)
+        saved = WatchState(state_path) if db is None else None
     except (OutputFileError, ValueError, ImportError) as exc:
         raise Refused(str(exc)) from exc
+    if db is not None:
+        from .monitor.recorder import SourceHistory
+        from .monitor.store import StoreError
+
+        machine = name or (card.name if card else "stdin" if folder is None else Path(source).resolve().name)
+        settings = dict(threshold=level, alert_threshold=alert_level, rule=str(verdict), segment=seconds, hop=step)
+        try:
+            history = SourceHistory.open(db, machine, model, **settings)
+            saved = history.state()
+        except (StoreError, ValueError) as exc:
+            raise Refused(str(exc)) from exc
     alert = AlertRule(verdict, clear, saved.flags, saved.active)
     if log_file:
         log_to(log_file)
@@ -1158,13 +1186,22 @@ def watch(
         what = f"{source} ({'WAV files scored as they grow' if growing else 'files scored once complete'})"
     else:
         what = "standard input"
+    where = " and ".join(f for f in (out, history and f"{history.store.where} as {history.name}") if f)
     click.echo(
         f"watching {what}: {seconds:g} s segments every {step:g} s; "
-        f"label threshold {level:.4g}; alert when {verdict} above {alert_level:.4g}; rows to {out}",
+        f"label threshold {level:.4g}; alert when {verdict} above {alert_level:.4g}; rows to {where}",
         err=True,
     )
-    with RowWriter(out, WATCH_COLUMNS, append=True, fingerprint=model_fingerprint(model)) as rows:
-        watcher = Watcher(detector, rows, saved, seconds, step, level, alert_level, alert, on_alert, click.echo)
+    with ExitStack() as stack:
+        rows = None
+        if out is not None:
+            rows = stack.enter_context(RowWriter(out, WATCH_COLUMNS, append=True, fingerprint=fingerprint))
+        if history is not None:
+            stack.callback(history.store.close)
+        watcher = Watcher(
+            detector, rows, saved, seconds, step, level, alert_level, alert, on_alert, click.echo, history
+        )
+        written = (lambda: history.written) if history is not None else (lambda: rows.written)
         try:
             if card is not None:
                 # Closed on the way out, Ctrl-C included: the card's stream is stopped and released.
@@ -1177,8 +1214,101 @@ def watch(
         except KeyboardInterrupt:
             pass
         except AudioInputError as exc:
-            raise Failure(f"{exc}; {rows.written} rows written to {out}") from exc
-    click.echo(f"stopped: {rows.written} rows written to {out}; state in {state_path}", err=True)
+            raise Failure(f"{exc}; {written()} rows written to {where}") from exc
+    click.echo(f"stopped: {written()} rows written to {where}; state in {db or state_path}", err=True)
+
+
+def _check_store_exists(store):
+    # Reading must not make an empty store where a name was mistyped.
+    if not store.startswith(("postgresql://", "postgres://")) and not Path(store).is_file():
+        raise Refused(f"{store}: no such history store")
+
+
+@main.command()
+@click.argument("store", metavar="STORE")
+@click.option("--source", help="Only this machine (its --name in audioad watch).")
+@click.option("--since", metavar="DURATION", help="Only segments scored this long ago or later: 30min, 12h, 7d, 2w.")
+@click.option("--csv", "as_csv", is_flag=True, help="Write the segments as CSV instead of a summary a machine.")
+@click.option("--out", "-o", type=click.Path(dir_okay=False), help="Write the CSV to this file (default: stdout).")
+def history(store, source, since, as_csv, out):
+    """What the watches wrote into a history store (a SQLite file or postgresql://...).
+
+    \b
+    Examples:
+      audioad history plant.sqlite
+      audioad history plant.sqlite --source press3 --since 7d --csv > press3-week.csv
+    """
+    from .monitor.export import summary_lines, write_csv
+    from .monitor.store import StoreError, open_store
+    from .segments import parse_duration
+
+    if not (as_csv or out is None):
+        raise click.UsageError("--out is for --csv")
+    try:
+        start = None if since is None else time.time() - parse_duration(since, "--since")
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from exc
+    _check_store_exists(store)
+    try:
+        with open_store(store) as opened:
+            if not as_csv:
+                lines = summary_lines(opened, source, start)
+                click.echo("\n".join(lines) or f"{store}: no machine{'' if source is None else ' ' + source}")
+            elif out is None:
+                write_csv(opened, sys.stdout, source, start)
+            else:
+                with open(out, "w", newline="", encoding="utf-8") as f:
+                    n = write_csv(opened, f, source, start)
+                click.echo(f"wrote {n} rows to {out}", err=True)
+    except StoreError as exc:
+        raise Refused(str(exc)) from exc
+
+
+@main.command()
+@click.argument("store", metavar="STORE")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every network).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8050, show_default=True, help="Port (0: a free one).")
+@click.option("--allow-ack", is_flag=True, help="Let the page acknowledge alerts with a note (read-only otherwise).")
+def dashboard(store, host, port, allow_ack):
+    """Serve a live page of a history store: each machine's state and scores, the alerts, their sound.
+
+    STORE is what audioad watch --db wrote into: a SQLite file or
+    postgresql://...; /metrics gives Prometheus metrics. Needs
+    pip install 'audioad[dashboard]'.
+
+    \b
+    Examples:
+      audioad dashboard plant.sqlite
+      audioad dashboard plant.sqlite --allow-ack --port 8080
+    """
+    import signal
+
+    try:
+        import prometheus_client  # noqa: F401
+    except ImportError:
+        raise Refused("audioad dashboard needs prometheus_client: pip install 'audioad[dashboard]'") from None
+    from .monitor.dashboard import make_server, serve
+    from .monitor.store import StoreError, open_store
+
+    _check_store_exists(store)
+    try:
+        opened = open_store(store)
+    except StoreError as exc:
+        raise Refused(str(exc)) from exc
+    with closing(opened):
+        try:
+            server = make_server(opened, host, port, allow_ack)
+        except OSError as exc:
+            raise Refused(f"cannot listen on {host}:{port} ({exc.strerror})") from exc
+
+        def stop(signum, frame):
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, stop)
+        shown = f"[{host}]" if ":" in host else host
+        mode = "acknowledging allowed" if allow_ack else "read-only"
+        click.echo(f"serving {store} on http://{shown}:{server.server_port}/ ({mode}); Ctrl-C stops", err=True)
+        serve(server)
 
 
 def _trained(detector_name, settings, training, thresholds):

@@ -64,7 +64,7 @@ LONG_RECORDING_SECONDS = 60.0
 #: Scoring cuts a recording this many times longer than the training clips into segments of their length.
 MUCH_LONGER = 3.0
 
-_UNITS = {"ms": 1e-3, "s": 1.0, "sec": 1.0, "min": 60.0, "m": 60.0, "h": 3600.0}
+_UNITS = {"ms": 1e-3, "s": 1.0, "sec": 1.0, "min": 60.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-z]*)\s*$")
 
 
@@ -78,7 +78,7 @@ def parse_duration(value, name="duration"):
     Parameters
     ----------
     value : float, int or str
-        A positive duration. Units: ``ms``, ``s`` (or ``sec``), ``min`` (or ``m``), ``h``; none means seconds.
+        A positive duration. Units: ``ms``, ``s`` (or ``sec``), ``min`` (or ``m``), ``h``, ``d``, ``w``; none means seconds.
     name : str
         What the duration is, for the error message.
 

@@ -20,6 +20,10 @@ change goes to the console, to the ``audioad.watch`` logger and, if asked, to a 
 the details in environment variables (``AUDIOAD_EVENT``, ``AUDIOAD_SOURCE``, ``AUDIOAD_START``,
 ``AUDIOAD_END``, ``AUDIOAD_SCORE``, ``AUDIOAD_THRESHOLD``, ``AUDIOAD_RULE``, ``AUDIOAD_TIME``).
 
+With a history store (:mod:`audioad.monitor`, ``audioad watch --db``) the rows, the alert changes
+and the state go into a database instead of (or beside) the CSV, committed together a batch at a
+time (:class:`audioad.monitor.recorder.SourceHistory`).
+
 A small JSON state file, rewritten atomically after every batch of rows, keeps which files were
 scored, how many segments of each file in progress have their rows, the alert state and the last
 ``n`` flags, so a restarted watch goes on where it stopped without scoring a segment twice or
@@ -174,9 +178,10 @@ class WatchState:
         self.done, self.flags, self.active, self.stream_seconds, self.rows = {}, [], False, 0.0, 0
         self.partial = {}
         self.scored_before = -math.inf
-        if self.path is not None and self.path.exists():
-            try:
-                data = json.loads(self.path.read_text(encoding="utf-8"))
+        try:
+            text = self._read()
+            if text is not None:
+                data = json.loads(text)
                 self.done = {str(k): v for k, v in data.get("done", {}).items()}
                 self.flags = [bool(f) for f in data.get("flags", [])]
                 self.active = bool(data.get("active", False))
@@ -184,15 +189,30 @@ class WatchState:
                 self.rows = int(data.get("rows", 0))
                 self.partial = {str(k): int(v) for k, v in data.get("partial", {}).items()}
                 self.scored_before = float(data.get("scored_before") or -math.inf)
-            except (ValueError, TypeError, AttributeError, OSError) as exc:
-                raise ValueError(
-                    f"{self.path}: cannot read the watch state ({exc}); remove it to start afresh"
-                ) from exc
+        except (ValueError, TypeError, AttributeError, OSError) as exc:
+            raise ValueError(f"{self.where}: cannot read the watch state ({exc}); remove it to start afresh") from exc
 
-    def save(self):
+    @property
+    def where(self):
+        """The state as messages name it."""
+        return str(self.path)
+
+    def _read(self):
+        """The saved state's JSON text, or None where there is none yet."""
+        if self.path is None or not self.path.exists():
+            return None
+        return self.path.read_text(encoding="utf-8")
+
+    def _write(self, text):
         """Write the state beside its file and rename it over it: a crash leaves the old one or the new one."""
         if self.path is None:
             return
+        partial = self.path.with_name(self.path.name + ".partial")
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, self.path)
+
+    def save(self):
+        """Keep the state (see :meth:`_write`)."""
         data = {
             "done": self.done,
             "flags": self.flags,
@@ -202,9 +222,7 @@ class WatchState:
             "partial": self.partial,
             "scored_before": None if math.isinf(self.scored_before) else self.scored_before,
         }
-        partial = self.path.with_name(self.path.name + ".partial")
-        partial.write_text(json.dumps(data), encoding="utf-8")
-        os.replace(partial, self.path)
+        self._write(json.dumps(data))
 
 
 def _signature(path):
@@ -219,8 +237,8 @@ class Watcher:
     ----------
     detector : ClipDetector
         Fitted.
-    rows : audioad.score_csv.RowWriter
-        Where each segment's row goes (:data:`WATCH_COLUMNS`).
+    rows : audioad.score_csv.RowWriter or None
+        Where each segment's row goes (:data:`WATCH_COLUMNS`); None where only ``history`` keeps them.
     state : WatchState
         Kept across restarts.
     segment, hop : float
@@ -235,12 +253,17 @@ class Watcher:
         A shell command run on each alert change, the details in ``AUDIOAD_*`` variables.
     echo : callable
         Prints a line for the user (the console).
+    history : audioad.monitor.recorder.SourceHistory or None
+        A history store beside (or instead of) ``rows``: gets each row (``write``) and each alert
+        change (``alert``); it commits them with the state, whose ``save`` it makes
+        (:meth:`~audioad.monitor.recorder.SourceHistory.state`). ``rows`` may then be None.
     """
 
     def __init__(
-        self, detector, rows, state, segment, hop, threshold, alert_threshold, alert, on_alert=None, echo=print
-    ):
-        self.detector, self.rows, self.state = detector, rows, state
+        self, detector, rows, state, segment, hop, threshold, alert_threshold, alert, on_alert=None, echo=print,
+        history=None,
+    ):  # fmt: skip
+        self.detector, self.rows, self.state, self.history = detector, rows, state, history
         self.segment, self.hop = float(segment), float(hop)
         self.threshold, self.alert_threshold = float(threshold), float(alert_threshold)
         self.alert, self.on_alert, self.echo = alert, on_alert, echo
@@ -249,9 +272,10 @@ class Watcher:
     def _row(self, source, start, end, score, error=""):
         label = "" if math.isnan(score) else int(score > self.threshold)
         change = None if label == "" else self.alert.update(score > self.alert_threshold)
-        self.rows.write(
-            (source, number(start), number(end), number(score), label, int(self.alert.active), _now(), error)
-        )
+        row = (source, number(start), number(end), number(score), label, int(self.alert.active), _now(), error)
+        for sink in (self.rows, self.history):
+            if sink is not None:
+                sink.write(row)
         self.state.rows += 1
         self.state.flags, self.state.active = list(self.alert.flags), self.alert.active
         if change:
@@ -262,6 +286,8 @@ class Watcher:
         detail = f"(rule {self.alert.rule} over alert threshold {self.alert_threshold:.4g})"
         self.echo(f"{what} {detail}")
         log.warning("%s %s", what, detail)
+        if self.history is not None:
+            self.history.alert(event)
         if self.on_alert:
             env = dict(
                 os.environ,
