@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from .audio import AudioInputError
+from .outputs import atomic_path, one_line, open_output
 from .score_csv import csv_number as number
 from .segments import Segmenter, cut, cut_blocks, parse_rule
 from .sources import GrowingWav
@@ -202,9 +203,8 @@ class WatchState:
             "partial": self.partial,
             "scored_before": None if math.isinf(self.scored_before) else self.scored_before,
         }
-        partial = self.path.with_name(self.path.name + ".partial")
-        partial.write_text(json.dumps(data), encoding="utf-8")
-        os.replace(partial, self.path)
+        with atomic_path(self.path) as part:
+            part.write_text(json.dumps(data), encoding="utf-8")
 
 
 def _signature(path):
@@ -260,7 +260,7 @@ class Watcher:
     def _announce(self, event):
         what = f"ALERT {event.event}: {event.source} {event.start:.1f}-{event.end:.1f} s, score {event.score:.4g}"
         detail = f"(rule {self.alert.rule} over alert threshold {self.alert_threshold:.4g})"
-        self.echo(f"{what} {detail}")
+        self.echo(one_line(f"{what} {detail}"))
         log.warning("%s %s", what, detail)
         if self.on_alert:
             env = dict(
@@ -327,7 +327,7 @@ class Watcher:
 
     def _skip(self, path, exc):
         log.error("skipped %s: %s", path, exc.cause)
-        self.echo(f"skipped {path}: {exc.cause}")
+        self.echo(one_line(f"skipped {path}: {exc.cause}"))
         self._row(path, math.nan, math.nan, math.nan, exc.cause)
 
     def _done(self, path):
@@ -451,9 +451,25 @@ class Watcher:
         self.state.save()
 
 
+class _LogFile(logging.FileHandler):
+    """A log file opened through :func:`audioad.outputs.open_output`, a record a line whatever its file names hold."""
+
+    def _open(self):
+        return open_output(self.baseFilename, append=True)
+
+    def format(self, record):
+        # A newline in a watched file's name would otherwise start a line of its own: a forged record.
+        return one_line(super().format(record))
+
+
 def log_to(path):
-    """Send the ``audioad.watch`` logger's lines to ``path`` (appended), one line each with its time."""
-    handler = logging.FileHandler(path, encoding="utf-8")
+    """Send the ``audioad.watch`` logger's lines to ``path`` (appended), one line each with its time.
+
+    The file is never written through a link nor into another file (:func:`audioad.outputs.open_output`),
+    and the characters of a record that would end its line or drive a terminal are escaped
+    (:func:`audioad.outputs.one_line`).
+    """
+    handler = _LogFile(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.INFO)
