@@ -4,12 +4,13 @@ It calls the public API only; nothing below it knows a command line exists.
 
 Guarantees:
 
-- Outputs: ``fit``, ``score`` and ``evaluate`` never write over one of their
-  inputs, an audio file, or an existing file of another kind; an existing
-  output of the same kind is replaced only with ``--force`` (or, for
-  ``score``, extended with ``--resume``). ``fit`` adds ``.audioad`` to an
-  ``--out`` without a suffix. Model files and evaluation reports are written
-  beside their target and renamed over it once complete.
+- Outputs: no command writes over one of its inputs, an audio file, or an
+  existing file of another kind, nor through a link or into a hard-linked
+  file (every write goes through :mod:`audioad.outputs`); an existing output
+  of the same kind is replaced only with ``--force`` (or, for ``score``,
+  extended with ``--resume``). ``fit`` adds ``.audioad`` to an ``--out``
+  without a suffix. Whole files are written beside their target and renamed
+  over it once complete.
 - Rows: ``score`` writes and flushes each clip's row as soon as it is scored
   (batches are sized to take about half a second, one clip for long
   recordings), so an interrupt keeps every row scored before it.

@@ -59,7 +59,7 @@ _COMPONENT_BYTES = 80
 
 
 class OutputFileError(ValueError):
-    """An output path that a run must not write: an input, an audio file, a link, or an existing file without ``force``."""
+    """An output path a run must not write: an input, audio, a link, or an existing file without ``force``."""
 
 
 def one_line(text):
@@ -119,7 +119,7 @@ def csv_text(cell):
 def safe_component(name):
     """``name`` (a machine or section, from a data set) as one file name that stays in its folder.
 
-    A name of letters, digits, ``_``, ``-``, ``+`` and single dots is kept as it is.
+    A name of letters, digits, spaces, ``_``, ``-``, ``+`` and single dots is kept as it is.
     Anything else (``/``, ``\\``, ``..``, a leading dot, control characters, an empty or
     over-long name) is replaced, and the name gets 8 hex digits of its SHA-256 so that
     two names that differ still name two files.
@@ -134,7 +134,7 @@ def safe_component(name):
     ('_-5ec1f7e7', '_-e3b0c442')
     """
     text = str(name)
-    clean = re.sub(r"\.{2,}", "_", re.sub(r"[^\w.+-]", "_", text)).lstrip(".")
+    clean = re.sub(r"\.{2,}", "_", re.sub(r"[^\w .+-]", "_", text)).lstrip(".")
     clean = clean.encode("utf-8")[:_COMPONENT_BYTES].decode("utf-8", "ignore")
     if clean == text and clean:
         return clean
@@ -308,8 +308,8 @@ def atomic_path(path):
             continue
     try:
         yield part
-        # The rename replaces a link planted meanwhile (it never writes through one), but a
-        # file that became an audio file or gained a name since is still refused.
+        # The rename would replace a link planted meanwhile, never write through it; it is still
+        # refused, as is a target that became audio or gained a name, so the run says so.
         _refuse_other_files(path)
         os.replace(part, path)
     except BaseException:

@@ -150,7 +150,7 @@ def repair(path):
 
 
 def read_rows(path):
-    """The rows of a CSV that audioad wrote, as dicts by column, each text cell as it was (:func:`audioad.outputs.csv_text`).
+    """The rows of a CSV audioad wrote, as dicts by column, each text cell as it was (see :func:`csv_cell`).
 
     Examples
     --------
