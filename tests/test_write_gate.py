@@ -341,3 +341,18 @@ def test_fifo_as_an_output_is_refused_at_once(model, recordings, tmp_path):
     result = audioad("score", model, recordings[0], "--out", fifo, "--force", "-q")
     assert result.returncode == 2 and time.monotonic() - started < 120
     assert "not a regular file" in one_line_error(result, fifo)
+
+
+def test_a_report_of_hostile_names_escapes_them(model, tmp_path):
+    # What held in issue 26, kept so: a name is text in the page, never markup, even read back from a CSV.
+    from audioad.persistence import load
+    from audioad.report import report_from_scores
+    from audioad.score_csv import SCORE_COLUMNS, RowWriter
+
+    hostile = "=<img src=x onerror=alert(1)>\n<script>alert(2)</script>.wav"
+    scores = tmp_path / "scores.csv"
+    with RowWriter(scores, SCORE_COLUMNS) as out:
+        out.write((hostile, "1.5", "1", "", "<b>bad</b>", ""))
+    page = report_from_scores(load(model), scores, top=0)
+    assert "<img src=x" not in page and "<script>alert" not in page and "<b>bad" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page

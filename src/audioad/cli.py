@@ -1228,7 +1228,9 @@ def plot(model, clip, out, force, segment, hop, threshold, false_alarm_rate, rul
     segment over the whole recording, with the segment and file thresholds
     that audioad score sets from the same options; beneath, the minute
     around the worst segment in detail, read alone from the file. It costs
-    the memory of scoring the file, whatever its length.
+    the memory of scoring the file, whatever its length. An existing --out
+    is replaced only with --force, and never when it is the model, the
+    clip, a link or not an image.
 
     \b
     Examples:
@@ -1426,8 +1428,9 @@ def demo(out, quiet):
     for title, args in steps:
         click.echo(title)
         main.main(args, standalone_mode=False)
-    with open(out / "scores.csv", newline="") as f:
-        rows = [r for r in csv.DictReader(f) if "anomaly" in Path(r["path"]).name]
+    from .score_csv import read_rows
+
+    rows = [r for r in read_rows(out / "scores.csv") if "anomaly" in Path(r["path"]).name]
     loudest = max(rows, key=lambda r: float(r["score"]))["path"]
     click.echo("5/6 plotting the highest-scoring anomalous clip")
     main.main(["plot", str(model), loudest, "--out", str(out / "clip.png"), "--force"], standalone_mode=False)
