@@ -49,9 +49,8 @@ __all__ = [
 # is refused as an output under any name (hard-linked, renamed, or reached through a folder link).
 _AUDIO_MAGIC = (b"RIFF", b"RIFX", b"RF64", b"riff", b"fLaC", b"OggS", b"ID3", b"FORM", b".snd", b"caff",
                 b"Creative Voice File", b"NIST_1A", b"\x30\x26\xb2\x75")  # fmt: skip
-# Cells a spreadsheet would take for a formula (OWASP's list; tab and CR are escaped by one_line),
-# and the quote that marks a cell escaped, so that a cell starting with it is escaped too.
-_FORMULA_START = ("=", "+", "-", "@", "'")
+# Cells a spreadsheet would take for a formula (OWASP's list; tab and CR are escaped by one_line).
+_FORMULA_START = ("=", "+", "-", "@")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:inf|nan)")
 # Bytes of the name's UTF-8 a file name keeps of a name from data: well under the 255 of most file
 # systems with the prefixes and suffixes evaluate adds.
@@ -87,20 +86,23 @@ def csv_cell(value):
 
     Text starting with ``=``, ``+``, ``-``, ``@`` (or the quote ``'`` itself) gets a
     leading ``'``, as OWASP recommends, unless it is a number (``-1.25`` stays a
-    number); other characters that are not printable are escaped (:func:`one_line`).
+    number) or that one character alone (``-``, a pipe's name); other characters that
+    are not printable are escaped (:func:`one_line`).
     Anything but text is returned as it is. :func:`csv_text` undoes the quote.
 
     Examples
     --------
-    >>> csv_cell("=HYPERLINK(\\"http://x\\")"), csv_cell("-1.25"), csv_cell("fan.wav"), csv_cell(3)
-    ('\\'=HYPERLINK("http://x")', '-1.25', 'fan.wav', 3)
-    >>> all(csv_text(csv_cell(t)) == t for t in ("=1+1", "'quoted", "-3", "@sum", "a.wav"))
+    >>> csv_cell("=HYPERLINK(\\"http://x\\")"), csv_cell("-1.25"), csv_cell("-"), csv_cell("fan.wav"), csv_cell(3)
+    ('\\'=HYPERLINK("http://x")', '-1.25', '-', 'fan.wav', 3)
+    >>> all(csv_text(csv_cell(t)) == t for t in ("=1+1", "'quoted", "'", "-3", "-", "@sum", "a.wav"))
     True
     """
     if not isinstance(value, str):
         return value
     value = one_line(value)
-    if value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
+    formula = value.startswith(_FORMULA_START) and len(value) > 1 and not _NUMBER.fullmatch(value)
+    # A cell starting with the quote is quoted too, so that csv_text takes off exactly what was added.
+    if formula or value.startswith("'"):
         return "'" + value
     return value
 
