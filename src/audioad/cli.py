@@ -4,12 +4,13 @@ It calls the public API only; nothing below it knows a command line exists.
 
 Guarantees:
 
-- Outputs: ``fit``, ``score`` and ``evaluate`` never write over one of their
-  inputs, an audio file, or an existing file of another kind; an existing
-  output of the same kind is replaced only with ``--force`` (or, for
-  ``score``, extended with ``--resume``). ``fit`` adds ``.audioad`` to an
-  ``--out`` without a suffix. Model files and evaluation reports are written
-  beside their target and renamed over it once complete.
+- Outputs: no command writes over one of its inputs, an audio file, or an
+  existing file of another kind, nor through a link or into a hard-linked
+  file (every write goes through :mod:`audioad.outputs`); an existing output
+  of the same kind is replaced only with ``--force`` (or, for ``score``,
+  extended with ``--resume``). ``fit`` adds ``.audioad`` to an ``--out``
+  without a suffix. Whole files are written beside their target and renamed
+  over it once complete.
 - Rows: ``score`` writes and flushes each clip's row as soon as it is scored
   (batches are sized to take about half a second, one clip for long
   recordings), so an interrupt keeps every row scored before it.
@@ -498,7 +499,15 @@ def score(
     """
     from .outputs import OutputFileError, check_output
     from .parallel import SchedulerAddressError, score_on_dask
-    from .score_csv import FRAME_COLUMNS, SCORE_COLUMNS, ScoreCSVError, done_paths, is_table, model_fingerprint
+    from .score_csv import (
+        FRAME_COLUMNS,
+        SCORE_COLUMNS,
+        ScoreCSVError,
+        done_paths,
+        is_table,
+        model_fingerprint,
+        sidecar_path,
+    )
 
     columns = SCORE_COLUMNS + ("explanation",) if explain_clips else SCORE_COLUMNS
     if resume and force:
@@ -536,6 +545,7 @@ def score(
         return
     try:
         check_output(out, "score CSV", read, force=force or resume, is_kind=lambda p: is_table(p, columns))
+        check_output(sidecar_path(out), "model sidecar", read, force=True)
         if frames:
             if Path(frames).resolve() == Path(out).resolve():
                 raise OutputFileError(f"{frames}: --frames and --out name the same file; choose another")
@@ -651,6 +661,7 @@ def _score_segments(detector, clips, plan, out, read, force, resume, on_error, r
         is_table,
         model_fingerprint,
         segments_done,
+        sidecar_path,
     )
     from .score_csv import csv_number as number
     from .segments import FileSummaries, parse_rule
@@ -663,6 +674,7 @@ def _score_segments(detector, clips, plan, out, read, force, resume, on_error, r
     fingerprint = model_fingerprint(model)
     try:
         check_output(out, "score CSV", read, force=force or resume, is_kind=lambda p: is_table(p, SEGMENT_COLUMNS))
+        check_output(sidecar_path(out), "model sidecar", read, force=True)
         check_output(
             summary_out, "file summary CSV", read, force=force or resume, is_kind=lambda p: is_table(p, FILE_COLUMNS)
         )
@@ -897,7 +909,7 @@ def evaluate(dataset, detector_name, settings, out, year, seed, force, report_pa
     build_detector(detector_name, settings)  # fail on bad settings before any fitting
     out_dir = Path(out) if out else None
     if out_dir is not None:
-        from .outputs import OutputFileError, atomic_path, check_output
+        from .outputs import OutputFileError, atomic_path, check_output, csv_cell, safe_component
 
         # What an earlier run left there: checked before any fitting, as fit and score check --out.
         written = ("results.csv", "anomaly_score_*.csv", "decision_result_*.csv", "roc_*.png", "histogram_*.png")
@@ -967,18 +979,18 @@ def evaluate(dataset, detector_name, settings, out, year, seed, force, report_pa
         with atomic_path(out_dir / "results.csv") as part, open(part, "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(result.results[0]))
             writer.writeheader()
-            writer.writerows(result.results)
+            writer.writerows({key: csv_cell(value) for key, value in row.items()} for row in result.results)
         for machine in sorted({r["machine"] for r in result.results}):
             rows = [r for r in result.results if r["machine"] == machine]
             labels = np.array([r["label"] == "anomaly" for r in rows], dtype=int)
             scores = np.array([r["score"] for r in rows])
-            with atomic_path(out_dir / f"roc_{machine}.png") as part:
-                save_figure(plot_roc(labels, scores, label=machine), part)
+            # A machine's name comes from the data: one file name in --out, whatever it holds.
+            name = safe_component(machine)
+            save_figure(plot_roc(labels, scores, label=machine), out_dir / f"roc_{name}.png")
             # One section, one model: its threshold is the histogram's; sections' thresholds differ.
             sections = {key: value for key, value in result.thresholds.items() if key[0] == machine}
             threshold = next(iter(sections.values())) if len(sections) == 1 else None
-            with atomic_path(out_dir / f"histogram_{machine}.png") as part:
-                save_figure(plot_score_histogram(scores, labels, threshold), part)
+            save_figure(plot_score_histogram(scores, labels, threshold), out_dir / f"histogram_{name}.png")
         click.echo(f"wrote DCASE result files, results.csv, ROC curves and histograms to {out_dir}")
 
 
@@ -1116,8 +1128,8 @@ def watch(
     from contextlib import closing
 
     from .audio import AudioInputError
-    from .outputs import OutputFileError, check_output
-    from .score_csv import RowWriter, is_table, model_fingerprint
+    from .outputs import OutputFileError, check_output, is_text
+    from .score_csv import RowWriter, is_table, model_fingerprint, sidecar_path
     from .segments import parse_rule
     from .sources import FolderSource, PipeSource, SoundCardSource
     from .watch import WATCH_COLUMNS, AlertRule, Watcher, WatchState, log_to
@@ -1153,6 +1165,12 @@ def watch(
         inputs = [model] if source in (None, "-") else [model, source]
         if out is not None:
             check_output(out, "watch CSV", inputs, force=True, is_kind=lambda p: is_table(p, WATCH_COLUMNS))
+            check_output(sidecar_path(out), "model sidecar", inputs, force=True)
+        if db is None:
+            check_output(state_path, "watch state", [*inputs, *([out] if out else [])], force=True)
+        if log_file:
+            outputs = [p for p in (out, None if db else state_path) if p]
+            check_output(log_file, "watch log", [*inputs, *outputs], force=True, is_kind=is_text)
         if device is not None:
             card = SoundCardSource(detector.sr, device, channels)
         elif source != "-":
@@ -1331,9 +1349,10 @@ def _trained(detector_name, settings, training, thresholds):
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.argument("clip")
 @click.option("--out", "-o", required=True, type=click.Path(dir_okay=False), help="Image to write (.png, .pdf, .svg).")
+@click.option("--force", is_flag=True, help="Replace --out if it is an existing image.")
 @segment_options
 @threshold_options
-def plot(model, clip, out, segment, hop, threshold, false_alarm_rate, rule, file_false_alarm_rate, calibrate):
+def plot(model, clip, out, force, segment, hop, threshold, false_alarm_rate, rule, file_false_alarm_rate, calibrate):
     """Draw a clip's log-mel spectrogram with its window scores and the threshold beneath it.
 
     A recording much longer than the training clips (three times), or any
@@ -1341,7 +1360,9 @@ def plot(model, clip, out, segment, hop, threshold, false_alarm_rate, rule, file
     segment over the whole recording, with the segment and file thresholds
     that audioad score sets from the same options; beneath, the minute
     around the worst segment in detail, read alone from the file. It costs
-    the memory of scoring the file, whatever its length.
+    the memory of scoring the file, whatever its length. An existing --out
+    is replaced only with --force, and never when it is the model, the
+    clip, a link or not an image.
 
     \b
     Examples:
@@ -1350,10 +1371,15 @@ def plot(model, clip, out, segment, hop, threshold, false_alarm_rate, rule, file
     """
     from .audio import AudioInputError
     from .detectors.segmented import describe, scoring_plan
+    from .outputs import OutputFileError, check_output
     from .plot_long import plot_recording
     from .plotting import plot_clip
     from .segments import parse_rule
 
+    try:
+        check_output(out, "figure", [model, clip], force=force, is_kind=_is_figure)
+    except OutputFileError as exc:
+        raise Refused(str(exc)) from exc
     detector = load_model(model)
     seconds, step = _duration(segment, "--segment"), _duration(hop, "--hop")
     if step is not None and seconds is None:
@@ -1426,7 +1452,7 @@ def report(model, inputs, out, top, title, force, n_jobs, quiet):
 
     from .outputs import OutputFileError, check_output
     from .report import build_report, report_from_scores, write_report
-    from .score_csv import SCORE_COLUMNS, is_table
+    from .score_csv import SCORE_COLUMNS, is_table, read_rows
 
     detector = _with_jobs(load_model(model), n_jobs)
     scores_csv = len(inputs) == 1 and any(
@@ -1437,8 +1463,7 @@ def report(model, inputs, out, top, title, force, n_jobs, quiet):
             check_output(out, "HTML report", [model, inputs[0]], force=force, is_kind=_is_html)
         except OutputFileError as exc:
             raise Refused(str(exc)) from exc
-        with open(inputs[0], newline="") as f:
-            paths = [row["path"] for row in csv.DictReader(f)]
+        paths = [row["path"] for row in read_rows(inputs[0])]
         known = _clip_infos([os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in paths])] if paths else [])
         table = [known.get(str(Path(p).resolve())) for p in paths]
         if not any(info is not None and info.label is not None for info in table):
@@ -1463,6 +1488,13 @@ def report(model, inputs, out, top, title, force, n_jobs, quiet):
     )
     write_report(page, out)
     click.echo(f"wrote {out}: {len(clips)} clips, the {min(top, len(clips))} highest-scoring shown in full")
+
+
+def _is_figure(path):
+    """Whether ``path`` is empty or a PNG, PDF or SVG image: a file ``audioad plot`` may replace."""
+    with open(path, "rb") as f:
+        start = f.read(64).lstrip()
+    return not start or start.startswith((b"\x89PNG", b"%PDF", b"<?xml", b"<svg", b"\xff\xd8\xff", b"%!PS"))
 
 
 def _is_html(path):
@@ -1528,11 +1560,12 @@ def demo(out, quiet):
     for title, args in steps:
         click.echo(title)
         main.main(args, standalone_mode=False)
-    with open(out / "scores.csv", newline="") as f:
-        rows = [r for r in csv.DictReader(f) if "anomaly" in Path(r["path"]).name]
+    from .score_csv import read_rows
+
+    rows = [r for r in read_rows(out / "scores.csv") if "anomaly" in Path(r["path"]).name]
     loudest = max(rows, key=lambda r: float(r["score"]))["path"]
     click.echo("5/6 plotting the highest-scoring anomalous clip")
-    main.main(["plot", str(model), loudest, "--out", str(out / "clip.png")], standalone_mode=False)
+    main.main(["plot", str(model), loudest, "--out", str(out / "clip.png"), "--force"], standalone_mode=False)
     click.echo("6/6 writing the report of the scores (open it in a browser)")
     report_args = ["report", str(model), str(out / "scores.csv"), "--out", str(out / "report.html"), "--force"]
     main.main([*report_args, *quiet_flag], standalone_mode=False)

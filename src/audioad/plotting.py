@@ -842,6 +842,9 @@ def plot_score_histogram(scores, labels=None, threshold=None, *, ax=None, bins="
 def save_figure(fig, path, dpi=150):
     """Save a figure, making its folder if needed; the format follows the extension.
 
+    Written beside ``path`` and renamed over it once complete, through
+    :func:`audioad.outputs.atomic_path`: never through a link, never over audio.
+
     Parameters
     ----------
     fig : matplotlib.figure.Figure
@@ -865,7 +868,9 @@ def save_figure(fig, path, dpi=150):
     ...     out.read_bytes()[:4]
     b'\\x89PNG'
     """
+    from .outputs import atomic_path
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi, facecolor="white")
+    with atomic_path(path) as part:
+        fig.savefig(part, dpi=dpi, facecolor="white")
     return path

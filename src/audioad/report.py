@@ -505,10 +505,9 @@ def report_from_scores(detector, csv_path, *, table=None, title=None, top=5, abo
     >>> 'data-value="9.5"' in page, '<td class="explanation">file not found</td>' in page
     (True, True)
     """
-    import csv
+    from .score_csv import read_rows
 
-    with open(csv_path, newline="") as f:
-        records = list(csv.DictReader(f))
+    records = read_rows(csv_path)
     if not records or "score" not in records[0] or "path" not in records[0]:
         raise ValueError(f"{csv_path}: not a score CSV of audioad score (it needs path and score columns)")
     rows, clips = [], []

@@ -8,10 +8,13 @@ a sidecar file beside it, ``<out>.audioad-model``, holding one line::
 
 so that ``--resume`` can refuse to append one model's scores to another's.
 
-Every row is one line (line breaks inside a field, as in an error message, are
-written as spaces) and is flushed as soon as it is written, so after a crash
-or a Ctrl-C the file holds every row written before it, and at most a torn
-last line, which :func:`done_paths` cuts off before the run is resumed.
+Every row is one line (line breaks and other control characters inside a field,
+as in an error message or a file name, are escaped) and is flushed as soon as it
+is written, so after a crash or a Ctrl-C the file holds every row written before
+it, and at most a torn last line, which :func:`done_paths` cuts off before the
+run is resumed. A text cell that a spreadsheet would take for a formula (a clip
+named ``=cmd|...``) starts with a ``'`` (:func:`audioad.outputs.csv_cell`);
+:func:`read_rows` and :func:`done_paths` read the text as it was.
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import math
+import os
 from pathlib import Path
+
+from .outputs import atomic_path, csv_cell, csv_text, open_output
 
 __all__ = [
     "SCORE_COLUMNS",
@@ -34,6 +40,7 @@ __all__ = [
     "sidecar_path",
     "is_table",
     "repair",
+    "read_rows",
     "done_paths",
     "RowWriter",
 ]
@@ -133,12 +140,31 @@ def repair(path):
     >>> repair(path), open(path, newline="").read()
     (4, 'path,score\\r\\na.wav,0.5\\r\\n')
     """
-    with open(path, "rb+") as f:
+    with open_output(path, append=True, binary=True) as f:
+        f.seek(0)
         data = f.read()
         keep = data.rfind(b"\n") + 1
         if keep < len(data):
             f.truncate(keep)
     return len(data) - keep
+
+
+def read_rows(path):
+    """The rows of a CSV audioad wrote, as dicts by column, each text cell as it was (see :func:`csv_cell`).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "scores.csv")
+    >>> with RowWriter(path, SCORE_COLUMNS) as rows:
+    ...     rows.write(("=cmd|' /C calc'!A0.wav", "-1.5", "0", "", "", ""))
+    >>> print(open(path).read().splitlines()[1])
+    '=cmd|' /C calc'!A0.wav,-1.5,0,,,
+    >>> [(row["path"], row["score"]) for row in read_rows(path)]
+    [("=cmd|' /C calc'!A0.wav", '-1.5')]
+    """
+    with open(path, newline="", encoding="utf-8") as f:
+        return [{k: csv_text(v) if isinstance(v, str) else v for k, v in row.items()} for row in csv.DictReader(f)]
 
 
 def done_paths(out, fingerprint, columns=SCORE_COLUMNS):
@@ -185,7 +211,7 @@ def done_paths(out, fingerprint, columns=SCORE_COLUMNS):
         with open(out, newline="", encoding="utf-8") as f:
             reader = csv.reader(f)
             header = next(reader, None)
-            paths = {row[0] for row in reader if row}
+            paths = {csv_text(row[0]) for row in reader if row}
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise ScoreCSVError(f"{out}: cannot read it as a score CSV ({type(exc).__name__}: {exc})") from exc
     if header is not None and tuple(header) != tuple(columns):
@@ -237,15 +263,13 @@ def segments_done(out, fingerprint):
     try:
         if summary.exists():
             repair(summary)
-            with open(summary, newline="", encoding="utf-8") as f:
-                finished = {row["path"] for row in csv.DictReader(f) if row.get("path")}
+            finished = {row["path"] for row in read_rows(summary) if row.get("path")}
         partial = {}
         if paths - finished:
-            with open(out, newline="", encoding="utf-8") as f:
-                for row in csv.DictReader(f):
-                    if row["path"] not in finished:
-                        cells = [float(row[k]) if row[k] else math.nan for k in ("start", "end", "score")]
-                        partial.setdefault(row["path"], []).append((*cells, row["error"]))
+            for row in read_rows(out):
+                if row["path"] not in finished:
+                    cells = [float(row[k]) if row[k] else math.nan for k in ("start", "end", "score")]
+                    partial.setdefault(row["path"], []).append((*cells, row["error"]))
     except (OSError, UnicodeDecodeError, csv.Error, KeyError, ValueError) as exc:
         raise ScoreCSVError(f"{out}: cannot read it to resume ({type(exc).__name__}: {exc})") from exc
     return finished, partial
@@ -262,16 +286,14 @@ def csv_number(value):
     return "" if value is None or math.isnan(value) else repr(float(value))
 
 
-def _one_line(value):
-    return value.replace("\r", " ").replace("\n", " ") if isinstance(value, str) else value
-
-
 class RowWriter:
     """Rows to a CSV, each flushed to the file as soon as it is written.
 
     A new (or empty, or ``append=False``) file gets the header first, and with
     ``fingerprint`` the sidecar :func:`sidecar_path` naming the model; an
-    existing one is appended to, after :func:`repair`.
+    existing one is appended to, after :func:`repair`. Both are written through
+    :mod:`audioad.outputs` (never through a link, never into an audio file), and
+    each cell as :func:`audioad.outputs.csv_cell` makes it.
 
     Parameters
     ----------
@@ -301,14 +323,17 @@ class RowWriter:
 
     def __init__(self, path, columns, append=False, fingerprint=None):
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fresh = not (append and path.exists() and path.stat().st_size > 0)
-        if not fresh:
+        if append and path.exists():
             repair(path)
-            fresh = path.stat().st_size == 0
+        self.file = open_output(path, append=append)
+        fresh = os.fstat(self.file.fileno()).st_size == 0
         if fingerprint is not None and (fresh or not sidecar_path(path).exists()):
-            sidecar_path(path).write_text(fingerprint + "\n", encoding="utf-8")
-        self.file = open(path, "w" if fresh else "a", newline="", encoding="utf-8")
+            try:
+                with atomic_path(sidecar_path(path)) as part:
+                    part.write_text(fingerprint + "\n", encoding="utf-8")
+            except BaseException:
+                self.file.close()
+                raise
         self.rows = csv.writer(self.file)
         self.written = 0
         if fresh:
@@ -317,13 +342,13 @@ class RowWriter:
 
     def write(self, row):
         """Write one row and flush it to the file."""
-        self.rows.writerow([_one_line(v) for v in row])
+        self.rows.writerow([csv_cell(v) for v in row])
         self.file.flush()
         self.written += 1
 
     def write_many(self, rows):
         """Write several rows (one clip's window rows) and flush them to the file together."""
-        rows = [[_one_line(v) for v in row] for row in rows]
+        rows = [[csv_cell(v) for v in row] for row in rows]
         self.rows.writerows(rows)
         self.file.flush()
         self.written += len(rows)

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from .audio import AudioInputError
+from .outputs import atomic_path, one_line, open_output
 from .score_csv import csv_number as number
 from .segments import Segmenter, cut, cut_blocks, parse_rule
 from .sources import GrowingWav
@@ -204,12 +205,11 @@ class WatchState:
         return self.path.read_text(encoding="utf-8")
 
     def _write(self, text):
-        """Write the state beside its file and rename it over it: a crash leaves the old one or the new one."""
+        """Write the state through :func:`~audioad.outputs.atomic_path`: a crash leaves the old one or the new one."""
         if self.path is None:
             return
-        partial = self.path.with_name(self.path.name + ".partial")
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, self.path)
+        with atomic_path(self.path) as part:
+            part.write_text(text, encoding="utf-8")
 
     def save(self):
         """Keep the state (see :meth:`_write`)."""
@@ -284,7 +284,7 @@ class Watcher:
     def _announce(self, event):
         what = f"ALERT {event.event}: {event.source} {event.start:.1f}-{event.end:.1f} s, score {event.score:.4g}"
         detail = f"(rule {self.alert.rule} over alert threshold {self.alert_threshold:.4g})"
-        self.echo(f"{what} {detail}")
+        self.echo(one_line(f"{what} {detail}"))
         log.warning("%s %s", what, detail)
         if self.history is not None:
             self.history.alert(event)
@@ -353,7 +353,7 @@ class Watcher:
 
     def _skip(self, path, exc):
         log.error("skipped %s: %s", path, exc.cause)
-        self.echo(f"skipped {path}: {exc.cause}")
+        self.echo(one_line(f"skipped {path}: {exc.cause}"))
         self._row(path, math.nan, math.nan, math.nan, exc.cause)
 
     def _done(self, path):
@@ -477,9 +477,25 @@ class Watcher:
         self.state.save()
 
 
+class _LogFile(logging.FileHandler):
+    """A log file opened through :func:`audioad.outputs.open_output`, a record a line whatever its file names hold."""
+
+    def _open(self):
+        return open_output(self.baseFilename, append=True)
+
+    def format(self, record):
+        # A newline in a watched file's name would otherwise start a line of its own: a forged record.
+        return one_line(super().format(record))
+
+
 def log_to(path):
-    """Send the ``audioad.watch`` logger's lines to ``path`` (appended), one line each with its time."""
-    handler = logging.FileHandler(path, encoding="utf-8")
+    """Send the ``audioad.watch`` logger's lines to ``path`` (appended), one line each with its time.
+
+    The file is never written through a link nor into another file (:func:`audioad.outputs.open_output`),
+    and the characters of a record that would end its line or drive a terminal are escaped
+    (:func:`audioad.outputs.one_line`).
+    """
+    handler = _LogFile(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.INFO)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..outputs import atomic_path
+from ..outputs import atomic_path, csv_cell, safe_component
 
 __all__ = ["write_dcase_results"]
 
@@ -21,10 +21,12 @@ def write_dcase_results(out_dir, machine: str, section, filenames, scores, decis
     out_dir : str or Path
         The folder to write into; created if missing.
     machine : str
-        Machine type, as in the file name (``'fan'``).
+        Machine type, as in the file name (``'fan'``); a name that is not one safe file name
+        (``m/../x``) is cleaned by :func:`audioad.outputs.safe_component`.
     section : int or str or None
-        Section number; ints are written with two digits (``3`` -> ``section_03``). None (data
-        without sections, such as a manifest) leaves the section out of the file names.
+        Section number; ints are written with two digits (``3`` -> ``section_03``), text is
+        cleaned as ``machine`` is. None (data without sections, such as a manifest) leaves the
+        section out of the file names.
     filenames : sequence of str or Path
         The test clips. Without ``root``, their base names are written, as DCASE's evaluators
         expect; with it, their paths relative to ``root`` (``/`` between folders).
@@ -41,7 +43,8 @@ def write_dcase_results(out_dir, machine: str, section, filenames, scores, decis
     list of Path
         ``anomaly_score_<machine>_section_<NN>_test.csv`` (rows ``filename,score``, no header)
         and, with decisions, ``decision_result_<machine>_section_<NN>_test.csv`` (``filename,0|1``);
-        ``anomaly_score_<machine>_test.csv`` and so on without a section.
+        ``anomaly_score_<machine>_test.csv`` and so on without a section. A file name that a
+        spreadsheet would take for a formula is written as :func:`audioad.outputs.csv_cell` makes it.
 
     Examples
     --------
@@ -68,9 +71,11 @@ def write_dcase_results(out_dir, machine: str, section, filenames, scores, decis
     if section is None:
         section_part = ""
     else:
-        section_part = f"_section_{section:02d}" if isinstance(section, (int, np.integer)) else f"_section_{section}"
+        number = isinstance(section, (int, np.integer))
+        section_part = f"_section_{section:02d}" if number else f"_section_{safe_component(section)}"
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    names = [csv_cell(name) for name in names]
     rows = {"anomaly_score": [(name, repr(float(score))) for name, score in zip(names, scores)]}
     if decisions is not None:
         decisions = np.asarray(decisions).ravel()
@@ -79,7 +84,7 @@ def write_dcase_results(out_dir, machine: str, section, filenames, scores, decis
         rows["decision_result"] = [(name, str(int(d))) for name, d in zip(names, decisions)]
     written = []
     for kind, kind_rows in rows.items():
-        path = out_dir / f"{kind}_{machine}{section_part}_test.csv"
+        path = out_dir / f"{kind}_{safe_component(machine)}{section_part}_test.csv"
         # Written beside the target and renamed over it: a crash never leaves half a result file.
         with atomic_path(path) as part, open(part, "w", newline="") as file:
             csv.writer(file, lineterminator="\n").writerows(kind_rows)

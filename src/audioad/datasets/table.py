@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..outputs import atomic_path
+
 __all__ = ["CLIP_FIELDS", "LABELS", "LABEL_SPELLINGS", "ClipInfo", "ClipTable"]
 
 #: The two labels and the integers that stand for them as ground truth (1 = anomaly).
@@ -218,7 +220,8 @@ class ClipTable(Sequence):
         Parameters
         ----------
         path : str or Path
-            The CSV file to write; its folder is created if missing.
+            The CSV file to write; its folder is created if missing. It is written through
+            :func:`audioad.outputs.atomic_path`: whole or not at all, never through a link.
 
         Returns
         -------
@@ -238,7 +241,7 @@ class ClipTable(Sequence):
         path.parent.mkdir(parents=True, exist_ok=True)
         attribute_names = sorted({name for clip in self._clips for name in clip.attributes})
         folder = path.resolve().parent
-        with open(path, "w", newline="") as file:
+        with atomic_path(path) as part, open(part, "w", newline="") as file:
             writer = csv.writer(file, lineterminator="\n")
             writer.writerow(["path", *CLIP_FIELDS, *attribute_names])
             for clip in self._clips:
