@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import clone
 
+from .schema import Array, Detector, Float, Int, ListOf, NoneOr, Optional, Str
 from ..thresholds import false_alarm_threshold
 from .base import ClipDetector
 from .folds import clips_of, consecutive_folds
@@ -239,6 +240,26 @@ class Ensemble(ClipDetector):
     >>> bool(clf.decision_function(odd).min() > clf.decision_function(normal[:3]).max())
     True
     """
+
+    params_schema = {
+        **ClipDetector.params_schema,
+        "members": ListOf(Detector(fitted=False), 1, 64),
+        "combine": Str(),
+        "normalize": Str(),
+        "n_folds": Int(2, 10_000),
+        "frame_detector": NoneOr(Detector(fitted=False)),
+    }
+    state_schema = {
+        **ClipDetector.state_schema,
+        "members_": ListOf(Detector(), 1, 64),
+        "held_out_scores_": Array("f", ("n_clips", "n_members")),
+        "member_centers_": Array("f", ("n_members",)),
+        "member_scales_": Array("f", ("n_members",)),
+        "member_informative_": Array("b", ("n_members",)),
+        "frame_detector_": NoneOr(Detector()),
+        "window_threshold_": Optional(Float(finite=False)),
+        "window_false_alarm_rate_": Optional(Float(0.0, 1.0)),
+    }
 
     def __init__(
         self,

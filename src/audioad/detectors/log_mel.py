@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .schema import Int, Str
 from .base import ClipDetector
 from .frontend import LogMelFrontend
 
@@ -16,6 +17,16 @@ class LogMelDetector(ClipDetector):
     (threads); this base makes the :class:`~audioad.detectors.frontend.LogMelFrontend`
     of them and checks them.
     """
+
+    # Every setting that sizes a spectrogram is bounded: a model file cannot ask for 10**9 mel bands.
+    params_schema = {
+        **ClipDetector.params_schema,
+        "sr": Int(1, 768_000),
+        "n_fft": Int(1, 2**16),
+        "hop_length": Int(1, 2**16),
+        "n_mels": Int(1, 1024, dim="n_mels"),
+        "log": Str(),
+    }
 
     @property
     def frontend(self):

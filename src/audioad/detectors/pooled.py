@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .schema import AnyOf, Array, Bool, Float, Int, ListOf, Str
 from ..features import POOLINGS, time_pool
 from .log_mel import LogMelDetector
 
@@ -120,6 +121,19 @@ class PooledMelDetector(LogMelDetector):
     n_features_ : int
         Length of a clip's vector, ``n_mels`` times the number of poolings.
     """
+
+    params_schema = {
+        **LogMelDetector.params_schema,
+        "pooling": AnyOf(Str(), ListOf(Str(), 1, 32, as_tuple=True)),
+        "decay": Float(0.0, 1.0),
+        "standardize": Bool(),
+    }
+    state_schema = {
+        **LogMelDetector.state_schema,
+        "n_features_": Int(1, 2**16, dim="n_features"),
+        "feature_mean_": Array("f", ("n_features",)),
+        "feature_scale_": Array("f", ("n_features",)),
+    }
 
     def __init__(
         self,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .schema import Array, Bool, Float, Int, NoneOr
 from ..features import WindowBank
 from .frontend import check_positive_integers
 from .knn import nearest_distances
@@ -100,6 +101,24 @@ class WindowKNN(LogMelDetector):
     >>> float(frames.times[np.argmax(frames.scores)]) in (0.448, 0.48, 0.512)
     True
     """
+
+    params_schema = {
+        **LogMelDetector.params_schema,
+        "context": Int(1, 64),
+        "max_windows": Int(1, 10_000_000),
+        "n_neighbors": Int(1, 100_000),
+        "random_state": NoneOr(Int(0, 2**32 - 1)),
+        "standardize": Bool(),
+        "top_fraction": Float(0.0, 1.0),
+        "window_hop": Int(1, 10_000),
+    }
+    state_schema = {
+        **LogMelDetector.state_schema,
+        "n_features_": Int(1, 2**16, dim="n_features"),
+        "window_mean_": Array("f", ("n_features",)),
+        "window_scale_": Array("f", ("n_features",)),
+        "reference_windows_": Array("f", ("n_windows", "n_features")),
+    }
 
     def __init__(
         self,
