@@ -125,8 +125,9 @@ def object_array_npy():
     return buffer.getvalue()
 
 
-def set_array(header, name):
-    header["state"]["$dict"]["decision_scores_"] = {"$array": name}
+def set_array(header, name, dtype="<f8"):
+    reference = header["state"]["decision_scores_"]
+    header["state"]["decision_scores_"] = {**reference, "$array": name, "dtype": dtype}
 
 
 def write(out, data):
@@ -142,24 +143,31 @@ BAD_FILES = {
     "zip without header": (lambda good, out: rewrite(good, out, drop=("audioad-model.json",)), "no audioad-model.json"),
     "other format": (lambda good, out: rewrite(good, out, lambda h: h.update(format="onnx")), "not an audioad model"),
     "newer version": (lambda good, out: rewrite(good, out, lambda h: h.update(format_version=99)), "upgrade audioad"),
+    "format 1": (lambda good, out: rewrite(good, out, lambda h: h.update(format_version=1)), "format 1.*fit the detector"),
     "untrusted detector": (lambda good, out: rewrite(good, out, lambda h: h.update(detector="os.system")), "rebuild"),
     "non-detector class": (
         lambda good, out: rewrite(good, out, lambda h: h.update(detector="sklearn.neighbors.KNeighborsClassifier")),
-        "not a ClipDetector",
+        "not a detector a model file may hold",
     ),
     "untrusted estimator": (
         lambda good, out: rewrite(
-            good, out, lambda h: h["state"]["$dict"].update(scaler_={"$estimator": "subprocess.Popen", "state": {}})
+            good, out, lambda h: h["state"].update(scaler_={"class": "subprocess.Popen", "params": {}, "state": {}})
         ),
         "subprocess.Popen",
     ),
     "pickled array": (
         lambda good, out: rewrite(
-            good, out, lambda h: set_array(h, "arrays/evil.npy"), {"arrays/evil.npy": object_array_npy()}
+            good, out, lambda h: set_array(h, "arrays/9998.npy"), {"arrays/9998.npy": object_array_npy()}
         ),
-        "rebuild",
+        "holds |O",
     ),
-    "missing array": (lambda good, out: rewrite(good, out, lambda h: set_array(h, "arrays/9999.npy")), "rebuild"),
+    "object dtype declared": (
+        lambda good, out: rewrite(
+            good, out, lambda h: set_array(h, "arrays/9998.npy", "|O"), {"arrays/9998.npy": object_array_npy()}
+        ),
+        "dtype '|O' is not one of",
+    ),
+    "missing array": (lambda good, out: rewrite(good, out, lambda h: set_array(h, "arrays/9999.npy")), "is missing"),
 }
 
 

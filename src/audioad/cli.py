@@ -1432,46 +1432,56 @@ def info(model, list_detectors):
         return
     from .detectors.registry import member_names
     from .persistence import ModelFileError, read_header
+    from .persistence.archive import printable
 
     try:
         header = read_header(model)
     except ModelFileError as exc:
         raise _usage_error(exc) from exc
+
+    def echo(line):
+        # Everything shown comes from the file: its control characters are escaped, never sent to the terminal.
+        click.echo(printable(line))
+
     training = header["training"]
-    click.echo(f"model file      {model}")
-    click.echo(f"detector        {header['detector']}")
-    click.echo(
-        f"written by      audioad {header['audioad_version']} (format {header['format_version']}), {header['created']}"
-    )
-    click.echo(
-        f"training clips  {training['n_clips']}, scores {training['score_mean']:.4g} ± {training['score_std']:.4g}"
-    )
-    click.echo(f"threshold       {training['threshold']:.6g}")
-    click.echo("parameters")
+    echo(f"model file      {model}")
+    echo(f"detector        {header['detector']}")
+    echo(f"written by      audioad {header['audioad_version']} (format {header['format_version']}), {header['created']}")
+    echo(f"training clips  {training['n_clips']}, scores {training['score_mean']:.4g} ± {training['score_std']:.4g}")
+    echo(f"threshold       {training['threshold']:.6g}")
+    echo("parameters")
     members, nested = {}, {}
     for key, value in sorted(header["params"].items()):
-        # read_header gives a stored detector as a dict with its class and parameters.
-        if isinstance(value, list) and value and all(isinstance(v, dict) and "class" in v for v in value):
+        # read_header gives a stored detector or estimator as a dict with its class and parameters.
+        if isinstance(value, list) and value and all(_is_stored_class(v) for v in value):
             members[key] = value
-        elif isinstance(value, dict) and "class" in value:
+        elif _is_stored_class(value):
             nested[key] = value
         else:
-            click.echo(f"  {key} = {json.dumps(value)}")
+            echo(f"  {key} = {json.dumps(value)}")
 
     def show(name, detector, indent):
-        click.echo(f"{indent}{name}  {detector['class']}")
+        echo(f"{indent}{name}  {detector['class']}")
         for param, value in sorted(detector.items()):
-            if param != "class":
-                click.echo(f"{indent}  {param} = {json.dumps(value)}")
+            if param == "class":
+                continue
+            if _is_stored_class(value):
+                show(param, value, indent + "  ")
+            else:
+                echo(f"{indent}  {param} = {json.dumps(value)}")
 
     for key, detectors in members.items():
-        names = member_names([d["class"].rpartition(".")[2] for d in detectors])
-        click.echo(f"{key} (--set NAME__KEY=VALUE sets one member's)")
+        names = member_names([d["class"] for d in detectors])
+        echo(f"{key} (--set NAME__KEY=VALUE sets one member's)")
         for member_name, member in zip(names, detectors):
             show(member_name, member, "  ")
     for key, detector in nested.items():
         show(f"{key} (--set {key}__KEY=VALUE)", detector, "")
 
+
+def _is_stored_class(value):
+    """Whether a value of read_header's params is a stored detector or estimator: its class and parameters."""
+    return isinstance(value, dict) and isinstance(value.get("class"), str)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -103,7 +103,8 @@ def network_from_weights(torch, build, weights):
         raise ValueError(f"the network's weights do not match its layers (missing {missing[:3]}, unknown {unknown[:3]})")
     tensors = {}
     for name, layer in expected.items():
-        tensor = torch.from_numpy(np.ascontiguousarray(weights[name]))
+        # np.require, not np.ascontiguousarray: that makes a 0-d array (a batch count) 1-d.
+        tensor = torch.from_numpy(np.require(weights[name], requirements="C"))
         if tensor.shape != layer.shape or tensor.dtype != layer.dtype:
             raise ValueError(
                 f"{name}: shape {tuple(tensor.shape)} and dtype {str(tensor.dtype)[6:]}, "

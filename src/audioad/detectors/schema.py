@@ -74,7 +74,7 @@ class Int:
 
     def decode(self, node, reader, scope, where):
         if isinstance(node, (bool, np.bool_)) or not isinstance(node, (numbers.Integral,)):
-            raise ValueError(f"{where}: expected an integer, got {_kind(node)}")
+            raise _unexpected("an integer", node, where)
         if not self.lo <= node <= self.hi:
             raise ValueError(f"{where}: {node} is outside [{self.lo}, {self.hi}]")
         if self.dim is not None:
@@ -93,7 +93,7 @@ class Float:
 
     def decode(self, node, reader, scope, where):
         if isinstance(node, (bool, np.bool_)) or not isinstance(node, numbers.Real):
-            raise ValueError(f"{where}: expected a number, got {_kind(node)}")
+            raise _unexpected("a number", node, where)
         node = float(node)
         if math.isnan(node) or math.isinf(node):
             if self.finite:
@@ -112,7 +112,7 @@ class Bool:
 
     def decode(self, node, reader, scope, where):
         if not isinstance(node, (bool, np.bool_)):
-            raise ValueError(f"{where}: expected true or false, got {_kind(node)}")
+            raise _unexpected("true or false", node, where)
         return bool(node)
 
 
@@ -127,7 +127,7 @@ class Str:
 
     def decode(self, node, reader, scope, where):
         if not isinstance(node, str):
-            raise ValueError(f"{where}: expected text, got {_kind(node)}")
+            raise _unexpected("text", node, where)
         if self.choices and node not in self.choices:
             raise ValueError(f"{where}: {node[:80]!r} is not one of {self.choices}")
         if len(node) > MAX_TEXT:
@@ -143,7 +143,7 @@ class Null:
 
     def decode(self, node, reader, scope, where):
         if node is not None:
-            raise ValueError(f"{where}: expected null, got {_kind(node)}")
+            raise _unexpected("null", node, where)
         return None
 
 
@@ -201,7 +201,7 @@ class ListOf:
 
     def decode(self, node, reader, scope, where):
         if not isinstance(node, list):
-            raise ValueError(f"{where}: expected a list, got {_kind(node)}")
+            raise _unexpected("a list", node, where)
         self._check_length(len(node), where)
         items = [self.kind.decode(v, reader, scope, f"{where}[{i}]") for i, v in enumerate(node)]
         return tuple(items) if self.as_tuple else items
@@ -224,7 +224,7 @@ class MapOf:
 
     def decode(self, node, reader, scope, where):
         if not isinstance(node, dict):
-            raise ValueError(f"{where}: expected a mapping, got {_kind(node)}")
+            raise _unexpected("a mapping", node, where)
         return {k: self.kind.decode(v, reader, scope, f"{where}.{k}") for k, v in self.decode_keys(node, where)}
 
     def decode_keys(self, mapping, where):
@@ -258,7 +258,7 @@ class Record:
 
     def decode(self, node, reader, scope, where):
         if not isinstance(node, dict):
-            raise ValueError(f"{where}: expected named values, got {_kind(node)}")
+            raise _unexpected("named values", node, where)
         self._check_names(node, where, ValueError)
         return {name: _unwrap(self.fields[name]).decode(v, reader, scope, f"{where}.{name}") for name, v in node.items()}
 
@@ -368,6 +368,12 @@ def _bind(scope, dim, size, where):
 
 def _unwrap(kind):
     return kind.kind if isinstance(kind, Optional) else kind
+
+
+def _unexpected(what, value, where):
+    if callable(value) and not isinstance(value, type) and not hasattr(value, "get_params"):
+        return ValueError(f"{where}: a function cannot be saved in a model file; pass a named setting instead")
+    return ValueError(f"{where}: expected {what}, got {_kind(value)}")
 
 
 def _kind(value):

@@ -30,6 +30,7 @@ import zlib
 __all__ = [
     "ModelFileError",
     "ModelArchive",
+    "printable",
     "write_archive",
     "HEADER",
     "MAX_HEADER_BYTES",
@@ -73,8 +74,23 @@ class ModelFileError(ValueError):
 
     def __init__(self, path, cause):
         self.path = str(path)
-        self.cause = cause
-        super().__init__(f"{path}: {cause}")
+        # One line, whatever the file holds: the cause may quote it.
+        self.cause = printable(cause)
+        super().__init__(f"{printable(path)}: {self.cause}")
+
+
+def printable(text):
+    r"""``text`` with every control and format character escaped, so that it prints as one inert line.
+
+    What a model file holds is shown this way: an escape sequence in a stored
+    name must not retitle a terminal window or forge a line.
+
+    Examples
+    --------
+    >>> print(printable("fan\x1b]0;pwned\x07\nfake line"))
+    fan\x1b]0;pwned\x07\nfake line
+    """
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in str(text))
 
 
 class ModelArchive:

@@ -159,7 +159,11 @@ def save(detector, path):
     if not hasattr(detector, "decision_scores_"):
         raise ValueError(f"{type(detector).__name__} is not fitted yet; call fit first")
     writer = _Writer()
-    node = writer.detector(detector, True, "detector")
+    try:
+        node = writer.detector(detector, True, "detector")
+    except ValueError as exc:
+        # A value outside its schema: the detector holds something a model file cannot hold as data.
+        raise TypeError(f"cannot save the {type(detector).__name__}: {exc}") from exc
     header = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
