@@ -35,7 +35,8 @@ from __future__ import annotations
 import math
 import numbers
 
-import numpy as np
+# No numpy import: reading a model file's header (``audioad info``) checks its values with these kinds
+# and must stay light. An array reaches them only through a writer or reader, which brings numpy.
 
 __all__ = [
     "Int",
@@ -73,7 +74,7 @@ class Int:
         return int(self.decode(value, None, scope, where))
 
     def decode(self, node, reader, scope, where):
-        if isinstance(node, (bool, np.bool_)) or not isinstance(node, (numbers.Integral,)):
+        if _is_bool(node) or not isinstance(node, numbers.Integral):
             raise _unexpected("an integer", node, where)
         if not self.lo <= node <= self.hi:
             raise ValueError(f"{where}: {node} is outside [{self.lo}, {self.hi}]")
@@ -92,7 +93,7 @@ class Float:
         return float(self.decode(value, None, scope, where))
 
     def decode(self, node, reader, scope, where):
-        if isinstance(node, (bool, np.bool_)) or not isinstance(node, numbers.Real):
+        if _is_bool(node) or not isinstance(node, numbers.Real):
             raise _unexpected("a number", node, where)
         node = float(node)
         if math.isnan(node) or math.isinf(node):
@@ -111,7 +112,7 @@ class Bool:
         return bool(self.decode(value, None, scope, where))
 
     def decode(self, node, reader, scope, where):
-        if not isinstance(node, (bool, np.bool_)):
+        if not _is_bool(node):
             raise _unexpected("true or false", node, where)
         return bool(node)
 
@@ -284,6 +285,8 @@ class Array:
         self.shape = None if shape is None else tuple(shape)
 
     def encode(self, value, writer, scope, where):
+        import numpy as np
+
         if not isinstance(value, np.ndarray):
             raise TypeError(f"{where}: expected an array, got {_kind(value)}")
         self.check(value, scope, where, TypeError)
@@ -358,6 +361,11 @@ class Estimator:
 def check_plain(kind, value, scope, where):
     """Check a plain value (number, text, list of them) against ``kind``; it, as read back."""
     return kind.decode(value, None, scope, where)
+
+
+def _is_bool(value):
+    """True or False, as Python or numpy has it."""
+    return isinstance(value, bool) or getattr(getattr(value, "dtype", None), "kind", None) == "b"
 
 
 def _bind(scope, dim, size, where):
