@@ -210,3 +210,55 @@ def test_loading_an_embedding_model_does_not_retrain_it(machine, tmp_path, monke
     monkeypatch.setattr(type(detector.detector_), "fit", refuse)
     loaded = load(path)
     np.testing.assert_array_equal(loaded.decision_function(test), detector.decision_function(test))
+
+
+def test_lunar_loads_as_data_without_training_or_drawing_random_numbers(tmp_path, monkeypatch):
+    """for_audio('best')'s LUNAR: its network's weights and its neighbours' vectors, no refit at load."""
+    torch = pytest.importorskip("torch")
+    from model_forgery import small_clips
+    from pyod.models.lunar import LUNAR
+
+    clips = small_clips(12)
+    detector = EmbeddingOD.for_audio("best", detector=LUNAR(n_epochs=5, random_state=0), sr=16000).fit(clips)
+    path = detector.save(tmp_path / "lunar.audioad")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("loading refitted LUNAR")
+
+    monkeypatch.setattr(LUNAR, "fit", refuse)
+    state = torch.random.get_rng_state()
+    loaded = load(path)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    np.testing.assert_array_equal(loaded.decision_function(clips), detector.decision_function(clips))
+
+
+def test_pca_scaler_and_cached_embeddings_round_trip(tmp_path):
+    from model_forgery import small_clips
+
+    clips = small_clips(12)
+    detector = EmbeddingOD.for_audio("balanced", sr=16000, reduce_dim=5, cache_embeddings=True, random_state=0)
+    loaded = load(detector.fit(clips).save(tmp_path / "pca.audioad"))
+    np.testing.assert_array_equal(loaded.pca_.components_, detector.pca_.components_)
+    np.testing.assert_array_equal(loaded.train_embeddings_, detector.train_embeddings_)
+    np.testing.assert_array_equal(loaded.decision_function(clips), detector.decision_function(clips))
+
+
+@pytest.mark.parametrize("covariance_type", ["tied", "diag", "spherical"])
+def test_every_mixture_covariance_round_trips(tmp_path, covariance_type):
+    from model_forgery import small_clips
+
+    from audioad import MelGMM
+
+    clips = small_clips(8)
+    detector = MelGMM(n_mels=16, covariance_type=covariance_type, sr=16000).fit(clips)
+    loaded = load(detector.save(tmp_path / "gmm.audioad"))
+    np.testing.assert_array_equal(loaded.decision_function(clips), detector.decision_function(clips))
+
+
+def test_a_pyod_detector_that_is_not_data_cannot_be_saved(tmp_path):
+    from model_forgery import small_clips
+
+    detector = EmbeddingOD(detector="ECOD", sr=16000).fit(small_clips(8))
+    with pytest.raises(TypeError, match="ECOD cannot be saved in a model file as data; it holds only pyod.IForest"):
+        detector.save(tmp_path / "ecod.audioad")
+    assert not (tmp_path / "ecod.audioad").exists()

@@ -460,5 +460,5 @@ def codec_of(estimator, allowed, where):
         if type(estimator) is CODECS[name].cls:
             return CODECS[name]
     raise TypeError(
-        f"{where}: a {type(estimator).__name__} cannot be saved in a model file; it holds only {', '.join(allowed)}"
+        f"{where}: {type(estimator).__name__} cannot be saved in a model file as data; it holds only {', '.join(allowed)}"
     )
