@@ -16,7 +16,9 @@ def small_clips(n=12, seconds=0.5, sr=16000, seed=0):
     """Noise clips with a hum: quick to fit any detector on."""
     rng = np.random.default_rng(seed)
     t = np.arange(int(seconds * sr)) / sr
-    return [(0.1 * rng.standard_normal(len(t)) + 0.2 * np.sin(2 * np.pi * 120 * t)).astype(np.float32) for _ in range(n)]
+    return [
+        (0.1 * rng.standard_normal(len(t)) + 0.2 * np.sin(2 * np.pi * 120 * t)).astype(np.float32) for _ in range(n)
+    ]
 
 
 def read_model(path):
@@ -77,14 +79,21 @@ def write_model(path, header, arrays, extra=None, fix_refs=True, header_text=Non
 def run_measured(code, timeout=120):
     """Run Python ``code`` in a fresh process; (return code, stdout, stderr, peak resident memory in MB).
 
-    The peak is the process's own (``ru_maxrss``), printed as its last line, so nothing else the
-    test process ran counts.
+    The peak is the process's own, printed as its last line: the high-water mark of its memory
+    since exec (``VmHWM``), where Linux has it; else ``ru_maxrss``, which Linux carries over from the
+    forking process (pytest) and so can only overstate it.
     """
     wrapped = (
         "import resource, sys\n"
+        "def peak_kb():\n"
+        "    try:\n"
+        "        with open('/proc/self/status') as status:\n"
+        "            return next(int(line.split()[1]) for line in status if line.startswith('VmHWM:'))\n"
+        "    except (OSError, StopIteration):\n"
+        "        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "try:\n" + "".join(f"    {line}\n" for line in code.strip().splitlines()) + "finally:\n"
         "    sys.stdout.flush()\n"
-        "    print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        "    print('PEAK_KB', peak_kb())\n"
     )
     done = subprocess.run([sys.executable, "-c", wrapped], capture_output=True, text=True, timeout=timeout)
     lines = done.stdout.splitlines()

@@ -9,7 +9,6 @@ import os
 import pickle
 import stat
 import zipfile
-import zlib
 
 import numpy as np
 import pytest
@@ -51,6 +50,7 @@ except ModelFileError as exc:
     rc, out, err, peak = run_measured(code, timeout=timeout)
     assert rc == 0, f"the loader crashed (exit {rc}): {err[-2000:]}"
     assert "REFUSED" in out, out
+    print(f"\n{path.name}: refused, peak {peak:.0f} MB")  # shown with pytest -s
     assert peak < MEMORY_MB, f"peak {peak:.0f} MB"
     return out, peak
 
@@ -103,7 +103,9 @@ def test_lscp_pipeline_memory_is_refused_and_runs_nothing(forest_file, tmp_path)
 
 def test_info_shows_the_nested_estimator_and_its_path(forest_file, tmp_path):
     cache = tmp_path / "cache-dir"
-    path = forged(forest_file, tmp_path / "lscp.audioad", lambda h, a: h["params"].update(detector=lscp_pipeline(cache)))
+    path = forged(
+        forest_file, tmp_path / "lscp.audioad", lambda h, a: h["params"].update(detector=lscp_pipeline(cache))
+    )
     from click.testing import CliRunner
 
     from audioad.cli import main
@@ -140,7 +142,7 @@ def test_class_names_import_nothing(forest_file, tmp_path):
     for name in ("audioad.__main__.main", "pyod.models.devnet.DevNet"):
         for place in ("detector", "estimator"):
 
-            def edit(header, arrays):
+            def edit(header, arrays, place=place, name=name):
                 if place == "detector":
                     header["detector"] = name
                 else:
@@ -164,6 +166,7 @@ print("GENERATORS", "unmoved" if (np.random.get_state()[1] == numpy_state).all()
     assert rc == 0, err
     assert out.count("REFUSED") == 4 and "LOADED" not in out
     assert "MODULES []" in out and "GENERATORS unmoved" in out
+    print(f"\nclass names: 4 refused, peak {peak:.0f} MB")
     assert peak < MEMORY_MB
 
 
@@ -172,7 +175,7 @@ def test_the_allowlist_still_refuses_callables(forest_file, tmp_path, name):
     for place in ("detector", "estimator"):
         path = tmp_path / f"{place}.audioad"
 
-        def edit(header, arrays):
+        def edit(header, arrays, place=place):
             if place == "detector":
                 header["detector"] = name
             else:
@@ -243,11 +246,13 @@ def test_a_header_of_a_billion_spaces_is_not_read(forest_file, tmp_path):
             for _ in range(954):
                 member.write(chunk)
     assert path.stat().st_size < 10 * 2**20
+    read = f"from audioad.persistence import read_header\ntry:\n    read_header({str(path)!r})\n"
     for code in (
-        f"from audioad.persistence import read_header\ntry:\n    read_header({str(path)!r})\nexcept ValueError as e:\n    print('REFUSED', e)",
+        read + "except ValueError as e:\n    print('REFUSED', e)",
         f"from audioad.cli import main\nsys.argv = ['audioad', 'info', {str(path)!r}]\nmain()",
     ):
         rc, out, err, peak = run_measured(code)
+        print(f"\n{path.name}: refused, peak {peak:.0f} MB")
         assert peak < MEMORY_MB, f"peak {peak:.0f} MB"
         assert "over 2097152" in out + err
     assert rc == 2 and err.strip().splitlines()[-1].startswith(f"Error: {path}: model description of")
@@ -270,7 +275,6 @@ def test_an_npy_bomb_is_not_inflated(forest_file, tmp_path):
     header, arrays = read_model(forest_file)
     ref = header["state"]["decision_scores_"]
     n = 10_000_000
-    bomb = zlib.compressobj(9, zlib.DEFLATED, -15)
     prefix = zipfile_npy_prefix("<f8", (n,))
     path = tmp_path / "bomb.audioad"
     write_model(path, header, {k: v for k, v in arrays.items() if k != ref["$array"]})
@@ -289,8 +293,13 @@ def test_an_npy_bomb_is_not_inflated(forest_file, tmp_path):
 
     # Stored, with an .npy header claiming 80 MB over a few bytes.
     lying = tmp_path / "lying.audioad"
-    write_model(lying, header, {k: v for k, v in arrays.items() if k != ref["$array"]}, fix_refs=False,
-                extra={ref["$array"]: prefix + bytes(64)})
+    write_model(
+        lying,
+        header,
+        {k: v for k, v in arrays.items() if k != ref["$array"]},
+        fix_refs=False,
+        extra={ref["$array"]: prefix + bytes(64)},
+    )
     out, peak = refused_in_child(lying)
     assert "bytes of data, not" in out
 

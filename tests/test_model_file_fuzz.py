@@ -171,7 +171,9 @@ def test_npy_header_edits(models, which, data):
     if edit == "shape":
         text = text.replace(f"'shape': {array.shape!r}", f"'shape': ({data.draw(st.integers(0, 2**40))},)")
     elif edit == "dtype":
-        text = text.replace(repr(array.dtype.str), repr(data.draw(st.sampled_from(["|O", "<f4", ">f8", "<i2", "|V16"]))))
+        text = text.replace(
+            repr(array.dtype.str), repr(data.draw(st.sampled_from(["|O", "<f4", ">f8", "<i2", "|V16"])))
+        )
     elif edit == "order":
         text = text.replace("False", "True")
     else:
@@ -196,9 +198,7 @@ TREE_ARRAYS = ["left_child", "right_child", "feature", "node_counts", "max_depth
 @given(
     field=st.sampled_from(TREE_ARRAYS),
     edits=st.lists(
-        st.tuples(
-            st.floats(0, 1, exclude_max=True), st.integers(-3, 600) | st.sampled_from([2**31, -(2**40), np.nan])
-        ),
+        st.tuples(st.floats(0, 1, exclude_max=True), st.integers(-3, 600) | st.sampled_from([2**31, -(2**40), np.nan])),
         min_size=1,
         max_size=4,
     ),

@@ -143,7 +143,10 @@ BAD_FILES = {
     "zip without header": (lambda good, out: rewrite(good, out, drop=("audioad-model.json",)), "no audioad-model.json"),
     "other format": (lambda good, out: rewrite(good, out, lambda h: h.update(format="onnx")), "not an audioad model"),
     "newer version": (lambda good, out: rewrite(good, out, lambda h: h.update(format_version=99)), "upgrade audioad"),
-    "format 1": (lambda good, out: rewrite(good, out, lambda h: h.update(format_version=1)), "format 1.*fit the detector"),
+    "format 1": (
+        lambda good, out: rewrite(good, out, lambda h: h.update(format_version=1)),
+        "format 1.*fit the detector",
+    ),
     "untrusted detector": (lambda good, out: rewrite(good, out, lambda h: h.update(detector="os.system")), "rebuild"),
     "non-detector class": (
         lambda good, out: rewrite(good, out, lambda h: h.update(detector="sklearn.neighbors.KNeighborsClassifier")),

@@ -1446,7 +1446,9 @@ def info(model, list_detectors):
     training = header["training"]
     echo(f"model file      {model}")
     echo(f"detector        {header['detector']}")
-    echo(f"written by      audioad {header['audioad_version']} (format {header['format_version']}), {header['created']}")
+    echo(
+        f"written by      audioad {header['audioad_version']} (format {header['format_version']}), {header['created']}"
+    )
     echo(f"training clips  {training['n_clips']}, scores {training['score_mean']:.4g} ± {training['score_std']:.4g}")
     echo(f"threshold       {training['threshold']:.6g}")
     echo("parameters")
@@ -1482,6 +1484,7 @@ def info(model, list_detectors):
 def _is_stored_class(value):
     """Whether a value of read_header's params is a stored detector or estimator: its class and parameters."""
     return isinstance(value, dict) and isinstance(value.get("class"), str)
+
 
 if __name__ == "__main__":
     sys.exit(main())

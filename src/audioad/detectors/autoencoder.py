@@ -15,11 +15,11 @@ from __future__ import annotations
 import numpy as np
 from sklearn.covariance import LedoitWolf
 
-from .schema import Array, Bool, Float, Int, ListOf, MapOf, NoneOr, Optional, Str
 from ..features import WindowBank, serial_matmul
 from .base import ClipDetector
 from .frontend import check_positive_integers
 from .log_mel import LogMelDetector
+from .schema import Array, Bool, Float, Int, ListOf, MapOf, NoneOr, Str
 
 __all__ = ["AudioAE", "WINDOW_SCORES"]
 
@@ -202,7 +202,7 @@ class AudioAE(LogMelDetector):
         "residual_mean_": NoneOr(Array("f", (None,))),
         "residual_precision_": NoneOr(Array("f", (None, None))),
         # The network's weights by layer, checked against the network the parameters make (restore).
-        "ae_weights": Optional(MapOf(Array("fiu", None), max_len=1000)),
+        "ae_weights": MapOf(Array("fiu", None), max_len=1000),
     }
 
     def __init__(
@@ -390,13 +390,10 @@ class AudioAE(LogMelDetector):
 
     def fitted_state(self):
         state = super().fitted_state()
-        if hasattr(self, "ae_"):  # an ensemble's unfitted templates have no network
-            state["ae_weights"] = {k: v.detach().cpu().numpy() for k, v in self.ae_.state_dict().items()}
+        state["ae_weights"] = {k: v.detach().cpu().numpy() for k, v in self.ae_.state_dict().items()}
         return state
 
     def restore(self):
-        if "ae_weights" not in self.__dict__:
-            return
         torch = import_torch()
         from .layers import network_from_weights
 

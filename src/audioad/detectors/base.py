@@ -588,6 +588,9 @@ class ClipDetector(BaseDetector):
             NoneOr(Record({"seconds": ListOf(Float(0.0), 2, 2), "codecs": ListOf(Str(), max_len=1000)}))
         ),
         "segment_seconds_": Optional(NoneOr(Float(0.0))),
+        # Set by audioad.window_threshold on a detector that scores windows, or by an ensemble's fit.
+        "window_threshold_": Optional(Float(finite=False)),
+        "window_false_alarm_rate_": Optional(Float(0.0, 1.0)),
         "segment_hop_seconds_": Optional(NoneOr(Float(0.0))),
         "band_levels_": Optional(
             NoneOr(

@@ -221,4 +221,3 @@ class EmbeddingOD(ClipDetector):
 
     def score_features(self, embeddings):
         return self.detector_.decision_function(self._transform(embeddings))
-

@@ -24,13 +24,13 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import clone
 
-from .schema import Array, Detector, Float, Int, ListOf, NoneOr, Optional, Str
 from ..thresholds import false_alarm_threshold
 from .base import ClipDetector
 from .folds import clips_of, consecutive_folds
 from .frontend import CombinedFrontend
 from .knn import MelKNN
 from .registry import member_names
+from .schema import Array, Detector, Int, ListOf, NoneOr, Str
 from .window_knn import WindowKNN
 
 __all__ = [
@@ -257,8 +257,6 @@ class Ensemble(ClipDetector):
         "member_scales_": Array("f", ("n_members",)),
         "member_informative_": Array("b", ("n_members",)),
         "frame_detector_": NoneOr(Detector()),
-        "window_threshold_": Optional(Float(finite=False)),
-        "window_false_alarm_rate_": Optional(Float(0.0, 1.0)),
     }
 
     def __init__(

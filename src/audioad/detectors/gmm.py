@@ -15,9 +15,9 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.mixture import GaussianMixture
 
-from .schema import Estimator, Float, Int, NoneOr, Str
 from .folds import fold_scores
 from .pooled import PooledMelDetector
+from .schema import Estimator, Float, Int, NoneOr, Str
 
 __all__ = ["MelGMM", "COVARIANCE_TYPES"]
 

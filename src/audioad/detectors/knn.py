@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .schema import Array, Float, Int, NoneOr, Str
 from ..features import serial_matmul
 from .pooled import PooledMelDetector
+from .schema import Array, Float, Int, NoneOr, Str
 
 __all__ = ["MelKNN", "nearest_distances", "squared_distances", "whitening", "KNN_METHODS", "KNN_METRICS"]
 

@@ -100,7 +100,9 @@ def network_from_weights(torch, build, weights):
     expected = network.state_dict()
     if set(expected) != set(weights):
         missing, unknown = sorted(set(expected) - set(weights)), sorted(set(weights) - set(expected))
-        raise ValueError(f"the network's weights do not match its layers (missing {missing[:3]}, unknown {unknown[:3]})")
+        raise ValueError(
+            f"the network's weights do not match its layers (missing {missing[:3]}, unknown {unknown[:3]})"
+        )
     tensors = {}
     for name, layer in expected.items():
         # np.require, not np.ascontiguousarray: that makes a 0-d array (a batch count) 1-d.

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .schema import Int, Str
 from .base import ClipDetector
 from .frontend import LogMelFrontend
+from .schema import Int, Str
 
 __all__ = ["LogMelDetector"]
 

@@ -15,8 +15,8 @@ import numpy as np
 import scipy.linalg
 from sklearn.covariance import empirical_covariance, ledoit_wolf, shrunk_covariance
 
-from .schema import Array, Float, NoneOr
 from .pooled import PooledMelDetector
+from .schema import Array, Float, NoneOr
 
 __all__ = ["MelMahalanobis"]
 

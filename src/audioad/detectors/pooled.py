@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .schema import AnyOf, Array, Bool, Float, Int, ListOf, Str
 from ..features import POOLINGS, time_pool
 from .log_mel import LogMelDetector
+from .schema import AnyOf, Array, Bool, Float, Int, ListOf, Str
 
 __all__ = ["PooledMelDetector", "POOLED_STATISTICS", "pool", "standardisation"]
 

@@ -261,7 +261,9 @@ class Record:
         if not isinstance(node, dict):
             raise _unexpected("named values", node, where)
         self._check_names(node, where, ValueError)
-        return {name: _unwrap(self.fields[name]).decode(v, reader, scope, f"{where}.{name}") for name, v in node.items()}
+        return {
+            name: _unwrap(self.fields[name]).decode(v, reader, scope, f"{where}.{name}") for name, v in node.items()
+        }
 
     def _check_names(self, value, where, error):
         unknown = sorted(set(value) - set(self.fields))

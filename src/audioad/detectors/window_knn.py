@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .schema import Array, Bool, Float, Int, NoneOr
 from ..features import WindowBank
 from .frontend import check_positive_integers
 from .knn import nearest_distances
 from .log_mel import LogMelDetector
 from .pooled import standardisation
+from .schema import Array, Bool, Float, Int, NoneOr
 
 __all__ = ["WindowKNN"]
 

@@ -223,7 +223,9 @@ class ModelArchive:
                         f"the description says {dtype_name} {shape}"
                     )
                 if info.file_size - offset != n_bytes:
-                    raise ValueError(f"{where}: array {name} has {info.file_size - offset} bytes of data, not {n_bytes}")
+                    raise ValueError(
+                        f"{where}: array {name} has {info.file_size - offset} bytes of data, not {n_bytes}"
+                    )
                 data = bytearray(n_bytes)
                 view = memoryview(data)
                 head = npy_header[offset:]

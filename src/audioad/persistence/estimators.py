@@ -239,7 +239,10 @@ class _IForest(_Codec):
         nodes = np.concatenate([t["nodes"] for t in trees])
         state = {k: v for k, v in vars(iforest).items() if k in _PYOD_FITTED}
         state.update(
-            {name: getattr(forest, name) for name in ("n_features_in_", "max_samples_", "_max_samples", "_max_features")}
+            {
+                name: getattr(forest, name)
+                for name in ("n_features_in_", "max_samples_", "_max_samples", "_max_features")
+            }
         )
         state.update(
             offset_=forest.offset_,
@@ -460,5 +463,6 @@ def codec_of(estimator, allowed, where):
         if type(estimator) is CODECS[name].cls:
             return CODECS[name]
     raise TypeError(
-        f"{where}: {type(estimator).__name__} cannot be saved in a model file as data; it holds only {', '.join(allowed)}"
+        f"{where}: {type(estimator).__name__} cannot be saved in a model file as data; "
+        f"it holds only {', '.join(allowed)}"
     )
