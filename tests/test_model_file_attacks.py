@@ -332,6 +332,16 @@ def test_arrays_that_do_not_fit_together_are_refused(tmp_path):
 
     with pytest.raises(ModelFileError, match="n_features"):
         load(forged(good, tmp_path / "shapes.audioad", edit))
+    # A setting in range that the stored arrays do not fit: by a shared dimension, or by the front end it makes.
+    with pytest.raises(ModelFileError, match="n_mels is 32 elsewhere"):
+        load(forged(good, tmp_path / "mels.audioad", lambda h, a: h["params"].update(n_mels=32)))
+
+    def without_levels(header, arrays):
+        header["params"]["n_mels"] = 32
+        header["state"]["band_levels_"] = None
+
+    with pytest.raises(ModelFileError, match="n_features_ is 16, but 1 values of 32 mel bands are 32"):
+        load(forged(good, tmp_path / "mels.audioad", without_levels))
 
 
 # -- info on malformed, deep and hostile headers ---------------------------------------------------

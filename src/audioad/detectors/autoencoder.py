@@ -394,6 +394,7 @@ class AudioAE(LogMelDetector):
         return state
 
     def restore(self):
+        self.check_feature_count(self.context)
         torch = import_torch()
         from .layers import network_from_weights
 

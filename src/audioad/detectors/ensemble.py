@@ -405,6 +405,16 @@ class Ensemble(ClipDetector):
 
     # -- fitting -------------------------------------------------------------
 
+    def restore(self):
+        # Each member's and the frame detector's own state was checked as it was read; here, that they fit together.
+        n_members = len(self.member_centers_)
+        if not len(self.members) == len(self.members_) == n_members:
+            raise ValueError(f"{len(self.members)} members, {len(self.members_)} fitted, {n_members} standardised")
+        if [type(m) for m in self.members] != [type(m) for m in self.members_]:
+            raise ValueError("the fitted members are not of the members' classes")
+        if (self.frame_detector is None) != (self.frame_detector_ is None):
+            raise ValueError("a frame detector is set without being fitted, or fitted without being set")
+
     def fit_features(self, features):
         n_clips = len(features)
         if n_clips < 3:

@@ -36,3 +36,15 @@ class LogMelDetector(ClipDetector):
     def check_parameters(self):
         super().check_parameters()
         self.frontend.check()
+
+    def check_feature_count(self, per_band):
+        """Raise ValueError unless ``n_features_`` is ``per_band`` values of each mel band.
+
+        What a model file's ``restore`` checks: the stored arrays must fit the log-mel
+        front end its parameters make, or every clip would fail to score.
+        """
+        if self.n_features_ != self.n_mels * per_band:
+            raise ValueError(
+                f"n_features_ is {self.n_features_}, but {per_band} values of {self.n_mels} mel bands "
+                f"are {self.n_mels * per_band}"
+            )

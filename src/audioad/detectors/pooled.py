@@ -173,6 +173,9 @@ class PooledMelDetector(LogMelDetector):
 
     # -- features ------------------------------------------------------------
 
+    def restore(self):
+        self.check_feature_count(len(self._poolings()))
+
     def _poolings(self):
         return (self.pooling,) if isinstance(self.pooling, str) else tuple(self.pooling)
 

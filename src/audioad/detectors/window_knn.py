@@ -164,6 +164,9 @@ class WindowKNN(LogMelDetector):
 
     # -- fitting -------------------------------------------------------------
 
+    def restore(self):
+        self.check_feature_count(self.context)
+
     def fit_features(self, specs):
         """Draw the reference windows from the training clips and standardise them."""
         if len(specs) < 2:
