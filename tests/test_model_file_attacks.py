@@ -15,7 +15,7 @@ import pytest
 from model_forgery import HEADER, read_model, run_measured, small_clips, write_model
 
 from audioad import EmbeddingOD
-from audioad.persistence import ModelFileError, load, read_header
+from audioad.persistence import ModelFileError, is_model_file, load, read_header
 
 MEMORY_MB = 300
 
@@ -131,6 +131,8 @@ def test_a_format_1_file_is_refused_with_a_hint(forest_file, tmp_path):
     with pytest.raises(ModelFileError, match="format 1.*could run code.*fit the detector again") as error:
         load(path)
     assert "\n" not in str(error.value) and str(path) in str(error.value)
+    # Still a model file, so that `audioad fit --force` may replace it.
+    assert is_model_file(path)
 
 
 # -- 2. importing modules named by the file --------------------------------------------------------

@@ -384,14 +384,7 @@ def fit(train, detector_name, settings, out, force, on_error, window_rate, segme
       audioad fit pump-monday.flac --segment 10s --hop 5s --out pump.audioad
     """
     from .outputs import OutputFileError, check_output
-    from .persistence import ModelFileError, read_header
-
-    def is_model(path):
-        try:
-            read_header(path)
-        except ModelFileError:
-            return False
-        return True
+    from .persistence import is_model_file
 
     detector = _with_jobs(build_detector(detector_name, settings), n_jobs)
     segment, hop = _duration(segment, "--segment"), _duration(hop, "--hop")
@@ -408,7 +401,7 @@ def fit(train, detector_name, settings, out, force, on_error, window_rate, segme
     if not out.suffix:
         out = out.with_name(out.name + ".audioad")
     try:
-        check_output(out, "model file", [*train, *clips], force=force, is_kind=is_model)
+        check_output(out, "model file", [*train, *clips], force=force, is_kind=is_model_file)
     except OutputFileError as exc:
         raise Refused(str(exc)) from exc
     started = time.perf_counter()

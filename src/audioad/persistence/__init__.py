@@ -15,6 +15,6 @@ module a file names, never fits.
 """
 
 from .archive import ModelFileError
-from .model_file import FORMAT, FORMAT_VERSION, load, read_header, save
+from .model_file import FORMAT, FORMAT_VERSION, is_model_file, load, read_header, save
 
-__all__ = ["save", "load", "read_header", "ModelFileError", "FORMAT", "FORMAT_VERSION"]
+__all__ = ["save", "load", "read_header", "is_model_file", "ModelFileError", "FORMAT", "FORMAT_VERSION"]

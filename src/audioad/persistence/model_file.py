@@ -8,7 +8,7 @@ from .. import __version__
 from ..detectors.schema import Float, Int, Record, Str
 from .archive import ModelArchive, ModelFileError, write_archive
 
-__all__ = ["save", "load", "read_header", "FORMAT", "FORMAT_VERSION"]
+__all__ = ["save", "load", "read_header", "is_model_file", "FORMAT", "FORMAT_VERSION"]
 
 #: Name of the format, stored in every model file.
 FORMAT = "audioad-model"
@@ -212,6 +212,27 @@ def _checked_header(archive):
     return header
 
 
+def is_model_file(path):
+    """Whether ``path`` is an audioad model file of any format version, read under the archive's bounds.
+
+    What may be replaced by a new model (``audioad fit --force``): a file of format 1, which
+    :func:`load` refuses, is still a model file.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "notes.txt")
+    >>> _ = open(path, "w").write("not a model")
+    >>> is_model_file(path)
+    False
+    """
+    try:
+        with ModelArchive(path) as archive:
+            return archive.header().get("format") == FORMAT
+    except ModelFileError:
+        return False
+
+
 def read_header(path):
     """The description of a model file, without loading the model.
 
@@ -285,7 +306,7 @@ def load(path):
             raise
         # What building from checked values can still raise on values that do not fit together
         # (a matrix that is not invertible, weights for another network, a setting a detector refuses).
-        except (ValueError, TypeError, KeyError, IndexError, ArithmeticError, RuntimeError) as exc:
+        except (ValueError, TypeError, KeyError, IndexError, ArithmeticError, RuntimeError, ImportError) as exc:
             raise archive.error(f"cannot rebuild the detector ({type(exc).__name__}: {exc})") from exc
         except MemoryError as exc:
             raise archive.error("cannot rebuild the detector: out of memory") from exc
