@@ -265,3 +265,22 @@ def test_a_pyod_detector_that_is_not_data_cannot_be_saved(tmp_path):
     with pytest.raises(TypeError, match="ECOD cannot be saved in a model file as data; it holds only pyod.IForest"):
         detector.save(tmp_path / "ecod.audioad")
     assert not (tmp_path / "ecod.audioad").exists()
+
+
+def test_a_class_outside_the_registry_or_its_schema_cannot_be_saved(tmp_path):
+    """What a new detector class meets until it is registered and its schemas declare its state."""
+    from model_forgery import small_clips
+
+    from audioad import MelKNN
+
+    class Unregistered(MelKNN):
+        pass
+
+    clips = small_clips(6)
+    with pytest.raises(TypeError, match="add it to audioad.persistence.registry"):
+        Unregistered(n_mels=16).fit(clips).save(tmp_path / "x.audioad")
+    detector = MelKNN(n_mels=16).fit(clips)
+    detector.extra_ = np.zeros(3)
+    with pytest.raises(TypeError, match="'extra_' not in its schema"):
+        detector.save(tmp_path / "x.audioad")
+    assert not list(tmp_path.iterdir())

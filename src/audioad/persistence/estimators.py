@@ -38,7 +38,6 @@ _SIZE = 2**31 - 1
 _FEATURES = 2**20
 _SEED = NoneOr(Int(0, 2**32 - 1))
 _N_JOBS = NoneOr(Int(-1024, 1024))
-_SHORT = Str()
 # What PyOD's detectors record at fit (BaseDetector._process_decision_scores), as they record it.
 _PYOD_FITTED = {
     "_classes": Int(1, 2),
@@ -89,7 +88,9 @@ class _Codec:
         return estimator
 
 
-def _sklearn(module, name):
+def _imported(module, name):
+    """A loader of class ``name`` of ``module``, imported when first needed (saving, or rebuilding one)."""
+
     def load_class():
         import importlib
 
@@ -439,13 +440,13 @@ class _LUNAR(_NeighbourCodec):
 CODECS = {
     codec.name: codec
     for codec in (
-        _StandardScaler("sklearn.StandardScaler", _sklearn("sklearn.preprocessing", "StandardScaler")),
-        _MinMaxScaler("sklearn.MinMaxScaler", _sklearn("sklearn.preprocessing", "MinMaxScaler")),
-        _PCA("sklearn.PCA", _sklearn("sklearn.decomposition", "PCA")),
-        _GaussianMixture("sklearn.GaussianMixture", _sklearn("sklearn.mixture", "GaussianMixture")),
-        _IForest("pyod.IForest", _sklearn("pyod.models.iforest", "IForest")),
-        _KNN("pyod.KNN", _sklearn("pyod.models.knn", "KNN")),
-        _LUNAR("pyod.LUNAR", _sklearn("pyod.models.lunar", "LUNAR")),
+        _StandardScaler("sklearn.StandardScaler", _imported("sklearn.preprocessing", "StandardScaler")),
+        _MinMaxScaler("sklearn.MinMaxScaler", _imported("sklearn.preprocessing", "MinMaxScaler")),
+        _PCA("sklearn.PCA", _imported("sklearn.decomposition", "PCA")),
+        _GaussianMixture("sklearn.GaussianMixture", _imported("sklearn.mixture", "GaussianMixture")),
+        _IForest("pyod.IForest", _imported("pyod.models.iforest", "IForest")),
+        _KNN("pyod.KNN", _imported("pyod.models.knn", "KNN")),
+        _LUNAR("pyod.LUNAR", _imported("pyod.models.lunar", "LUNAR")),
     )
 }
 

@@ -45,10 +45,13 @@ class _Writer:
 
         if not isinstance(detector, ClipDetector):
             raise TypeError(f"{where}: expected an audioad detector, got {type(detector).__name__}")
-        name, scope = name_of(detector, where), {}
-        node = {"class": name, "params": self.record(type(detector).params_schema, _params(detector), scope, where)}
+        cls, scope = type(detector), {}
+        node = {
+            "class": name_of(detector, where),
+            "params": self.record(cls.params_schema, detector.get_params(deep=False), scope, where),
+        }
         if fitted:
-            node["state"] = self.record(type(detector).state_schema, detector.fitted_state(), scope, f"{where}.state")
+            node["state"] = self.record(cls.state_schema, detector.fitted_state(), scope, f"{where}.state")
         return node
 
     def estimator(self, estimator, names, fitted, where):
@@ -108,10 +111,6 @@ def _entry(node, fitted, where):
     if not (isinstance(node, dict) and set(node) == keys and isinstance(node["class"], str)):
         raise ValueError(f"{where}: expected {sorted(keys)}")
     return node["class"]
-
-
-def _params(detector):
-    return detector.get_params(deep=False)
 
 
 def save(detector, path):
