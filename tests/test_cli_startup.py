@@ -82,12 +82,12 @@ def test_info_shows_each_member_with_its_parameters(ensemble_model):
     assert "<detector>" not in result.output and "<estimator>" not in result.output
     members = lines.index(next(line for line in lines if line.startswith("members")))
     block = lines[members:]
-    assert "  mel_knn_1  audioad.detectors.knn.MelKNN" in block
-    assert "  mel_knn_2  audioad.detectors.knn.MelKNN" in block
-    second = block.index("  mel_knn_2  audioad.detectors.knn.MelKNN")
+    assert "  mel_knn_1  MelKNN" in block
+    assert "  mel_knn_2  MelKNN" in block
+    second = block.index("  mel_knn_2  MelKNN")
     assert '    pooling = "delta_std"' in block[second:] and "    n_neighbors = 2" in block[second:]
     assert block.count("    n_mels = 32") == 2
-    frames = block.index("frame_detector (--set frame_detector__KEY=VALUE)  audioad.detectors.window_knn.WindowKNN")
+    frames = block.index("frame_detector (--set frame_detector__KEY=VALUE)  WindowKNN")
     assert "  n_mels = 32" in block[frames:] and "  context = 5" in block[frames:]
     # The ensemble's own parameters stay under "parameters".
     assert '  combine = "max"' in lines[:members]

@@ -125,8 +125,9 @@ def object_array_npy():
     return buffer.getvalue()
 
 
-def set_array(header, name):
-    header["state"]["$dict"]["decision_scores_"] = {"$array": name}
+def set_array(header, name, dtype="<f8"):
+    reference = header["state"]["decision_scores_"]
+    header["state"]["decision_scores_"] = {**reference, "$array": name, "dtype": dtype}
 
 
 def write(out, data):
@@ -142,24 +143,34 @@ BAD_FILES = {
     "zip without header": (lambda good, out: rewrite(good, out, drop=("audioad-model.json",)), "no audioad-model.json"),
     "other format": (lambda good, out: rewrite(good, out, lambda h: h.update(format="onnx")), "not an audioad model"),
     "newer version": (lambda good, out: rewrite(good, out, lambda h: h.update(format_version=99)), "upgrade audioad"),
+    "format 1": (
+        lambda good, out: rewrite(good, out, lambda h: h.update(format_version=1)),
+        "format 1.*fit the detector",
+    ),
     "untrusted detector": (lambda good, out: rewrite(good, out, lambda h: h.update(detector="os.system")), "rebuild"),
     "non-detector class": (
         lambda good, out: rewrite(good, out, lambda h: h.update(detector="sklearn.neighbors.KNeighborsClassifier")),
-        "not a ClipDetector",
+        "not a detector a model file may hold",
     ),
     "untrusted estimator": (
         lambda good, out: rewrite(
-            good, out, lambda h: h["state"]["$dict"].update(scaler_={"$estimator": "subprocess.Popen", "state": {}})
+            good, out, lambda h: h["state"].update(scaler_={"class": "subprocess.Popen", "params": {}, "state": {}})
         ),
         "subprocess.Popen",
     ),
     "pickled array": (
         lambda good, out: rewrite(
-            good, out, lambda h: set_array(h, "arrays/evil.npy"), {"arrays/evil.npy": object_array_npy()}
+            good, out, lambda h: set_array(h, "arrays/9998.npy"), {"arrays/9998.npy": object_array_npy()}
         ),
-        "rebuild",
+        "holds |O",
     ),
-    "missing array": (lambda good, out: rewrite(good, out, lambda h: set_array(h, "arrays/9999.npy")), "rebuild"),
+    "object dtype declared": (
+        lambda good, out: rewrite(
+            good, out, lambda h: set_array(h, "arrays/9998.npy", "|O"), {"arrays/9998.npy": object_array_npy()}
+        ),
+        "dtype '|O' is not one of",
+    ),
+    "missing array": (lambda good, out: rewrite(good, out, lambda h: set_array(h, "arrays/9999.npy")), "is missing"),
 }
 
 
@@ -202,3 +213,74 @@ def test_loading_an_embedding_model_does_not_retrain_it(machine, tmp_path, monke
     monkeypatch.setattr(type(detector.detector_), "fit", refuse)
     loaded = load(path)
     np.testing.assert_array_equal(loaded.decision_function(test), detector.decision_function(test))
+
+
+def test_lunar_loads_as_data_without_training_or_drawing_random_numbers(tmp_path, monkeypatch):
+    """for_audio('best')'s LUNAR: its network's weights and its neighbours' vectors, no refit at load."""
+    torch = pytest.importorskip("torch")
+    from model_forgery import small_clips
+    from pyod.models.lunar import LUNAR
+
+    clips = small_clips(12)
+    detector = EmbeddingOD.for_audio("best", detector=LUNAR(n_epochs=5, random_state=0), sr=16000).fit(clips)
+    path = detector.save(tmp_path / "lunar.audioad")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("loading refitted LUNAR")
+
+    monkeypatch.setattr(LUNAR, "fit", refuse)
+    state = torch.random.get_rng_state()
+    loaded = load(path)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    np.testing.assert_array_equal(loaded.decision_function(clips), detector.decision_function(clips))
+
+
+def test_pca_scaler_and_cached_embeddings_round_trip(tmp_path):
+    from model_forgery import small_clips
+
+    clips = small_clips(12)
+    detector = EmbeddingOD.for_audio("balanced", sr=16000, reduce_dim=5, cache_embeddings=True, random_state=0)
+    loaded = load(detector.fit(clips).save(tmp_path / "pca.audioad"))
+    np.testing.assert_array_equal(loaded.pca_.components_, detector.pca_.components_)
+    np.testing.assert_array_equal(loaded.train_embeddings_, detector.train_embeddings_)
+    np.testing.assert_array_equal(loaded.decision_function(clips), detector.decision_function(clips))
+
+
+@pytest.mark.parametrize("covariance_type", ["tied", "diag", "spherical"])
+def test_every_mixture_covariance_round_trips(tmp_path, covariance_type):
+    from model_forgery import small_clips
+
+    from audioad import MelGMM
+
+    clips = small_clips(8)
+    detector = MelGMM(n_mels=16, covariance_type=covariance_type, sr=16000).fit(clips)
+    loaded = load(detector.save(tmp_path / "gmm.audioad"))
+    np.testing.assert_array_equal(loaded.decision_function(clips), detector.decision_function(clips))
+
+
+def test_a_pyod_detector_that_is_not_data_cannot_be_saved(tmp_path):
+    from model_forgery import small_clips
+
+    detector = EmbeddingOD(detector="ECOD", sr=16000).fit(small_clips(8))
+    with pytest.raises(TypeError, match="ECOD cannot be saved in a model file as data; it holds only pyod.IForest"):
+        detector.save(tmp_path / "ecod.audioad")
+    assert not (tmp_path / "ecod.audioad").exists()
+
+
+def test_a_class_outside_the_registry_or_its_schema_cannot_be_saved(tmp_path):
+    """What a new detector class meets until it is registered and its schemas declare its state."""
+    from model_forgery import small_clips
+
+    from audioad import MelKNN
+
+    class Unregistered(MelKNN):
+        pass
+
+    clips = small_clips(6)
+    with pytest.raises(TypeError, match="add it to audioad.persistence.registry"):
+        Unregistered(n_mels=16).fit(clips).save(tmp_path / "x.audioad")
+    detector = MelKNN(n_mels=16).fit(clips)
+    detector.extra_ = np.zeros(3)
+    with pytest.raises(TypeError, match="'extra_' not in its schema"):
+        detector.save(tmp_path / "x.audioad")
+    assert not list(tmp_path.iterdir())

@@ -385,14 +385,7 @@ def fit(train, detector_name, settings, out, force, on_error, window_rate, segme
       audioad fit pump-monday.flac --segment 10s --hop 5s --out pump.audioad
     """
     from .outputs import OutputFileError, check_output
-    from .persistence import ModelFileError, read_header
-
-    def is_model(path):
-        try:
-            read_header(path)
-        except ModelFileError:
-            return False
-        return True
+    from .persistence import is_model_file
 
     detector = _with_jobs(build_detector(detector_name, settings), n_jobs)
     segment, hop = _duration(segment, "--segment"), _duration(hop, "--hop")
@@ -409,7 +402,7 @@ def fit(train, detector_name, settings, out, force, on_error, window_rate, segme
     if not out.suffix:
         out = out.with_name(out.name + ".audioad")
     try:
-        check_output(out, "model file", [*train, *clips], force=force, is_kind=is_model)
+        check_output(out, "model file", [*train, *clips], force=force, is_kind=is_model_file)
     except OutputFileError as exc:
         raise Refused(str(exc)) from exc
     started = time.perf_counter()
@@ -1595,45 +1588,58 @@ def info(model, list_detectors):
         return
     from .detectors.registry import member_names
     from .persistence import ModelFileError, read_header
+    from .outputs import one_line
 
     try:
         header = read_header(model)
     except ModelFileError as exc:
         raise _usage_error(exc) from exc
+
+    def echo(line):
+        # Everything shown comes from the file: its control characters are escaped, never sent to the terminal.
+        click.echo(one_line(line))
+
     training = header["training"]
-    click.echo(f"model file      {model}")
-    click.echo(f"detector        {header['detector']}")
-    click.echo(
+    echo(f"model file      {model}")
+    echo(f"detector        {header['detector']}")
+    echo(
         f"written by      audioad {header['audioad_version']} (format {header['format_version']}), {header['created']}"
     )
-    click.echo(
-        f"training clips  {training['n_clips']}, scores {training['score_mean']:.4g} ± {training['score_std']:.4g}"
-    )
-    click.echo(f"threshold       {training['threshold']:.6g}")
-    click.echo("parameters")
+    echo(f"training clips  {training['n_clips']}, scores {training['score_mean']:.4g} ± {training['score_std']:.4g}")
+    echo(f"threshold       {training['threshold']:.6g}")
+    echo("parameters")
     members, nested = {}, {}
     for key, value in sorted(header["params"].items()):
-        # read_header gives a stored detector as a dict with its class and parameters.
-        if isinstance(value, list) and value and all(isinstance(v, dict) and "class" in v for v in value):
+        # read_header gives a stored detector or estimator as a dict with its class and parameters.
+        if isinstance(value, list) and value and all(_is_stored_class(v) for v in value):
             members[key] = value
-        elif isinstance(value, dict) and "class" in value:
+        elif _is_stored_class(value):
             nested[key] = value
         else:
-            click.echo(f"  {key} = {json.dumps(value)}")
+            echo(f"  {key} = {json.dumps(value)}")
 
     def show(name, detector, indent):
-        click.echo(f"{indent}{name}  {detector['class']}")
+        echo(f"{indent}{name}  {detector['class']}")
         for param, value in sorted(detector.items()):
-            if param != "class":
-                click.echo(f"{indent}  {param} = {json.dumps(value)}")
+            if param == "class":
+                continue
+            if _is_stored_class(value):
+                show(param, value, indent + "  ")
+            else:
+                echo(f"{indent}  {param} = {json.dumps(value)}")
 
     for key, detectors in members.items():
-        names = member_names([d["class"].rpartition(".")[2] for d in detectors])
-        click.echo(f"{key} (--set NAME__KEY=VALUE sets one member's)")
+        names = member_names([d["class"] for d in detectors])
+        echo(f"{key} (--set NAME__KEY=VALUE sets one member's)")
         for member_name, member in zip(names, detectors):
             show(member_name, member, "  ")
     for key, detector in nested.items():
         show(f"{key} (--set {key}__KEY=VALUE)", detector, "")
+
+
+def _is_stored_class(value):
+    """Whether a value of read_header's params is a stored detector or estimator: its class and parameters."""
+    return isinstance(value, dict) and isinstance(value.get("class"), str)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from ..features import WindowBank, serial_matmul
 from .base import ClipDetector
 from .frontend import check_positive_integers
 from .log_mel import LogMelDetector
+from .schema import Array, Bool, Float, Int, ListOf, MapOf, NoneOr, Str
 
 __all__ = ["AudioAE", "WINDOW_SCORES"]
 
@@ -175,6 +176,34 @@ class AudioAE(LogMelDetector):
     >>> clf.decision_function(clips).shape
     (20,)
     """
+
+    params_schema = {
+        **LogMelDetector.params_schema,
+        "context": Int(1, 64),
+        "batch_norm": Bool(),
+        "batch_size": Int(1, 2**20),
+        "device": NoneOr(Str()),
+        "dropout_rate": Float(0.0, 1.0),
+        "epoch_num": Int(0, 1_000_000),
+        "hidden_neuron_list": NoneOr(ListOf(Int(1, 4096), 1, 32)),
+        "lr": Float(0.0),
+        "random_state": NoneOr(Int(0, 2**32 - 1)),
+        "score": Str(),
+        "standardize": Bool(),
+        "verbose": Int(0, 100),
+        "weight_decay": Float(0.0),
+    }
+    state_schema = {
+        **LogMelDetector.state_schema,
+        "n_features_": Int(1, 2**16, dim="n_features"),
+        "window_mean_": Array("f", ("n_features",)),
+        "window_scale_": Array("f", ("n_features",)),
+        "loss_history_": ListOf(Float(finite=False), max_len=1_000_000),
+        "residual_mean_": NoneOr(Array("f", (None,))),
+        "residual_precision_": NoneOr(Array("f", (None, None))),
+        # The network's weights by layer, checked against the network the parameters make (restore).
+        "ae_weights": MapOf(Array("fiu", None), max_len=1000),
+    }
 
     def __init__(
         self,
@@ -361,17 +390,15 @@ class AudioAE(LogMelDetector):
 
     def fitted_state(self):
         state = super().fitted_state()
-        if hasattr(self, "ae_"):  # an ensemble's unfitted templates have no network
-            state["ae_weights"] = {k: v.detach().cpu().numpy() for k, v in self.ae_.state_dict().items()}
+        state["ae_weights"] = {k: v.detach().cpu().numpy() for k, v in self.ae_.state_dict().items()}
         return state
 
     def restore(self):
-        if "ae_weights" not in self.__dict__:
-            return
+        self.check_feature_count(self.context)
         torch = import_torch()
-        weights = self.__dict__.pop("ae_weights")
-        model = self._network(torch)
-        model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in weights.items()})
+        from .layers import network_from_weights
+
+        model = network_from_weights(torch, lambda: self._network(torch), self.__dict__.pop("ae_weights"))
         self.ae_ = model.to(self._device(torch)).eval()
 
     def _window_standardisation(self, bank):

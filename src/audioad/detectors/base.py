@@ -26,6 +26,7 @@ from ..segments import training_segment_plan
 from ..thresholds import threshold as fit_threshold
 from .folds import TRAINING_FOLDS, clips_of, consecutive_folds, fold_scores
 from .frontend import TrainingLevels
+from .schema import Array, Float, Int, ListOf, NoneOr, Optional, Record, Str
 from .segmented import score_segments, segment_features
 from .streaming import as_clips, featurised_chunks, joined
 
@@ -567,16 +568,59 @@ class ClipDetector(BaseDetector):
 
     # -- model files -----------------------------------------------------------
 
+    #: Kind of each constructor argument, for model files (:mod:`audioad.detectors.schema`); a subclass
+    #: extends it with its own, and bounds every setting that sizes an allocation.
+    params_schema = {
+        "contamination": Float(0.0, 0.5),
+        "threshold_rule": Str(),
+        "n_jobs": NoneOr(Int(-1024, 1024)),
+    }
+    #: Kind of each entry of :meth:`fitted_state`; a subclass extends it with its fitted attributes.
+    state_schema = {
+        "decision_scores_": Array("f", ("n_clips",)),
+        "threshold_": Float(finite=False),
+        "labels_": Array("iu", ("n_clips",), lo=0, hi=1),
+        "_mu": Float(finite=False),
+        "_sigma": Float(finite=False),
+        # Set by fit, not by an ensemble that fits its members' features.
+        "_classes": Optional(Int(1, 2)),
+        "training_audio_": Optional(
+            NoneOr(Record({"seconds": ListOf(Float(0.0), 2, 2), "codecs": ListOf(Str(), max_len=1000)}))
+        ),
+        "segment_seconds_": Optional(NoneOr(Float(0.0))),
+        # Set by audioad.window_threshold on a detector that scores windows, or by an ensemble's fit.
+        "window_threshold_": Optional(Float(finite=False)),
+        "window_false_alarm_rate_": Optional(Float(0.0, 1.0)),
+        "segment_hop_seconds_": Optional(NoneOr(Float(0.0))),
+        "band_levels_": Optional(
+            NoneOr(
+                Record(
+                    {
+                        "quantiles": Array("f", ("n_quantiles",)),
+                        "levels": Array("f", ("n_quantiles", "n_mels")),
+                        "n_frames": Int(0, 2**62),
+                    }
+                )
+            )
+        ),
+    }
     #: Fitted attributes not stored in a model file: rebuilt by :meth:`restore`, or per call.
     not_persisted = ()
 
     def fitted_state(self):
-        """What a model file stores of the fitted detector: its fitted attributes (arrays, numbers, estimators)."""
+        """What a model file stores of the fitted detector: its fitted attributes, as :attr:`state_schema` names them.
+
+        Adding a detector class to model files: declare ``params_schema`` and
+        ``state_schema`` beside it (extending its base's), keep what ``fit`` sets
+        to arrays, numbers, text and the estimators of
+        :mod:`audioad.persistence.estimators`, and add the class to
+        :mod:`audioad.persistence.registry`.
+        """
         params = set(self.get_params(deep=False))
         return {k: v for k, v in vars(self).items() if k not in params and k not in self.not_persisted}
 
     def restore(self):
-        """Rebuild what :meth:`fitted_state` left out, after a model file set the rest."""
+        """Rebuild what :meth:`fitted_state` left out, after a model file set the rest (checked values only)."""
 
     def save(self, path):
         """Save the fitted detector to a model file; see :func:`audioad.persistence.save`."""

@@ -13,14 +13,13 @@ from functools import partial
 
 import numpy as np
 from pyod.models.embedding import resolve_detector
-from sklearn.base import BaseEstimator
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
-from sklearn.tree._tree import Tree as SklearnTree
 
 from ..features import clip_descriptors_many
 from .base import ClipDetector
 from .frontend import EncoderFrontend
+from .schema import AnyOf, Array, Bool, Estimator, Int, NoneOr, Optional, Str
 
 __all__ = ["EmbeddingOD", "AUDIO_PRESETS", "ENCODERS"]
 
@@ -35,6 +34,8 @@ AUDIO_PRESETS = {
 }
 
 _FLOAT32_MAX = np.finfo(np.float32).max
+#: The PyOD detectors whose fitted state a model file holds as data (those of the presets).
+STORED_DETECTORS = ("pyod.IForest", "pyod.KNN", "pyod.LUNAR")
 
 
 class EmbeddingOD(ClipDetector):
@@ -93,6 +94,27 @@ class EmbeddingOD(ClipDetector):
     >>> clf.decision_function(clips[:3]).shape
     (3,)
     """
+
+    # A detector instance is stored by its parameters; a fitted one, one of STORED_DETECTORS, as data.
+    params_schema = {
+        **ClipDetector.params_schema,
+        "encoder": Str(),
+        "detector": AnyOf(Str(), Estimator(*STORED_DETECTORS, fitted=False)),
+        "batch_size": Int(1, 2**20),
+        "cache_embeddings": Bool(),
+        "reduce_dim": NoneOr(Int(1, 2**16)),
+        "standardize": Bool(),
+        "random_state": NoneOr(Int(0, 2**32 - 1)),
+        "sr": Int(1, 768_000),
+    }
+    state_schema = {
+        **ClipDetector.state_schema,
+        "scaler_": Optional(Estimator("sklearn.StandardScaler")),
+        "pca_": Optional(Estimator("sklearn.PCA")),
+        "train_embeddings_": Optional(Array("f", ("n_clips", None))),
+        "detector_seed_": Int(0, 2**64 - 1),
+        "detector_": Estimator(*STORED_DETECTORS),
+    }
 
     def __init__(
         self,
@@ -172,13 +194,12 @@ class EmbeddingOD(ClipDetector):
         if self.reduce_dim is not None:
             self.pca_ = PCA(n_components=self.reduce_dim, random_state=self.random_state)
             self.pca_.fit(self.scaler_.transform(embeddings) if self.standardize else embeddings)
-        # A seed drawn when none is given keeps random_state=None unseeded, yet lets a model file
-        # refit the very same detector. Drawn from fresh entropy, not numpy's global generator.
+        # A seed drawn when none is given keeps random_state=None unseeded, yet records how the
+        # detector was seeded. Drawn from fresh entropy, not numpy's global generator.
         seed = self.random_state
         self.detector_seed_ = seed if seed is not None else int(np.random.SeedSequence().generate_state(1)[0] >> 1)
-        self._train_vectors = self._transform(embeddings)
         self.detector_ = self._new_detector()
-        self.detector_.fit(self._train_vectors)
+        self.detector_.fit(self._transform(embeddings))
         return self
 
     def training_scores(self, embeddings):
@@ -191,28 +212,6 @@ class EmbeddingOD(ClipDetector):
             detector.set_params(random_state=self.detector_seed_)
         return detector
 
-    def fitted_state(self):
-        """The fitted state; the PyOD detector itself where it is plain arrays, estimators and trees.
-
-        A detector holding anything else (LUNAR's torch network, a search tree
-        object) is left out: a model file keeps its training vectors and seed,
-        and loading refits it.
-        """
-        state = super().fitted_state()
-        if "detector_" in state and not _plain(state["detector_"]):
-            del state["detector_"]
-        return state
-
-    def restore(self):
-        if "detector_" in self.__dict__ or not hasattr(self, "_train_vectors"):
-            return
-        self.detector_ = self._new_detector().fit(self._train_vectors)
-        if not np.allclose(self.detector_.decision_scores_, self.decision_scores_, rtol=1e-6, atol=1e-9):
-            raise ValueError(
-                f"{type(self.detector_).__name__} refitted on the stored vectors scores differently; "
-                "it is not deterministic given its seed"
-            )
-
     def _transform(self, embeddings):
         if self.standardize:
             embeddings = self.scaler_.transform(embeddings)
@@ -222,20 +221,3 @@ class EmbeddingOD(ClipDetector):
 
     def score_features(self, embeddings):
         return self.detector_.decision_function(self._transform(embeddings))
-
-
-def _plain(value, depth=0):
-    """Whether ``value`` holds only what a model file stores: numbers, text, arrays, estimators, decision trees."""
-    if depth > 32:
-        return False
-    if value is None or isinstance(value, (bool, int, float, str, np.generic, np.dtype, SklearnTree)):
-        return True
-    if isinstance(value, np.ndarray):
-        return not value.dtype.hasobject
-    if isinstance(value, (list, tuple)):
-        return all(_plain(v, depth + 1) for v in value)
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and _plain(v, depth + 1) for k, v in value.items())
-    if isinstance(value, BaseEstimator):
-        return _plain(vars(value), depth + 1)
-    return False

@@ -30,6 +30,7 @@ from .folds import clips_of, consecutive_folds
 from .frontend import CombinedFrontend
 from .knn import MelKNN
 from .registry import member_names
+from .schema import Array, Detector, Int, ListOf, NoneOr, Str
 from .window_knn import WindowKNN
 
 __all__ = [
@@ -240,6 +241,24 @@ class Ensemble(ClipDetector):
     True
     """
 
+    params_schema = {
+        **ClipDetector.params_schema,
+        "members": ListOf(Detector(fitted=False), 1, 64),
+        "combine": Str(),
+        "normalize": Str(),
+        "n_folds": Int(2, 10_000),
+        "frame_detector": NoneOr(Detector(fitted=False)),
+    }
+    state_schema = {
+        **ClipDetector.state_schema,
+        "members_": ListOf(Detector(), 1, 64),
+        "held_out_scores_": Array("f", ("n_clips", "n_members")),
+        "member_centers_": Array("f", ("n_members",)),
+        "member_scales_": Array("f", ("n_members",)),
+        "member_informative_": Array("b", ("n_members",)),
+        "frame_detector_": NoneOr(Detector()),
+    }
+
     def __init__(
         self,
         members,
@@ -385,6 +404,16 @@ class Ensemble(ClipDetector):
         return list(zip(*per_member))
 
     # -- fitting -------------------------------------------------------------
+
+    def restore(self):
+        # Each member's and the frame detector's own state was checked as it was read; here, that they fit together.
+        n_members = len(self.member_centers_)
+        if not len(self.members) == len(self.members_) == n_members:
+            raise ValueError(f"{len(self.members)} members, {len(self.members_)} fitted, {n_members} standardised")
+        if [type(m) for m in self.members] != [type(m) for m in self.members_]:
+            raise ValueError("the fitted members are not of the members' classes")
+        if (self.frame_detector is None) != (self.frame_detector_ is None):
+            raise ValueError("a frame detector is set without being fitted, or fitted without being set")
 
     def fit_features(self, features):
         n_clips = len(features)

@@ -17,6 +17,7 @@ from sklearn.mixture import GaussianMixture
 
 from .folds import fold_scores
 from .pooled import PooledMelDetector
+from .schema import Estimator, Float, Int, NoneOr, Str
 
 __all__ = ["MelGMM", "COVARIANCE_TYPES"]
 
@@ -78,6 +79,19 @@ class MelGMM(PooledMelDetector):
     >>> bool(clf.decision_function(odd).min() > clf.decision_function(normal[:3]).max())
     True
     """
+
+    params_schema = {
+        **PooledMelDetector.params_schema,
+        "n_components": NoneOr(Int(1, 1000)),
+        "covariance_type": Str(),
+        "random_state": NoneOr(Int(0, 2**32 - 1)),
+        "reg_covar": Float(0.0),
+    }
+    state_schema = {
+        **PooledMelDetector.state_schema,
+        "n_components_": Int(1, 1000),
+        "gmm_": Estimator("sklearn.GaussianMixture"),
+    }
 
     def __init__(
         self,

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..features import serial_matmul
 from .pooled import PooledMelDetector
+from .schema import Array, Float, Int, NoneOr, Str
 
 __all__ = ["MelKNN", "nearest_distances", "squared_distances", "whitening", "KNN_METHODS", "KNN_METRICS"]
 
@@ -238,6 +239,19 @@ class MelKNN(PooledMelDetector):
     >>> bool(clf.decision_function(odd).min() > clf.decision_function(normal[:3]).max())
     True
     """
+
+    params_schema = {
+        **PooledMelDetector.params_schema,
+        "method": Str(),
+        "metric": Str(),
+        "n_neighbors": Int(1, 100_000),
+        "reg_covar": Float(0.0),
+    }
+    state_schema = {
+        **PooledMelDetector.state_schema,
+        "whitening_": NoneOr(Array("f", ("n_features", "n_features"))),
+        "train_vectors_": Array("f", ("n_train", "n_features")),
+    }
 
     def __init__(
         self,

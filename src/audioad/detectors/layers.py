@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["SeededDropout"]
+__all__ = ["SeededDropout", "network_from_weights"]
 
 
 class SeededDropout(torch.nn.Module):
@@ -74,3 +74,44 @@ class SeededDropout(torch.nn.Module):
         # Uniform [0, 1) values become the mask in place: 1.0 where kept, then times the scale.
         mask = torch.from_numpy(self.rng.random(tuple(x.shape), dtype=np.float32)).ge_(self.p).mul_(scale)
         return x * mask.to(x.dtype)
+
+
+def network_from_weights(torch, build, weights):
+    """The network ``build()`` makes, holding ``weights`` (name -> array) as its parameters and buffers.
+
+    The network is built on torch's ``meta`` device, so building it allocates no
+    weights and draws nothing from torch's global generator; every array is
+    checked against the layer's name, shape and dtype before it is used, so
+    weights from a model file can neither resize a layer nor be half-loaded.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> weights = {"weight": np.ones((2, 3), np.float32), "bias": np.zeros(2, np.float32)}
+    >>> network_from_weights(torch, lambda: torch.nn.Linear(3, 2), weights)(torch.ones(1, 3))
+    tensor([[3., 3.]], grad_fn=<AddmmBackward0>)
+    >>> network_from_weights(torch, lambda: torch.nn.Linear(4, 2), weights)
+    Traceback (most recent call last):
+    ...
+    ValueError: weight: shape (2, 3) and dtype float32, the network's layer takes (2, 4) and float32
+    """
+    with torch.device("meta"):
+        network = build()
+    expected = network.state_dict()
+    if set(expected) != set(weights):
+        missing, unknown = sorted(set(expected) - set(weights)), sorted(set(weights) - set(expected))
+        raise ValueError(
+            f"the network's weights do not match its layers (missing {missing[:3]}, unknown {unknown[:3]})"
+        )
+    tensors = {}
+    for name, layer in expected.items():
+        # np.require, not np.ascontiguousarray: that makes a 0-d array (a batch count) 1-d.
+        tensor = torch.from_numpy(np.require(weights[name], requirements="C"))
+        if tensor.shape != layer.shape or tensor.dtype != layer.dtype:
+            raise ValueError(
+                f"{name}: shape {tuple(tensor.shape)} and dtype {str(tensor.dtype)[6:]}, "
+                f"the network's layer takes {tuple(layer.shape)} and {str(layer.dtype)[6:]}"
+            )
+        tensors[name] = tensor
+    network.load_state_dict(tensors, assign=True)
+    return network

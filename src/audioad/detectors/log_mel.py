@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .base import ClipDetector
 from .frontend import LogMelFrontend
+from .schema import Int, Str
 
 __all__ = ["LogMelDetector"]
 
@@ -17,6 +18,16 @@ class LogMelDetector(ClipDetector):
     of them and checks them.
     """
 
+    # Every setting that sizes a spectrogram is bounded: a model file cannot ask for 10**9 mel bands.
+    params_schema = {
+        **ClipDetector.params_schema,
+        "sr": Int(1, 768_000),
+        "n_fft": Int(1, 2**16),
+        "hop_length": Int(1, 2**16),
+        "n_mels": Int(1, 1024, dim="n_mels"),
+        "log": Str(),
+    }
+
     @property
     def frontend(self):
         """The :class:`~audioad.detectors.frontend.LogMelFrontend` of this detector's settings."""
@@ -25,3 +36,15 @@ class LogMelDetector(ClipDetector):
     def check_parameters(self):
         super().check_parameters()
         self.frontend.check()
+
+    def check_feature_count(self, per_band):
+        """Raise ValueError unless ``n_features_`` is ``per_band`` values of each mel band.
+
+        What a model file's ``restore`` checks: the stored arrays must fit the log-mel
+        front end its parameters make, or every clip would fail to score.
+        """
+        if self.n_features_ != self.n_mels * per_band:
+            raise ValueError(
+                f"n_features_ is {self.n_features_}, but {per_band} values of {self.n_mels} mel bands "
+                f"are {self.n_mels * per_band}"
+            )

@@ -16,6 +16,7 @@ import scipy.linalg
 from sklearn.covariance import empirical_covariance, ledoit_wolf, shrunk_covariance
 
 from .pooled import PooledMelDetector
+from .schema import Array, Float, NoneOr
 
 __all__ = ["MelMahalanobis"]
 
@@ -72,6 +73,14 @@ class MelMahalanobis(PooledMelDetector):
     >>> bool(clf.decision_function(odd).min() > clf.decision_function(normal[:3]).max())
     True
     """
+
+    params_schema = {**PooledMelDetector.params_schema, "shrinkage": NoneOr(Float(0.0, 1.0))}
+    state_schema = {
+        **PooledMelDetector.state_schema,
+        "shrinkage_": Float(0.0, 1.0),
+        "location_": Array("f", ("n_features",)),
+        "precision_": Array("f", ("n_features", "n_features")),
+    }
 
     def __init__(
         self,

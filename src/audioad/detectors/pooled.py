@@ -18,6 +18,7 @@ import numpy as np
 
 from ..features import POOLINGS, time_pool
 from .log_mel import LogMelDetector
+from .schema import AnyOf, Array, Bool, Float, Int, ListOf, Str
 
 __all__ = ["PooledMelDetector", "POOLED_STATISTICS", "pool", "standardisation"]
 
@@ -121,6 +122,19 @@ class PooledMelDetector(LogMelDetector):
         Length of a clip's vector, ``n_mels`` times the number of poolings.
     """
 
+    params_schema = {
+        **LogMelDetector.params_schema,
+        "pooling": AnyOf(Str(), ListOf(Str(), 1, 32, as_tuple=True)),
+        "decay": Float(0.0, 1.0),
+        "standardize": Bool(),
+    }
+    state_schema = {
+        **LogMelDetector.state_schema,
+        "n_features_": Int(1, 2**16, dim="n_features"),
+        "feature_mean_": Array("f", ("n_features",)),
+        "feature_scale_": Array("f", ("n_features",)),
+    }
+
     def __init__(
         self,
         sr=16000,
@@ -158,6 +172,9 @@ class PooledMelDetector(LogMelDetector):
         raise NotImplementedError
 
     # -- features ------------------------------------------------------------
+
+    def restore(self):
+        self.check_feature_count(len(self._poolings()))
 
     def _poolings(self):
         return (self.pooling,) if isinstance(self.pooling, str) else tuple(self.pooling)

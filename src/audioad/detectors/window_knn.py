@@ -19,6 +19,7 @@ from .frontend import check_positive_integers
 from .knn import nearest_distances
 from .log_mel import LogMelDetector
 from .pooled import standardisation
+from .schema import Array, Bool, Float, Int, NoneOr
 
 __all__ = ["WindowKNN"]
 
@@ -101,6 +102,24 @@ class WindowKNN(LogMelDetector):
     True
     """
 
+    params_schema = {
+        **LogMelDetector.params_schema,
+        "context": Int(1, 64),
+        "max_windows": Int(1, 10_000_000),
+        "n_neighbors": Int(1, 100_000),
+        "random_state": NoneOr(Int(0, 2**32 - 1)),
+        "standardize": Bool(),
+        "top_fraction": Float(0.0, 1.0),
+        "window_hop": Int(1, 10_000),
+    }
+    state_schema = {
+        **LogMelDetector.state_schema,
+        "n_features_": Int(1, 2**16, dim="n_features"),
+        "window_mean_": Array("f", ("n_features",)),
+        "window_scale_": Array("f", ("n_features",)),
+        "reference_windows_": Array("f", ("n_windows", "n_features")),
+    }
+
     def __init__(
         self,
         context=1,
@@ -144,6 +163,9 @@ class WindowKNN(LogMelDetector):
     scores_windows = True
 
     # -- fitting -------------------------------------------------------------
+
+    def restore(self):
+        self.check_feature_count(self.context)
 
     def fit_features(self, specs):
         """Draw the reference windows from the training clips and standardise them."""
