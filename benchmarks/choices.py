@@ -44,6 +44,7 @@ MAX_VIEWS = 3
 
 def views():
     """The candidate views by name: each an unfitted audioad detector."""
+    from audioad.detectors.event_knn import EventKNN
     from audioad.detectors.gmm import MelGMM
     from audioad.detectors.knn import MelKNN
     from audioad.detectors.mahalanobis import MelMahalanobis
@@ -54,6 +55,7 @@ def views():
         found[f"{pooling}"] = MelKNN(pooling=pooling)
         found[f"{pooling}/M"] = MelKNN(pooling=pooling, metric="mahalanobis")
     found["window"] = WindowKNN(context=5, window_hop=2, max_windows=2048)
+    found["event"] = EventKNN()
     found["twfr-gmm"] = MelGMM()
     found["mahalanobis"] = MelMahalanobis()
     return found
