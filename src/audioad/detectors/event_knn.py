@@ -364,4 +364,4 @@ def _banded_flicker(flicker, bands):
     """The flicker of a mean over ``bands`` neighbouring bands, were the bands independent."""
     if bands == 1:
         return flicker
-    return np.sqrt(uniform_filter1d(flicker**2, bands, mode="nearest") / bands)
+    return np.sqrt(np.maximum(uniform_filter1d(flicker**2, bands, mode="nearest"), 0.0) / bands)
