@@ -17,7 +17,8 @@ others made later or of another motor and speed.
   fan, 10 s clips at 16 kHz, clips at their own speed, its train / normal test split.
 
 Every normal test clip is scored as it is (the false-alarm rate at ``threshold_``, against
-``contamination`` plus two binomial standard errors, as run.py allows) and with each event of
+``contamination`` plus two binomial standard errors, as run.py allows; beside it the ensemble's
+``coverage_``, which fit measures from the training clips alone) and with each event of
 ``injections.py`` (a 3 kHz tone, a click train, an octave noise burst; 2 s centred in the clip)
 added at each in-band level of run.py's ``LEVELS``. The minimum detectable level is the lowest
 level from which on at least 90 % of the injected clips are flagged (run.py's rule).
@@ -100,21 +101,25 @@ def measure(detector, train, test):
         flagged = detector.decision_function(injected) > detector.threshold_
         rates[event] = flagged.reshape(len(LEVELS), len(test)).mean(axis=1).tolist()
     return {"far": float(clean.mean()), "n": len(test), "rates": rates, "fit_s": fit_s,
-            "allowed": allowed_far(detector.contamination, len(test))}
+            "allowed": allowed_far(detector.contamination, len(test)),
+            "coverage": getattr(detector, "coverage_", None)}
 
 
 def tables(results) -> str:
     lines = [
-        "| set | detector | FAR at threshold_ (allowed) | "
+        "| set | detector | FAR at threshold_ (allowed) | coverage_ | "
         + " | ".join(f"{EVENT_NAMES[e]}: minimum level" for e in EVENTS)
         + " |",
-        "|---|---|---:|" + "---:|" * len(EVENTS),
+        "|---|---|---:|---:|" + "---:|" * len(EVENTS),
     ]
     for name, per_detector in results.items():
         for label, r in per_detector.items():
             ok = r["far"] <= r["allowed"]
             cells = [level_text(minimum_level(r["rates"][e], LEVELS), ok, r["far"], r["allowed"]) for e in EVENTS]
-            lines.append(f"| {name} | {label} | {r['far']:.2f} ({r['allowed']:.2f}) | " + " | ".join(cells) + " |")
+            coverage = "" if r["coverage"] is None else f"{r['coverage']:.2f}"
+            lines.append(
+                f"| {name} | {label} | {r['far']:.2f} ({r['allowed']:.2f}) | {coverage} | " + " | ".join(cells) + " |"
+            )
     lines += ["", "Share of injected clips flagged at `threshold_`, per level:", ""]
     lines += [
         "| set | detector | event | " + " | ".join(f"{level:+d} dB" for level in LEVELS) + " |",
