@@ -105,12 +105,12 @@ def _machine_clips(rng, voice: _Voice, speeds, n_samples: int, sr: int):
 
 @dataclass(frozen=True)
 class _SessionDrift:
-    """How one recording session of a section differs from the first: the machine and the microphone.
+    """How one recording session of a section sounds: the machine, the room and the microphone.
 
-    The first session is the reference (nothing changes); each later one takes another step: the
-    gain, the microphone's response (a tilt in dB per octave around 1 kHz), the speed range, the
-    wear (higher harmonics louder, by up to ``wear_db`` at the highest) and a background noise of
-    its own (low-passed, ``background_db`` below the machine's level).
+    Against the first session: the gain, the microphone's response (a tilt in dB per octave around
+    1 kHz), the speed range and the wear (higher harmonics louder, by up to ``wear_db`` at the
+    highest); and the session's background noise (low-passed, ``background_db`` re the machine's
+    level; None: no background, the clip as synthesised).
     """
 
     gain_db: float = 0.0
@@ -143,23 +143,33 @@ class _SessionDrift:
 
 
 def _session_drifts(rng, sessions: int, strength: float, sr: int) -> list:
-    """One :class:`_SessionDrift` per session: the first the reference, each later one a step further."""
-    drifts = [_SessionDrift(sr=sr)]
+    """One :class:`_SessionDrift` per session: the first the reference, each later one a step further.
+
+    With more than one session, each has a background noise of its own, the first included: a room
+    is never silent, and what changes between sessions is its noise, not that there is one.
+    """
+    if sessions == 1:
+        return [_SessionDrift(sr=sr)]
+    drifts = []
     gain_db, tilt, speed, wear_db = 0.0, 0.0, 1.0, 0.0
-    for _ in range(sessions - 1):
-        gain_db += strength * rng.choice([-1.0, 1.0]) * rng.uniform(1.5, 3.0)
-        tilt += strength * rng.choice([-1.0, 1.0]) * rng.uniform(0.5, 1.5)
-        speed *= 1 + strength * rng.choice([-1.0, 1.0]) * rng.uniform(0.02, 0.04)
-        wear_db += strength * rng.uniform(1.5, 3.0)
-        cutoff = min(rng.uniform(200.0, 1000.0), 0.4 * sr)
+    for session in range(sessions):
+        if session:
+            gain_db += strength * rng.choice([-1.0, 1.0]) * rng.uniform(1.5, 3.0)
+            tilt += strength * rng.choice([-1.0, 1.0]) * rng.uniform(0.1, 0.3)
+            speed *= 1 + strength * rng.choice([-1.0, 1.0]) * rng.uniform(0.01, 0.02)
+            wear_db += strength * rng.uniform(2.0, 4.0)
+        level_db, cutoff = rng.uniform(-45.0, -35.0), min(rng.uniform(200.0, 1000.0), 0.4 * sr)
+        if session and not strength:
+            # without drift, every session has the first one's background
+            level_db, cutoff = first_background
+        first_background = (level_db, cutoff) if not session else first_background
         drifts.append(
             _SessionDrift(
                 gain_db=gain_db,
                 tilt_db_per_octave=tilt,
                 speed=speed,
                 wear_db=wear_db,
-                # no background at all without drift; otherwise 20-30 dB below the machine
-                background_db=-np.inf if strength == 0 else rng.uniform(-30.0, -20.0) + 20 * np.log10(strength),
+                background_db=level_db,
                 background_sos=signal.butter(2, cutoff, btype="lowpass", fs=sr, output="sos"),
                 rng=np.random.default_rng(rng.integers(2**63)),
                 sr=sr,
@@ -274,13 +284,13 @@ def make_machine_sounds(
     ``sessions`` records each section that many times, as a machine is recorded one week and again
     the next: every session has its own ``n_train`` training and ``n_test_normal`` +
     ``n_test_anomaly`` test clips (the ``session`` attribute, 1 first, and ``_session_<n>`` in the
-    file name), and each later session drifts a step further from the first, as real recordings do
-    (``session_drift`` scales the steps; 0 leaves only the clip-to-clip variation): the gain moves
-    by 1.5-3 dB, the microphone's response tilts by 0.5-1.5 dB per octave around 1 kHz, the speed
-    range by 2-4 %, the machine wears (its harmonics grow louder towards the highest, by 1.5-3 dB
-    there) and a background noise of the session's own (low-passed at 200-1000 Hz, 20-30 dB below
-    the machine) is added. Training on session 1 and testing on session 2 is "trained on last
-    week's recordings".
+    file name) and a background noise of its own (low-passed at 200-1000 Hz, 35-45 dB below the
+    machine), and each later session drifts a step further from the first, as real recordings do
+    (``session_drift`` scales the steps; 0 leaves the first session's background and the
+    clip-to-clip variation): the gain moves by 1.5-3 dB, the microphone's response tilts by
+    0.1-0.3 dB per octave around 1 kHz, the speed range by 1-2 %, and the machine wears (its
+    harmonics grow louder towards the highest, by 2-4 dB there). Training on session 1 and testing
+    on session 2 is "trained on last week's recordings".
 
     At the default strength the anomalies are subtle on purpose, so that detectors differ: a
     k-NN on time-averaged log-mel spectra does not separate them perfectly (tests/test_datasets.py
@@ -312,8 +322,8 @@ def make_machine_sounds(
         times its domain's speed (at most 0.15); 0 keeps every clip of a domain at one speed (up to a
         0.4 % jitter).
     sessions : int, default 1
-        Recording sessions per section, each with all the clips above; the first is the one
-        ``sessions=1`` writes, clip for clip.
+        Recording sessions per section, each with all the clips above; with more than one, the
+        first session's clips are those of ``sessions=1`` with its background added.
     session_drift : float, default 1.0
         How far each session drifts from the one before, between 0 (not at all) and 1.
     random_state : int or None, default 0
@@ -356,7 +366,7 @@ def make_machine_sounds(
         raise ValueError(f"speed_spread must be between 0 and 0.15, got {speed_spread}")
     if int(sessions) != sessions or sessions < 1:
         raise ValueError(f"sessions must be a whole number >= 1, got {sessions}")
-    # 1 keeps the highest harmonic below Nyquist at the fastest speed a session's clip can reach
+    # beyond 1, a few sessions' speed steps would take the highest harmonics past Nyquist
     if not 0 <= session_drift <= 1:
         raise ValueError(f"session_drift must be between 0 and 1, got {session_drift}")
     sessions = int(sessions)
