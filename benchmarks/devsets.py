@@ -248,15 +248,10 @@ def _prepare_synthetic(spec: DevSet, seeds, cache: Path):
             sections, dropped = [], 0
             for machine_type in table.machines:
                 for section in table.filter(machine=machine_type).sections:
-                    index = [
-                        i for i, c in enumerate(table) if c.machine == machine_type and c.section == section
-                    ]
-                    train = [
-                        i for i in index if table[i].split == "train" and table[i].attributes["session"] == train_session
-                    ]
-                    test = [
-                        i for i in index if table[i].split == "test" and table[i].attributes["session"] == test_session
-                    ]
+                    index = [i for i, c in enumerate(table) if c.machine == machine_type and c.section == section]
+                    recorded = {i: (table[i].split, table[i].attributes["session"]) for i in index}
+                    train = [i for i in index if recorded[i] == ("train", train_session)]
+                    test = [i for i in index if recorded[i] == ("test", test_session)]
                     seen = {fingerprints[i] for i in train}
                     kept = [i for i in test if fingerprints[i] not in seen]
                     dropped += len(test) - len(kept)
@@ -279,8 +274,7 @@ def _prepare_synthetic(spec: DevSet, seeds, cache: Path):
             }
     n_sections = len(next(iter(plan.values()))["sections"])
     return plan, (
-        f"{n_sections} sections; per section and split {summary_counts(plan, per_section=True)}; "
-        f"{dropped_text(plan)}"
+        f"{n_sections} sections; per section and split {summary_counts(plan, per_section=True)}; {dropped_text(plan)}"
     )
 
 

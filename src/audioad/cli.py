@@ -975,7 +975,7 @@ def evaluate(dataset, detector_name, settings, out, year, train_on, force, repor
             about=[
                 ("Detector", f"{detector_name}: {described}"),
                 ("Data set", str(dataset)),
-                *((f"Split of {machine} section {section}", said) for (machine, section), said in result.splits.items()),
+                *((f"Split of {machine} {section}", said) for (machine, section), said in result.splits.items()),
             ],
         )
         write_report(page, report_path)

@@ -63,7 +63,8 @@ def recording_order(name) -> tuple:
     >>> sorted(["normal_10", "normal_9", "normal_1"], key=recording_order)
     ['normal_1', 'normal_9', 'normal_10']
     """
-    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", str(name)) if part)
+    parts = re.split(r"(\d+)", str(name))
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in parts if part)
 
 
 def split_in_time(labels, groups, strata=None, train_on="earlier"):
@@ -166,8 +167,10 @@ def split_table_in_time(table, train_on="earlier"):
     >>> train, test, said = split_table_in_time(ClipTable(clips))
     >>> [c.path[-5:] for c in train], [c.path[-5:] for c in test]
     (['0.wav', '1.wav'], ['2.wav', '4.wav'])
-    >>> said
-    'split in time: trained on the earlier 2 of 4 normal recordings (2 clips), tested on the later 2 (2 clips) and 1 anomalous clips; 1 test clip identical to a training clip dropped'
+    >>> for part in said.split(", "):
+    ...     print(part)
+    split in time: trained on the earlier 2 of 4 normal recordings (2 clips)
+    tested on the later 2 (2 clips) and 1 anomalous clip; 1 test clip identical to a training clip dropped
     """
     from .audio import load_audio
 
@@ -181,10 +184,11 @@ def split_table_in_time(table, train_on="earlier"):
     trained_groups = {groups[i] for i in train}
     tested_normal = [i for i in test if clips[i].label == "normal"]
     other = "later" if train_on == "earlier" else "earlier"
+    n_anomalous = sum(clips[i].label == "anomaly" for i in test)
     description = (
         f"split in time: trained on the {train_on} {len(trained_groups)} of {len(normal_groups)} normal recordings "
         f"({len(train)} clips), tested on the {other} {len(normal_groups) - len(trained_groups)} "
-        f"({len(tested_normal)} clips) and {sum(clips[i].label == 'anomaly' for i in test)} anomalous clips"
+        f"({len(tested_normal)} clips) and {n_anomalous} anomalous clip{'' if n_anomalous == 1 else 's'}"
     )
     if dropped:
         description += f"; {dropped} test clip{'s' if dropped > 1 else ''} identical to a training clip dropped"

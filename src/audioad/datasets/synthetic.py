@@ -159,10 +159,11 @@ def _session_drifts(rng, sessions: int, strength: float, sr: int) -> list:
             speed *= 1 + strength * rng.choice([-1.0, 1.0]) * rng.uniform(0.01, 0.02)
             wear_db += strength * rng.uniform(2.0, 4.0)
         level_db, cutoff = rng.uniform(-45.0, -35.0), min(rng.uniform(200.0, 1000.0), 0.4 * sr)
-        if session and not strength:
+        if session == 0:
+            first_background = level_db, cutoff
+        elif not strength:
             # without drift, every session has the first one's background
             level_db, cutoff = first_background
-        first_background = (level_db, cutoff) if not session else first_background
         drifts.append(
             _SessionDrift(
                 gain_db=gain_db,
@@ -389,7 +390,8 @@ def make_machine_sounds(
             voice = _make_voice(rng, sr)
             # their own generators, so that clips without a spread or sessions stay as they were
             spread = _section_rng(random_state, f"{machine}/speed", section)
-            drifts = _session_drifts(_section_rng(random_state, f"{machine}/session", section), sessions, session_drift, sr)
+            session_rng = _section_rng(random_state, f"{machine}/session", section)
+            drifts = _session_drifts(session_rng, sessions, session_drift, sr)
             rows = []
             for split, label, count in groups:
                 n_target = int(round(target_fraction * count))
