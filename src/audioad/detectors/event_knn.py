@@ -21,6 +21,8 @@ of: it scores 0 (its windows are still scored).
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 from scipy.stats import norm
@@ -239,8 +241,7 @@ class EventKNN(LogMelDetector):
         clip_of = np.repeat(np.arange(len(frames)), [len(f) for f in frames])
         every = np.concatenate(frames).astype(np.float32)
         self.frame_mean_, self.frame_scale_ = standardisation(every)
-        rng = np.random.default_rng(self.random_state)
-        chosen = np.sort(rng.choice(len(every), min(self.max_frames, len(every)), replace=False))
+        chosen = self._drawn(len(every))
         self.reference_frames_ = every[chosen]
         self.restore()
         # Spreads from clips scored against references of other folds (of other recordings where
@@ -267,6 +268,32 @@ class EventKNN(LogMelDetector):
             with np.errstate(divide="ignore", invalid="ignore"):
                 self.flicker_ratio_[j] = np.nan_to_num(np.median(self.stretch_scale_[j] / implied, axis=0), posinf=0.0)
         return self
+
+    def _drawn(self, n_frames):
+        """The indices of the reference frames drawn from ``n_frames`` training frames, in order."""
+        rng = np.random.default_rng(self.random_state)
+        return np.sort(rng.choice(n_frames, min(self.max_frames, n_frames), replace=False))
+
+    def held_out_scores(self, specs, folds):
+        """Each fold's clips scored against reference frames drawn from the other folds' clips.
+
+        The spreads are the fitted detector's: fit set them from clips scored against references
+        of other folds already, so a model of the other folds would differ from it in its
+        references alone, and refitting the spreads for every fold would cost five times the
+        fit's calibration. Before fit, a model is fitted on the other folds, as for any detector.
+        """
+        if not hasattr(self, "residual_scale_"):
+            return super().held_out_scores(specs, folds)
+        folds = np.asarray(folds)
+        scores = np.empty(len(specs))
+        for fold in np.unique(folds):
+            others = np.concatenate([self._frames(specs[i]) for i in np.flatnonzero(folds != fold)]).astype(np.float32)
+            model = copy.copy(self)
+            model.reference_frames_ = others[self._drawn(len(others))]
+            model.restore()
+            left_out = np.flatnonzero(folds == fold)
+            scores[left_out] = model.score_features([specs[i] for i in left_out])
+        return scores
 
     def restore(self):
         """The reference frames' search keys, made again from the stored frames (where it is fitted)."""
