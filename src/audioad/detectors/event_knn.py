@@ -43,6 +43,8 @@ CALIBRATION_CLIPS = 64
 FLICKER_QUANTILE = 0.25
 _FLICKER_NORMAL = float(np.sqrt(2.0) * norm.ppf(0.5 + FLICKER_QUANTILE / 2.0))
 _MAD_NORMAL = 1.4826
+# Frames whose distances to the references are computed at once (8 MB of float32 at 1024 references).
+_FRAME_BLOCK = 2048
 
 
 def frame_residuals(frames, references, keys, n_neighbors, excluded=None):
@@ -72,18 +74,25 @@ def frame_residuals(frames, references, keys, n_neighbors, excluded=None):
     [[-1.0, 2.0]]
     """
     queries, reference_keys = keys
-    distances = -2.0 * serial_matmul(queries, reference_keys.T)
-    distances += np.einsum("ij,ij->i", reference_keys, reference_keys)
-    if excluded is not None:
-        distances[:, excluded] = np.inf
+    reference_sq = np.einsum("ij,ij->i", reference_keys, reference_keys)
     n = min(n_neighbors, len(references) - (0 if excluded is None else int(excluded.sum())))
-    # A few passes of argmin, each taking the nearest left, are several times faster than a partition.
-    rows = np.arange(len(distances))
-    nearest = np.empty((len(distances), n), dtype=np.intp)
-    for j in range(n):
-        nearest[:, j] = distances.argmin(axis=1)
-        distances[rows, nearest[:, j]] = np.inf
-    return frames - references[nearest].mean(axis=1)
+    residuals = np.empty(frames.shape, dtype=np.result_type(frames, references))
+    # Blocks of frames bound the distance matrix's memory on a long recording; each frame's
+    # neighbours depend on that frame alone, so the blocks do not change them.
+    for start in range(0, len(frames), _FRAME_BLOCK):
+        block = slice(start, start + _FRAME_BLOCK)
+        distances = -2.0 * serial_matmul(queries[block], reference_keys.T)
+        distances += reference_sq
+        if excluded is not None:
+            distances[:, excluded] = np.inf
+        # A few passes of argmin, each taking the nearest left, are several times faster than a partition.
+        rows = np.arange(len(distances))
+        nearest = np.empty((len(distances), n), dtype=np.intp)
+        for j in range(n):
+            nearest[:, j] = distances.argmin(axis=1)
+            distances[rows, nearest[:, j]] = np.inf
+        residuals[block] = frames[block] - references[nearest].mean(axis=1)
+    return residuals
 
 
 def _time_means(z, n_frames):
