@@ -23,6 +23,10 @@ Every normal test clip is scored as it is (the false-alarm rate at ``threshold_`
 added at each in-band level of run.py's ``LEVELS``. The minimum detectable level is the lowest
 level from which on at least 90 % of the injected clips are flagged (run.py's rule).
 
+Where a detector has an event view (:func:`audioad.explain.event_view`), ``explain`` is checked on
+the same clips with each event at +10 dB: the share whose first finding is the event (its band,
+during it), and the largest change of any finding of a clean test clip.
+
 The detectors: ``default_detector()``; the default before issue 22 (the same two MelKNN views,
 ``combine="max"``, WindowKNN as frame detector with no say in the score); ``EventKNN`` alone.
 """
@@ -39,11 +43,13 @@ from pathlib import Path
 
 import numpy as np
 from common import DEFAULT_DATA, RESULTS_PATH, run_lines, write_results
-from injections import EVENT_NAMES, EVENTS, inject
+from injections import EVENT_NAMES, EVENTS, event_band, inject
 from run import LEVELS, allowed_far, level_text, minimum_level
 
 SR = 16000
 SETS = ("bldc_motor", "fan")
+#: The in-band level (dB) of the events whose explanation is checked.
+EXPLAIN_LEVEL = 10.0
 
 
 def detectors():
@@ -100,9 +106,32 @@ def measure(detector, train, test):
         injected = [(inject(w, SR, event, level, seed=k), SR) for level in LEVELS for k, w in enumerate(test)]
         flagged = detector.decision_function(injected) > detector.threshold_
         rates[event] = flagged.reshape(len(LEVELS), len(test)).mean(axis=1).tolist()
-    return {"far": float(clean.mean()), "n": len(test), "rates": rates, "fit_s": fit_s,
+    explained = explained_events(detector, test)
+    return {"far": float(clean.mean()), "n": len(test), "rates": rates, "fit_s": fit_s, "explained": explained,
             "allowed": allowed_far(detector.contamination, len(test)),
             "coverage": getattr(detector, "coverage_", None)}
+
+
+def explained_events(detector, test):
+    """Where explain compares with the nearest normal frames: the share of clips with an event at
+    :data:`EXPLAIN_LEVEL` whose first finding is the event (in its band, during it), and the largest
+    change of any finding of a clean test clip; None for a detector without an event view."""
+    from audioad.explain import event_view, explain
+
+    if event_view(detector) is None:
+        return None
+    n = len(test[0]) / SR
+    found = {}
+    for event in EVENTS:
+        low, high = event_band(event)
+        injected = [(inject(w, SR, event, EXPLAIN_LEVEL, seed=k), SR) for k, w in enumerate(test)]
+        firsts = [e.findings[0] if e.findings else None for e in explain(detector, injected)]
+        found[event] = float(np.mean([
+            f is not None and f.start < n / 2 + 1 and f.end > n / 2 - 1 and f.low_hz < high and f.high_hz > low
+            for f in firsts
+        ]))
+    changes = [f.change_db for e in explain(detector, [(w, SR) for w in test]) for f in e.findings]
+    return {"first": found, "largest_clean_db": max(changes, default=0.0)}
 
 
 def tables(results) -> str:
@@ -130,6 +159,16 @@ def tables(results) -> str:
             for event in EVENTS:
                 cells = " | ".join(f"{rate:.2f}" for rate in r["rates"][event])
                 lines.append(f"| {name} | {label} | {EVENT_NAMES[event]} | {cells} |")
+    lines += ["", f"`audioad.explain` with the nearest normal frames (event view), events at {EXPLAIN_LEVEL:+.0f} dB: the share of "
+              "clips whose first finding is the event (its band, during it), and the largest change of any finding of a "
+              "clean test clip (goal: +10 dB or less):", ""]
+    lines += ["| set | detector | " + " | ".join(EVENT_NAMES[e] for e in EVENTS) + " | largest finding, clean clips |",
+              "|---|---|" + "---:|" * (len(EVENTS) + 1)]
+    for name, per_detector in results.items():
+        for label, r in per_detector.items():
+            if r.get("explained"):
+                cells = " | ".join(f"{r['explained']['first'][e]:.2f}" for e in EVENTS)
+                lines.append(f"| {name} | {label} | {cells} | {r['explained']['largest_clean_db']:+.1f} dB |")
     return "\n".join(lines)
 
 

@@ -109,6 +109,19 @@ def test_a_twin_of_the_frame_detector_is_fitted_once_and_scores_from_its_windows
     np.testing.assert_allclose(ensemble.held_out_scores_[:, 1], ensemble.frame_detector_.decision_scores_)
 
 
+def test_event_knn_and_a_twin_ensemble_survive_a_model_file(motor, tmp_path):
+    from audioad import load
+
+    clips = [(clip, SR) for clip in motor[0]]
+    test = [(injections.inject(clip, SR, "tone", 10.0), SR) for clip in motor[1][:3]]
+    for detector in (EventKNN(), Ensemble([MelKNN(), EventKNN()], combine="max", frame_detector=EventKNN())):
+        detector.fit(clips)
+        path = detector.save(tmp_path / f"{type(detector).__name__}.audioad")
+        loaded = load(path)
+        np.testing.assert_array_equal(loaded.decision_function(test), detector.decision_function(test))
+        assert [f.summary() for f in explain(loaded, test)] == [f.summary() for f in explain(detector, test)]
+
+
 def test_folds_by_group_keep_each_recording_on_one_side():
     groups = ["r2", "r1", "r2", "r3", "r3", "r1", "r4", "r4"]
     folds = group_folds(groups, 2)
