@@ -154,7 +154,7 @@ class Ensemble(ClipDetector):
     clips are cut into ``n_folds`` consecutive folds (consecutive, so that
     clips cut from one recording, which usually sit together, mostly stay in
     one fold and the held-out scores are those of a recording the member has
-    not heard). Each member is fitted on all the training clips, and its
+    not heard; folds of whole recordings where ``fit`` is given ``groups``). Each member is fitted on all the training clips, and its
     ``held_out_scores`` score each fold by the member fitted on the other
     folds; the median and interquartile range of these held-out scores (or
     their mean and standard deviation) standardise the member. A clip's
