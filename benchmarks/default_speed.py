@@ -64,24 +64,33 @@ def main(argv=None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="audioad-default-speed-") as tmp:
         table = make_machine_sounds(
-            Path(tmp), machines=("fan",), n_sections=1, n_train=args.clips, n_test_normal=1,
-            n_test_anomaly=1, duration=SECONDS, sr=SR, random_state=0,
+            Path(tmp),
+            machines=("fan",),
+            n_sections=1,
+            n_train=args.clips,
+            n_test_normal=1,
+            n_test_anomaly=1,
+            duration=SECONDS,
+            sr=SR,
+            random_state=0,
         )
         clips = [(load_audio(c.path, sr=SR)[0], SR) for c in table if c.split == "train"]
     load = os.getloadavg() if hasattr(os, "getloadavg") else (np.nan,) * 3
     print(f"{len(clips)} clips of {SECONDS:g} s; {os.cpu_count()} cores, load average {load[0]:.1f}", flush=True)
-    print("| detector | fit s | fit s for 2,000 clips (linear) | decision_function, s of audio per s | "
-          "score_clips(frames=True), s of audio per s |")
+    print(
+        "| detector | fit s | fit s for 2,000 clips (linear) | decision_function, s of audio per s | "
+        "score_clips(frames=True), s of audio per s |"
+    )
     print("|---|---:|---:|---:|---:|")
     audio = len(clips) * SECONDS
     for name, make in detectors().items():
         fitted = []
-        fit_s = fastest(lambda: fitted.append(make().fit(clips)), args.repeats)
+        fit_s = fastest(lambda make=make, fitted=fitted: fitted.append(make().fit(clips)), args.repeats)
         detector = fitted[-1]
-        score_s = fastest(lambda: detector.decision_function(clips), args.repeats)
-        frames_s = fastest(lambda: detector.score_clips(clips, frames=True), args.repeats)
-        print(f"| {name} | {fit_s:.1f} | {fit_s * 2000 / len(clips):.0f} | {audio / score_s:.0f} | {audio / frames_s:.0f} |",
-              flush=True)
+        score_s = fastest(lambda detector=detector: detector.decision_function(clips), args.repeats)
+        frames_s = fastest(lambda detector=detector: detector.score_clips(clips, frames=True), args.repeats)
+        cells = f"{fit_s:.1f} | {fit_s * 2000 / len(clips):.0f} | {audio / score_s:.0f} | {audio / frames_s:.0f}"
+        print(f"| {name} | {cells} |", flush=True)
     return 0
 
 

@@ -87,8 +87,16 @@ def synthetic_split(folder: Path, seed: int = 0):
     from audioad.datasets import make_machine_sounds
 
     table = make_machine_sounds(
-        folder, machines=("fan",), n_sections=1, n_train=20, n_test_normal=10, n_test_anomaly=1,
-        duration=10.0, sr=SR, speed_spread=0.05, random_state=seed,
+        folder,
+        machines=("fan",),
+        n_sections=1,
+        n_train=20,
+        n_test_normal=10,
+        n_test_anomaly=1,
+        duration=10.0,
+        sr=SR,
+        speed_spread=0.05,
+        random_state=seed,
     )
     train = [load_audio(c.path, sr=SR)[0] for c in table if c.split == "train"]
     test = [load_audio(c.path, sr=SR)[0] for c in table if c.split == "test" and c.label != "anomaly"]
@@ -107,9 +115,15 @@ def measure(detector, train, test):
         flagged = detector.decision_function(injected) > detector.threshold_
         rates[event] = flagged.reshape(len(LEVELS), len(test)).mean(axis=1).tolist()
     explained = explained_events(detector, test)
-    return {"far": float(clean.mean()), "n": len(test), "rates": rates, "fit_s": fit_s, "explained": explained,
-            "allowed": allowed_far(detector.contamination, len(test)),
-            "coverage": getattr(detector, "coverage_", None)}
+    return {
+        "far": float(clean.mean()),
+        "n": len(test),
+        "rates": rates,
+        "fit_s": fit_s,
+        "explained": explained,
+        "allowed": allowed_far(detector.contamination, len(test)),
+        "coverage": getattr(detector, "coverage_", None),
+    }
 
 
 def explained_events(detector, test):
@@ -126,10 +140,14 @@ def explained_events(detector, test):
         low, high = event_band(event)
         injected = [(inject(w, SR, event, EXPLAIN_LEVEL, seed=k), SR) for k, w in enumerate(test)]
         firsts = [e.findings[0] if e.findings else None for e in explain(detector, injected)]
-        found[event] = float(np.mean([
-            f is not None and f.start < n / 2 + 1 and f.end > n / 2 - 1 and f.low_hz < high and f.high_hz > low
-            for f in firsts
-        ]))
+        found[event] = float(
+            np.mean(
+                [
+                    f is not None and f.start < n / 2 + 1 and f.end > n / 2 - 1 and f.low_hz < high and f.high_hz > low
+                    for f in firsts
+                ]
+            )
+        )
     changes = [f.change_db for e in explain(detector, [(w, SR) for w in test]) for f in e.findings]
     return {"first": found, "largest_clean_db": max(changes, default=0.0)}
 
@@ -159,11 +177,18 @@ def tables(results) -> str:
             for event in EVENTS:
                 cells = " | ".join(f"{rate:.2f}" for rate in r["rates"][event])
                 lines.append(f"| {name} | {label} | {EVENT_NAMES[event]} | {cells} |")
-    lines += ["", f"`audioad.explain` with the nearest normal frames (event view), events at {EXPLAIN_LEVEL:+.0f} dB: the share of "
-              "clips whose first finding is the event (its band, during it), and the largest change of any finding of a "
-              "clean test clip (goal: +10 dB or less):", ""]
-    lines += ["| set | detector | " + " | ".join(EVENT_NAMES[e] for e in EVENTS) + " | largest finding, clean clips |",
-              "|---|---|" + "---:|" * (len(EVENTS) + 1)]
+    lines += [
+        "",
+        f"`audioad.explain` with the nearest normal frames (event view), events at {EXPLAIN_LEVEL:+.0f} dB: "
+        "the share of "
+        "clips whose first finding is the event (its band, during it), and the largest change of any finding of a "
+        "clean test clip (goal: +10 dB or less):",
+        "",
+    ]
+    lines += [
+        "| set | detector | " + " | ".join(EVENT_NAMES[e] for e in EVENTS) + " | largest finding, clean clips |",
+        "|---|---|" + "---:|" * (len(EVENTS) + 1),
+    ]
     for name, per_detector in results.items():
         for label, r in per_detector.items():
             if r.get("explained"):

@@ -149,8 +149,11 @@ def test_coverage_warns_where_held_out_recordings_lie_far_from_the_others():
     # Five recordings of one clip type each, far apart: each recording's clips are alike, and a
     # recording held out is like none of the others.
     recordings = [machine_clip(rng, speed) for speed in (60, 90, 130, 180, 240)]
-    clips = [(r[k * SR // 2 : (k + 1) * SR // 2] + 0.01 * rng.standard_normal(SR // 2).astype(np.float32), SR)
-             for r in recordings for k in range(8)]
+    clips = [
+        (r[k * SR // 2 : (k + 1) * SR // 2] + 0.01 * rng.standard_normal(SR // 2).astype(np.float32), SR)
+        for r in recordings
+        for k in range(8)
+    ]
     with pytest.warns(CoverageWarning, match="do not cover each other"):
         separate = Ensemble([MelKNN()]).fit(clips)
     assert separate.coverage_ > COVERAGE_LIMIT and "--calibrate" in separate.coverage_message_
@@ -178,5 +181,7 @@ def test_on_the_shared_recordings_split_in_time():
             n = len(test[0]) / SR
             firsts = [e.findings[0] for e in explain(detector, injected)]
             low, high = injections.event_band(kind)
-            on_event = [f.start < n / 2 + 1 and f.end > n / 2 - 1 and f.low_hz < high and f.high_hz > low for f in firsts]
+            on_event = [
+                f.start < n / 2 + 1 and f.end > n / 2 - 1 and f.low_hz < high and f.high_hz > low for f in firsts
+            ]
             assert np.mean(on_event) >= 0.9, (name, kind)

@@ -154,7 +154,8 @@ class Ensemble(ClipDetector):
     clips are cut into ``n_folds`` consecutive folds (consecutive, so that
     clips cut from one recording, which usually sit together, mostly stay in
     one fold and the held-out scores are those of a recording the member has
-    not heard; folds of whole recordings where ``fit`` is given ``groups``). Each member is fitted on all the training clips, and its
+    not heard; folds of whole recordings where ``fit`` is given ``groups``).
+    Each member is fitted on all the training clips, and its
     ``held_out_scores`` score each fold by the member fitted on the other
     folds; the median and interquartile range of these held-out scores (or
     their mean and standard deviation) standardise the member. A clip's
@@ -451,7 +452,7 @@ class Ensemble(ClipDetector):
         return self
 
     def _measure_coverage(self, features, twin):
-        """Set :attr:`coverage_` and :attr:`coverage_message_`; warn where the training recordings do not cover each other.
+        """Set :attr:`coverage_` and :attr:`coverage_message_`; warn where training recordings do not cover each other.
 
         Each member (but the frame detector's twin, whose windows cost the most) scores the
         training clips again from interleaved folds, which put a clip's neighbours in the list,
@@ -574,7 +575,7 @@ class Ensemble(ClipDetector):
 
 
 def default_detector(**kwargs):
-    """audioad's default detector: the nearest normal clip in two views and the nearest normal frames, the most alarmed deciding.
+    """audioad's default detector: the nearest normal clip in two views, the nearest normal frames in a third.
 
     An :class:`Ensemble` of three nearest-neighbour detectors, each standardised
     on held-out normal clips, a clip's score being the largest of the three

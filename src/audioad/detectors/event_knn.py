@@ -229,11 +229,15 @@ class EventKNN(LogMelDetector):
             isinstance(scales, (tuple, list))
             and scales
             and all(
-                isinstance(s, (tuple, list)) and len(s) == 2 and all(isinstance(v, (int, np.integer)) and v >= 1 for v in s)
+                isinstance(s, (tuple, list))
+                and len(s) == 2
+                and all(isinstance(v, (int, np.integer)) and v >= 1 for v in s)
                 for s in scales
             )
         ):
-            raise ValueError(f"scales must be a non-empty tuple of (bands, frames) pairs of positive integers, got {scales!r}")
+            raise ValueError(
+                f"scales must be a non-empty tuple of (bands, frames) pairs of positive integers, got {scales!r}"
+            )
 
     # -- features ------------------------------------------------------------
 
@@ -270,7 +274,9 @@ class EventKNN(LogMelDetector):
         # fit was given groups; else of other runs of consecutive clips), so of sound unheard.
         folds = self.training_folds(len(frames), 5)
         reference_folds = folds[clip_of[chosen]]
-        calibration = np.unique(np.linspace(0, len(frames) - 1, min(CALIBRATION_CLIPS, len(frames))).round().astype(int))
+        calibration = np.unique(
+            np.linspace(0, len(frames) - 1, min(CALIBRATION_CLIPS, len(frames))).round().astype(int)
+        )
         residuals = []
         for clip in calibration:
             excluded = reference_folds == folds[clip]
@@ -327,7 +333,7 @@ class EventKNN(LogMelDetector):
     # -- scoring -------------------------------------------------------------
 
     def _clip_residuals(self, frames, excluded=None):
-        """(n_mels, n_frames) residuals: less the nearest references, the clip's band medians and each frame's median."""
+        """(n_mels, n_frames) residuals: less the nearest references, the clip's band medians, each frame's median."""
         residuals = frame_residuals(
             frames, self.reference_frames_, (self._keys(frames), self._reference_keys), self.n_neighbors, excluded
         )
@@ -381,7 +387,7 @@ class EventKNN(LogMelDetector):
         return [self._frame_series(spec) for spec in specs]
 
     def clip_scores(self, windows):
-        """A clip's score: its largest window score; 0 for a clip too short to hold an event (:attr:`min_clip_frames`)."""
+        """A clip's score: its largest window score; 0 for a clip too short for an event (:attr:`min_clip_frames`)."""
         return np.array([float(np.max(w)) if len(w) >= self.min_clip_frames else 0.0 for w in windows])
 
     @property

@@ -32,7 +32,7 @@ def consecutive_folds(n_clips, n_folds):
 
 
 def group_folds(groups, n_folds):
-    """The fold of each clip from its group (its recording): whole groups, in order of first appearance, in ``n_folds`` runs.
+    """The fold of each clip from its group (its recording): whole groups, by first appearance, in ``n_folds`` runs.
 
     No recording is on both sides of a fold, however its clips are ordered; the groups are
     spread over the folds as :func:`consecutive_folds` spreads clips, so neighbouring
@@ -43,7 +43,9 @@ def group_folds(groups, n_folds):
     >>> group_folds(["b", "a", "b", "c", "c", "d"], 2).tolist()
     [0, 0, 0, 1, 1, 1]
     """
-    names, first, index = np.unique(np.asarray(groups, dtype=object).astype(str), return_index=True, return_inverse=True)
+    names, first, index = np.unique(
+        np.asarray(groups, dtype=object).astype(str), return_index=True, return_inverse=True
+    )
     order = np.argsort(np.argsort(first))  # each group's rank by first appearance
     return consecutive_folds(len(names), n_folds)[order[index]]
 
