@@ -47,6 +47,7 @@ MAX_VIEWS = 3
 
 def views():
     """The candidate views by name: each an unfitted audioad detector."""
+    from audioad.detectors.event_knn import EventKNN
     from audioad.detectors.gmm import MelGMM
     from audioad.detectors.knn import MelKNN
     from audioad.detectors.mahalanobis import MelMahalanobis
@@ -57,6 +58,7 @@ def views():
         found[f"{pooling}"] = MelKNN(pooling=pooling)
         found[f"{pooling}/M"] = MelKNN(pooling=pooling, metric="mahalanobis")
     found["window"] = WindowKNN(context=5, window_hop=2, max_windows=2048)
+    found["event"] = EventKNN()
     found["twfr-gmm"] = MelGMM()
     found["mahalanobis"] = MelMahalanobis()
     return found
@@ -65,7 +67,8 @@ def views():
 #: The configurations named in the tables whatever their rank.
 NAMED = {
     "default before issue 14": (("mean", "delta_std", "window"), "mean"),
-    "default": (("mean/M", "delta_std/M"), "max"),
+    "default before issue 22": (("mean/M", "delta_std/M"), "max"),
+    "default": (("mean/M", "delta_std/M", "event"), "max"),
 }
 
 
@@ -140,7 +143,7 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of the shared recordings")
     parser.add_argument("--top", type=int, default=15, help="configurations listed, best worst-regret first")
-    parser.add_argument("--views", nargs="+", metavar="VIEW", help="candidate views (default: all 13)")
+    parser.add_argument("--views", nargs="+", metavar="VIEW", help="candidate views (default: all 14)")
     parser.add_argument(
         "--train-clips",
         type=int,
@@ -218,7 +221,7 @@ def main(argv=None) -> int:
         ", ".join(names)
         if args.views
         else "MelKNN on each pooling (`/M`: metric='mahalanobis'), WindowKNN(context=5, window_hop=2, "
-        "max_windows=2048), MelGMM (TWFR), MelMahalanobis"
+        "max_windows=2048), EventKNN (`event`), MelGMM (TWFR), MelMahalanobis"
     )
     section = [
         f"## The default's design{few}, leave one set out (`benchmarks/choices.py`)",

@@ -113,14 +113,16 @@ def _unreadable(failed, total):
 
 @contextmanager
 def notices():
-    """Show a :class:`~audioad.segments.SegmentNotice` as one ``note:`` line on stderr; other warnings as usual."""
+    """Show a :class:`~audioad.segments.SegmentNotice` or a fit's
+    :class:`~audioad.detectors.ensemble.CoverageWarning` as one ``note:`` line on stderr; other warnings as usual."""
+    from .detectors.ensemble import CoverageWarning
     from .segments import SegmentNotice
 
     with warnings.catch_warnings():
         shown = warnings.showwarning
 
         def show(message, category, *args, **kwargs):
-            if issubclass(category, SegmentNotice):
+            if issubclass(category, (SegmentNotice, CoverageWarning)):
                 click.echo(f"note: {message}", err=True)
             else:
                 shown(message, category, *args, **kwargs)
