@@ -82,11 +82,13 @@ def view_scores(clips, sections, candidates, train_clips=None, seed=0):
 
     results = []
     for number, section in enumerate(sections):
-        train = section["train"]
+        train, groups = section["train"], section.get("train_groups")
         if train_clips is not None and train_clips < len(train):
-            drawn = np.random.default_rng([seed, number]).choice(len(train), train_clips, replace=False)
-            train = [train[i] for i in np.sort(drawn)]
-        ensemble = Ensemble(list(candidates.values())).fit([clips[i] for i in train])
+            drawn = np.sort(np.random.default_rng([seed, number]).choice(len(train), train_clips, replace=False))
+            train = [train[i] for i in drawn]
+            groups = None if groups is None else [groups[i] for i in drawn]
+        # held-out folds of whole recordings where the set names them, as the default folds them
+        ensemble = Ensemble(list(candidates.values())).fit([clips[i] for i in train], groups=groups)
         features = ensemble.features_of([clips[i] for i in section["test"]])
         test = np.column_stack(
             [

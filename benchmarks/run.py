@@ -274,10 +274,15 @@ class ClipCache:
 
 
 def fit_model(model, train, section):
-    """``model.fit(train)``, with the training clips' domains where the section has them and fit takes them."""
-    if "train_domains" in section and "domains" in inspect.signature(model.fit).parameters:
-        return model.fit(train, domains=section["train_domains"])
-    return model.fit(train)
+    """``model.fit(train)``, with the training clips' domains and recordings (``groups``) where the
+    section has them and fit takes them, as ``audioad evaluate`` gives them."""
+    parameters = inspect.signature(model.fit).parameters
+    extra = {
+        argument: section[key]
+        for argument, key in (("domains", "train_domains"), ("groups", "train_groups"))
+        if key in section and argument in parameters
+    }
+    return model.fit(train, **extra)
 
 
 def injection_run(spec, job, clips) -> dict:
