@@ -181,8 +181,10 @@ def prepare(name: str, seeds, cache: Path, data: Path):
     the real sets; the detectors' ``random_state``), ``direction`` (``earlier→later``,
     ``later→earlier``), ``dropped`` (test clips identical to a training clip, left out) and
     ``sections``, each a dict of ``name``, ``train`` and ``test`` (clip indices) and ``y`` (the test
-    labels, 1 anomalous); synthetic sections also carry ``test_domains`` (``source``/``target`` per
-    test clip). ``seeds`` are the synthetic generator's; the real sets have one recording each.
+    labels, 1 anomalous); real sections also carry ``train_groups`` (the recording of each training
+    clip, for a detector whose ``fit`` takes ``groups``), synthetic ones ``test_domains``
+    (``source``/``target`` per test clip). ``seeds`` are the synthetic generator's; the real sets
+    are what they are.
     """
     spec = DEV_SETS[name]
     if spec.real:
@@ -219,7 +221,13 @@ def _prepare_real(folder: Path, name: str, cache: Path):
     for direction, (train, test) in splits.items():
         seen = {fingerprints[i] for i in train}
         kept = [i for i in test if fingerprints[i] not in seen]
-        section = {"name": name, "train": train, "test": kept, "y": [labels[i] for i in kept]}
+        section = {
+            "name": name,
+            "train": train,
+            "train_groups": [groups[i] for i in train],
+            "test": kept,
+            "y": [labels[i] for i in kept],
+        }
         plan[direction] = {
             "clips": key,
             "sr": SR,

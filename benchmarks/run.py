@@ -2,7 +2,7 @@
 
 One command::
 
-    python benchmarks/run.py                 # every set and the domain shift: about 30 minutes on 2 cores
+    python benchmarks/run.py                 # every set and the domain shift: 35 minutes on 2 busy cores
     python benchmarks/run.py --quick         # 1 generator seed, fewer detectors and sets, 10 epochs: about 4 minutes
     python benchmarks/run.py --domain-shift  # the domain-shift part alone
 
@@ -181,7 +181,7 @@ def first_line(error) -> str:
 # the 10 s synthetic sets.
 QUICK_DATASETS = ("bldc_motor", "paper_machine", "synthetic", "stationary-1s-48k", "fluctuation-2s-16k")
 
-# What the full run leaves out to stay near 15 minutes on 2 idle cores, and within an hour on a
+# What the full run leaves out to stay within an hour (35 minutes at a load average of 7-12) on a
 # machine shared with four other people's work (a run naming its seeds or detectors runs them all):
 # `synthetic` gets generator seeds 0-1 and the variants seed 0 (each split both ways); no set runs
 # audioad's torch detectors (IDNN, AudioAE: never the best audioad detector on any set, 20-30 s a
@@ -274,10 +274,15 @@ class ClipCache:
 
 
 def fit_model(model, train, section):
-    """``model.fit(train)``, with the training clips' domains where the section has them and fit takes them."""
-    if "train_domains" in section and "domains" in inspect.signature(model.fit).parameters:
-        return model.fit(train, domains=section["train_domains"])
-    return model.fit(train)
+    """``model.fit(train)``, with the training clips' domains and recordings (``groups``) where the
+    section has them and fit takes them, as ``audioad evaluate`` gives them."""
+    parameters = inspect.signature(model.fit).parameters
+    extra = {
+        argument: section[key]
+        for argument, key in (("domains", "train_domains"), ("groups", "train_groups"))
+        if key in section and argument in parameters
+    }
+    return model.fit(train, **extra)
 
 
 def injection_run(spec, job, clips) -> dict:
@@ -926,7 +931,8 @@ def main(argv=None) -> int:
         "## Accuracy, time and memory against PyOD (`benchmarks/run.py`)",
         "",
         *run_lines(command, began, load),
-        f"- synthetic generator seeds: {', '.join(map(str, seeds))}; autoencoders (`AudioAE`, both libraries) at "
+        f"- synthetic generator seeds: {', '.join(map(str, seeds))}{' (fewer where a note says)' if full else ''}; "
+        "autoencoders (`AudioAE`, both libraries) at "
         f"sr=16000 and epoch_num={epoch_num}, other settings default, torch on "
         f"{args.torch_threads or 'its default number of'} thread(s); `EmbeddingOD.for_audio(...)` with "
         "random_state=seed (the generator's; 0 on the real sets), other settings default",
