@@ -146,13 +146,13 @@ def test_fit_with_groups_holds_out_whole_recordings(motor):
 
 def test_coverage_warns_where_held_out_recordings_lie_far_from_the_others():
     rng = np.random.default_rng(3)
-    # Five recordings of one clip type each, far apart: each recording's clips are alike, and a
+    t = np.arange(SR // 2) / SR
+    # Five steady recordings, each one tone, far apart: a recording's clips are alike, and a
     # recording held out is like none of the others.
-    recordings = [machine_clip(rng, speed) for speed in (60, 90, 130, 180, 240)]
     clips = [
-        (r[k * SR // 2 : (k + 1) * SR // 2] + 0.01 * rng.standard_normal(SR // 2).astype(np.float32), SR)
-        for r in recordings
-        for k in range(8)
+        ((0.3 * np.sin(2 * np.pi * tone * t) + 0.01 * rng.standard_normal(len(t))).astype(np.float32), SR)
+        for tone in (300, 700, 1500, 3000, 6000)
+        for _ in range(8)
     ]
     with pytest.warns(CoverageWarning, match="do not cover each other"):
         separate = Ensemble([MelKNN()]).fit(clips)

@@ -326,9 +326,7 @@ def evaluate(table, make_detector, year=None, train_on="earlier", progress=False
             test = ClipTable(c for c in test if c.label is not None)
             if not len(train) or not len(test):
                 raise ValueError(f"{machine} section {section}: needs training clips and labelled test clips")
-            groups = [c.attributes.get("group") for c in train]
-            # Folds of whole recordings for the threshold where the table names them.
-            detector = make_detector().fit(train.paths, progress=progress, groups=None if None in groups else groups)
+            detector = make_detector().fit(train.paths, progress=progress)
             scores = detector.decision_function(test.paths, progress=progress)
             thresholds[(machine, section)] = detector.threshold_
             training[(machine, section)] = list(train.paths)

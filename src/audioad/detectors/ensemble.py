@@ -56,8 +56,10 @@ COMBINATIONS = ("mean", "max")
 NORMALIZATIONS = ("robust", "zscore")
 
 #: Above this :attr:`Ensemble.coverage_` (held-out recordings this many times farther from the
-#: others than a clip from its own recording), fit warns that new recordings will raise false alarms.
-COVERAGE_LIMIT = 2.0
+#: others than a clip from its own recording), fit warns that new recordings may raise false alarms.
+#: On the development sets coverage_ reached 3.9 (the motors, two seconds cut from each recording)
+#: where threshold_ held on new recordings (benchmarks/group_folds.py), so the limit lies above it.
+COVERAGE_LIMIT = 5.0
 
 
 class CoverageWarning(UserWarning):
@@ -476,7 +478,7 @@ class Ensemble(ClipDetector):
         if self.coverage_ > COVERAGE_LIMIT:
             self.coverage_message_ = (
                 f"the training recordings do not cover each other: a recording held out lies {self.coverage_:.1f} "
-                "times farther from the others than a clip from its own recording, so threshold_ will flag "
+                "times farther from the others than a clip from its own recording, so threshold_ may flag "
                 "more than contamination of new normal recordings; fit on more recordings (every speed, load "
                 "and session), or set the threshold on new normal recordings (--calibrate)"
             )
