@@ -283,7 +283,9 @@ class ClipDetector(BaseDetector):
             :attr:`threshold_` then come from folds of whole recordings, so no recording is on
             both sides of a fold; None: folds of consecutive clips, which keeps a recording
             whose clips sit together on one side. Not with ``segment``: the segments of one
-            recording are a group already.
+            recording are a group already. With few recordings a fold of whole ones holds out a
+            large part of what the model hears: on the shared recordings it did worse than
+            consecutive folds (``benchmarks/group_folds.py``).
 
         Returns
         -------
