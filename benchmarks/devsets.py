@@ -1,17 +1,32 @@
 """The development sets every accuracy choice is judged on, and the benchmark protocol's split.
 
 Each set is decoded once into a cache of arrays (one ``.npy`` of samples and one of offsets) and
-given a plan: for every seed, its sections, each with the indices of its training clips, its test
+given a plan: for every split, its sections, each with the indices of its training clips, its test
 clips and their labels. ``run.py`` (audioad against PyOD) and ``choices.py`` (the default
 detector's design, leave-one-set-out) read the same plans, so both judge on the same clips.
 
-- The shared recordings (``../shared/data``): ``bldc_motor``, ``fan``, ``paper_machine``.
+**The protocol** (issue 22): accuracy as a user meets it, trained on some recordings and tested on
+others made later. Every split is by recording and by time, never by random short clips of one
+recording, and it is made in both directions (the earlier block trains and the later tests, then
+the reverse), whose mean the tables report. Test clips whose decoded samples equal a training
+clip's are dropped, and counted.
+
+- ``bldc_motor``: the recordings carry no time, but each motor was recorded speed after speed. Per
+  motor (M1-M3 have healthy recordings), its normal recordings in order of speed (1400 → 2000 rpm)
+  are cut in two contiguous blocks: train on a motor at some speeds, test on it at the others.
+- ``fan``: per recording session (2020-03-18 and 2021-02-10, the date in the group), its normal
+  recordings in time order cut in two contiguous blocks (7 → 3 + 4, 5 → 2 + 3 recordings).
+- ``fan-drift``: trained on every normal recording of 2020-03-18, tested on those of 2021-02-10,
+  eleven months later, with every anomalous clip; one direction (time runs one way).
+- ``paper_machine``: its snippets, numbered, in file order, cut in two contiguous blocks.
 - ``synthetic``: :func:`audioad.datasets.make_machine_sounds` with its defaults (every kind of
-  fault, machines fan and pump), 2 s clips at 16 kHz.
-- Variants that reproduce the two ways a fixed combination of views fails on real machines:
-  ``stationary-*`` (every clip runs at its own speed, up to 12 % off, and the faults, a tone or a
-  new resonance, change only the stationary spectrum: the view of the average spectrum carries
-  the signal, the views of fluctuation and of short windows mostly the speed) and
+  fault, machines fan and pump) and ``sessions=2``: each section recorded in two sessions, the
+  second drifted (gain, microphone tilt, speed range, wear, background). Trained on one session's
+  training clips, tested on the other session's test clips, normal and anomalous.
+- Variants that reproduce the two ways a fixed combination of views fails on real machines, in
+  two sessions too: ``stationary-*`` (every clip runs at its own speed, up to 12 % off, and the
+  faults, a tone or a new resonance, change only the stationary spectrum: the view of the average
+  spectrum carries the signal, the views of fluctuation and of short windows mostly the speed) and
   ``fluctuation-*`` (the same spread of speeds, and faults that change only how the sound
   fluctuates or add short events: clicks, amplitude modulation, bursts of rattle). The suffix
   names the clip length and the input rate; clips go to the detectors at that rate.
@@ -19,6 +34,7 @@ detector's design, leave-one-set-out) read the same plans, so both judge on the 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,15 +78,18 @@ def _synthetic(name, duration, sr, kinds=None, spread=0.0, n_train=30):
         duration=duration,
         sr=sr,
         speed_spread=spread,
+        sessions=2,
     )
     if kinds:
         generator["anomaly_kinds"] = kinds
     faults = ", ".join(kinds) if kinds else "every kind of fault"
     spread_note = f", each clip at its own speed (up to {spread:.0%} off)" if spread else ""
     note = (
-        f"`make_machine_sounds` (machines fan and pump, one section each, {n_train} train / 10 normal / "
-        f"10 anomalous test clips of {duration:g} s at {sr // 1000} kHz{spread_note}; faults: {faults}); "
-        "each section fitted and scored on its own split and the metrics averaged over the sections; "
+        f"`make_machine_sounds` (machines fan and pump, one section each, two recording sessions, "
+        f"{n_train} train / 10 normal / 10 anomalous test clips a session of {duration:g} s at {sr // 1000} kHz"
+        f"{spread_note}; faults: {faults}). Trained on one session's training clips, tested on the other "
+        "session's test clips (normal and anomalous), both directions (session 1→2 is earlier→later); "
+        "each section fitted and scored on its own and the metrics averaged over the sections; "
         "the seed is the generator's `random_state`"
     )
     return DevSet(name, note, generator=generator)
@@ -81,15 +100,29 @@ DEV_SETS = {
     for s in (
         DevSet(
             "bldc_motor",
-            "recordings cut into non-overlapping 2 s clips (mono, 16 kHz) before the split by group",
+            "recordings cut into non-overlapping 2 s clips (mono, 16 kHz). Split per motor (M1-M3): its normal "
+            "recordings in order of speed (1400 → 2000 rpm) cut in two contiguous blocks, the lower speeds "
+            "against the higher, both directions; every anomalous clip tests",
             folder="bldc_motor",
         ),
-        DevSet("fan", "5 s segments as they are", folder="fan"),
+        DevSet(
+            "fan",
+            "5 s segments as they are. Split per recording session (2020-03-18, 2021-02-10): its normal "
+            "recordings in time order cut in two contiguous blocks, both directions; every anomalous clip tests",
+            folder="fan",
+        ),
+        DevSet(
+            "fan-drift",
+            "5 s segments as they are. Trained on every normal recording of 2020-03-18, tested on those of "
+            "2021-02-10 (eleven months later) and every anomalous clip: the drift test, one direction",
+            folder="fan",
+        ),
         DevSet(
             "paper_machine",
             "21-42 ms snippets (96 kHz, decoded at 16 kHz): a robustness case for very short clips. "
             "Loudness alone separates the classes, inverted, so an AUC below 0.5 means the detector "
-            "measures level",
+            "measures level. Split: the normal snippets in file order (their numbers) cut in two contiguous "
+            "blocks, both directions",
             folder="paper_machine",
         ),
         _synthetic("synthetic", 2.0, 16000),
@@ -101,21 +134,6 @@ DEV_SETS = {
 }
 REAL_DATASETS = tuple(name for name, s in DEV_SETS.items() if s.real)
 DATASETS = tuple(DEV_SETS)
-
-
-def group_split(labels, groups, seed):
-    """Train on the normal clips of a random half of the normal groups; test on the rest.
-
-    The normal groups, sorted, are permuted by ``numpy.random.default_rng(seed)``; the first
-    half (rounded down) is the training half.
-    """
-    normal_groups = sorted({g for g, label in zip(groups, labels) if label == 0})
-    order = np.random.default_rng(seed).permutation(len(normal_groups))
-    train_groups = {normal_groups[i] for i in order[: len(normal_groups) // 2]}
-    in_train = [label == 0 and g in train_groups for g, label in zip(groups, labels)]
-    train = [i for i, t in enumerate(in_train) if t]
-    test = [i for i, t in enumerate(in_train) if not t]
-    return train, test
 
 
 def load_real(folder: Path, name: str):
@@ -152,62 +170,134 @@ def load_clips(cache: Path, key: str, sr: int) -> list:
     return [(data[a:b], sr) for a, b in zip(offsets[:-1], offsets[1:])]
 
 
+#: The two directions of every split: which block trains (``audioad.evaluation.TRAIN_ON``) and its name.
+DIRECTIONS = {"earlier": "earlier→later", "later": "later→earlier"}
+
+
 def prepare(name: str, seeds, cache: Path, data: Path):
     """Decode set ``name`` into ``cache`` and plan its splits: ``(plan, description)``.
 
-    ``plan[str(seed)]`` holds ``clips`` (the cache key), ``sr`` and ``sections``, each a dict of
-    ``name``, ``train`` and ``test`` (clip indices) and ``y`` (the test labels, 1 anomalous);
-    synthetic sections also carry ``test_domains`` (``source``/``target`` per test clip).
+    ``plan[key]`` holds ``clips`` (the cache key), ``sr``, ``seed`` (the generator's seed, 0 for
+    the real sets; the detectors' ``random_state``), ``direction`` (``earlier→later``,
+    ``later→earlier``), ``dropped`` (test clips identical to a training clip, left out) and
+    ``sections``, each a dict of ``name``, ``train`` and ``test`` (clip indices) and ``y`` (the test
+    labels, 1 anomalous); real sections also carry ``train_groups`` (the recording of each training
+    clip, for a detector whose ``fit`` takes ``groups``), synthetic ones ``test_domains``
+    (``source``/``target`` per test clip). ``seeds`` are the synthetic generator's; the real sets
+    are what they are.
     """
     spec = DEV_SETS[name]
     if spec.real:
-        return _prepare_real(Path(data) / spec.folder, name, seeds, cache)
+        return _prepare_real(Path(data) / spec.folder, name, cache)
     return _prepare_synthetic(spec, seeds, cache)
 
 
-def _prepare_real(folder: Path, name: str, seeds, cache: Path):
+def _strata(name: str, groups):
+    """What each recording is split within: the motor (bldc_motor), the session's date (fan), or nothing."""
+    if name == "bldc_motor":
+        return [group.split("_")[0] for group in groups]
+    if name.startswith("fan"):
+        return [re.search(r"(\d{8})", group).group(1) for group in groups]
+    return None
+
+
+def _prepare_real(folder: Path, name: str, cache: Path):
+    from audioad.evaluation import clip_fingerprint, split_in_time
+
     waves, labels, groups = load_real(folder, name)
     key = save_clips(waves, cache / name)
+    fingerprints = [clip_fingerprint(w) for w in waves]
+    strata = _strata(name, groups)
+    if name == "fan-drift":
+        first = min(strata)
+        train = [i for i, label in enumerate(labels) if label == 0 and strata[i] == first]
+        splits = {"2020→2021": (train, [i for i, label in enumerate(labels) if label == 1 or strata[i] != first])}
+    else:
+        splits = {
+            direction: split_in_time(labels, groups, strata, train_on=train_on)
+            for train_on, direction in DIRECTIONS.items()
+        }
     plan = {}
-    for seed in seeds:
-        train, test = group_split(labels, groups, seed)
-        section = {"name": name, "train": train, "test": test, "y": [labels[i] for i in test]}
-        plan[str(seed)] = {"clips": key, "sr": SR, "sections": [section]}
-    counts = summary_counts(plan)
-    return plan, f"{len(waves)} clips from {len(set(groups))} recordings; per seed {counts}"
+    for direction, (train, test) in splits.items():
+        seen = {fingerprints[i] for i in train}
+        kept = [i for i in test if fingerprints[i] not in seen]
+        section = {
+            "name": name,
+            "train": train,
+            "train_groups": [groups[i] for i in train],
+            "test": kept,
+            "y": [labels[i] for i in kept],
+        }
+        plan[direction] = {
+            "clips": key,
+            "sr": SR,
+            "seed": 0,
+            "direction": direction,
+            "dropped": len(test) - len(kept),
+            "sections": [section],
+        }
+    counts = "; ".join(f"{d}: {summary_counts({d: e})}" for d, e in plan.items())
+    return plan, f"{len(waves)} clips from {len(set(groups))} recordings; {counts}; {dropped_text(plan)}"
 
 
 def _prepare_synthetic(spec: DevSet, seeds, cache: Path):
     from audioad.audio import load_audio
     from audioad.datasets import make_machine_sounds
+    from audioad.evaluation import clip_fingerprint
 
     plan = {}
     for seed in seeds:
         folder = cache / f"{spec.name}_{seed}"
         table = make_machine_sounds(folder, random_state=seed, **spec.generator)
         waves = [load_audio(clip.path, sr=spec.sr)[0].astype(np.float32) for clip in table]
-        sections = []
-        for machine_type in table.machines:
-            for section in table.filter(machine=machine_type).sections:
-                index = [i for i, c in enumerate(table) if c.machine == machine_type and c.section == section]
-                train = [i for i in index if table[i].split == "train"]
-                test = [i for i in index if table[i].split == "test"]
-                sections.append(
-                    {
-                        "name": f"{machine_type}/{section}",
-                        "train": train,
-                        "test": test,
-                        "y": [int(table[i].label == "anomaly") for i in test],
-                        "test_domains": [table[i].domain for i in test],
-                    }
-                )
-        plan[str(seed)] = {"clips": save_clips(waves, folder), "sr": spec.sr, "sections": sections}
+        fingerprints = [clip_fingerprint(w) for w in waves]
+        key = save_clips(waves, folder)
+        for (train_session, test_session), direction in zip((("1", "2"), ("2", "1")), DIRECTIONS.values()):
+            sections, dropped = [], 0
+            for machine_type in table.machines:
+                for section in table.filter(machine=machine_type).sections:
+                    index = [i for i, c in enumerate(table) if c.machine == machine_type and c.section == section]
+                    recorded = {i: (table[i].split, table[i].attributes["session"]) for i in index}
+                    train = [i for i in index if recorded[i] == ("train", train_session)]
+                    test = [i for i in index if recorded[i] == ("test", test_session)]
+                    seen = {fingerprints[i] for i in train}
+                    kept = [i for i in test if fingerprints[i] not in seen]
+                    dropped += len(test) - len(kept)
+                    sections.append(
+                        {
+                            "name": f"{machine_type}/{section}",
+                            "train": train,
+                            "test": kept,
+                            "y": [int(table[i].label == "anomaly") for i in kept],
+                            "test_domains": [table[i].domain for i in kept],
+                        }
+                    )
+            plan[f"{seed}:{direction}"] = {
+                "clips": key,
+                "sr": spec.sr,
+                "seed": seed,
+                "direction": direction,
+                "dropped": dropped,
+                "sections": sections,
+            }
     n_sections = len(next(iter(plan.values()))["sections"])
-    return plan, f"{n_sections} sections; per section and seed {summary_counts(plan, per_section=True)}"
+    return plan, (
+        f"{n_sections} sections; per section and split {summary_counts(plan, per_section=True)}; {dropped_text(plan)}"
+    )
+
+
+def dropped_text(plan) -> str:
+    """How many test clips were dropped as identical to a training clip, per direction."""
+    per_direction = {}
+    for entry in plan.values():
+        per_direction[entry["direction"]] = per_direction.get(entry["direction"], 0) + entry["dropped"]
+    return "test clips identical to a training clip, dropped: " + ", ".join(
+        f"{count} ({direction})" for direction, count in per_direction.items()
+    )
 
 
 def summary_counts(plan, per_section=False) -> str:
-    """Train / test normal / test anomalous clip counts, averaged over seeds (and sections)."""
+    """Train / test normal / test anomalous clip counts, averaged over splits (and sections)."""
     rows = [
         (len(s["train"]), len(s["y"]) - sum(s["y"]), sum(s["y"]))
         for entry in plan.values()

@@ -39,14 +39,14 @@ def ensemble_model(tmp_path_factory):
 
 def test_set_n_mels_on_the_default_sets_it_on_every_member():
     detector = cli.build_detector("default", ["n_mels=64"])
-    assert [member.n_mels for member in detector.members] == [64, 64]
+    assert [member.n_mels for member in detector.members] == [64, 64, 64]
     assert detector.frame_detector.n_mels == 64
 
 
 def test_a_members_own_setting_after_a_shared_one_wins():
     detector = cli.build_detector("default", ["n_mels=64", "mel_knn_1__n_mels=32", "mel_knn_2__n_neighbors=3"])
-    assert [member.n_mels for member in detector.members] == [32, 64]
-    assert [member.n_neighbors for member in detector.members] == [1, 3]
+    assert [member.n_mels for member in detector.members] == [32, 64, 64]
+    assert [member.n_neighbors for member in detector.members] == [1, 3, 5]
 
 
 def test_an_unknown_key_lists_the_valid_ones_nested_included(tmp_path):
@@ -86,7 +86,7 @@ def test_info_shows_each_member_with_its_parameters(ensemble_model):
     assert "  mel_knn_2  MelKNN" in block
     second = block.index("  mel_knn_2  MelKNN")
     assert '    pooling = "delta_std"' in block[second:] and "    n_neighbors = 2" in block[second:]
-    assert block.count("    n_mels = 32") == 2
+    assert block.count("    n_mels = 32") == 3  # the two MelKNN views and EventKNN
     frames = block.index("frame_detector (--set frame_detector__KEY=VALUE)  WindowKNN")
     assert "  n_mels = 32" in block[frames:] and "  context = 5" in block[frames:]
     # The ensemble's own parameters stay under "parameters".

@@ -19,7 +19,7 @@ from audioad.datasets import (
     read_dataset,
     write_dcase_results,
 )
-from audioad.evaluation import split_by_group
+from audioad.evaluation import split_in_time
 from audioad.features import log_mel, time_pool
 
 SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"  # ../shared/data beside the checkout
@@ -262,8 +262,9 @@ def test_manifest_without_groups_infers_recordings_from_file_names(tmp_path):
     groups = [c.attributes.get("group") for c in table]
     assert groups[:6] == [f"on/ON_20200318T2044{r}0" for r in range(3) for _ in (1, 2)]
 
-    train, test = split_by_group(table.filter(label="normal"), seed=0)
-    assert {c.attributes["group"] for c in train}.isdisjoint({c.attributes["group"] for c in test})
+    normal = table.filter(label="normal")
+    train, test = split_in_time(normal.labels, [c.attributes["group"] for c in normal])
+    assert {normal[i].attributes["group"] for i in train}.isdisjoint({normal[i].attributes["group"] for i in test})
 
 
 def test_numbered_class_names_and_bare_numbers_are_not_recordings(tmp_path):
@@ -490,3 +491,39 @@ def test_resonance_changes_the_average_spectrum_in_one_band(tmp_path):
     # a 6 dB peak somewhere, and most of the spectrum untouched
     assert np.all(gain_db.max(axis=1) > 4.0)
     assert np.all(np.median(gain_db, axis=1) < 1.0)
+
+
+def session_spectra(table: ClipTable, session: str) -> np.ndarray:
+    """Mean log-mel of each training clip of one session."""
+    chosen = ClipTable(c for c in table if c.split == "train" and c.attributes["session"] == session)
+    return mean_log_mel(read_audio(chosen), SR)
+
+
+def test_sessions_leave_the_default_alone_and_record_every_clip_in_each(tmp_path):
+    once = make_machine_sounds(tmp_path / "once", **SMALL)
+    again = make_machine_sounds(tmp_path / "again", **SMALL, sessions=1, session_drift=0.5)
+    np.testing.assert_array_equal(read_audio(once), read_audio(again))
+    assert all("session" not in clip.attributes for clip in once)
+
+    twice = make_machine_sounds(tmp_path / "twice", **SMALL, sessions=2)
+    assert len(twice) == 2 * len(once)
+    assert read_dataset(tmp_path / "twice") == twice
+    for session in ("1", "2"):
+        clips = ClipTable(c for c in twice if c.attributes["session"] == session)
+        assert len(clips.filter(split="train")) == 2 * 2 * 4 and clips.filter(split="test").labels.sum() == 2 * 2 * 5
+    with pytest.raises(ValueError, match="sessions"):
+        make_machine_sounds(tmp_path / "bad", **SMALL, sessions=0)
+    with pytest.raises(ValueError, match="session_drift"):
+        make_machine_sounds(tmp_path / "bad", **SMALL, sessions=2, session_drift=3.0)
+
+
+def test_a_later_session_drifts_from_the_first(tmp_path):
+    """Session 2's average spectrum lies further from session 1's than session 1's clips from each other."""
+    kwargs = dict(machines=("fan",), n_sections=1, n_train=12, n_test_normal=1, n_test_anomaly=1, duration=1.0)
+    drifted = make_machine_sounds(tmp_path / "drifted", **kwargs, sessions=2)
+    steady = make_machine_sounds(tmp_path / "steady", **kwargs, sessions=2, session_drift=0.0)
+    for table, drifts in ((drifted, True), (steady, False)):
+        first, second = session_spectra(table, "1"), session_spectra(table, "2")
+        between = np.linalg.norm(first.mean(axis=0) - second.mean(axis=0))
+        within = np.mean(np.linalg.norm(first - first.mean(axis=0), axis=1))
+        assert (between > within) == drifts, (between, within)

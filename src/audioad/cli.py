@@ -114,14 +114,16 @@ def _unreadable(failed, total):
 
 @contextmanager
 def notices():
-    """Show a :class:`~audioad.segments.SegmentNotice` as one ``note:`` line on stderr; other warnings as usual."""
+    """Show a :class:`~audioad.segments.SegmentNotice` or a fit's
+    :class:`~audioad.detectors.ensemble.CoverageWarning` as one ``note:`` line on stderr; other warnings as usual."""
+    from .detectors.ensemble import CoverageWarning
     from .segments import SegmentNotice
 
     with warnings.catch_warnings():
         shown = warnings.showwarning
 
         def show(message, category, *args, **kwargs):
-            if issubclass(category, SegmentNotice):
+            if issubclass(category, (SegmentNotice, CoverageWarning)):
                 click.echo(f"note: {message}", err=True)
             else:
                 shown(message, category, *args, **kwargs)
@@ -851,7 +853,14 @@ def _write_scores(
 @click.option(
     "--year", type=click.IntRange(2020, 2025), help="DCASE year of the official score (default: from the data)."
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the train/test split of unsplit data.")
+@click.option(
+    "--train-on",
+    type=click.Choice(["earlier", "later"]),
+    default="earlier",
+    show_default=True,
+    help="Data without a split: train on the earlier half of the normal recordings in recording order "
+    "(test on the later half and every anomaly), or the reverse.",
+)
 @click.option("--force", is_flag=True, help="Replace the result files of an earlier run in --out (and --report).")
 @click.option(
     "--report",
@@ -860,11 +869,16 @@ def _write_scores(
     help="Also write an HTML report of the evaluation (as audioad report; 2 clips a section shown in full).",
 )
 @common_options
-def evaluate(dataset, detector_name, settings, out, year, seed, force, report_path, n_jobs, quiet):
+def evaluate(dataset, detector_name, settings, out, year, train_on, force, report_path, n_jobs, quiet):
     """Fit per machine and section on the train split, score the test split, report AUC and pAUC.
 
     DATASET is a DCASE 2020-2025 dev/eval folder, a MIMII folder, a folder of
-    normal/ and anomaly/ folders, or a manifest CSV.
+    normal/ and anomaly/ folders, or a manifest CSV. Data without a split is
+    split in time: the normal recordings (a manifest's group, else each clip)
+    in recording order (numbers in names compared as numbers) are cut in two
+    contiguous blocks, the earlier trains, the later and every anomaly test;
+    test clips identical to a training clip are dropped. The split made is
+    printed.
     With --out: DCASE result files (anomaly_score_*.csv, decision_result_*.csv),
     an ROC curve and a score histogram per machine, and results.csv. Result
     files already in --out are replaced only with --force, and never when
@@ -943,7 +957,7 @@ def evaluate(dataset, detector_name, settings, out, year, seed, force, report_pa
             table,
             lambda: _with_jobs(build_detector(detector_name, settings), n_jobs),
             year=year,
-            seed=seed,
+            train_on=train_on,
             progress=not quiet,
             on_section=write_section,
         )
@@ -951,6 +965,8 @@ def evaluate(dataset, detector_name, settings, out, year, seed, force, report_pa
     except ValueError as exc:
         raise _usage_error(exc) from exc
     click.echo(_trained(detector_name, settings, result.training, result.thresholds))
+    for (machine, section), said in result.splits.items():
+        click.echo(f"  {machine} section {section}: {said}")
     click.echo(format_table(result.sections))
     click.echo("  ".join(f"{k}: {v:.3f}" for k, v in result.summary().items()))
     click.echo("\nAt each section model's threshold (false alarms: normal clips above it; detections: anomalous ones):")
@@ -963,7 +979,11 @@ def evaluate(dataset, detector_name, settings, out, year, seed, force, report_pa
             result,
             collected=collected,
             title=f"audioad evaluation of {Path(dataset).name}",
-            about=[("Detector", f"{detector_name}: {described}"), ("Data set", str(dataset))],
+            about=[
+                ("Detector", f"{detector_name}: {described}"),
+                ("Data set", str(dataset)),
+                *((f"Split of {machine} {section}", said) for (machine, section), said in result.splits.items()),
+            ],
         )
         write_report(page, report_path)
         click.echo(f"wrote {report_path}")

@@ -38,7 +38,7 @@ from .audio import AudioInputError, AudioStream, clip_name, is_long_file, load_a
 from .detectors.frontend import TrainingLevels, log_mel_part
 from .features import hz_to_mel, mel_to_hz
 
-__all__ = ["explain", "normal_reference", "band_edges_hz", "Explanation", "Finding"]
+__all__ = ["explain", "event_view", "normal_reference", "band_edges_hz", "Explanation", "Finding"]
 
 # A cell departs from normal when it lies this far outside its band's LOW_Q-HIGH_Q range.
 MIN_DEPARTURE_DB = 3.0
@@ -47,6 +47,8 @@ LOW_Q, HIGH_Q = 0.01, 0.99
 JOIN_SECONDS = 0.2
 # Findings with a smaller share of the clip's departure are left out of its table.
 MIN_SHARE = 0.05
+# Against the nearest normal frames, a cell departs where its stretch departs by this many spreads.
+EVENT_SPREADS = 5.0
 # A finding has at least this many departing cells: a lone cell is the chance dip or peak of a narrow band.
 MIN_CELLS = 3
 
@@ -95,7 +97,8 @@ class Explanation(NamedTuple):
     findings : list of Finding
         The regions that depart from normal, largest share first.
     deviation : numpy.ndarray of shape (n_mels, n_frames)
-        The clip's log-mel minus each band's normal median, in dB: the deviation map.
+        The clip's log-mel minus each band's normal median, in dB: the deviation map (with the
+        conditional reference: minus its nearest normal frames, less the clip's band medians).
     spectrogram : numpy.ndarray of shape (n_mels, n_frames)
         The clip's log-mel spectrogram in dB, as the detector's front end made it.
     times : numpy.ndarray of shape (n_frames,)
@@ -173,6 +176,22 @@ def _log_mel_frontend(detector):
     return part[0]
 
 
+def event_view(detector):
+    """The fitted :class:`~audioad.detectors.event_knn.EventKNN` of ``detector``, or None.
+
+    The detector itself, an ensemble's frame detector, or one of its members, where its front end
+    is the detector's own log-mel front end (so its spectrogram is the one explained).
+    """
+    from .detectors.event_knn import EventKNN
+
+    candidates = [detector, getattr(detector, "frame_detector_", None), *getattr(detector, "members_", [])]
+    for candidate in candidates:
+        if isinstance(candidate, EventKNN) and hasattr(candidate, "residual_scale_"):
+            if log_mel_part(candidate.frontend)[0] == _log_mel_frontend(detector):
+                return candidate
+    return None
+
+
 def _spectrogram(frontend, clip, index):
     """The clip's log-mel by ``frontend``; a long file is decoded a block at a time."""
     try:
@@ -227,7 +246,6 @@ def _level(reference, q):
 
 
 def _findings(spec, reference, band_edges, frontend, min_db, join_seconds, min_share):
-    hop_seconds = frontend.hop_seconds
     median, low, high = (_level(reference, q)[:, None] for q in (0.5, LOW_Q, HIGH_Q))
     deviation = spec - median
     outside = np.where(spec > high, spec - high, np.where(spec < low, spec - low, 0.0))
@@ -235,6 +253,12 @@ def _findings(spec, reference, band_edges, frontend, min_db, join_seconds, min_s
     edge = frontend.edge_frames
     if spec.shape[1] > 2 * edge:
         outside[:, :edge] = outside[:, spec.shape[1] - edge :] = 0.0
+    return _regions(outside, deviation, band_edges, frontend, min_db, join_seconds, min_share), deviation
+
+
+def _regions(outside, deviation, band_edges, frontend, min_db, join_seconds, min_share):
+    """Findings from the cells that depart (``outside``, dB beyond normal, signed), their change from ``deviation``."""
+    hop_seconds = frontend.hop_seconds
     join = max(1, int(round(join_seconds / hop_seconds)))
     regions = []
     for sign in (1.0, -1.0):
@@ -252,7 +276,7 @@ def _findings(spec, reference, band_edges, frontend, min_db, join_seconds, min_s
             change = float(np.mean(deviation[box][member]))
             regions.append((weight, bands, frames, change))
     total = sum(r[0] for r in regions) or 1.0
-    duration = spec.shape[1] * hop_seconds
+    duration = outside.shape[1] * hop_seconds
     findings = []
     for weight, bands, frames, change in sorted(regions, key=lambda r: -r[0]):
         if weight / total < min_share:
@@ -262,7 +286,18 @@ def _findings(spec, reference, band_edges, frontend, min_db, join_seconds, min_s
         findings.append(
             Finding(float(band_edges[bands[0]]), float(band_edges[bands[-1] + 1]), start, end, change, weight / total)
         )
-    return findings, deviation
+    return findings
+
+
+def _conditional_findings(view, spec, band_edges, frontend, min_db, join_seconds, min_share):
+    """Findings against the nearest normal frames: cells whose stretch departs by :data:`EVENT_SPREADS` or more."""
+    residuals, spreads = view.departures(spec)
+    outside = np.where((spreads >= EVENT_SPREADS) & (np.abs(residuals) >= min_db), residuals, 0.0)
+    findings = _regions(outside, residuals, band_edges, frontend, min_db, join_seconds, min_share)
+    # Sound added comes before sound missing: a frame's nearest normal frames are found with the
+    # event in it, and an added sound pulls them towards frames louder elsewhere, which leaves a
+    # dip in other bands at the same moment; the dip is a consequence, not the finding.
+    return sorted(findings, key=lambda f: f.change_db < 0), residuals
 
 
 def explain(
@@ -273,9 +308,19 @@ def explain(
     min_db=MIN_DEPARTURE_DB,
     join_seconds=JOIN_SECONDS,
     min_share=MIN_SHARE,
+    conditional=True,
 ):
     """Say which mel bands of each clip depart from normal, when, and by how many dB.
 
+    Where the detector has a fitted :class:`~audioad.detectors.event_knn.EventKNN` (the
+    default's event view and frame detector) and ``conditional`` is true, the reference is
+    *conditional*: each frame is compared with its nearest normal training frames (what the
+    machine sounds like in that state), less what the clip shows all along, and a cell departs
+    where the stretch of time around it departs by :data:`EVENT_SPREADS` spreads of normal sound
+    or more and by ``min_db`` or more; the change is in dB from the nearest normal frames. This
+    finds a short tone, click train or burst before the machine's own harmonics, which a
+    marginal range puts first when the clip runs at another speed than most training clips.
+    Otherwise it is the marginal reference:
     Each clip's log-mel spectrogram, from the detector's own front end, is compared cell by
     cell with the normal reference: a cell departs when its level lies at least ``min_db``
     above its band's 99th percentile over the training frames (or below its 1st).
@@ -301,6 +346,9 @@ def explain(
         Departures of one band closer than this in time are one finding.
     min_share : float
         Findings with a smaller share of the clip's departure are left out.
+    conditional : bool
+        Compare with the nearest normal frames where the detector can (see above); False, or a
+        ``reference`` given, compares with the marginal range of every band.
 
     Returns
     -------
@@ -327,6 +375,7 @@ def explain(
     ('no band departs from normal', (64, 32))
     """
     frontend = _log_mel_frontend(detector)
+    conditional = conditional and reference is None
     if reference is None:
         reference = getattr(detector, "band_levels_", None)
         if reference is None:
@@ -340,10 +389,14 @@ def explain(
             f"{frontend.n_mels}; compute it with normal_reference(detector, training_clips)"
         )
     edges = band_edges_hz(frontend.sr, frontend.n_mels)
+    view = event_view(detector) if conditional else None
     explanations = []
     for index, clip in enumerate(clips):
         spec = np.asarray(_spectrogram(frontend, clip, index), dtype=np.float64)
-        findings, deviation = _findings(spec, reference, edges, frontend, min_db, join_seconds, min_share)
+        if view is not None:
+            findings, deviation = _conditional_findings(view, spec, edges, frontend, min_db, join_seconds, min_share)
+        else:
+            findings, deviation = _findings(spec, reference, edges, frontend, min_db, join_seconds, min_share)
         name = clip_name(index, clip if isinstance(clip, (str, bytes)) or hasattr(clip, "__fspath__") else None)
         times = np.arange(spec.shape[1]) * frontend.hop_seconds
         explanations.append(Explanation(name, findings, deviation, spec, times, edges, reference))

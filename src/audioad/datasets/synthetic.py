@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -103,6 +103,82 @@ def _machine_clips(rng, voice: _Voice, speeds, n_samples: int, sr: int):
     return harmonics + noise, voice.f0 * speeds
 
 
+@dataclass(frozen=True)
+class _SessionDrift:
+    """How one recording session of a section sounds: the machine, the room and the microphone.
+
+    Against the first session: the gain, the microphone's response (a tilt in dB per octave around
+    1 kHz), the speed range and the wear (higher harmonics louder, by up to ``wear_db`` at the
+    highest); and the session's background noise (low-passed, ``background_db`` re the machine's
+    level; None: no background, the clip as synthesised).
+    """
+
+    gain_db: float = 0.0
+    tilt_db_per_octave: float = 0.0
+    speed: float = 1.0
+    wear_db: float = 0.0
+    background_db: float | None = None
+    background_sos: np.ndarray | None = None
+    rng: np.random.Generator | None = None
+    sr: int = 16000
+
+    def worn(self, voice: _Voice) -> _Voice:
+        if not self.wear_db:
+            return voice
+        k = np.arange(len(voice.harmonic_amplitudes))
+        rise = self.wear_db * k / max(len(k) - 1, 1)
+        return replace(voice, harmonic_amplitudes=voice.harmonic_amplitudes * 10 ** (rise / 20))
+
+    def recorded(self, wave: np.ndarray) -> np.ndarray:
+        """The clip as this session's microphone, room and gain give it."""
+        if self.background_db is None:
+            return wave
+        spectrum = np.fft.rfft(wave)
+        frequencies = np.maximum(np.fft.rfftfreq(len(wave), 1 / self.sr), 50.0)
+        spectrum *= 10 ** (self.tilt_db_per_octave * np.log2(frequencies / 1000.0) / 20)
+        wave = np.fft.irfft(spectrum, n=len(wave))
+        background = signal.sosfilt(self.background_sos, self.rng.standard_normal(len(wave)))
+        wave = wave + 10 ** (self.background_db / 20) * _rms(wave) * background / background.std()
+        return wave * 10 ** (self.gain_db / 20)
+
+
+def _session_drifts(rng, sessions: int, strength: float, sr: int) -> list:
+    """One :class:`_SessionDrift` per session: the first the reference, each later one a step further.
+
+    With more than one session, each has a background noise of its own, the first included: a room
+    is never silent, and what changes between sessions is its noise, not that there is one.
+    """
+    if sessions == 1:
+        return [_SessionDrift(sr=sr)]
+    drifts = []
+    gain_db, tilt, speed, wear_db = 0.0, 0.0, 1.0, 0.0
+    for session in range(sessions):
+        if session:
+            gain_db += strength * rng.choice([-1.0, 1.0]) * rng.uniform(1.5, 3.0)
+            tilt += strength * rng.choice([-1.0, 1.0]) * rng.uniform(0.1, 0.3)
+            speed *= 1 + strength * rng.choice([-1.0, 1.0]) * rng.uniform(0.01, 0.02)
+            wear_db += strength * rng.uniform(2.0, 4.0)
+        level_db, cutoff = rng.uniform(-45.0, -35.0), min(rng.uniform(200.0, 1000.0), 0.4 * sr)
+        if session == 0:
+            first_background = level_db, cutoff
+        elif not strength:
+            # without drift, every session has the first one's background
+            level_db, cutoff = first_background
+        drifts.append(
+            _SessionDrift(
+                gain_db=gain_db,
+                tilt_db_per_octave=tilt,
+                speed=speed,
+                wear_db=wear_db,
+                background_db=level_db,
+                background_sos=signal.butter(2, cutoff, btype="lowpass", fs=sr, output="sos"),
+                rng=np.random.default_rng(rng.integers(2**63)),
+                sr=sr,
+            )
+        )
+    return drifts
+
+
 def _clicks(rng, clip, voice: _Voice, f0: float, strength: float, sr: int):
     """Bearing clicks: jittered periodic impulses, each ringing the section's resonance."""
     n_samples = clip.shape[-1]
@@ -184,6 +260,8 @@ def make_machine_sounds(
     anomaly_kinds: Sequence[str] = DEFAULT_ANOMALY_KINDS,
     target_fraction: float = 0.1,
     speed_spread: float = 0.0,
+    sessions: int = 1,
+    session_drift: float = 1.0,
     random_state: int | None = 0,
 ) -> ClipTable:
     """Write synthetic machine sounds in the DCASE 2022+ layout and return their table.
@@ -203,6 +281,17 @@ def make_machine_sounds(
 
     ``speed_spread`` makes normal sound vary the way it does between recordings of a machine that
     runs at many speeds: every clip runs at its own speed, up to that fraction faster or slower.
+
+    ``sessions`` records each section that many times, as a machine is recorded one week and again
+    the next: every session has its own ``n_train`` training and ``n_test_normal`` +
+    ``n_test_anomaly`` test clips (the ``session`` attribute, 1 first, and ``_session_<n>`` in the
+    file name) and a background noise of its own (low-passed at 200-1000 Hz, 35-45 dB below the
+    machine), and each later session drifts a step further from the first, as real recordings do
+    (``session_drift`` scales the steps; 0 leaves the first session's background and the
+    clip-to-clip variation): the gain moves by 1.5-3 dB, the microphone's response tilts by
+    0.1-0.3 dB per octave around 1 kHz, the speed range by 1-2 %, and the machine wears (its
+    harmonics grow louder towards the highest, by 2-4 dB there). Training on session 1 and testing
+    on session 2 is "trained on last week's recordings".
 
     At the default strength the anomalies are subtle on purpose, so that detectors differ: a
     k-NN on time-averaged log-mel spectra does not separate them perfectly (tests/test_datasets.py
@@ -233,6 +322,11 @@ def make_machine_sounds(
         Each clip's speed is drawn uniformly from ``1 - speed_spread`` to ``1 + speed_spread``
         times its domain's speed (at most 0.15); 0 keeps every clip of a domain at one speed (up to a
         0.4 % jitter).
+    sessions : int, default 1
+        Recording sessions per section, each with all the clips above; with more than one, the
+        first session's clips are those of ``sessions=1`` with its background added.
+    session_drift : float, default 1.0
+        How far each session drifts from the one before, between 0 (not at all) and 1.
     random_state : int or None, default 0
         Seed; the same seed gives the same files. A section's sound does not depend on the other
         machines and sections asked for, and its normal clips not on ``anomaly_strength``.
@@ -251,6 +345,13 @@ def make_machine_sounds(
     (14, ['00', '01'], 4)
     >>> sorted({clip.attributes.get("fault") for clip in table.filter(label="anomaly")})
     ['clicks', 'tone']
+
+    Two sessions, the second drifted: train on the first, test on the second.
+
+    >>> weeks = make_machine_sounds(tempfile.mkdtemp(), machines=("pump",), n_sections=1, n_train=3,
+    ...                             n_test_normal=2, n_test_anomaly=2, duration=0.2, sessions=2)
+    >>> len(weeks), sorted({clip.attributes["session"] for clip in weeks})
+    (14, ['1', '2'])
     """
     machines = (machines,) if isinstance(machines, str) else tuple(machines)
     anomaly_kinds = tuple(anomaly_kinds)
@@ -264,6 +365,12 @@ def make_machine_sounds(
     # 0.15 keeps the highest harmonic below Nyquist at the fastest speed a clip can then reach
     if not 0 <= speed_spread <= 0.15:
         raise ValueError(f"speed_spread must be between 0 and 0.15, got {speed_spread}")
+    if int(sessions) != sessions or sessions < 1:
+        raise ValueError(f"sessions must be a whole number >= 1, got {sessions}")
+    # beyond 1, a few sessions' speed steps would take the highest harmonics past Nyquist
+    if not 0 <= session_drift <= 1:
+        raise ValueError(f"session_drift must be between 0 and 1, got {session_drift}")
+    sessions = int(sessions)
     n_samples = int(round(duration * sr))
     if n_samples < 1:
         raise ValueError(f"duration {duration} s at sr={sr} gives no samples; ask for a longer clip")
@@ -281,7 +388,10 @@ def make_machine_sounds(
         for section in range(n_sections):
             rng = _section_rng(random_state, machine, section)
             voice = _make_voice(rng, sr)
-            rpm = {"source": round(voice.f0 * 60), "target": round(voice.f0 * voice.target_speed * 60)}
+            # their own generators, so that clips without a spread or sessions stay as they were
+            spread = _section_rng(random_state, f"{machine}/speed", section)
+            session_rng = _section_rng(random_state, f"{machine}/session", section)
+            drifts = _session_drifts(session_rng, sessions, session_drift, sr)
             rows = []
             for split, label, count in groups:
                 n_target = int(round(target_fraction * count))
@@ -291,26 +401,35 @@ def make_machine_sounds(
             anomalous = [i for i, row in enumerate(rows) if row[1] == "anomaly"]
             for j, i in enumerate(anomalous):
                 kind_of_row[i] = anomaly_kinds[j % len(anomaly_kinds)]
-            speeds = np.array([voice.target_speed if row[2] == "target" else 1.0 for row in rows])
-            # shifted clips get their speed changed before synthesis; every clip draws the same
-            # random numbers whatever the strength, so strength 0 reproduces normal sound exactly
-            shift = rng.choice([-1.0, 1.0], len(rows)) * rng.uniform(0.025, 0.035, len(rows))
-            speeds = speeds * np.where(np.array(kind_of_row) == "shift", 1 + anomaly_strength * shift, 1.0)
-            if speed_spread:
-                # its own generator, so that clips without a spread stay as they were
-                spread = _section_rng(random_state, f"{machine}/speed", section)
-                speeds = speeds * spread.uniform(1 - speed_spread, 1 + speed_spread, len(rows))
-            audio, f0 = _machine_clips(rng, voice, speeds, n_samples, sr)
-            gain = _LEVEL * 10 ** (rng.normal(0.0, 1.0, len(rows)) / 20)
-            for i, ((split, label, domain, index), kind) in enumerate(zip(rows, kind_of_row)):
-                if kind in _ADDED_ANOMALIES:
-                    audio[i] = _ADDED_ANOMALIES[kind](rng, audio[i], voice, f0[i], anomaly_strength, sr)
-                attributes = {"speed": str(rpm[domain])}
-                name = f"section_{section:02d}_{domain}_{split}_{label}_{index:04d}_speed_{rpm[domain]}"
-                if kind is not None:
-                    attributes["fault"] = kind
-                    name += f"_fault_{kind}"
-                path = root / machine / split / f"{name}.wav"
-                sf.write(path, np.clip(gain[i] * audio[i], -1.0, 1.0), sr, subtype="PCM_16")
-                clips.append(ClipInfo(str(path), machine, f"{section:02d}", domain, split, label, attributes))
+            for session, drift in enumerate(drifts, start=1):
+                session_voice = drift.worn(voice)
+                rpm = {
+                    "source": round(voice.f0 * drift.speed * 60),
+                    "target": round(voice.f0 * voice.target_speed * drift.speed * 60),
+                }
+                speeds = np.array([voice.target_speed if row[2] == "target" else 1.0 for row in rows]) * drift.speed
+                # shifted clips get their speed changed before synthesis; every clip draws the same
+                # random numbers whatever the strength, so strength 0 reproduces normal sound exactly
+                shift = rng.choice([-1.0, 1.0], len(rows)) * rng.uniform(0.025, 0.035, len(rows))
+                speeds = speeds * np.where(np.array(kind_of_row) == "shift", 1 + anomaly_strength * shift, 1.0)
+                if speed_spread:
+                    speeds = speeds * spread.uniform(1 - speed_spread, 1 + speed_spread, len(rows))
+                audio, f0 = _machine_clips(rng, session_voice, speeds, n_samples, sr)
+                gain = _LEVEL * 10 ** (rng.normal(0.0, 1.0, len(rows)) / 20)
+                for i, ((split, label, domain, index), kind) in enumerate(zip(rows, kind_of_row)):
+                    if kind in _ADDED_ANOMALIES:
+                        audio[i] = _ADDED_ANOMALIES[kind](rng, audio[i], session_voice, f0[i], anomaly_strength, sr)
+                    attributes = {"speed": str(rpm[domain])}
+                    name = f"section_{section:02d}_{domain}_{split}_{label}_{index:04d}"
+                    if sessions > 1:
+                        attributes["session"] = str(session)
+                        name += f"_session_{session}"
+                    name += f"_speed_{rpm[domain]}"
+                    if kind is not None:
+                        attributes["fault"] = kind
+                        name += f"_fault_{kind}"
+                    path = root / machine / split / f"{name}.wav"
+                    wave = drift.recorded(audio[i]) * gain[i]
+                    sf.write(path, np.clip(wave, -1.0, 1.0), sr, subtype="PCM_16")
+                    clips.append(ClipInfo(str(path), machine, f"{section:02d}", domain, split, label, attributes))
     return ClipTable(sorted(clips, key=lambda clip: clip.path), layout="dcase2022")

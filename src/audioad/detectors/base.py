@@ -24,7 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..domain import domain_warnings, training_profile
 from ..segments import training_segment_plan
 from ..thresholds import threshold as fit_threshold
-from .folds import TRAINING_FOLDS, clips_of, consecutive_folds, fold_scores
+from .folds import TRAINING_FOLDS, clips_of, fold_scores, training_folds
 from .frontend import TrainingLevels
 from .schema import Array, Float, Int, ListOf, NoneOr, Optional, Record, Str
 from .segmented import score_segments, segment_features
@@ -188,12 +188,16 @@ class ClipDetector(BaseDetector):
     def training_scores(self, features):
         """Scores of the fitted detector's training clips, which set :attr:`threshold_`.
 
-        Held out over :data:`TRAINING_FOLDS` consecutive folds; with fewer than
+        Held out over :data:`TRAINING_FOLDS` folds (:meth:`training_folds`); with fewer than
         three clips there is nothing to hold out, and the clips score in-sample.
         """
         if len(features) < 3:
             return self.score_features(features)
-        return self.held_out_scores(features, consecutive_folds(len(features), TRAINING_FOLDS))
+        return self.held_out_scores(features, self.training_folds(len(features), TRAINING_FOLDS))
+
+    def training_folds(self, n_clips, n_folds):
+        """Folds of the training clips: by the ``groups`` given to :meth:`fit`, else consecutive runs of clips."""
+        return training_folds(n_clips, n_folds, getattr(self, "_fit_groups", None))
 
     def window_scores(self, features):
         """Scores of each clip's windows over time, a list of arrays (window detectors only)."""
@@ -254,7 +258,7 @@ class ClipDetector(BaseDetector):
 
     # -- PyOD's contract -----------------------------------------------------
 
-    def fit(self, X, y=None, progress=False, segment=None, hop=None):
+    def fit(self, X, y=None, progress=False, segment=None, hop=None, groups=None):
         """Learn what normal clips sound like.
 
         Parameters
@@ -275,6 +279,14 @@ class ClipDetector(BaseDetector):
             :class:`~audioad.segments.SegmentNotice`.
         hop : float, str or None
             Time between segment starts; None: ``segment`` (back to back).
+        groups : sequence or None
+            The recording (or session) each clip of X comes from. The held-out scores that set
+            :attr:`threshold_` then come from folds of whole recordings, so no recording is on
+            both sides of a fold; None: folds of consecutive clips, which keeps a recording
+            whose clips sit together on one side. Not with ``segment``: the segments of one
+            recording are a group already. With few recordings a fold of whole ones holds out a
+            large part of what the model hears: on the shared recordings it did worse than
+            consecutive folds (``benchmarks/group_folds.py``).
 
         Returns
         -------
@@ -292,17 +304,24 @@ class ClipDetector(BaseDetector):
         self.check_parameters()
         levels = TrainingLevels.of(self.frontend)
         plan = training_segment_plan(X, self.sr, segment, hop)
+        if groups is not None and plan is not None:
+            raise ValueError("groups cannot be given with segment: the segments of one recording are its group")
         if plan is None:
             features, profiles = self._features_and_profiles(X, progress, observe=levels)
         else:
             features, profiles = segment_features(self, X, *plan, progress=progress, observe=levels)
         self._set_n_classes(y)
-        self.fit_features(features)
-        self.training_audio_ = training_profile(profiles)
-        self.segment_seconds_, self.segment_hop_seconds_ = plan or (None, None)
-        # The normal reference that audioad.explain compares clips with; None without a log-mel front end.
-        self.band_levels_ = None if levels is None else levels.reference()
-        return self.calibrate(self.training_scores(features))
+        # Read by training_folds while fitting only; a fitted detector keeps no list of the clips' groups.
+        self._fit_groups = None if groups is None else list(groups)
+        try:
+            self.fit_features(features)
+            self.training_audio_ = training_profile(profiles)
+            self.segment_seconds_, self.segment_hop_seconds_ = plan or (None, None)
+            # The normal reference that audioad.explain compares clips with; None without a log-mel front end.
+            self.band_levels_ = None if levels is None else levels.reference()
+            return self.calibrate(self.training_scores(features))
+        finally:
+            del self._fit_groups
 
     def score_segments(self, X, segment=None, hop=None, threshold=None, file_threshold=None, rule="any"):
         """Score long recordings segment by segment: one row a segment, and a summary of each recording.

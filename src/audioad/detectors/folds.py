@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["TRAINING_FOLDS", "consecutive_folds", "fold_scores", "clips_of"]
+__all__ = ["TRAINING_FOLDS", "consecutive_folds", "group_folds", "training_folds", "fold_scores", "clips_of"]
 
 #: Consecutive folds of the training clips whose held-out scores set a detector's threshold.
 TRAINING_FOLDS = 5
@@ -29,6 +29,43 @@ def consecutive_folds(n_clips, n_folds):
     [0, 0, 0, 1, 1, 2, 2]
     """
     return np.arange(n_clips) * min(n_folds, n_clips) // n_clips
+
+
+def group_folds(groups, n_folds):
+    """The fold of each clip from its group (its recording): whole groups, by first appearance, in ``n_folds`` runs.
+
+    No recording is on both sides of a fold, however its clips are ordered; the groups are
+    spread over the folds as :func:`consecutive_folds` spreads clips, so neighbouring
+    recordings (in time, as a training list usually holds them) share a fold.
+
+    Examples
+    --------
+    >>> group_folds(["b", "a", "b", "c", "c", "d"], 2).tolist()
+    [0, 0, 0, 1, 1, 1]
+    """
+    names, first, index = np.unique(
+        np.asarray(groups, dtype=object).astype(str), return_index=True, return_inverse=True
+    )
+    order = np.argsort(np.argsort(first))  # each group's rank by first appearance
+    return consecutive_folds(len(names), n_folds)[order[index]]
+
+
+def training_folds(n_clips, n_folds, groups=None):
+    """Folds of the training clips: by group (:func:`group_folds`) where groups are given, else consecutive.
+
+    Groups that are too few to fold (fewer than two) fall back to consecutive folds.
+
+    Examples
+    --------
+    >>> training_folds(4, 2).tolist(), training_folds(4, 2, ["x", "y", "x", "y"]).tolist()
+    ([0, 0, 1, 1], [0, 1, 0, 1])
+    """
+    if groups is not None:
+        if len(groups) != n_clips:
+            raise ValueError(f"groups must name the group of each of the {n_clips} training clips, got {len(groups)}")
+        if len(set(map(str, groups))) >= 2:
+            return group_folds(groups, n_folds)
+    return consecutive_folds(n_clips, n_folds)
 
 
 def fold_scores(folds, fit_and_score):

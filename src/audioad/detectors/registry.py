@@ -45,6 +45,10 @@ DETECTORS = {
     "mel-gmm": (_Factory(".gmm", "MelGMM"), "Gaussian mixture on pooled log-mel statistics; training-free"),
     "twfr-gmm": (_Factory(".gmm", "MelGMM.twfr"), "TWFR-GMM: GWRP-pooled log-mel and a GMM (Guan et al. 2023)"),
     "window-knn": (_Factory(".window_knn", "WindowKNN"), "k-NN on log-mel context windows; sees short events"),
+    "event-knn": (
+        _Factory(".event_knn", "EventKNN"),
+        "short events (tone, clicks, burst) band by band against the nearest normal frames",
+    ),
     "audio-ae": (
         _Factory(".autoencoder", "AudioAE"),
         "PyOD's AudioAE: dense autoencoder on log-mel windows (needs torch)",

@@ -28,13 +28,14 @@ def detector_classes():
     from ..detectors.autoencoder import AudioAE
     from ..detectors.embedding import EmbeddingOD
     from ..detectors.ensemble import Ensemble
+    from ..detectors.event_knn import EventKNN
     from ..detectors.gmm import MelGMM
     from ..detectors.idnn import IDNN
     from ..detectors.knn import MelKNN
     from ..detectors.mahalanobis import MelMahalanobis
     from ..detectors.window_knn import WindowKNN
 
-    classes = (AudioAE, EmbeddingOD, Ensemble, IDNN, MelGMM, MelKNN, MelMahalanobis, WindowKNN)
+    classes = (AudioAE, EmbeddingOD, Ensemble, EventKNN, IDNN, MelGMM, MelKNN, MelMahalanobis, WindowKNN)
     return {cls.__name__: cls for cls in classes}
 
 

@@ -1,0 +1,441 @@
+"""EventKNN: short events found against the nearest normal frames, band by band, stretch by stretch.
+
+A 2 s tone, click train or noise burst inside a 10 s clip changes a few mel bands for a
+fifth of the clip: the clip's average spectrum hardly moves, and a distance over all the bands
+of one window dilutes one band 128 times. So each frame of the clip is compared with the frames
+of the training clips that sound most like it (its ``n_neighbors`` nearest, a *conditional*
+reference: what the machine sounds like in that state, not the median of every state), and what
+is left over, band by band, is the frame's residual. A residual the clip shows all along (another
+speed, another microphone) is not an event: each band's median residual over the clip is taken
+off, as is each frame's median over the bands (a change of gain). The residuals are then averaged
+over short stretches of time and neighbouring bands (``scales``: a tone is one band, a noise
+burst an octave; half a second or one and a half), which averages the frame-to-frame
+flicker of normal sound down and keeps a steady event whole, and each average is measured in
+spreads of what normal sound gives there: the larger of the spread held-out training clips give
+in that band and the one the clip's own frame-to-frame flicker implies (a clip that flickers more
+than the training clips in a band is not alarmed by that alone). A window's score is the largest
+of these over the bands and scales; a clip's score is its largest window score. A clip shorter
+than twice the longest stretch (3 s at the defaults) holds no event shorter than itself to speak
+of: it scores 0 (its windows are still scored).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+from scipy.ndimage import uniform_filter1d
+from scipy.stats import norm
+
+from ..features import serial_matmul
+from .frontend import check_positive_integers
+from .log_mel import LogMelDetector
+from .pooled import standardisation
+from .schema import Array, Int, ListOf, NoneOr
+
+__all__ = ["EventKNN", "frame_residuals"]
+
+#: Bands averaged into one value of the neighbour search: 128 bands are searched in 32.
+SEARCH_BAND_GROUP = 4
+#: Training clips whose held-out residuals set the spreads (evenly spaced over the training list).
+CALIBRATION_CLIPS = 64
+#: The clip's own flicker is read from this quantile of its frame-to-frame changes: a click
+#: train changes most frames of its stretch, and a low quantile does not see it.
+FLICKER_QUANTILE = 0.25
+_FLICKER_NORMAL = float(np.sqrt(2.0) * norm.ppf(0.5 + FLICKER_QUANTILE / 2.0))
+_MAD_NORMAL = 1.4826
+# Frames whose distances to the references are computed at once (8 MB of float32 at 1024 references).
+_FRAME_BLOCK = 2048
+
+
+def frame_residuals(frames, references, keys, n_neighbors, excluded=None):
+    """Each frame minus the mean of its ``n_neighbors`` nearest references, band by band.
+
+    Parameters
+    ----------
+    frames : numpy.ndarray of shape (n_frames, n_mels)
+        One clip's log-mel frames in dB.
+    references : numpy.ndarray of shape (n_references, n_mels)
+        Normal frames in dB.
+    keys : tuple of numpy.ndarray
+        ``(frame_keys, reference_keys)``: the vectors the neighbours are searched by,
+        (n_frames, n_keys) and (n_references, n_keys).
+    n_neighbors : int
+    excluded : numpy.ndarray of bool or None
+        References a frame may not use (those of its own training fold).
+
+    Returns
+    -------
+    numpy.ndarray of shape (n_frames, n_mels), in the frames' type
+
+    Examples
+    --------
+    >>> refs = np.array([[0.0, 0.0], [10.0, 10.0]])
+    >>> frame_residuals(np.array([[9.0, 12.0]]), refs, (np.array([[9.0, 12.0]]), refs), 1).tolist()
+    [[-1.0, 2.0]]
+    """
+    queries, reference_keys = keys
+    reference_sq = np.einsum("ij,ij->i", reference_keys, reference_keys)
+    n = min(n_neighbors, len(references) - (0 if excluded is None else int(excluded.sum())))
+    residuals = np.empty(frames.shape, dtype=np.result_type(frames, references))
+    # Blocks of frames bound the distance matrix's memory on a long recording; each frame's
+    # neighbours depend on that frame alone, so the blocks do not change them.
+    for start in range(0, len(frames), _FRAME_BLOCK):
+        block = slice(start, start + _FRAME_BLOCK)
+        distances = -2.0 * serial_matmul(queries[block], reference_keys.T)
+        distances += reference_sq
+        if excluded is not None:
+            distances[:, excluded] = np.inf
+        # A few passes of argmin, each taking the nearest left, are several times faster than a partition.
+        rows = np.arange(len(distances))
+        nearest = np.empty((len(distances), n), dtype=np.intp)
+        for j in range(n):
+            nearest[:, j] = distances.argmin(axis=1)
+            distances[rows, nearest[:, j]] = np.inf
+        residuals[block] = frames[block] - references[nearest].mean(axis=1)
+    return residuals
+
+
+def _time_means(z, n_frames):
+    """Means of ``z`` (n_mels, n_frames) over ``n_frames`` consecutive frames, whole windows only."""
+    n_frames = min(n_frames, z.shape[1])
+    running = np.zeros((z.shape[0], z.shape[1] + 1), dtype=z.dtype)
+    np.cumsum(z, axis=1, out=running[:, 1:])
+    return (running[:, n_frames:] - running[:, :-n_frames]) / n_frames
+
+
+def _stretch_means(z, scales):
+    """Means of ``z`` over each scale's ``(bands, frames)`` stretch; the time means of one length made once."""
+    by_length = {n_frames: _time_means(z, n_frames) for n_frames in {n for _, n in scales}}
+    return [
+        uniform_filter1d(by_length[n_frames], bands, axis=0, mode="nearest") if bands > 1 else by_length[n_frames]
+        for bands, n_frames in scales
+    ]
+
+
+def _band_spread(values, axis):
+    """Median absolute value, in standard deviations of a normal distribution."""
+    return _MAD_NORMAL * np.median(np.abs(values), axis=axis)
+
+
+class EventKNN(LogMelDetector):
+    """Short events (a tone, a click train, a noise burst) against the nearest normal frames.
+
+    Each frame is compared with its ``n_neighbors`` nearest normal training frames, band by
+    band; the residuals, less what the clip shows all along, are averaged over stretches of
+    time and bands (``scales``) and measured in spreads of normal sound; a window scores its
+    largest, a clip its largest window. See the module's text for why.
+
+    Parameters
+    ----------
+    n_neighbors : int, default 5
+        Nearest training frames a frame is compared with (their mean).
+    max_frames : int, default 1024
+        Reference frames drawn at random from the training clips.
+    scales : tuple of (int, int), default ((1, 16), (3, 16), (9, 16), (1, 48))
+        ``(bands, frames)`` of each stretch the residuals are averaged over: at the default
+        front end (32 ms a frame), 0.5 s of one band, three and nine bands, and 1.5 s of one band.
+    sr : int, default 16000
+        Rate clips are loaded at; other rates are resampled.
+    n_fft : int, default 1024
+        FFT size in samples.
+    hop_length : int, default 512
+        STFT hop in samples.
+    n_mels : int, default 128
+        Mel bands.
+    log : {"db", "dcase"}, default "db"
+        Log convention of :func:`~audioad.features.log_mel`.
+    random_state : int or None, default 0
+        Seed of the reference subsample.
+    contamination : float, default 0.1
+        Expected share of anomalous training clips; sets ``threshold_``.
+    threshold_rule : {"contamination", "gamma"}, default "contamination"
+        How ``threshold_`` is set from the training scores.
+    n_jobs : int or None
+        Threads for decoding clips; ``None`` uses every core.
+
+    Attributes
+    ----------
+    reference_frames_ : numpy.ndarray of shape (n_references, n_mels)
+        Normal training frames in dB, float32.
+    frame_mean_, frame_scale_ : numpy.ndarray of shape (n_mels,)
+        Standardisation of frames for the neighbour search.
+    residual_scale_ : numpy.ndarray of shape (n_mels,)
+        Spread of each band's held-out residual, in dB.
+    stretch_scale_ : numpy.ndarray of shape (n_scales, n_mels)
+        Spread of the stretch means of held-out training clips, per scale and band.
+    flicker_ratio_ : numpy.ndarray of shape (n_scales, n_mels)
+        Stretch spread per unit of frame-to-frame flicker, per scale and band (median over the
+        held-out training clips): turns a clip's own flicker into the stretch spread it implies.
+    decision_scores_ : numpy.ndarray of shape (n_clips,)
+        Held-out scores of the training clips.
+    threshold_ : float
+        Scores above it are labelled anomalous.
+    labels_ : numpy.ndarray of shape (n_clips,)
+        Labels of the training clips (0 normal, 1 anomalous).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from audioad.detectors.event_knn import EventKNN
+    >>> rng = np.random.default_rng(0)
+    >>> normal = [0.1 * rng.standard_normal(16000 * 4) for _ in range(12)]
+    >>> t = np.arange(16000) / 16000
+    >>> toned = [n.copy() for n in normal[:3]]
+    >>> for clip in toned:
+    ...     clip[24000:40000] += 0.05 * np.sin(2 * np.pi * 3000 * t)   # a tone from 1.5 to 2.5 s
+    >>> clf = EventKNN().fit(normal[3:])
+    >>> bool(clf.decision_function(toned).min() > clf.decision_function(normal[:3]).max())
+    True
+    >>> frames = clf.frame_scores(toned[:1])[0]
+    >>> 1.4 < float(frames.times[np.argmax(frames.scores)]) < 2.6
+    True
+    """
+
+    scores_windows = True
+
+    params_schema = {
+        **LogMelDetector.params_schema,
+        "n_neighbors": Int(1, 100_000),
+        "max_frames": Int(1, 10_000_000),
+        # (bands, frames) pairs: a stretch is at most every band and a minute of frames at the smallest hop.
+        "scales": ListOf(ListOf(Int(1, 2**16), 2, 2, as_tuple=True), 1, 64, as_tuple=True),
+        "random_state": NoneOr(Int(0, 2**32 - 1)),
+    }
+    state_schema = {
+        **LogMelDetector.state_schema,
+        "frame_mean_": Array("f", ("n_mels",)),
+        "frame_scale_": Array("f", ("n_mels",)),
+        "reference_frames_": Array("f", ("n_references", "n_mels")),
+        "residual_scale_": Array("f", ("n_mels",)),
+        "stretch_scale_": Array("f", ("n_scales", "n_mels")),
+        "flicker_ratio_": Array("f", ("n_scales", "n_mels")),
+    }
+
+    def __init__(
+        self,
+        n_neighbors=5,
+        max_frames=1024,
+        scales=((1, 16), (3, 16), (9, 16), (1, 48)),
+        sr=16000,
+        n_fft=1024,
+        hop_length=512,
+        n_mels=128,
+        log="db",
+        random_state=0,
+        contamination=0.1,
+        threshold_rule="contamination",
+        n_jobs=None,
+    ):
+        super().__init__(contamination=contamination)
+        self.n_neighbors = n_neighbors
+        self.max_frames = max_frames
+        self.scales = scales
+        self.sr = sr
+        self.n_fft = n_fft
+        self.hop_length = hop_length
+        self.n_mels = n_mels
+        self.log = log
+        self.random_state = random_state
+        self.threshold_rule = threshold_rule
+        self.n_jobs = n_jobs
+
+    def check_parameters(self):
+        super().check_parameters()
+        check_positive_integers(self, ("n_neighbors", "max_frames"))
+        scales = self.scales
+        if not (
+            isinstance(scales, (tuple, list))
+            and scales
+            and all(
+                isinstance(s, (tuple, list))
+                and len(s) == 2
+                and all(isinstance(v, (int, np.integer)) and v >= 1 for v in s)
+                for s in scales
+            )
+        ):
+            raise ValueError(
+                f"scales must be a non-empty tuple of (bands, frames) pairs of positive integers, got {scales!r}"
+            )
+
+    # -- features ------------------------------------------------------------
+
+    def _frames(self, spec):
+        """A clip's frames (n_frames, n_mels), less the end frames that heard the padding where it has enough."""
+        edge = self.frontend.edge_frames
+        spec = np.asarray(spec, dtype=np.float32)
+        if spec.shape[1] > 2 * edge + 2:
+            spec = spec[:, edge : spec.shape[1] - edge]
+        return spec.T
+
+    def _keys(self, frames):
+        """The vectors the neighbour search compares: standardised frames, bands averaged in groups."""
+        standardised = (frames - self.frame_mean_) / self.frame_scale_
+        n_keys = -(-standardised.shape[1] // SEARCH_BAND_GROUP)
+        padded = np.zeros((len(standardised), n_keys * SEARCH_BAND_GROUP), np.float32)
+        padded[:, : standardised.shape[1]] = standardised
+        return padded.reshape(len(standardised), n_keys, SEARCH_BAND_GROUP).mean(axis=2)
+
+    # -- fitting -------------------------------------------------------------
+
+    def fit_features(self, specs):
+        """Draw the reference frames; set the spreads from held-out training clips."""
+        if len(specs) < 2:
+            raise ValueError(f"EventKNN needs at least 2 training clips, got {len(specs)}")
+        frames = [self._frames(spec) for spec in specs]
+        clip_of = np.repeat(np.arange(len(frames)), [len(f) for f in frames])
+        every = np.concatenate(frames).astype(np.float32)
+        self.frame_mean_, self.frame_scale_ = standardisation(every)
+        chosen = self._drawn(len(every))
+        self.reference_frames_ = every[chosen]
+        self.restore()
+        # Spreads from clips scored against references of other folds (of other recordings where
+        # fit was given groups; else of other runs of consecutive clips), so of sound unheard.
+        folds = self.training_folds(len(frames), 5)
+        reference_folds = folds[clip_of[chosen]]
+        calibration = np.unique(
+            np.linspace(0, len(frames) - 1, min(CALIBRATION_CLIPS, len(frames))).round().astype(int)
+        )
+        residuals = []
+        for clip in calibration:
+            excluded = reference_folds == folds[clip]
+            if excluded.all():
+                excluded = None
+            residuals.append(self._clip_residuals(frames[clip], excluded))
+        self.residual_scale_ = np.maximum(_band_spread(np.concatenate(residuals, axis=1), axis=1), 1e-3)
+        stretches = [self._stretches(r / self.residual_scale_[:, None]) for r in residuals]
+        flicker = np.array([_flicker(r / self.residual_scale_[:, None]) for r in residuals])
+        n_scales = len(self.scales)
+        self.stretch_scale_ = np.empty((n_scales, len(self.residual_scale_)))
+        self.flicker_ratio_ = np.empty_like(self.stretch_scale_)
+        for j, (bands, _) in enumerate(self.scales):
+            pooled = np.concatenate([s[j] for s in stretches], axis=1)
+            self.stretch_scale_[j] = np.maximum(_band_spread(pooled, axis=1), 1e-6)
+            implied = np.array([_banded_flicker(f, bands) for f in flicker])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                self.flicker_ratio_[j] = np.nan_to_num(np.median(self.stretch_scale_[j] / implied, axis=0), posinf=0.0)
+        return self
+
+    def _drawn(self, n_frames):
+        """The indices of the reference frames drawn from ``n_frames`` training frames, in order."""
+        rng = np.random.default_rng(self.random_state)
+        return np.sort(rng.choice(n_frames, min(self.max_frames, n_frames), replace=False))
+
+    def held_out_scores(self, specs, folds):
+        """Each fold's clips scored against reference frames drawn from the other folds' clips.
+
+        The spreads are the fitted detector's: fit set them from clips scored against references
+        of other folds already, so a model of the other folds would differ from it in its
+        references alone, and refitting the spreads for every fold would cost five times the
+        fit's calibration. Before fit, a model is fitted on the other folds, as for any detector.
+        """
+        if not hasattr(self, "residual_scale_"):
+            return super().held_out_scores(specs, folds)
+        folds = np.asarray(folds)
+        scores = np.empty(len(specs))
+        for fold in np.unique(folds):
+            others = np.concatenate([self._frames(specs[i]) for i in np.flatnonzero(folds != fold)]).astype(np.float32)
+            model = copy.copy(self)
+            model.reference_frames_ = others[self._drawn(len(others))]
+            model.restore()
+            left_out = np.flatnonzero(folds == fold)
+            scores[left_out] = model.score_features([specs[i] for i in left_out])
+        return scores
+
+    def restore(self):
+        """The reference frames' search keys, made again from the stored frames (where it is fitted)."""
+        if hasattr(self, "reference_frames_"):
+            self._reference_keys = self._keys(self.reference_frames_)
+
+    not_persisted = ("_reference_keys",)
+
+    # -- scoring -------------------------------------------------------------
+
+    def _clip_residuals(self, frames, excluded=None):
+        """(n_mels, n_frames) residuals: less the nearest references, the clip's band medians, each frame's median."""
+        residuals = frame_residuals(
+            frames, self.reference_frames_, (self._keys(frames), self._reference_keys), self.n_neighbors, excluded
+        )
+        residuals -= np.median(residuals, axis=0)
+        residuals -= np.median(residuals, axis=1, keepdims=True)
+        return residuals.T
+
+    def _stretches(self, z):
+        return _stretch_means(z, self.scales)
+
+    def _frame_series(self, spec):
+        """The clip's per-frame scores: at each frame, the largest standardised stretch mean centred there."""
+        return self.departures(spec)[1].max(axis=0)
+
+    def departures(self, spec):
+        """Where and by how much a clip departs from its nearest normal frames, band by band.
+
+        Parameters
+        ----------
+        spec : numpy.ndarray of shape (n_mels, n_frames)
+            The clip's log-mel spectrogram, as this detector's front end makes it.
+
+        Returns
+        -------
+        residuals : numpy.ndarray of shape (n_mels, n_frames)
+            Each frame minus the mean of its nearest normal frames, less the clip's median of each
+            band and each frame's median over the bands, in dB (0 in the end frames left out).
+        spreads : numpy.ndarray of shape (n_mels, n_frames)
+            At each band and frame, the largest standardised stretch mean over the scales whose
+            stretch is centred there: how many spreads of normal sound the stretch departs by.
+        """
+        spec = np.asarray(spec)
+        n_mels, n_all = spec.shape
+        frames = self._frames(spec)
+        offset = (n_all - len(frames)) // 2
+        residuals, spreads = np.zeros((n_mels, n_all)), np.zeros((n_mels, n_all))
+        if len(frames) < 2:
+            return residuals, spreads
+        raw = self._clip_residuals(frames)
+        residuals[:, offset : offset + len(frames)] = raw
+        z = raw / self.residual_scale_[:, None]
+        flicker = _flicker(z)
+        for j, (means, (bands, n_frames)) in enumerate(zip(self._stretches(z), self.scales)):
+            spread = np.maximum(self.stretch_scale_[j], self.flicker_ratio_[j] * _banded_flicker(flicker, bands))
+            start = offset + min(n_frames, len(frames)) // 2
+            view = spreads[:, start : start + means.shape[1]]
+            np.maximum(view, np.abs(means / spread[:, None]), out=view)
+        return residuals, spreads
+
+    def window_scores(self, specs):
+        return [self._frame_series(spec) for spec in specs]
+
+    def clip_scores(self, windows):
+        """A clip's score: its largest window score; 0 for a clip too short for an event (:attr:`min_clip_frames`)."""
+        return np.array([float(np.max(w)) if len(w) >= self.min_clip_frames else 0.0 for w in windows])
+
+    @property
+    def min_clip_frames(self):
+        """Frames a clip needs for a clip score: twice the longest stretch.
+
+        An event is measured against the rest of its clip (each band's median residual over the
+        clip is taken off), so the clip must hold more sound outside the stretch than inside it.
+        Shorter clips get window scores, and clip score 0, so an ensemble leaves the view out.
+        """
+        return 2 * max(n_frames for _, n_frames in self.scales)
+
+    def score_features(self, specs):
+        return self.clip_scores(self.window_scores(specs))
+
+    @property
+    def window_hop_seconds(self):
+        return self.frontend.hop_seconds
+
+
+def _flicker(z):
+    """Each band's frame-to-frame flicker of ``z`` (n_mels, n_frames), robust to a click train's changes."""
+    if z.shape[1] < 2:
+        return np.zeros(z.shape[0])
+    return np.quantile(np.abs(np.diff(z, axis=1)), FLICKER_QUANTILE, axis=1) / _FLICKER_NORMAL
+
+
+def _banded_flicker(flicker, bands):
+    """The flicker of a mean over ``bands`` neighbouring bands, were the bands independent."""
+    if bands == 1:
+        return flicker
+    return np.sqrt(np.maximum(uniform_filter1d(flicker**2, bands, mode="nearest"), 0.0) / bands)
