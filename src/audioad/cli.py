@@ -45,6 +45,9 @@ from .detectors.registry import DETECTORS, make_detector
 _SCORE_BATCH = 32
 _BATCH_SECONDS = 0.5
 
+# How a verdict's advice offers calibration on the command line.
+_CALIBRATE = "pass --calibrate normal.wav (a recording of normal running the model did not learn from)"
+
 
 class Failure(click.ClickException):
     """A run that did its work but for some inputs: exit code 1."""
@@ -611,26 +614,14 @@ def segment_threshold(detector, threshold, false_alarm_rate, normal=None):
 
 
 def calibrated_file_threshold(detector, plan, rule, per_hour, normal=None):
-    """The file threshold for ``rule`` at ``per_hour`` false alarms, from held-out normal scores (or the model's)."""
-    from .detectors.segmented import training_length
-    from .thresholds import false_alarm_threshold, file_segment_rate
+    """The :class:`~audioad.verdicts.Levels` for ``rule`` at ``per_hour`` false alarms (the alarm level is the file
+    threshold), from held-out normal scores (or the model's); a note on stderr where the alarm level is a guess."""
+    from .detectors.segmented import levels_for
 
-    hops = [how[1] for how in plan if how is not None]
-    hop = min(hops) if hops else training_length(detector, hop=True)
-    if not hop:
-        return float(detector.threshold_)  # a model file too old to say how long its clips were
-    scores = detector.decision_scores_ if normal is None else normal
-    rate = file_segment_rate(per_hour, hop, rule.k, rule.n)
-    level = false_alarm_threshold(scores, rate)
-    if rate * len(scores) < 1:
-        click.echo(
-            f"note: file threshold {level:.4g} extrapolated: {per_hour:g} false alarms an hour (rule {rule}, "
-            f"{hop:g} s hop) is the score normal segments exceed once in {1 / rate:,.0f}, from "
-            f"{len(scores)} held-out segments; more normal audio at fit, or --calibrate, measures it",
-            err=True,
-        )
-    # A file threshold below the segment threshold would flag files on segments not labelled anomalous.
-    return max(level, float(detector.threshold_))
+    levels = levels_for(detector, plan, rule, per_hour, normal)
+    if levels.note():
+        click.echo(f"note: {levels.note()}; more normal audio at fit, or --calibrate, measures it", err=True)
+    return levels
 
 
 def _score_segments(detector, clips, plan, out, read, force, resume, on_error, rule, per_hour, model, quiet, normal):
@@ -640,7 +631,7 @@ def _score_segments(detector, clips, plan, out, read, force, resume, on_error, r
     on after its last row, its earlier rows counted in its summary.
     """
     from .collect import counted
-    from .detectors.segmented import describe, iter_segment_scores
+    from .detectors.segmented import iter_segment_scores
     from .outputs import OutputFileError, check_output
     from .score_csv import (
         FILE_COLUMNS,
@@ -654,6 +645,7 @@ def _score_segments(detector, clips, plan, out, read, force, resume, on_error, r
     )
     from .score_csv import csv_number as number
     from .segments import FileSummaries, parse_rule
+    from .verdicts import file_verdict
 
     try:
         rule = parse_rule(rule)
@@ -677,27 +669,25 @@ def _score_segments(detector, clips, plan, out, read, force, resume, on_error, r
         click.echo(f"nothing to score: the {len(completed)} files are already in {out}")
         return
     threshold = float(detector.threshold_)
-    level = calibrated_file_threshold(detector, plan, rule, per_hour, normal)
+    levels = calibrated_file_threshold(detector, plan, rule, per_hour, normal)
+    level = levels.alarm
     summaries = FileSummaries(threshold, level, rule)
-    failures, flagged, n_rows = [], 0, 0
-
-    def verdict(summary):
-        return "anomalous" if summary.flagged else "normal" if summary.n_segments else "not scored"
+    failures, states, n_rows = [], {}, 0
 
     with ExitStack() as stack:
         rows = stack.enter_context(RowWriter(out, SEGMENT_COLUMNS, append=resume, fingerprint=fingerprint))
         files = stack.enter_context(RowWriter(summary_out, FILE_COLUMNS, append=resume))
 
         def finished(done):
-            nonlocal flagged
             for summary in done:
-                flagged += summary.flagged
-                click.echo(describe(summary, rule))
+                verdict = file_verdict(summary, levels, _CALIBRATE)
+                states[verdict.state] = states.get(verdict.state, 0) + 1
+                click.echo(verdict.line(summary.path))
                 files.write(
                     (
                         summary.path, summary.n_segments, summary.n_above, " ".join(map(str, summary.minutes)),
                         number(summary.worst_start), number(summary.worst_end), number(summary.worst_score),
-                        verdict(summary), number(summary.flagged_at),
+                        verdict.state, number(summary.flagged_at),
                         repr(threshold), repr(level), str(rule), summary.error,
                     )
                 )  # fmt: skip
@@ -736,9 +726,10 @@ def _score_segments(detector, clips, plan, out, read, force, resume, on_error, r
         listed = "; ".join(failures[:3]) + (" ..." if len(failures) > 3 else "")
         raise Failure(f"{len(failures)} of {len(clips)} files failed: {listed}")
     skipped = f", {len(completed)} already in {out}" if completed else ""
+    verdicts = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
     click.echo(
-        f"scored {n_rows} segments of {counted(len(clips), 'file')}{skipped}; {flagged} flagged (rule {rule}, "
-        f"file threshold {level:.4g}; segment threshold {threshold:.4g}); wrote {out} and {summary_out}"
+        f"scored {n_rows} segments of {counted(len(clips), 'file')}{skipped}: {verdicts} (alarm level {level:.3g}, "
+        f"rule {rule}; segment threshold {threshold:.3g}); wrote {out} and {summary_out}"
     )
 
 
@@ -1131,7 +1122,8 @@ def watch(
     normal = held_out_normal(detector, calibrate, seconds, step)
     level = segment_threshold(detector, threshold, false_alarm_rate, normal)
     detector.threshold_ = level
-    alert_level = calibrated_file_threshold(detector, [(seconds, step)], verdict, file_false_alarm_rate, normal)
+    levels = calibrated_file_threshold(detector, [(seconds, step)], verdict, file_false_alarm_rate, normal)
+    alert_level = levels.alarm
     state_path = Path(state) if state else Path(f"{out}.state.json")
     folder = card = None
     try:
@@ -1164,14 +1156,18 @@ def watch(
         err=True,
     )
     with RowWriter(out, WATCH_COLUMNS, append=True, fingerprint=model_fingerprint(model)) as rows:
-        watcher = Watcher(detector, rows, saved, seconds, step, level, alert_level, alert, on_alert, click.echo)
+        watcher = Watcher(
+            detector, rows, saved, seconds, step, level, alert_level, alert, on_alert, click.echo, levels=levels
+        )
         try:
             if card is not None:
                 # Closed on the way out, Ctrl-C included: the card's stream is stopped and released.
                 with closing(iter(card)) as blocks:
                     watcher.watch_stream(blocks, name=card.name)
             elif folder is None:
-                watcher.watch_stream(PipeSource(sys.stdin.buffer, detector.sr, pcm_format, rate, channels))
+                watcher.watch_stream(
+                    PipeSource(sys.stdin.buffer, detector.sr, pcm_format, rate, channels), name="standard input"
+                )
             else:
                 watcher.watch_folder(folder, poll=poll, idle_exit=idle_exit)
         except KeyboardInterrupt:
@@ -1253,15 +1249,16 @@ def plot(model, clip, out, segment, hop, threshold, false_alarm_rate, rule, file
     normal = held_out_normal(detector, calibrate, seconds, step)
     level = segment_threshold(detector, threshold, false_alarm_rate, normal)
     detector.threshold_ = level
-    file_level = calibrated_file_threshold(detector, [how], verdict, file_false_alarm_rate, normal)
+    levels = calibrated_file_threshold(detector, [how], verdict, file_false_alarm_rate, normal)
+    file_level = levels.alarm
     try:
-        result = detector.score_segments([clip], seconds, step, level, file_level, verdict)
+        result = detector.score_segments([clip], seconds, step, level, file_level, verdict, normal=normal)
         plot_recording(detector, clip, seconds, step, level, file_level, rule=verdict, scores=result, path=out)
     except AudioInputError as exc:
         raise Failure(str(exc)) from exc
     click.echo(
         f"wrote {out}: the recording view ({seconds:g} s segments over time, the worst minute in detail); "
-        + describe(result.files[0], verdict)
+        + describe(result.files[0], levels, _CALIBRATE)
     )
 
 

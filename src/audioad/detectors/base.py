@@ -303,8 +303,10 @@ class ClipDetector(BaseDetector):
         self.band_levels_ = None if levels is None else levels.reference()
         return self.calibrate(self.training_scores(features))
 
-    def score_segments(self, X, segment=None, hop=None, threshold=None, file_threshold=None, rule="any"):
-        """Score long recordings segment by segment: one row a segment, and a summary of each recording.
+    def score_segments(
+        self, X, segment=None, hop=None, threshold=None, file_threshold=None, rule="any", per_hour=0.1, normal=None
+    ):
+        """Score long recordings segment by segment: one row a segment, a summary and a verdict for each recording.
 
         Recordings are cut as they are decoded (:mod:`audioad.segments`), never held whole; each
         segment is scored as a clip, and its score is that of the same samples scored alone.
@@ -324,17 +326,25 @@ class ClipDetector(BaseDetector):
         threshold : float or None
             Segment threshold (labels, segments above it); None: :attr:`threshold_`.
         file_threshold : float or None
-            Threshold at which segments count for the file's verdict; None: ``threshold``.
-            :func:`audioad.thresholds.file_threshold` calibrates one.
+            The alarm level: segments above it count for the file's verdict; None: the score
+            normal audio passes ``per_hour`` times an hour, as ``audioad score`` sets it
+            (:func:`audioad.verdicts.alarm_levels`).
         rule : str or VerdictRule
-            When a recording is flagged: ``"any"`` segment above ``file_threshold``, or ``"K/N"``,
+            When a recording raises an alarm: ``"any"`` segment above ``file_threshold``, or ``"K/N"``,
             K of N consecutive segments (:func:`audioad.segments.parse_rule`).
+        per_hour : float
+            False alarms allowed per hour of normal audio, where ``file_threshold`` is None.
+        normal : array-like or None
+            Scores of normal audio the model did not learn from, to set the levels from (as
+            ``audioad score --calibrate``); None: :attr:`decision_scores_`.
 
         Returns
         -------
         SegmentScores
             ``rows`` (:class:`~audioad.detectors.segmented.SegmentScore`: clip, path, start, end,
-            score, label, warning, error) and ``files`` (:class:`~audioad.segments.FileSummary`).
+            score, label, warning, error), ``files`` (:class:`~audioad.segments.FileSummary`),
+            ``verdicts`` (:class:`~audioad.verdicts.Verdict`: normal, unusual or alarm, why, and
+            what to do; the words ``audioad score`` prints) and ``levels``.
 
         Examples
         --------
@@ -349,7 +359,7 @@ class ClipDetector(BaseDetector):
         ([(2.0, 0), (3.0, 1), (4.0, 0)], 3.0)
         """
         check_is_fitted(self, ["decision_scores_", "threshold_", "labels_"])
-        return score_segments(self, X, segment, hop, threshold, file_threshold, rule)
+        return score_segments(self, X, segment, hop, threshold, file_threshold, rule, per_hour, normal)
 
     def calibrate(self, training_scores):
         """Set :attr:`decision_scores_`, :attr:`threshold_` and :attr:`labels_` from the training clips' scores.

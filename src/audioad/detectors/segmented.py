@@ -24,6 +24,7 @@ from ..segments import (
     duration_of,
     parse_duration,
 )
+from ..verdicts import CALIBRATE, alarm_levels, file_verdict
 from .streaming import as_clips, joined
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "segment_features",
     "iter_segment_scores",
     "score_segments",
+    "levels_for",
     "describe",
 ]
 
@@ -81,10 +83,17 @@ class SegmentScores(NamedTuple):
         One per segment, recordings in input order, segments in time order.
     files : list of FileSummary
         One per recording.
+    verdicts : list of Verdict
+        One per recording (:func:`audioad.verdicts.file_verdict`): normal, unusual or alarm, why,
+        and what to do.
+    levels : Levels
+        The thresholds the verdicts were read against, and what they were set from.
     """
 
     rows: list
     files: list
+    verdicts: list
+    levels: object
 
 
 def _path_of(item):
@@ -265,38 +274,65 @@ def iter_segment_scores(detector, X, segment=None, hop=None, threshold=None, pla
         yield rows
 
 
-def score_segments(detector, X, segment=None, hop=None, threshold=None, file_threshold=None, rule="any"):
-    """Every segment's :class:`SegmentScore` and every recording's summary; see ``ClipDetector.score_segments``."""
-    threshold = detector.threshold_ if threshold is None else float(threshold)
-    file_threshold = threshold if file_threshold is None else float(file_threshold)
+def levels_for(detector, plan, rule="any", per_hour=0.1, normal=None, threshold=None, file_threshold=None):
+    """The :class:`~audioad.verdicts.Levels` a scoring run reads its verdicts against.
+
+    Parameters
+    ----------
+    detector : ClipDetector
+        Fitted.
+    plan : list
+        :func:`scoring_plan`'s; the shortest hop among its segments sets how many segments an hour
+        holds (the training clips' where none is cut).
+    rule, per_hour
+        As in :func:`audioad.verdicts.alarm_levels`.
+    normal : array-like or None
+        Scores of normal audio the model did not learn from; None: its held-out training scores.
+    threshold, file_threshold : float or None
+        The segment threshold (None: the detector's) and the alarm level (None: set from ``per_hour``).
+    """
+    hops = [how[1] for how in plan if how is not None]
+    hop = min(hops) if hops else training_length(detector, hop=True)
+    return alarm_levels(
+        detector.decision_scores_ if normal is None else normal,
+        detector.threshold_ if threshold is None else threshold,
+        hop,
+        rule,
+        per_hour,
+        file_threshold,
+    )
+
+
+def score_segments(
+    detector, X, segment=None, hop=None, threshold=None, file_threshold=None, rule="any", per_hour=0.1, normal=None
+):
+    """Every segment's :class:`SegmentScore`, every recording's summary and verdict; see ``ClipDetector.score_segments``."""
+    clips = as_clips(X)
+    plan = scoring_plan(detector, clips, segment, hop)
+    levels = levels_for(detector, plan, rule, per_hour, normal, threshold, file_threshold)
     rows, files = [], []
-    summaries = FileSummaries(threshold, file_threshold, rule)
-    for batch in iter_segment_scores(detector, X, segment, hop, threshold):
+    summaries = FileSummaries(levels.segment, levels.alarm, rule)
+    for batch in iter_segment_scores(detector, clips, threshold=levels.segment, plan=plan):
         for row in batch:
             rows.append(row)
             files.extend(summaries.add(row.clip, row.path, row.start, row.end, row.score, row.error))
     files.extend(summaries.close())
-    return SegmentScores(rows, files)
+    return SegmentScores(rows, files, [file_verdict(summary, levels) for summary in files], levels)
 
 
-def describe(summary, rule="any"):
-    """One line on a recording's summary, as ``audioad score`` prints it.
+def describe(summary, levels, calibrate=CALIBRATE):
+    """One line on a recording's verdict, as ``audioad score`` prints it (:func:`audioad.verdicts.file_verdict`).
 
     Examples
     --------
+    >>> import numpy as np
     >>> from audioad.segments import summarize
-    >>> summary = summarize(0, "a.wav", [0, 60, 120], [60, 120, 180], [0.1, 3.0, 0.2], 1.0, 2.0)
-    >>> print(describe(summary))  # doctest: +NORMALIZE_WHITESPACE
-    a.wav: ANOMALOUS (rule any from 60.0 s); 1 of 3 segments above threshold, in minute(s) 1;
-    worst 60.0-120.0 s, score 3
+    >>> from audioad.verdicts import alarm_levels
+    >>> levels = alarm_levels(np.linspace(0.0, 1.0, 400), 1.0, hop=60.0, per_hour=1)
+    >>> summary = summarize(0, "a.wav", [0, 60, 120], [60, 120, 180], [0.1, 3.0, 0.2], levels.segment, levels.alarm)
+    >>> print(describe(summary, levels))  # doctest: +NORMALIZE_WHITESPACE
+    a.wav: ALARM: from 0:01:00 the sound is far from normal running: worst 0:01:00-0:02:00 scores 3, above
+    the alarm level 1 (normal running scores up to 1). Next: listen to 0:01:00-0:02:00 and inspect the machine.
     """
     name = summary.path or clip_name(summary.clip)
-    if summary.n_segments == 0:
-        return f"{name}: not scored ({summary.error})"
-    verdict = f"ANOMALOUS (rule {rule} from {summary.flagged_at:.1f} s)" if summary.flagged else "normal"
-    minutes = f", in minute(s) {', '.join(map(str, summary.minutes))}" if summary.minutes else ""
-    stopped = f"; stopped early: {summary.error}" if summary.error else ""
-    return (
-        f"{name}: {verdict}; {summary.n_above} of {summary.n_segments} segments above threshold{minutes}; "
-        f"worst {summary.worst_start:.1f}-{summary.worst_end:.1f} s, score {summary.worst_score:.4g}{stopped}"
-    )
+    return file_verdict(summary, levels, calibrate).line(name)
