@@ -44,7 +44,18 @@ import numpy as np
 from .segments import parse_rule
 from .thresholds import false_alarm_threshold, file_segment_rate
 
-__all__ = ["NORMAL", "UNUSUAL", "ALARM", "NOT_SCORED", "Levels", "Verdict", "alarm_levels", "file_verdict", "hms", "unusual_segment"]
+__all__ = [
+    "NORMAL",
+    "UNUSUAL",
+    "ALARM",
+    "NOT_SCORED",
+    "Levels",
+    "Verdict",
+    "alarm_levels",
+    "file_verdict",
+    "hms",
+    "unusual_segment",
+]
 
 NORMAL, UNUSUAL, ALARM, NOT_SCORED = "normal", "unusual", "alarm", "not scored"
 
@@ -207,11 +218,7 @@ class Verdict(NamedTuple):
 def _unfit(summary, levels):
     """Whether far more of the recording's segments are above the segment threshold than normal audio's."""
     share = summary.n_above / summary.n_segments
-    return (
-        summary.n_above >= _UNFIT_SEGMENTS
-        and share > _UNFIT_SHARE
-        and share > _UNFIT_FACTOR * levels.normal_share
-    )
+    return summary.n_above >= _UNFIT_SEGMENTS and share > _UNFIT_SHARE and share > _UNFIT_FACTOR * levels.normal_share
 
 
 def file_verdict(summary, levels, calibrate=CALIBRATE):
@@ -236,8 +243,9 @@ def file_verdict(summary, levels, calibrate=CALIBRATE):
     >>> levels = alarm_levels(np.linspace(0, 1, 400), 0.9, hop=10.0, per_hour=3.6)
     >>> starts = np.arange(0, 3600, 10.0)
     >>> half = summarize(0, "a.wav", starts, starts + 10, np.tile([0.2, 0.95], 180), 0.9, levels.alarm)
-    >>> print(file_verdict(half, levels).reason)
-    the segment threshold 0.9 does not fit this recording: 180 of 360 segments (50%) are above it, where normal running has 10%
+    >>> print(file_verdict(half, levels).reason)  # doctest: +NORMALIZE_WHITESPACE
+    the segment threshold 0.9 does not fit this recording: 180 of 360 segments (50%) are above it,
+    where normal running has 10%
     """
     if summary.n_segments == 0:
         return Verdict(NOT_SCORED, summary.error or "no segment could be scored", "check the file")

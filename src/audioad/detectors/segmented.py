@@ -306,7 +306,7 @@ def levels_for(detector, plan, rule="any", per_hour=0.1, normal=None, threshold=
 def score_segments(
     detector, X, segment=None, hop=None, threshold=None, file_threshold=None, rule="any", per_hour=0.1, normal=None
 ):
-    """Every segment's :class:`SegmentScore`, every recording's summary and verdict; see ``ClipDetector.score_segments``."""
+    """Each segment's :class:`SegmentScore`, each recording's summary and verdict (``ClipDetector.score_segments``)."""
     clips = as_clips(X)
     plan = scoring_plan(detector, clips, segment, hop)
     levels = levels_for(detector, plan, rule, per_hour, normal, threshold, file_threshold)
