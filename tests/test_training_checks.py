@@ -1,8 +1,5 @@
 """Training data checked before it is learned (issue 24, items 4-9): layouts, the domain checks, --set, torch."""
 
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
