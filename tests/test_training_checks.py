@@ -50,3 +50,31 @@ def test_fit_from_a_manifest_says_what_it_left_out(tmp_path):
     run = audioad("fit", root / "manifest.csv", "--detector", "mel-knn", "--out", tmp_path / "m", "-q")
     assert run.returncode == 0, run.stderr
     assert "left out 4 clips labelled anomalous" in run.stderr and "on 6 clips" in run.stdout
+
+
+# -- 5: the domain checks at fit ----------------------------------------------------------------------
+
+
+def test_fit_says_which_training_clips_are_odd(tmp_path):
+    folder = tmp_path / "train"
+    for i in range(6):
+        noise(folder / f"n{i}.wav", seed=i, loud=0.1)
+    sf.write(folder / "silence.wav", np.zeros(SR // 2), SR)
+    sf.write(folder / "clipped.wav", np.clip(3 * np.random.default_rng(9).standard_normal(SR // 2), -1, 1), SR)
+    noise(folder / "phone.wav", seed=10, sr=8000)
+    noise(folder / "faint.wav", seed=11, loud=0.001)
+    run = audioad("fit", folder, "--detector", "mel-knn", "--out", tmp_path / "m", "-q")
+    assert run.returncode == 0, run.stderr
+    [line] = [line for line in run.stderr.splitlines() if line.startswith("warning:")]
+    assert "4 of 10 training clips are unlike a usable recording" in line
+    assert all(kind in line for kind in ("1 silent", "1 clipped", "1 low rate", "1 quiet (")), line
+    assert "Traceback" not in run.stderr
+
+
+def test_fit_refuses_where_nothing_usable_is_left(tmp_path):
+    folder = tmp_path / "tiny"
+    for i in range(3):
+        noise(folder / f"t{i}.wav", seed=i, seconds=0.004)
+    run = audioad("fit", folder, "--detector", "mel-knn", "--out", tmp_path / "m", "-q")
+    assert run.returncode == 1 and not (tmp_path / "m.audioad").exists()
+    assert "none of the 3 training clips is usable: 3 too short (4 ms, less than one analysis window" in run.stderr

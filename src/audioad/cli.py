@@ -116,7 +116,9 @@ def _unreadable(failed, total):
 
 @contextmanager
 def notices():
-    """Show a :class:`~audioad.segments.SegmentNotice` as one ``note:`` line on stderr; other warnings as usual."""
+    """Show a :class:`~audioad.segments.SegmentNotice` as one ``note:`` line on stderr, a
+    :class:`~audioad.domain.TrainingDataWarning` as one ``warning:`` line; other warnings as usual."""
+    from .domain import TrainingDataWarning
     from .segments import SegmentNotice
 
     with warnings.catch_warnings():
@@ -125,6 +127,8 @@ def notices():
         def show(message, category, *args, **kwargs):
             if issubclass(category, SegmentNotice):
                 click.echo(f"note: {message}", err=True)
+            elif issubclass(category, TrainingDataWarning):
+                click.echo(f"warning: {message}; leave those clips out, or record them again", err=True)
             else:
                 shown(message, category, *args, **kwargs)
 

@@ -31,7 +31,16 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["ClipProfile", "profile_clip", "training_profile", "domain_warnings", "count_warnings", "WARNING_KINDS"]
+__all__ = [
+    "ClipProfile",
+    "profile_clip",
+    "training_profile",
+    "domain_warnings",
+    "count_warnings",
+    "check_training",
+    "TrainingDataWarning",
+    "WARNING_KINDS",
+]
 
 #: What a warning is about: the words before the colon that starts each one.
 WARNING_KINDS = ("too short", "silent", "clipped", "low rate", "duration", "codec")
@@ -44,6 +53,17 @@ _CLIPPED_LEVEL = 0.999
 _CLIPPED_SHARE = 1e-3
 # Durations outside [training shortest / 2, training longest * 2] are far from the training clips'.
 _DURATION_FACTOR = 2.0
+# A training clip whose peak is this many dB below the training clips' median peak is far quieter
+# than the rest: another gain, another microphone, the machine off.
+_QUIET_DB = 30.0
+# A training clip holds nothing to learn from when it is silent, or shorter than this share of one
+# analysis window: the front end pads a short clip to a window, and the padding is then most of it
+# (the paper machine's 21 ms snippets, a third of a 64 ms window, are still learned from).
+_UNUSABLE_WINDOW_SHARE = 0.25
+
+
+class TrainingDataWarning(UserWarning):
+    """Some training clips are unlike usable recordings of a machine (too short, silent, clipped, low rate, quiet)."""
 
 
 class ClipProfile(NamedTuple):
@@ -160,3 +180,70 @@ def count_warnings(per_clip):
         for kind in {warning.partition(":")[0] for warning in warnings}:
             counts[kind] += 1
     return {kind: n for kind, n in counts.items() if n}
+
+
+def check_training(profiles, sr, min_samples=None):
+    """The checks that scoring applies, run on the training clips: a summary line, or a refusal.
+
+    Parameters
+    ----------
+    profiles : list of ClipProfile
+        The training clips' (or segments').
+    sr : int
+        The model's sample rate.
+    min_samples : int or None
+        Samples in one analysis window of the model's front end.
+
+    Returns
+    -------
+    str
+        One line on how many clips are of each kind, ``""`` where none is: too short, silent,
+        clipped, low rate, and quiet (a peak far below the other clips').
+
+    Raises
+    ------
+    ValueError
+        Where no clip is usable: every one is silent or holds less than a quarter of one
+        analysis window.
+
+    Examples
+    --------
+    >>> from audioad.audio import AudioSource
+    >>> wav = AudioSource(16000, "WAV PCM_16")
+    >>> loud, faint = profile_clip(np.full(16000, 0.5), 16000, wav), profile_clip(np.full(16000, 0.001), 16000, wav)
+    >>> silent = profile_clip(np.zeros(16000), 16000, wav)
+    >>> print(check_training([loud, loud, faint, silent], 16000, 1024))
+    2 of 4 training clips are unlike a usable recording: 1 silent, 1 quiet (54 dB below the others)
+    >>> check_training([silent] * 3, 16000)
+    Traceback (most recent call last):
+    ...
+    ValueError: none of the 3 training clips is usable: 3 silent; record the machine running normally ...
+    """
+    per_clip = [
+        [w for w in domain_warnings(p, None, sr, min_samples) if w.partition(":")[0] in WARNING_KINDS] for p in profiles
+    ]
+    counts = count_warnings(per_clip)
+    too_short = None if min_samples is None else _UNUSABLE_WINDOW_SHARE * min_samples / sr
+    unusable = sum(
+        (p.peak is not None and p.peak < _SILENCE_PEAK) or (too_short is not None and p.seconds < too_short)
+        for p in profiles
+    )
+    peaks = np.array([p.peak for p in profiles if p.peak is not None and p.peak >= _SILENCE_PEAK])
+    quiet = []
+    if len(peaks) > 1:
+        median = float(np.median(peaks))
+        quiet = [20 * np.log10(median / peak) for peak in peaks if 20 * np.log10(median / peak) > _QUIET_DB]
+    kinds = ", ".join(f"{n} {kind}" for kind, n in counts.items())
+    if profiles and unusable == len(profiles):
+        short = [w for warnings in per_clip for w in warnings if w.startswith("too short")]
+        why = f" ({short[0].partition(': ')[2]})" if short else ""
+        raise ValueError(
+            f"none of the {len(profiles)} training clips is usable: {kinds}{why}; record the machine running "
+            "normally for longer than one analysis window, with sound on the recording"
+        )
+    if quiet:
+        kinds += f"{', ' if kinds else ''}{len(quiet)} quiet ({max(quiet):.0f} dB below the others)"
+    odd = sum(bool(w) for w in per_clip) + len(quiet)
+    if not odd:
+        return ""
+    return f"{min(odd, len(profiles))} of {len(profiles)} training clips are unlike a usable recording: {kinds}"

@@ -21,7 +21,7 @@ from scipy.stats import binom
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
-from ..domain import domain_warnings, training_profile
+from ..domain import TrainingDataWarning, check_training, domain_warnings, training_profile
 from ..segments import training_segment_plan
 from ..thresholds import threshold as fit_threshold
 from .folds import TRAINING_FOLDS, clips_of, consecutive_folds, fold_scores
@@ -279,6 +279,13 @@ class ClipDetector(BaseDetector):
         -------
         self
 
+        Raises
+        ------
+        ValueError
+            Where no training clip is usable (all silent or far shorter than one analysis window,
+            :func:`audioad.domain.check_training`); where some are unlike a usable recording, a
+            :class:`~audioad.domain.TrainingDataWarning` says how many of each kind.
+
         Examples
         --------
         >>> import numpy as np
@@ -295,6 +302,11 @@ class ClipDetector(BaseDetector):
             features, profiles = self._features_and_profiles(X, progress, observe=levels)
         else:
             features, profiles = segment_features(self, X, *plan, progress=progress, observe=levels)
+        # The checks scoring applies, before anything is learned: a model of silence or of 4 ms
+        # clips scores every later recording as out of domain.
+        odd = check_training(profiles, self.sr, self.frontend.window_samples)
+        if odd:
+            warnings.warn(TrainingDataWarning(f"{odd}; learned from all the same"), stacklevel=2)
         self._set_n_classes(y)
         self.fit_features(features)
         self.training_audio_ = training_profile(profiles)
