@@ -1,5 +1,9 @@
 """Training data checked before it is learned (issue 24, items 4-9): layouts, the domain checks, --set, torch."""
 
+import re
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -78,3 +82,69 @@ def test_fit_refuses_where_nothing_usable_is_left(tmp_path):
     run = audioad("fit", folder, "--detector", "mel-knn", "--out", tmp_path / "m", "-q")
     assert run.returncode == 1 and not (tmp_path / "m.audioad").exists()
     assert "none of the 3 training clips is usable: 3 too short (4 ms, less than one analysis window" in run.stderr
+
+
+# -- 8: --set values checked before any clip is read ---------------------------------------------------
+
+
+def test_a_bad_set_value_is_a_usage_error_before_any_clip_is_read(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import audioad.collect
+    from audioad.cli import main
+
+    def never(*args, **kwargs):
+        raise AssertionError("a clip was looked for before the --set values were checked")
+
+    monkeypatch.setattr(audioad.collect, "collect", never)
+    runner = CliRunner()
+    for setting in ("contamination=2", "contamination=0"):
+        result = runner.invoke(main, ["fit", str(tmp_path), "--set", setting, "--out", str(tmp_path / "m")])
+        assert result.exit_code == 2 and "contamination must be in (0, 0.5]" in result.output, result.output
+
+
+def test_a_misspelt_set_key_gets_a_suggestion(tmp_path):
+    run = audioad("fit", tmp_path, "--set", "n_mel=64", "--out", tmp_path / "m")
+    assert run.returncode == 2 and "no parameter 'n_mel'; did you mean n_mels?" in run.stderr
+
+
+def test_the_help_example_of_set_is_valid_for_the_default():
+    from audioad.cli import build_detector
+
+    run = audioad("fit", "--help")
+    example = re.search(r"e\.g\. --set (\S+__\S+?)\. ", " ".join(run.stdout.split())).group(1)
+    assert example == "frame_detector__top_fraction=0.2"
+    assert build_detector("default", [example]).frame_detector.top_fraction == 0.2
+
+
+# -- 9: a missing dependency said up front -------------------------------------------------------------
+
+
+def test_audio_ae_without_torch_is_one_line_before_reading(tmp_path):
+    folder = tmp_path / "train"
+    for i in range(3):
+        noise(folder / f"n{i}.wav", seed=i)
+    code = textwrap.dedent(
+        f"""
+        import sys
+
+        class NoTorch:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] == "torch":
+                    raise ModuleNotFoundError(f"No module named {{name!r}}")
+
+        sys.meta_path.insert(0, NoTorch())
+        import audioad.collect
+        from audioad.cli import main
+
+        def never(*args, **kwargs):
+            raise AssertionError("clips were read")
+
+        audioad.collect.collect = never
+        sys.exit(main(["fit", {str(folder)!r}, "--detector", "audio-ae", "--out", {str(tmp_path / "m")!r}]))
+        """
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2, run.stderr
+    assert "Traceback" not in run.stderr and len(run.stderr.strip().splitlines()) == 1
+    assert "needs torch; install it with `pip install audioad[deep]`" in run.stderr

@@ -24,6 +24,7 @@ Guarantees:
 from __future__ import annotations
 
 import csv
+import difflib
 import json
 import sys
 import time
@@ -267,15 +268,24 @@ def build_detector(name, settings):
         except ValueError:
             unknown.append(key)
     if unknown:
+        settable = _settable(detector)
+        # A member's parameter is also set by its name alone: offer both spellings.
+        names = sorted({part for key in settable if " " not in key for part in (key, key.rpartition("__")[2])})
+        close = [difflib.get_close_matches(key, names, n=1) for key in unknown]
+        hint = "; ".join(f"did you mean {match[0]}?" for match in close if match)
         raise click.UsageError(
-            f"cannot make detector {name!r}: it has no parameter {', '.join(map(repr, unknown))}; "
-            f"its parameters are: {', '.join(_settable(detector))}"
+            f"cannot make detector {name!r}: it has no parameter {', '.join(map(repr, unknown))}"
+            + (f"; {hint}" if hint else "")
+            + f"\nits parameters are: {', '.join(settable)}"
         )
     try:
         detector.check_parameters()
     # A value of the wrong kind or out of range; check_parameters names the parameter.
     except (ValueError, TypeError) as exc:
         raise click.UsageError(f"cannot make detector {name!r}: {exc}") from exc
+    # A dependency the detector needs is missing (torch): one line, before any clip is read.
+    except ImportError as exc:
+        raise Refused(f"cannot make detector {name!r}: {exc}") from exc
     return detector
 
 
@@ -318,7 +328,7 @@ def detector_option(function):
         metavar="KEY=VALUE",
         help=(
             "A detector parameter (repeatable), e.g. --set n_mels=64; an ensemble member's as "
-            "MEMBER__KEY, e.g. --set window_knn__top_fraction=0.2. A wrong KEY lists the valid ones."
+            "MEMBER__KEY, e.g. --set frame_detector__top_fraction=0.2. A wrong KEY lists the valid ones."
         ),
     )(function)
 

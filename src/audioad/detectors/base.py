@@ -155,6 +155,14 @@ class ClipDetector(BaseDetector):
         rule = getattr(self, "threshold_rule", "contamination")
         if rule not in ("contamination", "gamma"):
             raise ValueError(f"threshold_rule must be 'contamination' or 'gamma', got {rule!r}")
+        contamination = getattr(self, "contamination", 0.1)
+        # Checked here, before any clip is read, not only where the threshold is set after fitting.
+        if isinstance(contamination, bool) or not (
+            isinstance(contamination, (int, float, np.integer, np.floating)) and 0 < contamination <= 0.5
+        ):
+            raise ValueError(
+                f"contamination must be in (0, 0.5] (the expected share of anomalous clips), got {contamination!r}"
+            )
 
     def fit_features(self, features):
         """Learn from the features of the training clips; return ``self``."""
