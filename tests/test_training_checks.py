@@ -148,3 +148,22 @@ def test_audio_ae_without_torch_is_one_line_before_reading(tmp_path):
     assert run.returncode == 2, run.stderr
     assert "Traceback" not in run.stderr and len(run.stderr.strip().splitlines()) == 1
     assert "needs torch; install it with `pip install audioad[deep]`" in run.stderr
+
+
+# -- 2: the band the model hears -----------------------------------------------------------------------
+
+
+def test_fit_info_and_report_say_which_band_the_model_hears(tmp_path):
+    folder = tmp_path / "lathe48k"
+    for i in range(6):
+        noise(folder / f"n{i}.wav", seed=i, sr=48000)
+    model = tmp_path / "lathe.audioad"
+    run = audioad("fit", folder, "--detector", "mel-knn", "--out", model, "-q")
+    assert run.returncode == 0, run.stderr
+    band = "hears 0-8 kHz of 48 kHz recordings; 8-24 kHz left out"
+    assert f"the model {band} (--set sr=48000 hears it all)" in run.stdout
+    info = audioad("info", model)
+    assert f"band            {band}" in info.stdout
+    report = audioad("report", model, folder / "n0.wav", "--out", tmp_path / "r.html", "-q")
+    assert report.returncode == 0, report.stderr
+    assert band in (tmp_path / "r.html").read_text()

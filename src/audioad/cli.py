@@ -454,6 +454,7 @@ def fit(train, detector_name, settings, out, force, on_error, window_rate, segme
         f"fitted {detector_name} ({type(detector).__name__}) on {fitted_on} in "
         f"{time.perf_counter() - started:.1f} s; threshold {detector.threshold_:.4g}{window}; saved {out}"
     )
+    click.echo(_band(detector))
     if failed:
         raise Failure(f"{_unreadable(failed, len(clips))}; the model was fitted on the others")
 
@@ -1324,7 +1325,8 @@ def report(model, inputs, out, top, title, force, n_jobs, quiet):
         table = [known.get(str(Path(p).resolve())) for p in paths]
         if not any(info is not None and info.label is not None for info in table):
             table = None
-        page = report_from_scores(detector, inputs[0], table=table, title=title, top=top, about=[("Model file", model)])
+        about = [("Model file", model), ("Band", _band(detector))]
+        page = report_from_scores(detector, inputs[0], table=table, title=title, top=top, about=about)
         write_report(page, out)
         click.echo(
             f"wrote {out}: {len(paths)} clips from {inputs[0]}, the {min(top, len(paths))} highest-scoring in full"
@@ -1340,10 +1342,25 @@ def report(model, inputs, out, top, title, force, n_jobs, quiet):
     if not any(info is not None and info.label is not None for info in table):
         table = None
     page = build_report(
-        detector, clips, table=table, title=title, top=top, about=[("Model file", str(model))], progress=not quiet
+        detector,
+        clips,
+        table=table,
+        title=title,
+        top=top,
+        about=[("Model file", str(model)), ("Band", _band(detector))],
+        progress=not quiet,
     )
     write_report(page, out)
     click.echo(f"wrote {out}: {len(clips)} clips, the {min(top, len(clips))} highest-scoring shown in full")
+
+
+def _band(detector):
+    """``the model hears 0-8 kHz of 48 kHz recordings; ...``, with the option that hears the rest."""
+    from .domain import band_heard
+
+    rates = (getattr(detector, "training_audio_", None) or {}).get("rates", [])
+    band = f"the model {band_heard(detector.sr, rates)}"
+    return band + (f" (--set sr={max(rates)} hears it all)" if "left out" in band else "")
 
 
 def _is_html(path):
@@ -1458,6 +1475,8 @@ def info(model, list_detectors):
         f"training clips  {training['n_clips']}, scores {training['score_mean']:.4g} ± {training['score_std']:.4g}"
     )
     click.echo(f"threshold       {training['threshold']:.6g}")
+    if "band" in training:
+        click.echo(f"band            {training['band']}")
     click.echo("parameters")
     members, nested = {}, {}
     for key, value in sorted(header["params"].items()):

@@ -112,11 +112,49 @@ def training_profile(profiles):
     Returns
     -------
     dict
-        ``seconds``: [shortest, longest]; ``codecs``: the sorted codecs of the training files.
+        ``seconds``: [shortest, longest]; ``codecs``: the sorted codecs of the training files;
+        ``rates``: the sorted sample rates the training clips were recorded at, where known.
     """
     seconds = [p.seconds for p in profiles]
     codecs = sorted({p.codec for p in profiles if p.codec is not None})
-    return {"seconds": [float(min(seconds)), float(max(seconds))], "codecs": codecs}
+    rates = sorted({int(p.rate) for p in profiles if p.rate is not None})
+    return {"seconds": [float(min(seconds)), float(max(seconds))], "codecs": codecs, "rates": rates}
+
+
+def _khz(hz):
+    return f"{hz / 1000:.3g}"
+
+
+def band_heard(sr, rates):
+    """Which band a model at ``sr`` hears of recordings made at ``rates``, and what it leaves out.
+
+    A model hears up to half its sample rate (its Nyquist frequency); the recordings may hold more.
+
+    Parameters
+    ----------
+    sr : int
+        The model's sample rate.
+    rates : iterable of int
+        The rates the recordings were made at (a training profile's ``rates``); empty where unknown.
+
+    Examples
+    --------
+    >>> band_heard(16000, [48000])
+    'hears 0-8 kHz of 48 kHz recordings; 8-24 kHz left out'
+    >>> band_heard(16000, [16000, 44100])
+    'hears 0-8 kHz of 16-44.1 kHz recordings; up to 8-22.1 kHz left out'
+    >>> band_heard(16000, [16000]), band_heard(16000, [])
+    ('hears 0-8 kHz, the whole band of its 16 kHz recordings', 'hears 0-8 kHz')
+    """
+    rates = sorted(set(rates))
+    heard = f"hears 0-{_khz(sr / 2)} kHz"
+    if not rates:
+        return heard
+    made = _khz(rates[0]) if len(rates) == 1 else f"{_khz(rates[0])}-{_khz(rates[-1])}"
+    if rates[-1] <= sr:
+        return f"{heard}, the whole band of its {made} kHz recordings"
+    upto = "" if len(rates) == 1 else "up to "
+    return f"{heard} of {made} kHz recordings; {upto}{_khz(sr / 2)}-{_khz(rates[-1] / 2)} kHz left out"
 
 
 def domain_warnings(profile, training, sr, min_samples=None):

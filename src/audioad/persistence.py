@@ -203,6 +203,7 @@ def save(detector, path):
     import numpy as np
 
     from .detectors.base import ClipDetector
+    from .domain import band_heard
 
     if not isinstance(detector, ClipDetector):
         raise TypeError(f"only audioad detectors can be saved, got {type(detector).__name__}")
@@ -221,6 +222,7 @@ def save(detector, path):
             "threshold": float(detector.threshold_),
             "score_mean": float(np.mean(detector.decision_scores_)),
             "score_std": float(np.std(detector.decision_scores_)),
+            "band": band_heard(detector.sr, (getattr(detector, "training_audio_", None) or {}).get("rates", [])),
         },
         "state": writer.encode(detector.fitted_state(), "state"),
     }
@@ -296,7 +298,8 @@ def read_header(path):
     dict
         ``format``, ``format_version``, ``audioad_version``, ``created``,
         ``detector`` (class path), ``params`` (plain values) and ``training``
-        (number of clips, threshold, mean and std of the training scores).
+        (number of clips, threshold, mean and std of the training scores, and since audioad
+        0.1 the band the model hears of its training recordings: :func:`audioad.domain.band_heard`).
     """
     archive, header = _open(path)
     archive.close()
