@@ -167,3 +167,28 @@ def test_fit_info_and_report_say_which_band_the_model_hears(tmp_path):
     report = audioad("report", model, folder / "n0.wav", "--out", tmp_path / "r.html", "-q")
     assert report.returncode == 0, report.stderr
     assert band in (tmp_path / "r.html").read_text()
+
+
+# -- 11: the smaller things ----------------------------------------------------------------------------
+
+
+def test_fit_on_a_missing_folder_names_it_not_x(tmp_path):
+    run = audioad("fit", tmp_path / "nonexistent", "--out", tmp_path / "m", "-q")
+    assert run.returncode == 1 and "nonexistent (file not found" in run.stderr
+    assert "X holds" not in run.stderr and "--segment" not in run.stderr
+
+
+def test_notes_name_the_option_not_the_python_argument(tmp_path):
+    sf.write(tmp_path / "long.wav", 0.1 * np.random.default_rng(0).standard_normal(SR * 70), SR)
+    run = audioad("fit", tmp_path / "long.wav", "--detector", "mel-knn", "--out", tmp_path / "new" / "m", "-q")
+    assert run.returncode == 0, run.stderr
+    assert "(pass --segment to choose)" in run.stderr and "segment=" not in run.stderr
+    assert f"note: made the folder {tmp_path / 'new'} for the model file" in run.stderr
+
+
+def test_watch_on_a_missing_folder_says_only_that(tmp_path):
+    sf.write(tmp_path / "n.wav", 0.1 * np.random.default_rng(0).standard_normal(SR * 20), SR)
+    fitted = audioad("fit", tmp_path / "n.wav", "--segment", "2s", "--detector", "mel-knn", "--out", tmp_path / "m")
+    assert fitted.returncode == 0, fitted.stderr
+    run = audioad("watch", tmp_path / "m.audioad", tmp_path / "nonexistent", "--out", tmp_path / "w.csv")
+    assert run.returncode == 2 and "not a folder" in run.stderr and "note:" not in run.stderr

@@ -127,7 +127,8 @@ def notices():
 
         def show(message, category, *args, **kwargs):
             if issubclass(category, SegmentNotice):
-                click.echo(f"note: {message}", err=True)
+                # The library names the Python argument; here it is the option.
+                click.echo(f"note: {str(message).replace('segment=', '--segment')}", err=True)
             elif issubclass(category, TrainingDataWarning):
                 click.echo(f"warning: {message}; leave those clips out, or record them again", err=True)
             else:
@@ -208,6 +209,8 @@ def _fit_on_readable(detector, clips, on_error, progress, segment=None, hop=None
     failed = header_errors(clips) if on_error == "skip" else []
     bad = {e.index for e in failed}
     todo = [clip for i, clip in enumerate(clips) if i not in bad]
+    if not todo:
+        raise Failure(f"cannot fit: {_unreadable(failed, len(clips))}; name files or folders of recordings")
     while True:
         try:
             with notices():
@@ -440,6 +443,8 @@ def fit(train, detector_name, settings, out, force, on_error, window_rate, segme
         except ValueError as exc:
             raise Failure(f"cannot set a window threshold: {exc}") from exc
         window = f"; window threshold {threshold:.4g} ({window_rate:g} of held-out normal windows above)"
+    if not out.parent.exists():
+        click.echo(f"note: made the folder {out.parent} for the model file", err=True)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     detector.save(out)
     from .collect import counted
@@ -1134,11 +1139,6 @@ def watch(
     if not seconds:
         raise click.UsageError(f"{model} does not say how long its training clips were: pass --segment")
     step = _duration(hop, "--hop") or seconds
-    normal = held_out_normal(detector, calibrate, seconds, step)
-    level = segment_threshold(detector, threshold, false_alarm_rate, normal)
-    detector.threshold_ = level
-    levels = calibrated_file_threshold(detector, [(seconds, step)], verdict, file_false_alarm_rate, normal)
-    alert_level = levels.alarm
     state_path = Path(state) if state else Path(f"{out}.state.json")
     folder = card = None
     try:
@@ -1151,6 +1151,12 @@ def watch(
             folder = FolderSource(source, settle, growing=growing)
     except (OutputFileError, ValueError, ImportError) as exc:
         raise Refused(str(exc)) from exc
+    # After the source is checked: a note on thresholds before "no such folder" would mislead.
+    normal = held_out_normal(detector, calibrate, seconds, step)
+    level = segment_threshold(detector, threshold, false_alarm_rate, normal)
+    detector.threshold_ = level
+    levels = calibrated_file_threshold(detector, [(seconds, step)], verdict, file_false_alarm_rate, normal)
+    alert_level = levels.alarm
     alert = AlertRule(verdict, clear, saved.flags, saved.active)
     if log_file:
         log_to(log_file)
