@@ -192,3 +192,41 @@ def test_watch_on_a_missing_folder_says_only_that(tmp_path):
     assert fitted.returncode == 0, fitted.stderr
     run = audioad("watch", tmp_path / "m.audioad", tmp_path / "nonexistent", "--out", tmp_path / "w.csv")
     assert run.returncode == 2 and "not a folder" in run.stderr and "note:" not in run.stderr
+
+
+# -- 10: manifests ---------------------------------------------------------------------------------------
+
+
+def two_pumps(root):
+    """A manifest of two pumps told apart by a 'condition' column only (no 'machine', no 'section')."""
+    lines = ["path,label,group,condition"]
+    for machine, hz in (("pumpA", 150), ("pumpB", 400)):
+        t = np.arange(8000) / SR
+        for i in range(6):
+            wave = 0.3 * np.sin(2 * np.pi * hz * t) + 0.02 * np.random.default_rng(i).standard_normal(8000)
+            root.mkdir(parents=True, exist_ok=True)
+            sf.write(root / f"{machine}_{i}.wav", wave, SR)
+            lines.append(f"{machine}_{i}.wav,normal,{machine}{i},{machine}")
+        for i in range(3):
+            noise(root / f"{machine}_a{i}.wav", seed=50 + i, loud=0.3)
+            lines.append(f"{machine}_a{i}.wav,anomaly,{machine}a{i},{machine}")
+    (root / "manifest.csv").write_text("\n".join(lines) + "\n")
+    return root / "manifest.csv"
+
+
+def test_a_manifest_without_machine_but_with_another_category_is_warned_and_none_is_never_printed(tmp_path):
+    manifest = two_pumps(tmp_path / "pumps")
+    report = tmp_path / "r.html"
+    run = audioad("evaluate", manifest, "--detector", "mel-knn", "--report", report, "-q")
+    assert run.returncode == 0, run.stderr
+    assert "has no 'machine' or 'section' column" in run.stderr and "'condition' (pumpA, pumpB)" in run.stderr
+    assert "None" not in run.stdout and "None" not in report.read_text()
+    fit = audioad("fit", manifest, "--detector", "mel-knn", "--out", tmp_path / "m", "-q")
+    assert fit.returncode == 0 and "'condition' (pumpA, pumpB)" in fit.stderr
+
+
+def test_the_readme_lists_a_manifests_columns():
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme[readme.index("### Manifest columns") :]
+    for column in ("path", "label", "machine", "section", "domain", "split", "group"):
+        assert f"`{column}`" in section[:3000], column

@@ -92,16 +92,22 @@ def collect_clips(inputs, training=False):
     when the manifest has splits, those of the train split.
     """
     from .collect import collect
-    from .datasets import GroupWarning
+    from .datasets import GroupWarning, ManifestWarning
 
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(record=True) as caught:
             # Which clips share a recording matters to a train/test split, which fit and score do not make.
             warnings.simplefilter("ignore", GroupWarning)
+            warnings.simplefilter("always", ManifestWarning)
             clips, collected = collect(inputs, training=training)
     # What collect raises for a folder without audio or a manifest it cannot read.
     except (FileNotFoundError, ValueError) as exc:
         raise click.UsageError(str(exc)) from exc
+    for warning in caught:
+        if issubclass(warning.category, ManifestWarning):
+            click.echo(f"warning: {warning.message}", err=True)
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     if collected.notice():
         click.echo(collected.notice(), err=True)
     if not clips:
@@ -884,7 +890,7 @@ def evaluate(dataset, detector_name, settings, out, year, seed, force, report_pa
     """
     import numpy as np
 
-    from .datasets import GroupWarning, read_dataset, write_dcase_results
+    from .datasets import GroupWarning, ManifestWarning, read_dataset, write_dcase_results
     from .evaluation import CONDITION_COLUMNS
     from .evaluation import evaluate as run_evaluation
     from .metrics import format_table
@@ -893,12 +899,13 @@ def evaluate(dataset, detector_name, settings, out, year, seed, force, report_pa
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", GroupWarning)
+            warnings.simplefilter("always", ManifestWarning)
             table = read_dataset(dataset)
     # What read_dataset raises for a folder or manifest it cannot read (no layout, missing files, bad rows).
     except (FileNotFoundError, ValueError) as exc:
         raise _usage_error(exc) from exc
     for warning in caught:
-        if issubclass(warning.category, GroupWarning):
+        if issubclass(warning.category, (GroupWarning, ManifestWarning)):
             click.echo(f"warning: {warning.message}", err=True)
         else:
             warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
@@ -1202,13 +1209,14 @@ def _trained(detector_name, settings, training, thresholds):
     """What evaluate fitted: the detector, its parameters, and the clips each section's model learned from."""
     import os
 
+    from .datasets import section_name
     from .report import describe_detector
 
     lines = [f"detector: {detector_name}: {describe_detector(build_detector(detector_name, settings))}"]
     for (machine, section), paths in sorted(training.items(), key=lambda item: tuple(map(str, item[0]))):
         where = os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in paths]) if paths else "-"
         lines.append(
-            f"  {machine} section {section}: fitted on {len(paths)} normal clips in {where}; "
+            f"  {section_name(machine, section)}: fitted on {len(paths)} normal clips in {where}; "
             f"threshold {thresholds[(machine, section)]:.4g}"
         )
     return "\n".join(lines)

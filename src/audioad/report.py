@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .audio import is_long_file, load_audio, load_excerpt
+from .datasets import section_name
 from .metrics import auc, check_labels, pauc, rates_at
 
 __all__ = [
@@ -644,7 +645,7 @@ def evaluation_report(evaluation, *, collected=None, title="audioad evaluation",
             "score": r["score"],
             "flagged": r["decision"],
             "truth": r["label"],
-            "section": f"{r['machine']} {r['section']}",
+            "section": section_name(r["machine"], r["section"]),
             "condition": r["domain"],
             "explanation": collected.explanations.get(r["path"], ""),
         }
@@ -653,20 +654,22 @@ def evaluation_report(evaluation, *, collected=None, title="audioad evaluation",
     thresholds = evaluation.thresholds
     single = next(iter(thresholds.values())) if len(thresholds) == 1 else None
     ax = None
-    for key in sorted({(r["machine"], str(r["section"])) for r in evaluation.results}):
-        chosen = [r for r in evaluation.results if (r["machine"], str(r["section"])) == key]
+    for key in sorted({(r["machine"], r["section"]) for r in evaluation.results}, key=str):
+        chosen = [r for r in evaluation.results if (r["machine"], r["section"]) == key]
         labels = check_labels([r["label"] for r in chosen]).ravel()
         if 0 < labels.sum() < labels.size:
-            ax = plot_roc(labels, [r["score"] for r in chosen], label=" ".join(key), ax=ax).axes[0]
+            ax = plot_roc(labels, [r["score"] for r in chosen], label=section_name(*key), ax=ax).axes[0]
     figures = [("ROC curve of each section", _png(ax.figure))] if ax is not None else []
     scores = np.array([r["score"] for r in rows])
     labels = check_labels([r["truth"] for r in rows]).ravel()
     figures.append(("Score histogram", _png(plot_score_histogram(scores, labels, single))))
     # The cards pool every clip; DCASE's figures are per section, then averaged.
     lines = [(f"{name} (DCASE)", f"{value:.3f}") for name, value in evaluation.summary().items()]
-    lines += [(f"Model of {m} section {s}", f"threshold {t:.4g}") for (m, s), t in sorted(thresholds.items())]
-    for (machine, section), paths in sorted(evaluation.training.items()):
-        lines.append((f"Trained {machine} section {section} on", f"{len(paths)} normal clips"))
+    lines += [
+        (f"Model of {section_name(*key)}", f"threshold {t:.4g}") for key, t in sorted(thresholds.items(), key=str)
+    ]
+    for key, paths in sorted(evaluation.training.items(), key=str):
+        lines.append((f"Trained {section_name(*key)} on", f"{len(paths)} normal clips"))
     return render_report(
         rows, title=title, threshold=single, about=[*about, *lines], figures=figures, details=collected.details
     )
