@@ -43,3 +43,21 @@ def test_a_threshold_that_does_not_fit_the_recording_is_said():
 
 def test_times_read_as_hours_minutes_seconds():
     assert [hms(s) for s in (0, 59.6, 420, 3600 * 2 + 61)] == ["0:00:00", "0:01:00", "0:07:00", "2:01:01"]
+
+
+def test_an_explanation_without_a_departing_band_says_what_did():
+    """Issue 24, 3: a clip flagged by how its sound fluctuates read "no band departs from normal", no more."""
+    from audioad.explain import Explanation
+
+    n_mels, n_frames = 8, 200
+    edges = np.array([0, 250, 500, 1000, 2000, 4000, 5000, 6000, 8000], dtype=float)
+    reference = {"quantiles": [0.01, 0.5, 0.99], "levels": np.array([[-50.0] * 8, [-45.0] * 8, [-40.0] * 8])}
+    spectrogram = np.full((n_mels, n_frames), -45.0)
+    spectrogram[4] += 9.0 * np.sign(np.sin(np.arange(n_frames)))  # 2-4 kHz swings over 18 dB, normal 10 dB
+    deviation = spectrogram - reference["levels"][1][:, None]
+    explanation = Explanation("clip 0", [], deviation, spectrogram, np.arange(n_frames) * 0.032, edges, reference)
+    assert explanation.summary() == (
+        "no band departs from normal; its sound fluctuates unlike normal in 2.0-4.0 kHz (over 18 dB, normal 10 dB)"
+    )
+    steady = Explanation("clip 1", [], deviation * 0, spectrogram * 0 - 45.0 + 0.1, None, edges, reference)
+    assert steady.summary().startswith("no band departs from normal; nearest to departing:")
