@@ -167,7 +167,7 @@ def test_a_fault_below_a_guessed_alarm_level_is_unusual_with_what_to_do(scored):
         return
     assert summary["verdict"] == "unusual" and ": normal;" not in line
     assert line.startswith(f"{summary['path']}: unusual, review it: 0:02:00-0:02:10 scores ")
-    assert "above all 14 segments of normal running the model held out" in line
+    assert "higher than all 14 segments of normal running the model was tested on" in line
     assert "record 20 more minutes of normal running and fit again, or pass --calibrate normal.wav" in line
     assert "unusual" in run.stdout.splitlines()[-1]
 

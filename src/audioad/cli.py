@@ -1178,9 +1178,10 @@ def watch(
         what = f"{source} ({'WAV files scored as they grow' if growing else 'files scored once complete'})"
     else:
         what = "standard input"
+    when = "any segment is" if str(verdict) == "any" else f"{verdict} segments are"
     click.echo(
         f"watching {what}: {seconds:g} s segments every {step:g} s; "
-        f"label threshold {level:.4g}; alert when {verdict} above {alert_level:.4g}; rows to {out}",
+        f"segment threshold {level:.3g}; alarm when {when} above {alert_level:.3g}; rows to {out}",
         err=True,
     )
     with RowWriter(out, WATCH_COLUMNS, append=True, fingerprint=model_fingerprint(model)) as rows:

@@ -28,8 +28,8 @@ Examples
 >>> scores[42] = 1.5  # 0:07:00
 >>> summary = summarize(0, "motor.wav", starts, starts + 10, scores, levels.segment, levels.alarm)
 >>> print(file_verdict(summary, levels).line("motor.wav"))  # doctest: +NORMALIZE_WHITESPACE
-motor.wav: unusual, review it: 0:07:00-0:07:10 scores 1.5, above all 12 segments of normal running
-the model held out (up to 1); the alarm level 1.58 is a guess from their 2 minutes. Next: listen to
+motor.wav: unusual, review it: 0:07:00-0:07:10 scores 1.5, higher than all 12 segments of normal
+running the model was tested on (up to 1); the alarm level 1.58 is a guess from their 2 minutes. Next: listen to
 0:07:00-0:07:10; to settle the alarm level, record 20 more minutes of normal running and fit again,
 or set the thresholds from a normal recording the model did not learn from.
 """
@@ -121,8 +121,11 @@ class Levels(NamedTuple):
 
     @property
     def guessed(self):
-        """Whether the alarm level lies beyond the normal scores seen: an extrapolation, not a measurement."""
-        return self.rate * len(self.normal) < 1
+        """Whether the alarm level lies beyond the normal scores seen: an extrapolation, not a measurement.
+
+        Not where the extrapolation fell below the segment threshold, which then sets the alarm level.
+        """
+        return self.rate * len(self.normal) < 1 and self.alarm > self.segment
 
     @property
     def normal_minutes(self):
@@ -277,8 +280,8 @@ def file_verdict(summary, levels, calibrate=CALIBRATE):
         return Verdict(UNUSUAL, reason + stopped, advice)
     if summary.worst_score > highest:
         reason = (
-            f"{worst} scores {_number(summary.worst_score)}, above all {len(levels.normal)} segments of normal "
-            f"running the model held out (up to {_number(highest)})"
+            f"{worst} scores {_number(summary.worst_score)}, higher than all {len(levels.normal)} segments of "
+            f"normal running the model was tested on (up to {_number(highest)})"
         )
         if levels.guessed:
             minutes = levels.normal_minutes
@@ -314,8 +317,8 @@ def unusual_segment(start, end, score, levels):
     Examples
     --------
     >>> levels = alarm_levels(np.linspace(0, 1, 12), 0.9, hop=10.0)
-    >>> unusual_segment(420.0, 430.0, 1.5, levels)
-    '0:07:00-0:07:10 scores 1.5, above all normal running the model held out (up to 1), below the alarm level 1.58'
+    >>> unusual_segment(420.0, 430.0, 1.5, levels)  # doctest: +ELLIPSIS
+    '0:07:00-0:07:10 scores 1.5, higher than all normal running ... (up to 1), below the alarm level 1.58; listen to it'
     >>> unusual_segment(0.0, 10.0, 0.5, levels)
     ''
     """
@@ -323,6 +326,6 @@ def unusual_segment(start, end, score, levels):
     if not (highest < score <= levels.alarm):
         return ""
     return (
-        f"{hms(start)}-{hms(end)} scores {_number(score)}, above all normal running the model held out "
-        f"(up to {_number(highest)}), below the alarm level {_number(levels.alarm)}"
+        f"{hms(start)}-{hms(end)} scores {_number(score)}, higher than all normal running the model was tested "
+        f"on (up to {_number(highest)}), below the alarm level {_number(levels.alarm)}; listen to it"
     )

@@ -15,7 +15,7 @@ import math
 import warnings
 from typing import NamedTuple
 
-from ..audio import AudioInputError, clip_name
+from ..audio import AudioInputError, clip_name, source_of
 from ..segments import (
     MUCH_LONGER,
     FileSummaries,
@@ -132,7 +132,7 @@ def scoring_plan(detector, clips, segment=None, hop=None):
     --------
     >>> import numpy as np, warnings
     >>> from audioad import MelKNN
-    >>> clf = MelKNN().fit([np.random.default_rng(i).standard_normal(16000) for i in range(4)])
+    >>> clf = MelKNN().fit([0.1 * np.random.default_rng(i).standard_normal(16000) for i in range(4)])
     >>> with warnings.catch_warnings(record=True) as notices:
     ...     plan = scoring_plan(clf, [np.zeros(16000), np.zeros(16000 * 5)])
     >>> plan, str(notices[0].message).split(":")[0]
@@ -205,14 +205,18 @@ def segment_features(detector, X, segment, hop, progress=False, **options):
         For the first recording that cannot be read, naming its index and path.
     """
     clips = as_clips(X)
-    parts, profiles = [], []
+    parts, profiles, sources = [], [], {}
     for batch in _batches(clips, [(segment, hop)] * len(clips), detector.sr):
         if len(batch[-1]) == 2:
             error = batch[-1][1]
             raise error from error.__cause__
         features, batch_profiles = detector._features_and_profiles([piece[1] for piece in batch], False, **options)
         parts.append(features)
-        profiles.extend(batch_profiles)
+        # A segment is a bare waveform: its rate and codec are its recording's (the band heard, the low-rate check).
+        for piece, profile in zip(batch, batch_profiles):
+            if piece[0] not in sources:
+                sources[piece[0]] = source_of(clips[piece[0]])
+            profiles.append(profile._replace(rate=sources[piece[0]].rate, codec=sources[piece[0]].codec))
     return joined(parts), profiles
 
 
@@ -245,8 +249,8 @@ def iter_segment_scores(detector, X, segment=None, hop=None, threshold=None, pla
     --------
     >>> import numpy as np
     >>> from audioad import MelKNN
-    >>> clf = MelKNN().fit([np.random.default_rng(0).standard_normal(16000 * 8)], segment="1s")
-    >>> batches = iter_segment_scores(clf, [np.random.default_rng(1).standard_normal(16000 * 3)], segment="1s")
+    >>> clf = MelKNN().fit([0.1 * np.random.default_rng(0).standard_normal(16000 * 8)], segment="1s")
+    >>> batches = iter_segment_scores(clf, [0.1 * np.random.default_rng(1).standard_normal(16000 * 3)], segment="1s")
     >>> [(row.start, row.end, row.label) for batch in batches for row in batch]
     [(0.0, 1.0, 0), (1.0, 2.0, 0), (2.0, 3.0, 0)]
     """
