@@ -295,17 +295,12 @@ def file_verdict(summary, levels, calibrate=CALIBRATE):
             reason += f", but below the alarm level {_number(levels.alarm)} or too briefly for the rule"
             advice = f"listen to {worst}"
         return Verdict(UNUSUAL, reason + stopped, advice)
-    if summary.n_above:
-        reason = (
-            f"{summary.n_above} of {summary.n_segments} segments above the segment threshold "
-            f"{_number(levels.segment)}, as normal running has some; worst {worst} scores "
-            f"{_number(summary.worst_score)}, within normal running's scores (up to {_number(highest)})"
-        )
-    else:
-        reason = (
-            f"no segment of {summary.n_segments} above the segment threshold {_number(levels.segment)}; worst "
-            f"{worst} scores {_number(summary.worst_score)}"
-        )
+    some = ", as normal running has some" if summary.n_above else ""
+    reason = (
+        f"{summary.n_above} of {summary.n_segments} segments above the segment threshold "
+        f"{_number(levels.segment)}{some}; worst {worst} scores {_number(summary.worst_score)}, within normal "
+        f"running's scores (up to {_number(highest)})"
+    )
     return Verdict(NORMAL, reason + stopped, "")
 
 
