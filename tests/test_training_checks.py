@@ -230,3 +230,26 @@ def test_the_readme_lists_a_manifests_columns():
     section = readme[readme.index("### Manifest columns") :]
     for column in ("path", "label", "machine", "section", "domain", "split", "group"):
         assert f"`{column}`" in section[:3000], column
+
+
+# -- 7: a bare array at another rate ---------------------------------------------------------------------
+
+
+def test_a_bare_array_at_another_rate_is_warned():
+    import warnings
+
+    from audioad import MelKNN
+
+    rng = np.random.default_rng(0)
+    detector = MelKNN().fit([0.1 * rng.standard_normal(SR) for _ in range(6)])
+    at_48k = 0.1 * rng.standard_normal(48000)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        detector.decision_function([at_48k])
+    [warning] = [w for w in caught if "bare array" in str(w.message)]
+    assert "clip 0: a bare array is taken at the model's 16000 Hz" in str(warning.message)
+    assert "pass (waveform, 48000)" in str(warning.message)
+    assert detector.score_clips([at_48k]).warnings[0][-1].startswith("rate: ")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        detector.decision_function([(at_48k, 48000), 0.1 * rng.standard_normal(SR)])

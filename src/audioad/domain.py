@@ -5,7 +5,9 @@ clips gets a confident score that means little: a 10 ms clip (shorter than
 one analysis window), digital silence, a clip recorded at a lower rate than
 the model's (its upper bands are empty), a clip much shorter or longer than
 the training clips, a clipped recording, a file in another codec (MP3's
-filtering moves a normal clip's score). Each check gives a short warning in
+filtering moves a normal clip's score), a bare array that looks recorded at
+another rate (as long as a training clip at another common rate: taken at the
+model's rate, its sound is slowed down). Each check gives a short warning in
 the user's words; the score is still given.
 
 Examples
@@ -43,7 +45,7 @@ __all__ = [
 ]
 
 #: What a warning is about: the words before the colon that starts each one.
-WARNING_KINDS = ("too short", "silent", "clipped", "low rate", "duration", "codec")
+WARNING_KINDS = ("too short", "silent", "clipped", "low rate", "duration", "codec", "rate")
 
 # Below one step of 16-bit PCM: no recorded sound.
 _SILENCE_PEAK = 2.0**-15
@@ -53,6 +55,10 @@ _CLIPPED_LEVEL = 0.999
 _CLIPPED_SHARE = 1e-3
 # Durations outside [training shortest / 2, training longest * 2] are far from the training clips'.
 _DURATION_FACTOR = 2.0
+# Rates recorders use: a bare array as long as the training clips at one of these (not the
+# model's) looks recorded at it.
+_COMMON_RATES = (8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000, 88200, 96000)
+_SAME_LENGTH = 0.005
 # A training clip whose peak is this many dB below the training clips' median peak is far quieter
 # than the rest: another gain, another microphone, the machine off.
 _QUIET_DB = 30.0
@@ -197,6 +203,15 @@ def domain_warnings(profile, training, sr, min_samples=None):
         codecs = training["codecs"]
         if profile.codec is not None and codecs and profile.codec not in codecs:
             warnings.append(f"codec: {profile.codec}, the training files {', '.join(codecs)}")
+        if profile.rate is None and profile.codec is None and shortest == longest:
+            # A bare array has no rate: taken at the model's, a 48 kHz one lasts three times as long.
+            for rate in _COMMON_RATES:
+                if rate != sr and abs(profile.seconds * sr / rate - longest) <= _SAME_LENGTH * longest:
+                    warnings.append(
+                        f"rate: a bare array is taken at the model's {sr} Hz; it lasts {profile.seconds:.2f} s, "
+                        f"as long as a training clip at {rate} Hz: pass (waveform, {rate}) if it was recorded so"
+                    )
+                    break
     return warnings
 
 

@@ -420,8 +420,24 @@ class ClipDetector(BaseDetector):
         numpy.ndarray of shape (n_clips,)
         """
         check_is_fitted(self, ["decision_scores_", "threshold_", "labels_"])
-        clips, positions, parts, *_ = self._scores_with(X, on_error, self.score_features, progress)
+        clips, positions, parts, _, profiles = self._scores_with(X, on_error, self.score_features, progress)
+        self._warn_bare_rates(positions, profiles)
         return self._place(len(clips), positions, [np.asarray(p, dtype=np.float64) for p in parts], on_error)
+
+    def _warn_bare_rates(self, positions, profiles):
+        """Warn, once a call, where bare arrays look recorded at another rate than the model's (taken at it)."""
+        training = getattr(self, "training_audio_", None)
+        odd = [
+            (position, warning)
+            for where, chunk in zip(positions, profiles)
+            for position, profile in zip(where, chunk)
+            for warning in domain_warnings(profile, training, self.sr)
+            if warning.startswith("rate:")
+        ]
+        if odd:
+            position, warning = odd[0]
+            more = f" (and {len(odd) - 1} more)" if len(odd) > 1 else ""
+            warnings.warn(f"clip {position}{more}: {warning.partition(': ')[2]}", UserWarning, stacklevel=3)
 
     @staticmethod
     def _place(n_clips, positions, parts, on_error):
