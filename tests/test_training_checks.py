@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from conftest import audioad
+from conftest import audioad, rows
 
 from audioad.collect import collect
 
@@ -253,3 +253,24 @@ def test_a_bare_array_at_another_rate_is_warned():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         detector.decision_function([(at_48k, 48000), 0.1 * rng.standard_normal(SR)])
+
+
+# -- 6: channels that cancel when mixed ----------------------------------------------------------------
+
+
+def test_channels_that_cancel_when_mixed_are_said_to_not_silence(tmp_path):
+    folder = tmp_path / "train"
+    for i in range(6):
+        noise(folder / f"n{i}.wav", seed=i)
+    left = 0.1 * np.random.default_rng(7).standard_normal(SR // 2)
+    sf.write(tmp_path / "anti-phase.wav", np.stack([left, -left], axis=1), SR, subtype="FLOAT")
+    sf.write(tmp_path / "silence.wav", np.zeros((SR // 2, 2)), SR)
+    fitted = audioad("fit", folder, "--detector", "mel-knn", "--out", tmp_path / "m", "-q")
+    assert fitted.returncode == 0, fitted.stderr
+    out = tmp_path / "scores.csv"
+    run = audioad("score", tmp_path / "m.audioad", tmp_path / "anti-phase.wav", tmp_path / "silence.wav", "-o", out)
+    assert run.returncode == 0, run.stderr
+    by_name = {Path(row["path"]).name: row["warning"] for row in rows(out)}
+    assert "silent: its channels cancel when mixed to mono" in by_name["anti-phase.wav"]
+    assert "score one channel alone" in by_name["anti-phase.wav"]
+    assert by_name["silence.wav"].startswith("silent: digital silence")

@@ -29,6 +29,7 @@ codec: MP3 MPEG_LAYER_III, the training files WAV PCM_16
 
 from __future__ import annotations
 
+import os
 from typing import NamedTuple
 
 import numpy as np
@@ -36,6 +37,7 @@ import numpy as np
 __all__ = [
     "ClipProfile",
     "profile_clip",
+    "channels_peak",
     "training_profile",
     "domain_warnings",
     "count_warnings",
@@ -88,6 +90,9 @@ class ClipProfile(NamedTuple):
         file, read a block at a time).
     clipped : float or None
         Share of samples at full scale; None where not measured.
+    channel_peak : float or None
+        Where the mix is silent: the loudest channel's peak before mixing (channels that cancel
+        when mixed to mono have one); None otherwise.
     """
 
     seconds: float
@@ -95,21 +100,48 @@ class ClipProfile(NamedTuple):
     codec: str | None
     peak: float | None
     clipped: float | None
+    channel_peak: float | None = None
 
 
-def profile_clip(wave, sr, source):
+def channels_peak(item):
+    """The loudest channel's peak of a clip (a file, an array or a ``(waveform, rate)`` tuple) before mixing.
+
+    Read only for a clip whose mix is silent, to tell channels that cancel from silence.
+
+    Examples
+    --------
+    >>> channels_peak(np.array([[0.5, -0.25], [-0.5, 0.25]]))
+    0.5
+    """
+    from .audio import load_audio
+
+    # A bare array has no rate, and a peak needs none: any rate reads it as it is.
+    bare = not isinstance(item, (str, os.PathLike, tuple))
+    wave, _ = load_audio(item, sr=1 if bare else None, mono=False)
+    return float(np.abs(wave).max()) if wave.size else 0.0
+
+
+def profile_clip(wave, sr, source, item=None):
     """The :class:`ClipProfile` of a loaded waveform at ``sr`` from ``source`` (an :class:`~audioad.audio.AudioSource`).
+
+    ``item``, the clip as given, is read again where the mixed waveform is silent, to tell channels
+    that cancel (two microphones in anti-phase) from silence.
 
     Examples
     --------
     >>> from audioad.audio import AudioSource
     >>> profile_clip(np.array([0.0, 1.0, -0.5, 0.2]), 4, AudioSource(None, None))
-    ClipProfile(seconds=1.0, rate=None, codec=None, peak=1.0, clipped=0.25)
+    ClipProfile(seconds=1.0, rate=None, codec=None, peak=1.0, clipped=0.25, channel_peak=None)
+    >>> stereo = np.array([[0.5, -0.5, 0.5], [-0.5, 0.5, -0.5]])
+    >>> profile_clip(np.zeros(3), 3, AudioSource(None, None), item=(stereo, 3)).channel_peak
+    0.5
     """
     magnitude = np.abs(wave)
     peak = float(magnitude.max()) if len(wave) else 0.0
     clipped = float(np.count_nonzero(magnitude >= _CLIPPED_LEVEL)) / max(len(wave), 1)
-    return ClipProfile(len(wave) / sr, source.rate, source.codec, peak, clipped)
+    # A silent mix of a clip given whole: were its channels silent too, or did they cancel?
+    loudest = channels_peak(item) if item is not None and peak < _SILENCE_PEAK else None
+    return ClipProfile(len(wave) / sr, source.rate, source.codec, peak, clipped, loudest)
 
 
 def training_profile(profiles):
@@ -189,7 +221,14 @@ def domain_warnings(profile, training, sr, min_samples=None):
         clip_ms, window_ms = profile.seconds * 1000, min_samples / sr * 1000
         warnings.append(f"too short: {clip_ms:.0f} ms, less than one analysis window ({window_ms:.0f} ms)")
     if profile.peak is not None and profile.peak < _SILENCE_PEAK:
-        warnings.append("silent: digital silence")
+        if profile.channel_peak is not None and profile.channel_peak >= _SILENCE_PEAK:
+            loudest = 20 * np.log10(profile.channel_peak)
+            warnings.append(
+                f"silent: its channels cancel when mixed to mono (each up to {loudest:.0f} dB full scale, "
+                "in anti-phase); score one channel alone"
+            )
+        else:
+            warnings.append("silent: digital silence")
     if profile.clipped is not None and profile.clipped > _CLIPPED_SHARE:
         warnings.append(f"clipped: {profile.clipped:.1%} of samples at full scale")
     if profile.rate is not None and profile.rate < sr:
