@@ -274,3 +274,25 @@ def test_channels_that_cancel_when_mixed_are_said_to_not_silence(tmp_path):
     assert "silent: its channels cancel when mixed to mono" in by_name["anti-phase.wav"]
     assert "score one channel alone" in by_name["anti-phase.wav"]
     assert by_name["silence.wav"].startswith("silent: digital silence")
+
+
+def test_channel_scores_one_channel_alone(tmp_path):
+    folder = tmp_path / "train"
+    for i in range(6):
+        noise(folder / f"n{i}.wav", seed=i)
+    left = 0.1 * np.random.default_rng(7).standard_normal(SR // 2)
+    sf.write(tmp_path / "anti-phase.wav", np.stack([left, -left], axis=1), SR)
+    fitted = audioad("fit", folder, "--detector", "mel-knn", "--out", tmp_path / "m", "-q")
+    assert fitted.returncode == 0, fitted.stderr
+    mixed = audioad("score", tmp_path / "m.audioad", tmp_path / "anti-phase.wav", "-o", tmp_path / "mixed.csv")
+    assert "--channel N scores channel N alone" in mixed.stderr
+    run = audioad(
+        "score", tmp_path / "m.audioad", tmp_path / "anti-phase.wav", "--channel", "1", "-o", tmp_path / "c.csv"
+    )
+    assert run.returncode == 0, run.stderr
+    [row] = rows(tmp_path / "c.csv")
+    assert row["path"] == str(tmp_path / "anti-phase.wav") and row["warning"] == "" and row["label"] == "0"
+    wrong = audioad(
+        "score", tmp_path / "m.audioad", tmp_path / "anti-phase.wav", "--channel", "2", "-o", tmp_path / "w.csv"
+    )
+    assert wrong.returncode == 1 and "channel 2 asked for, but the clip has 2 channel(s)" in wrong.stderr

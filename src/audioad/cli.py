@@ -342,6 +342,24 @@ def detector_option(function):
     )(function)
 
 
+def channel_option(function):
+    """--channel, for fit and score: one channel of each file instead of their mix."""
+    return click.option(
+        "--channel",
+        type=click.IntRange(0),
+        metavar="N",
+        help="Read channel N of each file alone (0 the first) instead of mixing the channels: for "
+        "microphones whose channels cancel when mixed.",
+    )(function)
+
+
+def one_channel(clips, channel):
+    """The clips as files read at ``channel`` alone (:class:`audioad.audio.OneChannel`); as they are without one."""
+    from .audio import OneChannel
+
+    return clips if channel is None else [OneChannel(clip, channel) for clip in clips]
+
+
 def common_options(function):
     function = click.option(
         "--n-jobs", type=int, default=None, help="Threads for reading clips (default: every core)."
@@ -391,8 +409,9 @@ def main():
     "measured on the last fifth of the clips by a copy fitted on the rest (one more fit).",
 )
 @segment_options
+@channel_option
 @common_options
-def fit(train, detector_name, settings, out, force, on_error, window_rate, segment, hop, n_jobs, quiet):
+def fit(train, detector_name, settings, out, force, on_error, window_rate, segment, hop, channel, n_jobs, quiet):
     """Fit a detector on recordings of normal operation and save it.
 
     TRAIN are audio files, folders (searched recursively) or manifest CSVs.
@@ -429,7 +448,7 @@ def fit(train, detector_name, settings, out, force, on_error, window_rate, segme
         )
     if window_rate is not None and segment is not None:
         raise click.UsageError("--window-false-alarm-rate holds out whole clips; it does not combine with --segment")
-    clips = collect_clips(train, training=True)
+    clips = one_channel(collect_clips(train, training=True), channel)
     out = Path(out)
     if not out.suffix:
         out = out.with_name(out.name + ".audioad")
@@ -493,10 +512,11 @@ def fit(train, detector_name, settings, out, force, on_error, window_rate, segme
 @click.option("--dask", "dask_address", metavar="ADDRESS", help="Score on a Dask cluster (scheduler address).")
 @segment_options
 @threshold_options
+@channel_option
 @common_options
 def score(
     model, inputs, out, frames, resume, force, explain_clips, on_error, dask_address, segment, hop, threshold,
-    false_alarm_rate, rule, file_false_alarm_rate, calibrate, n_jobs, quiet,
+    false_alarm_rate, rule, file_false_alarm_rate, calibrate, channel, n_jobs, quiet,
 ):  # fmt: skip
     """Score clips with a fitted model, writing and flushing each row as soon as it is scored.
 
@@ -542,7 +562,7 @@ def score(
         )
     if hop is not None and segment is None:
         raise click.UsageError("--hop needs --segment")
-    clips = collect_clips(inputs)
+    clips = one_channel(collect_clips(inputs), channel)
     read = [model, *inputs, *clips]
     normal = held_out_normal(detector, calibrate, segment, hop)
     detector.threshold_ = segment_threshold(detector, threshold, false_alarm_rate, normal)
@@ -601,6 +621,10 @@ def score(
     if warned:
         kinds = ", ".join(f"{n} {kind}" for kind, n in warned.items())
         click.echo(f"warning: clips unlike the training clips ({kinds}); the warning column says how", err=True)
+        if "silent" in warned and channel is None:
+            click.echo(
+                "  where its channels cancel when mixed, --channel N scores channel N alone (0 the first)", err=True
+            )
     if failures:
         listed = "; ".join(failures[:3]) + (" ..." if len(failures) > 3 else "")
         raise Failure(f"{len(failures)} of {len(todo)} files failed: {listed}")
