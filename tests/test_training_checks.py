@@ -296,3 +296,22 @@ def test_channel_scores_one_channel_alone(tmp_path):
         "score", tmp_path / "m.audioad", tmp_path / "anti-phase.wav", "--channel", "2", "-o", tmp_path / "w.csv"
     )
     assert wrong.returncode == 1 and "channel 2 asked for, but the clip has 2 channel(s)" in wrong.stderr
+
+
+# -- 11: codec warnings: lossy codecs only, and for segments too -------------------------------------------
+
+
+def test_codec_warnings_for_lossy_copies_only_and_for_segments(tmp_path):
+    from audioad import MelKNN
+
+    wave = 0.1 * np.random.default_rng(3).standard_normal(SR * 6)
+    sf.write(tmp_path / "train.wav", wave, SR, subtype="PCM_16")
+    detector = MelKNN().fit([str(tmp_path / "train.wav")], segment="1s")
+    sf.write(tmp_path / "copy.flac", wave, SR, subtype="PCM_24")
+    sf.write(tmp_path / "copy.wav", wave, SR, subtype="FLOAT")
+    sf.write(tmp_path / "copy.ogg", wave, SR, format="OGG", subtype="VORBIS")
+    paths = [str(tmp_path / name) for name in ("copy.flac", "copy.wav", "copy.ogg")]
+    result = detector.score_segments(paths, segment="1s")
+    warned = {Path(row.path).name: row.warning for row in result.rows}
+    assert warned["copy.flac"] == warned["copy.wav"] == ""
+    assert warned["copy.ogg"] == "codec: OGG VORBIS, the training files WAV PCM_16"

@@ -4,8 +4,8 @@ A detector scores whatever it is given, and a clip far from its training
 clips gets a confident score that means little: a 10 ms clip (shorter than
 one analysis window), digital silence, a clip recorded at a lower rate than
 the model's (its upper bands are empty), a clip much shorter or longer than
-the training clips, a clipped recording, a file in another codec (MP3's
-filtering moves a normal clip's score), a bare array that looks recorded at
+the training clips, a clipped recording, a file in another, lossy codec (MP3's
+filtering moves a normal clip's score; a lossless copy scores as the original), a bare array that looks recorded at
 another rate (as long as a training clip at another common rate: taken at the
 model's rate, its sound is slowed down). Each check gives a short warning in
 the user's words; the score is still given.
@@ -61,6 +61,11 @@ _DURATION_FACTOR = 2.0
 # model's) looks recorded at it.
 _COMMON_RATES = (8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000, 88200, 96000)
 _SAME_LENGTH = 0.005
+# libsndfile's subtypes that lose sound: decoded, they are not the samples recorded.
+_LOSSY = frozenset(
+    {"MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III", "VORBIS", "OPUS", "GSM610", "ULAW", "ALAW", "IMA_ADPCM",
+     "MS_ADPCM", "G721_32", "G723_24", "G723_40", "VOX_ADPCM", "NMS_ADPCM_16", "NMS_ADPCM_24", "NMS_ADPCM_32"}
+)  # fmt: skip
 # A training clip whose peak is this many dB below the training clips' median peak is far quieter
 # than the rest: another gain, another microphone, the machine off.
 _QUIET_DB = 30.0
@@ -240,7 +245,9 @@ def domain_warnings(profile, training, sr, min_samples=None):
         if not shortest / _DURATION_FACTOR <= profile.seconds <= longest * _DURATION_FACTOR:
             warnings.append(f"duration: {profile.seconds:.2f} s, the training clips {shortest:.2f}-{longest:.2f} s")
         codecs = training["codecs"]
-        if profile.codec is not None and codecs and profile.codec not in codecs:
+        # A lossless copy (FLAC, 24-bit or float WAV) scores as the original: only a lossy codec is said.
+        lossy = profile.codec is not None and profile.codec.rpartition(" ")[2] in _LOSSY
+        if lossy and codecs and profile.codec not in codecs:
             warnings.append(f"codec: {profile.codec}, the training files {', '.join(codecs)}")
         if profile.rate is None and profile.codec is None and shortest == longest:
             # A bare array has no rate: taken at the model's, a 48 kHz one lasts three times as long.

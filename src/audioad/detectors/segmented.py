@@ -12,10 +12,12 @@ score is that of the same samples scored as a clip alone, bit for bit.
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from typing import NamedTuple
 
-from ..audio import AudioInputError, clip_name, source_of
+from ..audio import AudioInputError, AudioSource, clip_name, source_of
+from ..domain import ClipProfile, domain_warnings
 from ..segments import (
     MUCH_LONGER,
     FileSummaries,
@@ -257,6 +259,7 @@ def iter_segment_scores(detector, X, segment=None, hop=None, threshold=None, pla
     clips = as_clips(X)
     threshold = detector.threshold_ if threshold is None else float(threshold)
     plan = scoring_plan(detector, clips, segment, hop) if plan is None else plan
+    recorded = {}  # recording index -> its rate's and codec's warnings, which its segments (bare waveforms) lack
     for batch in _batches(clips, plan, detector.sr, skip=skip):
         failed = batch.pop() if len(batch[-1]) == 2 else None
         rows = []
@@ -267,11 +270,10 @@ def iter_segment_scores(detector, X, segment=None, hop=None, threshold=None, pla
                 value = float(result.scores[i])
                 label = -1 if math.isnan(value) else int(value > threshold)
                 path = _path_of(clips[index])
-                rows.append(
-                    SegmentScore(
-                        index, path, start, end, value, label, "; ".join(result.warnings[i]), errors.get(i, "")
-                    )
-                )
+                if index not in recorded:
+                    recorded[index] = _recording_warnings(detector, clips[index]) if plan[index] else []
+                warning = "; ".join([*result.warnings[i], *recorded[index]])
+                rows.append(SegmentScore(index, path, start, end, value, label, warning, errors.get(i, "")))
         if failed is not None:
             index, error = failed
             rows.append(SegmentScore(index, _path_of(clips[index]), math.nan, math.nan, math.nan, -1, "", error.cause))
@@ -305,6 +307,14 @@ def levels_for(detector, plan, rule="any", per_hour=0.1, normal=None, threshold=
         per_hour,
         file_threshold,
     )
+
+
+def _recording_warnings(detector, item):
+    """A segmented recording's ``low rate`` and ``codec`` warnings: of its rate and codec, not its samples."""
+    source = source_of(item) if isinstance(item, (str, os.PathLike)) else AudioSource(None, None)
+    profile = ClipProfile(0.0, source.rate, source.codec, None, None)
+    training = getattr(detector, "training_audio_", None)
+    return [w for w in domain_warnings(profile, training, detector.sr) if w.startswith(("low rate:", "codec:"))]
 
 
 def score_segments(
