@@ -198,3 +198,23 @@ def test_watch_says_when_a_segment_is_unusual(pasted, tmp_path):
         assert "unusual, review it: " in run.stdout and "0:02:00-0:02:10 scores" in run.stdout
     else:
         assert "ALERT raised" in run.stdout and "0:02:00-0:02:10" in run.stdout
+
+
+def test_after_resume_the_summary_counts_every_file(pasted, tmp_path):
+    """Issue 24, 11: after --resume the summary counted only the resumed part."""
+    sf.write(tmp_path / "short.wav", noise(25, 4), SR)
+    inputs = [pasted / "motor.audioad", pasted / "long.flac", tmp_path / "short.wav", "--segment", "10s", "-q"]
+    full = audioad("score", *inputs, "-o", tmp_path / "full.csv")
+    assert full.returncode == 0, full.stderr
+    # Stopped after long.flac's 24 rows and its summary, one row into short.wav.
+    lines = (tmp_path / "full.csv").read_text().splitlines(keepends=True)
+    (tmp_path / "cut.csv").write_text("".join(lines[:26]))
+    summary = (tmp_path / "full.files.csv").read_text().splitlines(keepends=True)
+    (tmp_path / "cut.files.csv").write_text("".join(summary[:2]))
+    (tmp_path / "full.csv.audioad-model").rename(tmp_path / "cut.csv.audioad-model")
+    resumed = audioad("score", *inputs, "-o", tmp_path / "cut.csv", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    [line] = [line for line in resumed.stdout.splitlines() if line.startswith("scored ")]
+    assert "1 already in" in line and "of all 2 files, " in line
+    counts = re.search(r"of all 2 files, ([^(]*) \(", line).group(1)
+    assert sum(int(part.split()[0]) for part in counts.split(", ")) == 2, line

@@ -723,6 +723,12 @@ def _score_segments(detector, clips, plan, out, read, force, resume, on_error, r
     level = levels.alarm
     summaries = FileSummaries(threshold, level, rule)
     failures, states, n_rows = [], {}, 0
+    if completed and Path(summary_out).exists():
+        # The verdicts of the files an earlier run finished count in this run's summary too.
+        with open(summary_out, newline="") as f:
+            for row in csv.DictReader(f):
+                if row["path"] in completed:
+                    states[row["verdict"]] = states.get(row["verdict"], 0) + 1
 
     with ExitStack() as stack:
         rows = stack.enter_context(RowWriter(out, SEGMENT_COLUMNS, append=resume, fingerprint=fingerprint))
@@ -777,6 +783,7 @@ def _score_segments(detector, clips, plan, out, read, force, resume, on_error, r
         raise Failure(f"{len(failures)} of {len(clips)} files failed: {listed}")
     skipped = f", {len(completed)} already in {out}" if completed else ""
     verdicts = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
+    verdicts = f"of all {len(completed) + len(clips)} files, {verdicts}" if completed else verdicts
     click.echo(
         f"scored {n_rows} segments of {counted(len(clips), 'file')}{skipped}: {verdicts} (alarm level {level:.3g}, "
         f"rule {rule}; segment threshold {threshold:.3g}); wrote {out} and {summary_out}"
