@@ -315,3 +315,17 @@ def test_codec_warnings_for_lossy_copies_only_and_for_segments(tmp_path):
     warned = {Path(row.path).name: row.warning for row in result.rows}
     assert warned["copy.flac"] == warned["copy.wav"] == ""
     assert warned["copy.ogg"] == "codec: OGG VORBIS, the training files WAV PCM_16"
+
+
+def test_the_reports_clip_table_is_sorted_by_score_without_empty_columns():
+    from audioad.report import _clip_table
+
+    rows_in = [
+        {"path": "a.wav", "score": 0.5, "flagged": 0},
+        {"path": "b.wav", "score": float("nan"), "flagged": 0, "error": "cannot decode"},
+        {"path": "c.wav", "score": 2.5, "flagged": 1},
+    ]
+    table = _clip_table(rows_in, {})
+    assert table.index("c.wav") < table.index("a.wav") < table.index("b.wav")
+    assert "Section" not in table and "Condition" not in table
+    assert "Section" in _clip_table([{**rows_in[0], "section": "pump section 00"}], {})

@@ -42,7 +42,13 @@ def test_a_threshold_that_does_not_fit_the_recording_is_said():
 
 
 def test_times_read_as_hours_minutes_seconds():
-    assert [hms(s) for s in (0, 59.6, 420, 3600 * 2 + 61)] == ["0:00:00", "0:01:00", "0:07:00", "2:01:01"]
+    assert [hms(s) for s in (0, 59.96, 420, 3600 * 2 + 61, 14.5)] == [
+        "0:00:00",
+        "0:01:00",
+        "0:07:00",
+        "2:01:01",
+        "0:00:14.5",
+    ]
 
 
 def test_an_explanation_without_a_departing_band_says_what_did():

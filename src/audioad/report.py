@@ -303,8 +303,17 @@ def _groups_table(groups):
     return f'<h3>Per section and condition</h3><table id="groups"><tr>{head}</tr>{"".join(body)}</table>'
 
 
+def _score_order(row):
+    score = row.get("score")
+    return -float(score) if score is not None and np.isfinite(score) else np.inf
+
+
 def _clip_table(rows, top_paths):
-    head = "".join(f'<th data-key="{key}" data-type="{kind}" scope="col">{title}</th>' for key, title, kind in _COLUMNS)
+    # Highest score first, as a person reads down to what to look at; columns no clip fills are left out.
+    rows = sorted(rows, key=_score_order)
+    shown = [c for c in _COLUMNS if c[0] not in ("section", "condition") or any(row.get(c[0]) for row in rows)]
+    head = "".join(f'<th data-key="{key}" data-type="{kind}" scope="col">{title}</th>' for key, title, kind in shown)
+    keys = [key for key, _, _ in _COLUMNS]
     body = []
     for row in rows:
         score = row.get("score")
@@ -324,6 +333,7 @@ def _clip_table(rows, top_paths):
             f"<td>{truth_text}</td>",
             f'<td class="explanation">{html.escape(row.get("explanation") or row.get("error") or "")}</td>',
         ]
+        cells = [cell for key, cell in zip(keys, cells) if any(key == c[0] for c in shown)]
         flagged = ' class="flagged"' if finite and row.get("flagged") else ""
         body.append(f"<tr{flagged}>{''.join(cells)}</tr>")
     return f'<table id="clips"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'

@@ -76,17 +76,19 @@ _MORE_MINUTES = 20
 
 
 def hms(seconds):
-    """Seconds as ``h:mm:ss``, the way a person reads a time into a recording.
+    """Seconds as ``h:mm:ss``, the way a person reads a time into a recording; tenths where not whole.
 
     Examples
     --------
-    >>> hms(420.0), hms(3725.4), hms(float("nan"))
-    ('0:07:00', '1:02:05', '?')
+    >>> hms(420.0), hms(3725.4), hms(14.5), hms(float("nan"))
+    ('0:07:00', '1:02:05.4', '0:00:14.5', '?')
     """
     if not math.isfinite(seconds):
         return "?"
-    whole = int(round(seconds))
-    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+    tenths = int(round(seconds * 10))
+    whole, tenth = divmod(tenths, 10)
+    fraction = f".{tenth}" if tenth else ""
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}{fraction}"
 
 
 def _number(value):
