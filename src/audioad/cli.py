@@ -475,6 +475,10 @@ def fit(train, detector_name, settings, out, force, on_error, window_rate, segme
     from .collect import counted
 
     fitted_on = counted(len(clips) - len(failed), "clip")
+    # What the threshold means, in the words of what was held out: a share of normal audio above it.
+    pieces = "segments" if getattr(detector, "segment_seconds_", None) is not None else "clips"
+    above = sum(detector.labels_) / max(len(detector.labels_), 1)
+    tested = f"{above:.0%} of the normal {pieces} it was tested on score above it"
     if getattr(detector, "segment_seconds_", None) is not None:
         fitted_on = (
             f"{counted(len(clips) - len(failed), 'recording')} "
@@ -482,7 +486,7 @@ def fit(train, detector_name, settings, out, force, on_error, window_rate, segme
         )
     click.echo(
         f"fitted {detector_name} ({type(detector).__name__}) on {fitted_on} in "
-        f"{time.perf_counter() - started:.1f} s; threshold {detector.threshold_:.4g}{window}; saved {out}"
+        f"{time.perf_counter() - started:.1f} s; threshold {detector.threshold_:.4g} ({tested}){window}; saved {out}"
     )
     click.echo(_band(detector))
     if failed:
