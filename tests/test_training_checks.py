@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 from conftest import audioad, rows
 
@@ -329,3 +330,21 @@ def test_the_reports_clip_table_is_sorted_by_score_without_empty_columns():
     assert table.index("c.wav") < table.index("a.wav") < table.index("b.wav")
     assert "Section" not in table and "Condition" not in table
     assert "Section" in _clip_table([{**rows_in[0], "section": "pump section 00"}], {})
+
+
+def test_a_long_files_excerpt_is_drawn_on_the_recordings_clock(tmp_path, monkeypatch):
+    """Issue 24, 11: the report's table said 420.02-429.97 s and the excerpt's plot 0.08-7.47 s."""
+    import audioad.plotting
+    from audioad import MelKNN
+    from audioad.report import clip_details
+
+    rng = np.random.default_rng(0)
+    detector = MelKNN(n_mels=64).fit([0.05 * rng.standard_normal(32000) for _ in range(6)])
+    y = 0.05 * rng.standard_normal(9 * 60 * SR).astype(np.float32)
+    y[300 * SR : 302 * SR] += 0.2 * np.sin(2 * np.pi * 3000 * np.arange(2 * SR) / SR)
+    sf.write(tmp_path / "nine-minutes.flac", y, SR)
+    drawn = []
+    plot_clip = audioad.plotting.plot_clip
+    monkeypatch.setattr(audioad.plotting, "plot_clip", lambda *a, **k: drawn.append(k) or plot_clip(*a, **k))
+    details = clip_details(detector, str(tmp_path / "nine-minutes.flac"))
+    assert drawn[0]["start"] == pytest.approx(details["excerpt"][0], abs=1e-3) and drawn[0]["start"] > 290

@@ -170,7 +170,8 @@ def clip_details(detector, clip, *, excerpt_seconds=EXCERPT_SECONDS, dpi=_DPI):
     # Only the excerpt of a long file is read, drawn and embedded: an hour of sound is neither plotted nor sent.
     excerpt, sr, start = load_excerpt(clip if long else loaded, getattr(detector, "sr", None), centre, excerpt_seconds)
     shown = (excerpt, sr) if long else loaded
-    png = _png(plot_clip(detector, shown), dpi)
+    # An excerpt is drawn on its recording's clock, the clock of the table and the findings.
+    png = _png(plot_clip(detector, shown, start=start if long else None), dpi)
     audio, _ = load_audio((excerpt, sr), sr=_AUDIO_SR)
     return {
         "png": png,
