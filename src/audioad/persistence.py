@@ -194,7 +194,7 @@ def save(detector, path):
     --------
     >>> import numpy as np, tempfile, os
     >>> from audioad import EmbeddingOD
-    >>> clips = [np.random.RandomState(s).randn(16000) for s in range(12)]
+    >>> clips = [0.1 * np.random.RandomState(s).randn(16000) for s in range(12)]
     >>> detector = EmbeddingOD.for_audio("balanced", sr=16000).fit(clips)
     >>> path = save(detector, os.path.join(tempfile.mkdtemp(), "fan.audioad"))
     >>> bool(np.allclose(load(path).decision_function(clips), detector.decision_function(clips)))
