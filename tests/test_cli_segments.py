@@ -47,21 +47,21 @@ def test_the_pasted_fault_is_found_at_its_minute(scored):
     worst = max(table, key=lambda row: float(row["score"]))
     assert (worst["start"], worst["end"], worst["label"]) == ("120.0", "130.0", "1")
     assert (summary["worst_start"], summary["worst_end"]) == ("120.0", "130.0") and "2" in summary["minutes"].split()
-    assert "minute(s) 2" in run.stdout
+    assert "0:02:00-0:02:10" in run.stdout
 
 
 def test_an_extrapolated_file_threshold_says_so(scored):
     run, _, summary = scored
     # 0.1 false alarms an hour of 10 s segments: one segment in 3,600, from a few held-out segments.
-    assert f"note: file threshold {float(summary['file_threshold']):.4g} extrapolated" in run.stderr
-    assert re.search(r"once in 3,600, from \d+ held-out segments; more normal audio at fit", run.stderr)
+    assert f"note: alarm level {float(summary['file_threshold']):.3g} is a guess" in run.stderr
+    assert re.search(r"once in 3,600 segments, extrapolated from \d+ segments \(\d+ min\) of normal audio", run.stderr)
 
 
 @FILE_THRESHOLD_GAP
 def test_the_file_with_the_pasted_fault_is_flagged(scored):
     run, _, summary = scored
-    assert summary["verdict"] == "anomalous" and summary["flagged_at"] == "120.0"
-    assert "ANOMALOUS" in run.stdout
+    assert summary["verdict"] == "alarm" and summary["flagged_at"] == "120.0"
+    assert "long.flac: ALARM: from 0:02:00" in run.stdout
 
 
 def test_a_long_file_is_cut_at_the_training_length_unasked(pasted):
@@ -90,7 +90,7 @@ def test_thresholds_are_set_by_score_or_false_alarm_rate(pasted):
     assert both.returncode == 2 and "pass one of them" in both.stderr
     # Two of three consecutive segments: one faulty segment alone does not flag the file.
     strict = audioad("score", model, pasted / "long.flac", "--segment", "10s", "--rule", "2/3", "-o", pasted / "d.csv")
-    assert strict.returncode == 0 and rows(pasted / "d.files.csv")[0]["verdict"] == "normal"
+    assert strict.returncode == 0 and rows(pasted / "d.files.csv")[0]["verdict"] in ("normal", "unusual")
     bad = audioad("score", model, pasted / "long.flac", "--segment", "ten", "-o", pasted / "e.csv")
     assert bad.returncode == 2 and "ten" in bad.stderr
 
@@ -152,7 +152,69 @@ def test_thresholds_from_normal_recordings_the_model_did_not_hear(pasted, tmp_pa
     assert run.returncode == 0, run.stderr
     assert "thresholds from 17 segments of 1 normal recording(s)" in run.stderr
     [summary] = rows(tmp_path / "scores.files.csv")
-    assert summary["verdict"] == "anomalous" and summary["flagged_at"] == "120.0"
+    assert summary["verdict"] == "alarm" and summary["flagged_at"] == "120.0"
     default = audioad(*args[:-1], tmp_path / "default.csv")
     assert default.returncode == 0, default.stderr
     assert float(summary["file_threshold"]) != float(rows(tmp_path / "default.files.csv")[0]["file_threshold"])
+
+
+def test_a_fault_below_a_guessed_alarm_level_is_unusual_with_what_to_do(scored):
+    """Issue 24, 1: the fault is above every held-out normal segment, the alarm level a guess: "unusual, review it"."""
+    run, _, summary = scored
+    [line] = [line for line in run.stdout.splitlines() if line.startswith(str(summary["path"]))]
+    if summary["verdict"] == "alarm":  # where the alarm level is low enough (the synthetic recording)
+        assert "ALARM: from 0:02:00" in line and "listen to 0:02:00-0:02:10 and inspect the machine" in line
+        return
+    assert summary["verdict"] == "unusual" and ": normal;" not in line
+    assert line.startswith(f"{summary['path']}: unusual, review it: 0:02:00-0:02:10 scores ")
+    assert "higher than all 14 segments of normal running the model was tested on" in line
+    assert "record 20 more minutes of normal running and fit again, or pass --calibrate normal.wav" in line
+    assert "unusual" in run.stdout.splitlines()[-1]
+
+
+def test_python_and_the_command_give_the_same_verdict(pasted, scored):
+    from audioad import load
+
+    _, _, summary = scored
+    result = load(pasted / "motor.audioad").score_segments([str(pasted / "long.flac")], segment="10s")
+    [verdict] = result.verdicts
+    assert verdict.state == summary["verdict"]
+    assert float(summary["file_threshold"]) == pytest.approx(result.levels.alarm)
+    assert verdict.line(summary["path"]).split(" Next: ")[0] in scored[0].stdout
+
+
+def test_watch_says_when_a_segment_is_unusual(pasted, tmp_path):
+    """Issue 24, 1: watch wrote label 1, alert 0 and printed nothing for the fault."""
+    folder = tmp_path / "recorder"
+    folder.mkdir()
+    (folder / "long.flac").write_bytes((pasted / "long.flac").read_bytes())
+    out = tmp_path / "watch.csv"
+    args = ["--segment", "10s", "--settle", "0.1", "--poll", "0.1", "--idle-exit", "1"]
+    run = audioad("watch", pasted / "motor.audioad", folder, "--out", out, *args)
+    assert run.returncode == 0, run.stderr
+    fault = [row for row in rows(out) if row["start"] == "120.0"]
+    assert fault[0]["label"] == "1"
+    if fault[0]["alert"] == "0":
+        assert "unusual, review it: " in run.stdout and "0:02:00-0:02:10 scores" in run.stdout
+    else:
+        assert "ALERT raised" in run.stdout and "0:02:00-0:02:10" in run.stdout
+
+
+def test_after_resume_the_summary_counts_every_file(pasted, tmp_path):
+    """Issue 24, 11: after --resume the summary counted only the resumed part."""
+    sf.write(tmp_path / "short.wav", noise(25, 4), SR)
+    inputs = [pasted / "motor.audioad", pasted / "long.flac", tmp_path / "short.wav", "--segment", "10s", "-q"]
+    full = audioad("score", *inputs, "-o", tmp_path / "full.csv")
+    assert full.returncode == 0, full.stderr
+    # Stopped after long.flac's 24 rows and its summary, one row into short.wav.
+    lines = (tmp_path / "full.csv").read_text().splitlines(keepends=True)
+    (tmp_path / "cut.csv").write_text("".join(lines[:26]))
+    summary = (tmp_path / "full.files.csv").read_text().splitlines(keepends=True)
+    (tmp_path / "cut.files.csv").write_text("".join(summary[:2]))
+    (tmp_path / "full.csv.audioad-model").rename(tmp_path / "cut.csv.audioad-model")
+    resumed = audioad("score", *inputs, "-o", tmp_path / "cut.csv", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    [line] = [line for line in resumed.stdout.splitlines() if line.startswith("scored ")]
+    assert "1 already in" in line and "of all 2 files, " in line
+    counts = re.search(r"of all 2 files, ([^(]*) \(", line).group(1)
+    assert sum(int(part.split()[0]) for part in counts.split(", ")) == 2, line

@@ -100,7 +100,10 @@ def test_frame_scores_threshold_line_and_shading(clip_and_scores):
         inside |= (centres > start) & (centres < stop)
     assert np.array_equal(inside, scores > 2.0)
     assert any(c.get_gid() == "excess" for c in scores_ax.collections)
-    assert "above threshold" in [t.get_text() for t in scores_ax.get_legend().get_texts()]
+    # Issue 24, 11: the red bar over the spectrogram is named in the legend.
+    assert "above threshold (red bar over the spectrogram)" in [
+        t.get_text() for t in scores_ax.get_legend().get_texts()
+    ]
 
 
 def test_frame_scores_keeps_a_far_threshold_and_the_clip_score_in_view(clip_and_scores):

@@ -206,7 +206,7 @@ def test_evaluate_writes_a_report_of_the_evaluation(run):
     cards = {e["attrs"]["data-name"]: e["text"] for e in page.find("div") if "data-name" in e["attrs"]}
     assert cards["clips"] == "10clips"
     groups = [e["text"] for e in page.find("td") if "groups" in e["inside"]]
-    assert groups[:2] == ["fan 00", "source"] and groups[8:10] == ["fan 00", "target"]
+    assert groups[:2] == ["fan section 00", "source"] and groups[8:10] == ["fan section 00", "target"]
     assert len([e for e in page.find("div") if e["attrs"].get("class") == "clip"]) == 2
     about = page.find("table")[0]["text"]
     assert "mel-knn: MelKNN()" in about and "AUC (mean) (DCASE)" in about and "12 normal clips" in about

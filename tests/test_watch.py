@@ -121,7 +121,7 @@ def test_a_folder_a_recorder_writes_into_is_scored_file_by_file_and_survives_a_r
     assert table[3]["error"] and table[3]["score"] == ""
     assert any("skipped" in line and "b.wav" in line for line in lines)
     assert [r["alert"] for r in table[4:]] == ["0", "0", "0", "1", "1"]
-    assert any(line.startswith("ALERT raised: ") and "c.wav 6.0-8.0 s" in line for line in lines)
+    assert any(line.startswith("ALERT raised: ") and "c.wav 0:00:06-0:00:08" in line for line in lines)
 
     # Restart: a new watcher on the same state scores only the new file and goes on with the alert.
     record(folder, [("d.wav", hum(6, 4))], pause=0)
@@ -161,8 +161,9 @@ def test_a_stream_on_stdin_raises_an_alert_runs_the_command_and_restarts(model, 
     args += ["--log", tmp_path / "watch.log"]
     run = audioad_with_input(args, wav.getvalue())
     assert run.returncode == 0, run.stderr.decode()
-    assert "ALERT raised: - 10.0-12.0 s" in run.stdout.decode()
-    assert alerts.read_text().splitlines() == ["raised - 10.000 2/3", "cleared - 18.000 2/3"]
+    # The source is named as a person would say it, not "-".
+    assert "ALERT raised: standard input 0:00:10-0:00:12" in run.stdout.decode()
+    assert alerts.read_text().splitlines() == ["raised standard input 10.000 2/3", "cleared standard input 18.000 2/3"]
     assert "ALERT raised" in (tmp_path / "watch.log").read_text()
     assert len(rows(out)) == 11
     # Restarted on a new stream: its times go on from where the last one ended; rows are appended.

@@ -142,8 +142,8 @@ def test_a_sound_card_is_scored_as_it_records_and_raises_an_alert(monkeypatch, d
     assert [r["start"] for r in table] == [f"{2.0 * i:.1f}" for i in range(8)] + ["14.5"]
     assert {r["source"] for r in table} == {"USB Audio: mic (hw:1,0)"}
     assert [line.split(", score")[0] for line in lines] == [
-        "ALERT raised: USB Audio: mic (hw:1,0) 8.0-10.0 s",
-        "ALERT cleared: USB Audio: mic (hw:1,0) 14.5-16.5 s",
+        "ALERT raised: USB Audio: mic (hw:1,0) 0:00:08-0:00:10",
+        "ALERT cleared: USB Audio: mic (hw:1,0) 0:00:14.5-0:00:16.5",
     ]
     assert sd.opened[0].closed
     assert w.state.stream_seconds == pytest.approx(16.5, abs=1e-3)
@@ -239,7 +239,7 @@ def test_the_watch_command_records_a_card_until_ctrl_c(monkeypatch, detector, tm
         signal.signal(signal.SIGINT, sigint)
     assert run.exit_code == 0, run.output
     assert "watching sound card 1 (USB Audio: mic (hw:1,0)) at 16000 Hz" in run.output
-    assert "ALERT raised: USB Audio: mic (hw:1,0) 8.0-10.0 s" in run.output
+    assert "ALERT raised: USB Audio: mic (hw:1,0) 0:00:08-0:00:10" in run.output
     assert "stopped: 6 rows written" in run.output
     assert len(rows(out)) == 6 and sd.opened[0].closed
     wrong = CliRunner().invoke(main, ["watch", str(model), str(tmp_path), "--device", "mic", "--out", str(out)])

@@ -35,6 +35,7 @@ __all__ = [
     "LONG_FILE_BYTES",
     "AUDIO_SUFFIXES",
     "AudioSource",
+    "OneChannel",
     "source_of",
 ]
 
@@ -289,12 +290,12 @@ def load_audio(item, sr=None, mono=True, channel=None):
         rate = target
     if data.shape[0] == 0 or data.shape[1] == 0:
         raise AudioInputError("the clip holds no samples", path=path)
+    if channel is None and isinstance(item, OneChannel):
+        channel = item.channel
     if channel is not None:
-        if not isinstance(channel, (int, np.integer)) or not -data.shape[1] <= channel < data.shape[1]:
-            raise AudioInputError(
-                f"channel {channel!r} asked for, but the clip has {data.shape[1]} channel(s)", path=path
-            )
-        data = data[:, [channel]]
+        if not isinstance(channel, (int, np.integer)):
+            raise AudioInputError(f"channel {channel!r} asked for: a channel is a number, 0 the first", path=path)
+        data = _pick_channel(data, channel, path)
     _check_finite(data, path)
     if mono:
         data = _mix_down(data)
@@ -456,6 +457,51 @@ def is_long_file(item):
     return info.frames * info.channels * 4 > LONG_FILE_BYTES
 
 
+class OneChannel(os.PathLike):
+    """An audio file of which one channel is read alone, where mixing its channels to mono will not do.
+
+    Two microphones in anti-phase cancel when mixed; a channel alone is the machine's sound. It is
+    a path everywhere a path is taken (its ``str`` is the file's), and :func:`load_audio` and
+    :class:`AudioStream` read its ``channel`` (0 the first) instead of the mix.
+
+    Examples
+    --------
+    >>> import tempfile, soundfile as sf
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     sf.write(f"{folder}/two.wav", np.array([[0.5, -0.5]] * 4), 8000)
+    ...     mixed, left = load_audio(f"{folder}/two.wav")[0], load_audio(OneChannel(f"{folder}/two.wav", 0))[0]
+    >>> mixed.tolist(), left.tolist(), str(OneChannel("a.wav", 1))
+    ([0.0, 0.0, 0.0, 0.0], [0.5, 0.5, 0.5, 0.5], 'a.wav')
+    """
+
+    def __init__(self, path, channel):
+        self.path, self.channel = os.fspath(path), int(channel)
+
+    def __fspath__(self):
+        return self.path
+
+    def __str__(self):
+        return self.path
+
+    def __repr__(self):
+        return f"OneChannel({self.path!r}, {self.channel})"
+
+    def __eq__(self, other):
+        return isinstance(other, OneChannel) and (self.path, self.channel) == (other.path, other.channel)
+
+    def __hash__(self):
+        return hash((self.path, self.channel))
+
+
+def _pick_channel(data, channel, path):
+    """(samples, channels) data as (samples, 1): the mix of its channels, or ``channel`` alone."""
+    if channel is None:
+        return _mix_down(data)
+    if not -data.shape[1] <= channel < data.shape[1]:
+        raise AudioInputError(f"channel {channel!r} asked for, but the clip has {data.shape[1]} channel(s)", path=path)
+    return data[:, [channel]]
+
+
 class AudioSource(NamedTuple):
     """What a clip was before loading: its own sample rate and, for a file, its codec.
 
@@ -535,8 +581,8 @@ class AudioStream:
 
     Parameters
     ----------
-    path : str or pathlib.Path
-        The audio file.
+    path : str, pathlib.Path or OneChannel
+        The audio file (a :class:`OneChannel`: its one channel, else the mix of its channels).
     sr : int
         Target sample rate; the file is resampled (soxr, high quality, as a
         stream) when its own rate differs.
@@ -560,6 +606,7 @@ class AudioStream:
     """
 
     def __init__(self, path, sr, block_frames=_STREAM_FRAMES):
+        self.channel = path.channel if isinstance(path, OneChannel) else None
         self.path = Path(path)
         self.sr = _check_rate(sr, "the target sample rate sr", path=self.path)
         self.block_frames = int(block_frames)
@@ -583,7 +630,7 @@ class AudioStream:
                 last = len(data) < self.block_frames
                 _check_finite(data, path, first_sample=position)
                 position += len(data)
-                block = resample(_mix_down(data)[:, 0], last=last)
+                block = resample(_pick_channel(data, self.channel, path)[:, 0], last=last)
                 produced += len(block)
                 if last and produced == 0:
                     cause = f"{position} sample(s) at {self.rate} Hz leave no sample at {self.sr} Hz"

@@ -25,6 +25,7 @@ Guarantees:
 from __future__ import annotations
 
 import csv
+import difflib
 import json
 import sys
 import time
@@ -45,6 +46,9 @@ from .detectors.registry import DETECTORS, make_detector
 # recordings): a batch's rows are known only when it is scored, and each then goes to the file at once.
 _SCORE_BATCH = 32
 _BATCH_SECONDS = 0.5
+
+# How a verdict's advice offers calibration on the command line.
+_CALIBRATE = "pass --calibrate normal.wav (a recording of normal running the model did not learn from)"
 
 
 class Failure(click.ClickException):
@@ -89,16 +93,22 @@ def collect_clips(inputs, training=False):
     when the manifest has splits, those of the train split.
     """
     from .collect import collect
-    from .datasets import GroupWarning
+    from .datasets import GroupWarning, ManifestWarning
 
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(record=True) as caught:
             # Which clips share a recording matters to a train/test split, which fit and score do not make.
             warnings.simplefilter("ignore", GroupWarning)
+            warnings.simplefilter("always", ManifestWarning)
             clips, collected = collect(inputs, training=training)
     # What collect raises for a folder without audio or a manifest it cannot read.
     except (FileNotFoundError, ValueError) as exc:
         raise click.UsageError(str(exc)) from exc
+    for warning in caught:
+        if issubclass(warning.category, ManifestWarning):
+            click.echo(f"warning: {warning.message}", err=True)
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     if collected.notice():
         click.echo(collected.notice(), err=True)
     if not clips:
@@ -114,17 +124,24 @@ def _unreadable(failed, total):
 
 @contextmanager
 def notices():
-    """Show a :class:`~audioad.segments.SegmentNotice` or a fit's
-    :class:`~audioad.detectors.ensemble.CoverageWarning` as one ``note:`` line on stderr; other warnings as usual."""
+    """Show a :class:`~audioad.segments.SegmentNotice` or a fit's :class:`~audioad.detectors.ensemble.CoverageWarning`
+    as one ``note:`` line on stderr, a :class:`~audioad.domain.TrainingDataWarning` as one ``warning:`` line; other
+    warnings as usual."""
     from .detectors.ensemble import CoverageWarning
+    from .domain import TrainingDataWarning
     from .segments import SegmentNotice
 
     with warnings.catch_warnings():
         shown = warnings.showwarning
 
         def show(message, category, *args, **kwargs):
-            if issubclass(category, (SegmentNotice, CoverageWarning)):
+            if issubclass(category, SegmentNotice):
+                # The library names the Python argument; here it is the option.
+                click.echo(f"note: {str(message).replace('segment=', '--segment')}", err=True)
+            elif issubclass(category, CoverageWarning):
                 click.echo(f"note: {message}", err=True)
+            elif issubclass(category, TrainingDataWarning):
+                click.echo(f"warning: {message}; leave those clips out, or record them again", err=True)
             else:
                 shown(message, category, *args, **kwargs)
 
@@ -203,6 +220,8 @@ def _fit_on_readable(detector, clips, on_error, progress, segment=None, hop=None
     failed = header_errors(clips) if on_error == "skip" else []
     bad = {e.index for e in failed}
     todo = [clip for i, clip in enumerate(clips) if i not in bad]
+    if not todo:
+        raise Failure(f"cannot fit: {_unreadable(failed, len(clips))}; name files or folders of recordings")
     while True:
         try:
             with notices():
@@ -263,15 +282,24 @@ def build_detector(name, settings):
         except ValueError:
             unknown.append(key)
     if unknown:
+        settable = _settable(detector)
+        # A member's parameter is also set by its name alone: offer both spellings.
+        names = sorted({part for key in settable if " " not in key for part in (key, key.rpartition("__")[2])})
+        close = [difflib.get_close_matches(key, names, n=1) for key in unknown]
+        hint = "; ".join(f"did you mean {match[0]}?" for match in close if match)
         raise click.UsageError(
-            f"cannot make detector {name!r}: it has no parameter {', '.join(map(repr, unknown))}; "
-            f"its parameters are: {', '.join(_settable(detector))}"
+            f"cannot make detector {name!r}: it has no parameter {', '.join(map(repr, unknown))}"
+            + (f"; {hint}" if hint else "")
+            + f"\nits parameters are: {', '.join(settable)}"
         )
     try:
         detector.check_parameters()
     # A value of the wrong kind or out of range; check_parameters names the parameter.
     except (ValueError, TypeError) as exc:
         raise click.UsageError(f"cannot make detector {name!r}: {exc}") from exc
+    # A dependency the detector needs is missing (torch): one line, before any clip is read.
+    except ImportError as exc:
+        raise Refused(f"cannot make detector {name!r}: {exc}") from exc
     return detector
 
 
@@ -314,9 +342,27 @@ def detector_option(function):
         metavar="KEY=VALUE",
         help=(
             "A detector parameter (repeatable), e.g. --set n_mels=64; an ensemble member's as "
-            "MEMBER__KEY, e.g. --set window_knn__top_fraction=0.2. A wrong KEY lists the valid ones."
+            "MEMBER__KEY, e.g. --set frame_detector__top_fraction=0.2. A wrong KEY lists the valid ones."
         ),
     )(function)
+
+
+def channel_option(function):
+    """--channel, for fit and score: one channel of each file instead of their mix."""
+    return click.option(
+        "--channel",
+        type=click.IntRange(0),
+        metavar="N",
+        help="Read channel N of each file alone (0 the first) instead of mixing the channels: for "
+        "microphones whose channels cancel when mixed.",
+    )(function)
+
+
+def one_channel(clips, channel):
+    """The clips as files read at ``channel`` alone (:class:`audioad.audio.OneChannel`); as they are without one."""
+    from .audio import OneChannel
+
+    return clips if channel is None else [OneChannel(clip, channel) for clip in clips]
 
 
 def common_options(function):
@@ -368,8 +414,9 @@ def main():
     "measured on the last fifth of the clips by a copy fitted on the rest (one more fit).",
 )
 @segment_options
+@channel_option
 @common_options
-def fit(train, detector_name, settings, out, force, on_error, window_rate, segment, hop, n_jobs, quiet):
+def fit(train, detector_name, settings, out, force, on_error, window_rate, segment, hop, channel, n_jobs, quiet):
     """Fit a detector on recordings of normal operation and save it.
 
     TRAIN are audio files, folders (searched recursively) or manifest CSVs.
@@ -399,7 +446,7 @@ def fit(train, detector_name, settings, out, force, on_error, window_rate, segme
         )
     if window_rate is not None and segment is not None:
         raise click.UsageError("--window-false-alarm-rate holds out whole clips; it does not combine with --segment")
-    clips = collect_clips(train, training=True)
+    clips = one_channel(collect_clips(train, training=True), channel)
     out = Path(out)
     if not out.suffix:
         out = out.with_name(out.name + ".audioad")
@@ -419,11 +466,17 @@ def fit(train, detector_name, settings, out, force, on_error, window_rate, segme
         except ValueError as exc:
             raise Failure(f"cannot set a window threshold: {exc}") from exc
         window = f"; window threshold {threshold:.4g} ({window_rate:g} of held-out normal windows above)"
+    if not out.parent.exists():
+        click.echo(f"note: made the folder {out.parent} for the model file", err=True)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     detector.save(out)
     from .collect import counted
 
     fitted_on = counted(len(clips) - len(failed), "clip")
+    # What the threshold means, in the words of what was held out: a share of normal audio above it.
+    pieces = "segments" if getattr(detector, "segment_seconds_", None) is not None else "clips"
+    above = sum(detector.labels_) / max(len(detector.labels_), 1)
+    tested = f"{above:.0%} of the normal {pieces} it was tested on score above it"
     if getattr(detector, "segment_seconds_", None) is not None:
         fitted_on = (
             f"{counted(len(clips) - len(failed), 'recording')} "
@@ -431,8 +484,9 @@ def fit(train, detector_name, settings, out, force, on_error, window_rate, segme
         )
     click.echo(
         f"fitted {detector_name} ({type(detector).__name__}) on {fitted_on} in "
-        f"{time.perf_counter() - started:.1f} s; threshold {detector.threshold_:.4g}{window}; saved {out}"
+        f"{time.perf_counter() - started:.1f} s; threshold {detector.threshold_:.4g} ({tested}){window}; saved {out}"
     )
+    click.echo(_band(detector))
     if failed:
         raise Failure(f"{_unreadable(failed, len(clips))}; the model was fitted on the others")
 
@@ -460,10 +514,11 @@ def fit(train, detector_name, settings, out, force, on_error, window_rate, segme
 @click.option("--dask", "dask_address", metavar="ADDRESS", help="Score on a Dask cluster (scheduler address).")
 @segment_options
 @threshold_options
+@channel_option
 @common_options
 def score(
     model, inputs, out, frames, resume, force, explain_clips, on_error, dask_address, segment, hop, threshold,
-    false_alarm_rate, rule, file_false_alarm_rate, calibrate, n_jobs, quiet,
+    false_alarm_rate, rule, file_false_alarm_rate, calibrate, channel, n_jobs, quiet,
 ):  # fmt: skip
     """Score clips with a fitted model, writing and flushing each row as soon as it is scored.
 
@@ -517,7 +572,7 @@ def score(
         )
     if hop is not None and segment is None:
         raise click.UsageError("--hop needs --segment")
-    clips = collect_clips(inputs)
+    clips = one_channel(collect_clips(inputs), channel)
     read = [model, *inputs, *clips]
     normal = held_out_normal(detector, calibrate, segment, hop)
     detector.threshold_ = segment_threshold(detector, threshold, false_alarm_rate, normal)
@@ -577,6 +632,10 @@ def score(
     if warned:
         kinds = ", ".join(f"{n} {kind}" for kind, n in warned.items())
         click.echo(f"warning: clips unlike the training clips ({kinds}); the warning column says how", err=True)
+        if "silent" in warned and channel is None:
+            click.echo(
+                "  where its channels cancel when mixed, --channel N scores channel N alone (0 the first)", err=True
+            )
     if failures:
         listed = "; ".join(failures[:3]) + (" ..." if len(failures) > 3 else "")
         raise Failure(f"{len(failures)} of {len(todo)} files failed: {listed}")
@@ -616,26 +675,14 @@ def segment_threshold(detector, threshold, false_alarm_rate, normal=None):
 
 
 def calibrated_file_threshold(detector, plan, rule, per_hour, normal=None):
-    """The file threshold for ``rule`` at ``per_hour`` false alarms, from held-out normal scores (or the model's)."""
-    from .detectors.segmented import training_length
-    from .thresholds import false_alarm_threshold, file_segment_rate
+    """The :class:`~audioad.verdicts.Levels` for ``rule`` at ``per_hour`` false alarms (the alarm level is the file
+    threshold), from held-out normal scores (or the model's); a note on stderr where the alarm level is a guess."""
+    from .detectors.segmented import levels_for
 
-    hops = [how[1] for how in plan if how is not None]
-    hop = min(hops) if hops else training_length(detector, hop=True)
-    if not hop:
-        return float(detector.threshold_)  # a model file too old to say how long its clips were
-    scores = detector.decision_scores_ if normal is None else normal
-    rate = file_segment_rate(per_hour, hop, rule.k, rule.n)
-    level = false_alarm_threshold(scores, rate)
-    if rate * len(scores) < 1:
-        click.echo(
-            f"note: file threshold {level:.4g} extrapolated: {per_hour:g} false alarms an hour (rule {rule}, "
-            f"{hop:g} s hop) is the score normal segments exceed once in {1 / rate:,.0f}, from "
-            f"{len(scores)} held-out segments; more normal audio at fit, or --calibrate, measures it",
-            err=True,
-        )
-    # A file threshold below the segment threshold would flag files on segments not labelled anomalous.
-    return max(level, float(detector.threshold_))
+    levels = levels_for(detector, plan, rule, per_hour, normal)
+    if levels.note():
+        click.echo(f"note: {levels.note()}; more normal audio at fit, or --calibrate, measures it", err=True)
+    return levels
 
 
 def _score_segments(detector, clips, plan, out, read, force, resume, on_error, rule, per_hour, model, quiet, normal):
@@ -645,7 +692,7 @@ def _score_segments(detector, clips, plan, out, read, force, resume, on_error, r
     on after its last row, its earlier rows counted in its summary.
     """
     from .collect import counted
-    from .detectors.segmented import describe, iter_segment_scores
+    from .detectors.segmented import iter_segment_scores
     from .outputs import OutputFileError, check_output
     from .score_csv import (
         FILE_COLUMNS,
@@ -660,6 +707,7 @@ def _score_segments(detector, clips, plan, out, read, force, resume, on_error, r
     )
     from .score_csv import csv_number as number
     from .segments import FileSummaries, parse_rule
+    from .verdicts import file_verdict
 
     try:
         rule = parse_rule(rule)
@@ -684,27 +732,31 @@ def _score_segments(detector, clips, plan, out, read, force, resume, on_error, r
         click.echo(f"nothing to score: the {len(completed)} files are already in {out}")
         return
     threshold = float(detector.threshold_)
-    level = calibrated_file_threshold(detector, plan, rule, per_hour, normal)
+    levels = calibrated_file_threshold(detector, plan, rule, per_hour, normal)
+    level = levels.alarm
     summaries = FileSummaries(threshold, level, rule)
-    failures, flagged, n_rows = [], 0, 0
-
-    def verdict(summary):
-        return "anomalous" if summary.flagged else "normal" if summary.n_segments else "not scored"
+    failures, states, n_rows = [], {}, 0
+    if completed and Path(summary_out).exists():
+        # The verdicts of the files an earlier run finished count in this run's summary too.
+        with open(summary_out, newline="") as f:
+            for row in csv.DictReader(f):
+                if row["path"] in completed:
+                    states[row["verdict"]] = states.get(row["verdict"], 0) + 1
 
     with ExitStack() as stack:
         rows = stack.enter_context(RowWriter(out, SEGMENT_COLUMNS, append=resume, fingerprint=fingerprint))
         files = stack.enter_context(RowWriter(summary_out, FILE_COLUMNS, append=resume))
 
         def finished(done):
-            nonlocal flagged
             for summary in done:
-                flagged += summary.flagged
-                click.echo(describe(summary, rule))
+                verdict = file_verdict(summary, levels, _CALIBRATE)
+                states[verdict.state] = states.get(verdict.state, 0) + 1
+                click.echo(verdict.line(summary.path))
                 files.write(
                     (
                         summary.path, summary.n_segments, summary.n_above, " ".join(map(str, summary.minutes)),
                         number(summary.worst_start), number(summary.worst_end), number(summary.worst_score),
-                        verdict(summary), number(summary.flagged_at),
+                        verdict.state, number(summary.flagged_at),
                         repr(threshold), repr(level), str(rule), summary.error,
                     )
                 )  # fmt: skip
@@ -743,9 +795,11 @@ def _score_segments(detector, clips, plan, out, read, force, resume, on_error, r
         listed = "; ".join(failures[:3]) + (" ..." if len(failures) > 3 else "")
         raise Failure(f"{len(failures)} of {len(clips)} files failed: {listed}")
     skipped = f", {len(completed)} already in {out}" if completed else ""
+    verdicts = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
+    verdicts = f"of all {len(completed) + len(clips)} files, {verdicts}" if completed else verdicts
     click.echo(
-        f"scored {n_rows} segments of {counted(len(clips), 'file')}{skipped}; {flagged} flagged (rule {rule}, "
-        f"file threshold {level:.4g}; segment threshold {threshold:.4g}); wrote {out} and {summary_out}"
+        f"scored {n_rows} segments of {counted(len(clips), 'file')}{skipped}: {verdicts} (alarm level {level:.3g}, "
+        f"rule {rule}; segment threshold {threshold:.3g}); wrote {out} and {summary_out}"
     )
 
 
@@ -892,7 +946,7 @@ def evaluate(dataset, detector_name, settings, out, year, train_on, force, repor
     """
     import numpy as np
 
-    from .datasets import GroupWarning, read_dataset, write_dcase_results
+    from .datasets import GroupWarning, ManifestWarning, read_dataset, write_dcase_results
     from .evaluation import CONDITION_COLUMNS
     from .evaluation import evaluate as run_evaluation
     from .metrics import format_table
@@ -901,12 +955,13 @@ def evaluate(dataset, detector_name, settings, out, year, train_on, force, repor
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", GroupWarning)
+            warnings.simplefilter("always", ManifestWarning)
             table = read_dataset(dataset)
     # What read_dataset raises for a folder or manifest it cannot read (no layout, missing files, bad rows).
     except (FileNotFoundError, ValueError) as exc:
         raise _usage_error(exc) from exc
     for warning in caught:
-        if issubclass(warning.category, GroupWarning):
+        if issubclass(warning.category, (GroupWarning, ManifestWarning)):
             click.echo(f"warning: {warning.message}", err=True)
         else:
             warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
@@ -1167,10 +1222,6 @@ def watch(
     if not seconds:
         raise click.UsageError(f"{model} does not say how long its training clips were: pass --segment")
     step = _duration(hop, "--hop") or seconds
-    normal = held_out_normal(detector, calibrate, seconds, step)
-    level = segment_threshold(detector, threshold, false_alarm_rate, normal)
-    detector.threshold_ = level
-    alert_level = calibrated_file_threshold(detector, [(seconds, step)], verdict, file_false_alarm_rate, normal)
     state_path = Path(state) if state else Path(f"{out}.state.json")
     folder = card = history = None
     fingerprint = model_fingerprint(model)
@@ -1192,6 +1243,12 @@ def watch(
         saved = WatchState(state_path) if db is None else None
     except (OutputFileError, ValueError, ImportError) as exc:
         raise Refused(str(exc)) from exc
+    # After the source is checked: a note on thresholds before "no such folder" would mislead.
+    normal = held_out_normal(detector, calibrate, seconds, step)
+    level = segment_threshold(detector, threshold, false_alarm_rate, normal)
+    detector.threshold_ = level
+    levels = calibrated_file_threshold(detector, [(seconds, step)], verdict, file_false_alarm_rate, normal)
+    alert_level = levels.alarm
     if db is not None:
         from .monitor.recorder import SourceHistory
         from .monitor.store import StoreError
@@ -1217,10 +1274,11 @@ def watch(
         what = f"{source} ({'WAV files scored as they grow' if growing else 'files scored once complete'})"
     else:
         what = "standard input"
+    when = "any segment is" if str(verdict) == "any" else f"{verdict} segments are"
     where = " and ".join(f for f in (out, history and f"{history.store.where} as {history.name}") if f)
     click.echo(
         f"watching {what}: {seconds:g} s segments every {step:g} s; "
-        f"label threshold {level:.4g}; alert when {verdict} above {alert_level:.4g}; rows to {where}",
+        f"segment threshold {level:.3g}; alarm when {when} above {alert_level:.3g}; rows to {where}",
         err=True,
     )
     with ExitStack() as stack:
@@ -1230,7 +1288,7 @@ def watch(
         if history is not None:
             stack.callback(history.store.close)
         watcher = Watcher(
-            detector, rows, saved, seconds, step, level, alert_level, alert, on_alert, click.echo, history
+            detector, rows, saved, seconds, step, level, alert_level, alert, on_alert, click.echo, history, levels
         )
         written = (lambda: history.written) if history is not None else (lambda: rows.written)
         try:
@@ -1239,7 +1297,9 @@ def watch(
                 with closing(iter(card)) as blocks:
                     watcher.watch_stream(blocks, name=card.name)
             elif folder is None:
-                watcher.watch_stream(PipeSource(sys.stdin.buffer, detector.sr, pcm_format, rate, channels))
+                watcher.watch_stream(
+                    PipeSource(sys.stdin.buffer, detector.sr, pcm_format, rate, channels), name="standard input"
+                )
             else:
                 watcher.watch_folder(folder, poll=poll, idle_exit=idle_exit)
         except KeyboardInterrupt:
@@ -1346,13 +1406,14 @@ def _trained(detector_name, settings, training, thresholds):
     """What evaluate fitted: the detector, its parameters, and the clips each section's model learned from."""
     import os
 
+    from .datasets import section_name
     from .report import describe_detector
 
     lines = [f"detector: {detector_name}: {describe_detector(build_detector(detector_name, settings))}"]
     for (machine, section), paths in sorted(training.items(), key=lambda item: tuple(map(str, item[0]))):
         where = os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in paths]) if paths else "-"
         lines.append(
-            f"  {machine} section {section}: fitted on {len(paths)} normal clips in {where}; "
+            f"  {section_name(machine, section)}: fitted on {len(paths)} normal clips in {where}; "
             f"threshold {thresholds[(machine, section)]:.4g}"
         )
     return "\n".join(lines)
@@ -1422,15 +1483,16 @@ def plot(model, clip, out, force, segment, hop, threshold, false_alarm_rate, rul
     normal = held_out_normal(detector, calibrate, seconds, step)
     level = segment_threshold(detector, threshold, false_alarm_rate, normal)
     detector.threshold_ = level
-    file_level = calibrated_file_threshold(detector, [how], verdict, file_false_alarm_rate, normal)
+    levels = calibrated_file_threshold(detector, [how], verdict, file_false_alarm_rate, normal)
+    file_level = levels.alarm
     try:
-        result = detector.score_segments([clip], seconds, step, level, file_level, verdict)
+        result = detector.score_segments([clip], seconds, step, level, file_level, verdict, normal=normal)
         plot_recording(detector, clip, seconds, step, level, file_level, rule=verdict, scores=result, path=out)
     except AudioInputError as exc:
         raise Failure(str(exc)) from exc
     click.echo(
         f"wrote {out}: the recording view ({seconds:g} s segments over time, the worst minute in detail); "
-        + describe(result.files[0], verdict)
+        + describe(result.files[0], levels, _CALIBRATE)
     )
 
 
@@ -1481,7 +1543,8 @@ def report(model, inputs, out, top, title, force, n_jobs, quiet):
         table = [known.get(str(Path(p).resolve())) for p in paths]
         if not any(info is not None and info.label is not None for info in table):
             table = None
-        page = report_from_scores(detector, inputs[0], table=table, title=title, top=top, about=[("Model file", model)])
+        about = [("Model file", model), ("Band", _band(detector))]
+        page = report_from_scores(detector, inputs[0], table=table, title=title, top=top, about=about)
         write_report(page, out)
         click.echo(
             f"wrote {out}: {len(paths)} clips from {inputs[0]}, the {min(top, len(paths))} highest-scoring in full"
@@ -1497,7 +1560,13 @@ def report(model, inputs, out, top, title, force, n_jobs, quiet):
     if not any(info is not None and info.label is not None for info in table):
         table = None
     page = build_report(
-        detector, clips, table=table, title=title, top=top, about=[("Model file", str(model))], progress=not quiet
+        detector,
+        clips,
+        table=table,
+        title=title,
+        top=top,
+        about=[("Model file", str(model)), ("Band", _band(detector))],
+        progress=not quiet,
     )
     write_report(page, out)
     click.echo(f"wrote {out}: {len(clips)} clips, the {min(top, len(clips))} highest-scoring shown in full")
@@ -1508,6 +1577,15 @@ def _is_figure(path):
     with open(path, "rb") as f:
         start = f.read(64).lstrip()
     return not start or start.startswith((b"\x89PNG", b"%PDF", b"<?xml", b"<svg", b"\xff\xd8\xff", b"%!PS"))
+
+
+def _band(detector):
+    """``the model hears 0-8 kHz of 48 kHz recordings; ...``, with the option that hears the rest."""
+    from .domain import band_heard
+
+    rates = (getattr(detector, "training_audio_", None) or {}).get("rates", [])
+    band = f"the model {band_heard(detector.sr, rates)}"
+    return band + (f" (--set sr={max(rates)} hears it all)" if "left out" in band else "")
 
 
 def _is_html(path):
@@ -1627,6 +1705,8 @@ def info(model, list_detectors):
     )
     echo(f"training clips  {training['n_clips']}, scores {training['score_mean']:.4g} ± {training['score_std']:.4g}")
     echo(f"threshold       {training['threshold']:.6g}")
+    if "band" in training:
+        echo(f"band            {training['band']}")
     echo("parameters")
     members, nested = {}, {}
     for key, value in sorted(header["params"].items()):

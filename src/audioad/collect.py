@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import mimetypes
 import os
+import warnings
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -45,11 +46,17 @@ class Collected:
         Version-control folders (:data:`VCS_FOLDERS`).
     duplicates : int
         Files named more than once, kept in their first place only.
+    anomalous : int
+        Clips a data set labels anomalous, left out of training.
+    test_split : int
+        Normal clips of a data set's test split, left out of training.
 
     Examples
     --------
     >>> Collected(hidden_files=3, sidecars=1, duplicates=2).notice()
     'skipped 3 hidden files, 1 ._ sidecar; 2 duplicates removed'
+    >>> Collected(anomalous=1000).notice()
+    'left out 1000 clips labelled anomalous: a model learns from normal running only'
     >>> Collected().notice()
     ''
     """
@@ -59,6 +66,8 @@ class Collected:
     sidecars: int = 0
     vcs_folders: int = 0
     duplicates: int = 0
+    anomalous: int = 0
+    test_split: int = 0
 
     def notice(self) -> str:
         """One line saying what was skipped and removed; empty when nothing was."""
@@ -66,6 +75,10 @@ class Collected:
         parts = ["skipped " + ", ".join(skipped)] if skipped else []
         if self.duplicates:
             parts.append(counted(self.duplicates, "duplicate") + " removed")
+        left_out = [counted(self.anomalous, "clip") + " labelled anomalous"] if self.anomalous else []
+        left_out += [counted(self.test_split, "normal clip") + " of the test split"] if self.test_split else []
+        if left_out:
+            parts.append(f"left out {' and '.join(left_out)}: a model learns from normal running only")
         return "; ".join(parts)
 
 
@@ -182,8 +195,9 @@ def collect(inputs, training=False):
         clip); a folder is searched with :func:`find_audio`; a ``.csv`` file is a manifest
         (:func:`audioad.datasets.read_dataset`).
     training : bool
-        From a manifest, take only the clips not labelled anomalous and, when it has splits,
-        those of the train split.
+        From a manifest, or a folder in a data set layout (``normal/`` + ``anomaly/``, DCASE,
+        MIMII; :func:`audioad.datasets.read_dataset`), take only the clips not labelled anomalous
+        and, when it has splits, those of the train split; what is left out is counted.
 
     Returns
     -------
@@ -217,9 +231,7 @@ def collect(inputs, training=False):
         path = Path(item)
         if path.suffix.lower() == ".csv" and not path.is_dir():
             table = read_dataset(path)
-            if training:
-                table = [c for c in table if c.label != "anomaly" and c.split in (None, "train")]
-            named = [c.path for c in table]
+            named = [c.path for c in table if not (training and _not_for_training(c, collected))]
         elif path.is_dir():
             # A folder given again is not searched (nor its skips counted) again: its files are duplicates.
             folder = os.path.realpath(path)
@@ -231,6 +243,8 @@ def collect(inputs, training=False):
                     f"{path}: no audio files in this folder (none that libsndfile reads: "
                     f"{', '.join(AUDIO_SUFFIXES)}, ...)"
                 )
+            if training:
+                named = _training_files(path, named, collected)
         else:
             named = [str(item)]
         for clip in named:
@@ -241,6 +255,33 @@ def collect(inputs, training=False):
                 seen.add(key)
                 clips.append(clip)
     return clips, collected
+
+
+def _not_for_training(clip, collected):
+    """Whether a data set's ``clip`` is left out of training (anomalous, or of the test split); counts it."""
+    if clip.label == "anomaly":
+        collected.anomalous += 1
+        return True
+    if clip.split not in (None, "train"):
+        collected.test_split += 1
+        return True
+    return False
+
+
+def _training_files(folder, files, collected):
+    """``files`` of ``folder`` less those its data set layout labels anomalous or puts in the test split."""
+    from .datasets import GroupWarning, read_dataset
+
+    try:
+        # Which clips share a recording matters to a train/test split, which training makes none of.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", GroupWarning)
+            table = read_dataset(folder)
+    # Not a layout with labels: a plain folder of recordings, all of them for training.
+    except (FileNotFoundError, ValueError):
+        return files
+    left_out = {os.path.realpath(c.path) for c in table if _not_for_training(c, collected)}
+    return [f for f in files if os.path.realpath(f) not in left_out]
 
 
 def header_errors(paths) -> list[AudioInputError]:

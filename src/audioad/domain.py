@@ -4,8 +4,10 @@ A detector scores whatever it is given, and a clip far from its training
 clips gets a confident score that means little: a 10 ms clip (shorter than
 one analysis window), digital silence, a clip recorded at a lower rate than
 the model's (its upper bands are empty), a clip much shorter or longer than
-the training clips, a clipped recording, a file in another codec (MP3's
-filtering moves a normal clip's score). Each check gives a short warning in
+the training clips, a clipped recording, a file in another, lossy codec (MP3's
+filtering moves a normal clip's score; a lossless copy scores as the original), a bare array that looks recorded at
+another rate (as long as a training clip at another common rate: taken at the
+model's rate, its sound is slowed down). Each check gives a short warning in
 the user's words; the score is still given.
 
 Examples
@@ -27,14 +29,25 @@ codec: MP3 MPEG_LAYER_III, the training files WAV PCM_16
 
 from __future__ import annotations
 
+import os
 from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["ClipProfile", "profile_clip", "training_profile", "domain_warnings", "count_warnings", "WARNING_KINDS"]
+__all__ = [
+    "ClipProfile",
+    "profile_clip",
+    "channels_peak",
+    "training_profile",
+    "domain_warnings",
+    "count_warnings",
+    "check_training",
+    "TrainingDataWarning",
+    "WARNING_KINDS",
+]
 
 #: What a warning is about: the words before the colon that starts each one.
-WARNING_KINDS = ("too short", "silent", "clipped", "low rate", "duration", "codec")
+WARNING_KINDS = ("too short", "silent", "clipped", "low rate", "duration", "codec", "rate")
 
 # Below one step of 16-bit PCM: no recorded sound.
 _SILENCE_PEAK = 2.0**-15
@@ -44,6 +57,26 @@ _CLIPPED_LEVEL = 0.999
 _CLIPPED_SHARE = 1e-3
 # Durations outside [training shortest / 2, training longest * 2] are far from the training clips'.
 _DURATION_FACTOR = 2.0
+# Rates recorders use: a bare array as long as the training clips at one of these (not the
+# model's) looks recorded at it.
+_COMMON_RATES = (8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000, 88200, 96000)
+_SAME_LENGTH = 0.005
+# libsndfile's subtypes that lose sound: decoded, they are not the samples recorded.
+_LOSSY = frozenset(
+    {"MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III", "VORBIS", "OPUS", "GSM610", "ULAW", "ALAW", "IMA_ADPCM",
+     "MS_ADPCM", "G721_32", "G723_24", "G723_40", "VOX_ADPCM", "NMS_ADPCM_16", "NMS_ADPCM_24", "NMS_ADPCM_32"}
+)  # fmt: skip
+# A training clip whose peak is this many dB below the training clips' median peak is far quieter
+# than the rest: another gain, another microphone, the machine off.
+_QUIET_DB = 30.0
+# A training clip holds nothing to learn from when it is silent, or shorter than this share of one
+# analysis window: the front end pads a short clip to a window, and the padding is then most of it
+# (the paper machine's 21 ms snippets, a third of a 64 ms window, are still learned from).
+_UNUSABLE_WINDOW_SHARE = 0.25
+
+
+class TrainingDataWarning(UserWarning):
+    """Some training clips are unlike usable recordings of a machine (too short, silent, clipped, low rate, quiet)."""
 
 
 class ClipProfile(NamedTuple):
@@ -62,6 +95,9 @@ class ClipProfile(NamedTuple):
         file, read a block at a time).
     clipped : float or None
         Share of samples at full scale; None where not measured.
+    channel_peak : float or None
+        Where the mix is silent: the loudest channel's peak before mixing (channels that cancel
+        when mixed to mono have one); None otherwise.
     """
 
     seconds: float
@@ -69,21 +105,48 @@ class ClipProfile(NamedTuple):
     codec: str | None
     peak: float | None
     clipped: float | None
+    channel_peak: float | None = None
 
 
-def profile_clip(wave, sr, source):
+def channels_peak(item):
+    """The loudest channel's peak of a clip (a file, an array or a ``(waveform, rate)`` tuple) before mixing.
+
+    Read only for a clip whose mix is silent, to tell channels that cancel from silence.
+
+    Examples
+    --------
+    >>> channels_peak(np.array([[0.5, -0.25], [-0.5, 0.25]]))
+    0.5
+    """
+    from .audio import load_audio
+
+    # A bare array has no rate, and a peak needs none: any rate reads it as it is.
+    bare = not isinstance(item, (str, os.PathLike, tuple))
+    wave, _ = load_audio(item, sr=1 if bare else None, mono=False)
+    return float(np.abs(wave).max()) if wave.size else 0.0
+
+
+def profile_clip(wave, sr, source, item=None):
     """The :class:`ClipProfile` of a loaded waveform at ``sr`` from ``source`` (an :class:`~audioad.audio.AudioSource`).
+
+    ``item``, the clip as given, is read again where the mixed waveform is silent, to tell channels
+    that cancel (two microphones in anti-phase) from silence.
 
     Examples
     --------
     >>> from audioad.audio import AudioSource
     >>> profile_clip(np.array([0.0, 1.0, -0.5, 0.2]), 4, AudioSource(None, None))
-    ClipProfile(seconds=1.0, rate=None, codec=None, peak=1.0, clipped=0.25)
+    ClipProfile(seconds=1.0, rate=None, codec=None, peak=1.0, clipped=0.25, channel_peak=None)
+    >>> stereo = np.array([[0.5, -0.5, 0.5], [-0.5, 0.5, -0.5]])
+    >>> profile_clip(np.zeros(3), 3, AudioSource(None, None), item=(stereo, 3)).channel_peak
+    0.5
     """
     magnitude = np.abs(wave)
     peak = float(magnitude.max()) if len(wave) else 0.0
     clipped = float(np.count_nonzero(magnitude >= _CLIPPED_LEVEL)) / max(len(wave), 1)
-    return ClipProfile(len(wave) / sr, source.rate, source.codec, peak, clipped)
+    # A silent mix of a clip given whole: were its channels silent too, or did they cancel?
+    loudest = channels_peak(item) if item is not None and peak < _SILENCE_PEAK else None
+    return ClipProfile(len(wave) / sr, source.rate, source.codec, peak, clipped, loudest)
 
 
 def training_profile(profiles):
@@ -92,11 +155,49 @@ def training_profile(profiles):
     Returns
     -------
     dict
-        ``seconds``: [shortest, longest]; ``codecs``: the sorted codecs of the training files.
+        ``seconds``: [shortest, longest]; ``codecs``: the sorted codecs of the training files;
+        ``rates``: the sorted sample rates the training clips were recorded at, where known.
     """
     seconds = [p.seconds for p in profiles]
     codecs = sorted({p.codec for p in profiles if p.codec is not None})
-    return {"seconds": [float(min(seconds)), float(max(seconds))], "codecs": codecs}
+    rates = sorted({int(p.rate) for p in profiles if p.rate is not None})
+    return {"seconds": [float(min(seconds)), float(max(seconds))], "codecs": codecs, "rates": rates}
+
+
+def _khz(hz):
+    return f"{hz / 1000:.3g}"
+
+
+def band_heard(sr, rates):
+    """Which band a model at ``sr`` hears of recordings made at ``rates``, and what it leaves out.
+
+    A model hears up to half its sample rate (its Nyquist frequency); the recordings may hold more.
+
+    Parameters
+    ----------
+    sr : int
+        The model's sample rate.
+    rates : iterable of int
+        The rates the recordings were made at (a training profile's ``rates``); empty where unknown.
+
+    Examples
+    --------
+    >>> band_heard(16000, [48000])
+    'hears 0-8 kHz of 48 kHz recordings; 8-24 kHz left out'
+    >>> band_heard(16000, [16000, 44100])
+    'hears 0-8 kHz of 16-44.1 kHz recordings; up to 8-22.1 kHz left out'
+    >>> band_heard(16000, [16000]), band_heard(16000, [])
+    ('hears 0-8 kHz, the whole band of its 16 kHz recordings', 'hears 0-8 kHz')
+    """
+    rates = sorted(set(rates))
+    heard = f"hears 0-{_khz(sr / 2)} kHz"
+    if not rates:
+        return heard
+    made = _khz(rates[0]) if len(rates) == 1 else f"{_khz(rates[0])}-{_khz(rates[-1])}"
+    if rates[-1] <= sr:
+        return f"{heard}, the whole band of its {made} kHz recordings"
+    upto = "" if len(rates) == 1 else "up to "
+    return f"{heard} of {made} kHz recordings; {upto}{_khz(sr / 2)}-{_khz(rates[-1] / 2)} kHz left out"
 
 
 def domain_warnings(profile, training, sr, min_samples=None):
@@ -125,7 +226,14 @@ def domain_warnings(profile, training, sr, min_samples=None):
         clip_ms, window_ms = profile.seconds * 1000, min_samples / sr * 1000
         warnings.append(f"too short: {clip_ms:.0f} ms, less than one analysis window ({window_ms:.0f} ms)")
     if profile.peak is not None and profile.peak < _SILENCE_PEAK:
-        warnings.append("silent: digital silence")
+        if profile.channel_peak is not None and profile.channel_peak >= _SILENCE_PEAK:
+            loudest = 20 * np.log10(profile.channel_peak)
+            warnings.append(
+                f"silent: its channels cancel when mixed to mono (each up to {loudest:.0f} dB full scale, "
+                "in anti-phase); score one channel alone"
+            )
+        else:
+            warnings.append("silent: digital silence")
     if profile.clipped is not None and profile.clipped > _CLIPPED_SHARE:
         warnings.append(f"clipped: {profile.clipped:.1%} of samples at full scale")
     if profile.rate is not None and profile.rate < sr:
@@ -137,8 +245,19 @@ def domain_warnings(profile, training, sr, min_samples=None):
         if not shortest / _DURATION_FACTOR <= profile.seconds <= longest * _DURATION_FACTOR:
             warnings.append(f"duration: {profile.seconds:.2f} s, the training clips {shortest:.2f}-{longest:.2f} s")
         codecs = training["codecs"]
-        if profile.codec is not None and codecs and profile.codec not in codecs:
+        # A lossless copy (FLAC, 24-bit or float WAV) scores as the original: only a lossy codec is said.
+        lossy = profile.codec is not None and profile.codec.rpartition(" ")[2] in _LOSSY
+        if lossy and codecs and profile.codec not in codecs:
             warnings.append(f"codec: {profile.codec}, the training files {', '.join(codecs)}")
+        if profile.rate is None and profile.codec is None and shortest == longest:
+            # A bare array has no rate: taken at the model's, a 48 kHz one lasts three times as long.
+            for rate in _COMMON_RATES:
+                if rate != sr and abs(profile.seconds * sr / rate - longest) <= _SAME_LENGTH * longest:
+                    warnings.append(
+                        f"rate: a bare array is taken at the model's {sr} Hz; it lasts {profile.seconds:.2f} s, "
+                        f"as long as a training clip at {rate} Hz: pass (waveform, {rate}) if it was recorded so"
+                    )
+                    break
     return warnings
 
 
@@ -160,3 +279,70 @@ def count_warnings(per_clip):
         for kind in {warning.partition(":")[0] for warning in warnings}:
             counts[kind] += 1
     return {kind: n for kind, n in counts.items() if n}
+
+
+def check_training(profiles, sr, min_samples=None):
+    """The checks that scoring applies, run on the training clips: a summary line, or a refusal.
+
+    Parameters
+    ----------
+    profiles : list of ClipProfile
+        The training clips' (or segments').
+    sr : int
+        The model's sample rate.
+    min_samples : int or None
+        Samples in one analysis window of the model's front end.
+
+    Returns
+    -------
+    str
+        One line on how many clips are of each kind, ``""`` where none is: too short, silent,
+        clipped, low rate, and quiet (a peak far below the other clips').
+
+    Raises
+    ------
+    ValueError
+        Where no clip is usable: every one is silent or holds less than a quarter of one
+        analysis window.
+
+    Examples
+    --------
+    >>> from audioad.audio import AudioSource
+    >>> wav = AudioSource(16000, "WAV PCM_16")
+    >>> loud, faint = profile_clip(np.full(16000, 0.5), 16000, wav), profile_clip(np.full(16000, 0.001), 16000, wav)
+    >>> silent = profile_clip(np.zeros(16000), 16000, wav)
+    >>> print(check_training([loud, loud, faint, silent], 16000, 1024))
+    2 of 4 training clips are unlike a usable recording: 1 silent, 1 quiet (54 dB below the others)
+    >>> check_training([silent] * 3, 16000)
+    Traceback (most recent call last):
+    ...
+    ValueError: none of the 3 training clips is usable: 3 silent; record the machine running normally ...
+    """
+    per_clip = [
+        [w for w in domain_warnings(p, None, sr, min_samples) if w.partition(":")[0] in WARNING_KINDS] for p in profiles
+    ]
+    counts = count_warnings(per_clip)
+    too_short = None if min_samples is None else _UNUSABLE_WINDOW_SHARE * min_samples / sr
+    unusable = sum(
+        (p.peak is not None and p.peak < _SILENCE_PEAK) or (too_short is not None and p.seconds < too_short)
+        for p in profiles
+    )
+    peaks = np.array([p.peak for p in profiles if p.peak is not None and p.peak >= _SILENCE_PEAK])
+    quiet = []
+    if len(peaks) > 1:
+        median = float(np.median(peaks))
+        quiet = [20 * np.log10(median / peak) for peak in peaks if 20 * np.log10(median / peak) > _QUIET_DB]
+    kinds = ", ".join(f"{n} {kind}" for kind, n in counts.items())
+    if profiles and unusable == len(profiles):
+        short = [w for warnings in per_clip for w in warnings if w.startswith("too short")]
+        why = f" ({short[0].partition(': ')[2]})" if short else ""
+        raise ValueError(
+            f"none of the {len(profiles)} training clips is usable: {kinds}{why}; record the machine running "
+            "normally for longer than one analysis window, with sound on the recording"
+        )
+    if quiet:
+        kinds += f"{', ' if kinds else ''}{len(quiet)} quiet ({max(quiet):.0f} dB below the others)"
+    odd = sum(bool(w) for w in per_clip) + len(quiet)
+    if not odd:
+        return ""
+    return f"{min(odd, len(profiles))} of {len(profiles)} training clips are unlike a usable recording: {kinds}"

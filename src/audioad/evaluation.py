@@ -253,9 +253,10 @@ class Evaluation:
         [('source', 0.5, 1.0, 1.0), ('target', 1.0, None, 1.0), ('all', 0.6666666666666666, 1.0, 1.0)]
         """
         rows = []
-        keys = sorted({(r["machine"], str(r["section"])) for r in self.results})
+        # A layout without sections has section None: shown as "-", never as "None".
+        keys = sorted({(r["machine"], r["section"]) for r in self.results}, key=lambda k: (k[0], str(k[1])))
         for machine, section in keys:
-            clips = [r for r in self.results if r["machine"] == machine and str(r["section"]) == section]
+            clips = [r for r in self.results if r["machine"] == machine and r["section"] == section]
             domains = [d for d in DOMAINS if any(r["domain"] == d for r in clips)]
             for condition in [*domains, "all"]:
                 chosen = [r for r in clips if condition == "all" or r["domain"] == condition]

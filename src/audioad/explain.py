@@ -118,10 +118,41 @@ class Explanation(NamedTuple):
     reference: dict
 
     def summary(self, n=3):
-        """The ``n`` largest findings in one line, or ``"no band departs from normal"``."""
+        """The ``n`` largest findings in one line; where no band departs, what sets the clip apart instead."""
         if not self.findings:
-            return "no band departs from normal"
+            return f"no band departs from normal; {self.within_normal()}"
         return "; ".join(f"{f} ({f.share:.0%})" for f in self.findings[:n])
+
+    def within_normal(self):
+        """What sets a clip apart when no band leaves its normal range, in one phrase.
+
+        A detector may flag a clip whose every level lies within the normal range: its views of
+        how the sound fluctuates (``delta_std`` pooling, context windows) see what levels do not.
+        Where the middle 80 % of the clip's levels in some bands spread over far more dB than the
+        normal clips' 1-99 % range (half again as many or more), that is said; else the band
+        nearest to departing.
+        """
+        low, high = _level(self.reference, LOW_Q), _level(self.reference, HIGH_Q)
+        # The middle 80 % of its frames: the end frames half heard the zero padding, not the machine.
+        spread = np.percentile(self.spectrogram, 90, axis=1) - np.percentile(self.spectrogram, 10, axis=1)
+        ratio = spread / np.maximum(high - low, 1e-3)
+        if ratio.max() >= 1.5:
+            # The run of neighbouring bands that fluctuate as much, around the one that does most.
+            peak = int(np.argmax(ratio))
+            first, last = peak, peak
+            while first > 0 and ratio[first - 1] >= 1.5:
+                first -= 1
+            while last < len(ratio) - 1 and ratio[last + 1] >= 1.5:
+                last += 1
+            band = Finding(self.band_edges[first], self.band_edges[last + 1], 0, 0, 0, 0).band
+            return (
+                f"its sound fluctuates unlike normal in {band} (over {spread[peak]:.0f} dB, normal "
+                f"{high[peak] - low[peak]:.0f} dB)"
+            )
+        shift = np.median(self.deviation, axis=1)
+        nearest = int(np.argmax(np.abs(shift)))
+        band = Finding(self.band_edges[nearest], self.band_edges[nearest + 1], 0, 0, 0, 0).band
+        return f"nearest to departing: {band}, {shift[nearest]:+.0f} dB (median), within its normal range"
 
     def rows(self):
         """The findings as a table: one dict a finding (band, times, dB change, share)."""
@@ -371,7 +402,7 @@ def explain(
     >>> rng = np.random.default_rng(1)
     >>> detector = MelKNN(n_mels=64).fit([0.1 * rng.standard_normal(16000) for _ in range(6)])
     >>> explanation = explain(detector, [0.1 * rng.standard_normal(16000)])[0]
-    >>> explanation.summary(), explanation.deviation.shape
+    >>> explanation.summary().split(";")[0], explanation.deviation.shape
     ('no band departs from normal', (64, 32))
     """
     frontend = _log_mel_frontend(detector)

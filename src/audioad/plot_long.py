@@ -22,6 +22,7 @@ from .audio import AudioInputError, load_excerpt
 from .detectors.segmented import iter_segment_scores, training_length
 from .plotting import _THRESHOLD_COLOR, _clock, _clock_axis, plot_clip, save_figure
 from .segments import DEFAULT_SEGMENT_SECONDS, parse_duration, parse_rule, summarize
+from .verdicts import ALARM, UNUSUAL, alarm_levels, file_verdict
 
 __all__ = ["plot_recording", "DETAIL_SECONDS"]
 
@@ -195,7 +196,11 @@ def plot_recording(
     ax.set_ylabel("Segment score")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize="small", framealpha=0.9)
-    verdict = f"ANOMALOUS (rule {rule} from {_clock(summary.flagged_at)})" if summary.flagged else "normal"
+    # The verdict in the words audioad score prints (audioad.verdicts), read against these thresholds.
+    levels = alarm_levels(detector.decision_scores_, threshold, step, rule, alarm=file_threshold)
+    state = file_verdict(summary, levels).state
+    verdict = f"ALARM (rule {rule} from {_clock(summary.flagged_at)})" if state == ALARM else state
+    verdict = "unusual, review it" if state == UNUSUAL else verdict
     stopped = f"; stopped at {_clock(float(ends.max()))}: {error}" if error else ""
     ax.set_title(
         f"{_clock(duration)} recording: {verdict}; {summary.n_above} of {summary.n_segments} segments above the "

@@ -172,7 +172,8 @@ def _draw_window_scores(
                 color=_THRESHOLD_COLOR,
                 alpha=0.12,
                 linewidth=0,
-                label=None if n else "above threshold",
+                # The legend names the red bar over the spectrogram too: it is the same stretch.
+                label=None if n else "above threshold (red bar over the spectrogram)",
                 gid="above-threshold",
             )
             # A red bar along the spectrogram's top edge: marks the time without hiding the sound.

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .audio import is_long_file, load_audio, load_excerpt
+from .datasets import section_name
 from .metrics import auc, check_labels, pauc, rates_at
 
 __all__ = [
@@ -150,7 +151,7 @@ def clip_details(detector, clip, *, excerpt_seconds=EXCERPT_SECONDS, dpi=_DPI):
     >>> from audioad import MelKNN
     >>> clips = [0.1 * np.random.default_rng(s).standard_normal(16000) for s in range(6)]
     >>> details = clip_details(MelKNN(n_mels=32).fit(clips[1:]), clips[0])
-    >>> details["png"][:4], details["wav"][:4], details["excerpt"], details["summary"]
+    >>> details["png"][:4], details["wav"][:4], details["excerpt"], details["summary"].split(";")[0]
     (b'\\x89PNG', b'RIFF', (0.0, 1.0), 'no band departs from normal')
     """
     from .plotting import plot_clip
@@ -169,7 +170,8 @@ def clip_details(detector, clip, *, excerpt_seconds=EXCERPT_SECONDS, dpi=_DPI):
     # Only the excerpt of a long file is read, drawn and embedded: an hour of sound is neither plotted nor sent.
     excerpt, sr, start = load_excerpt(clip if long else loaded, getattr(detector, "sr", None), centre, excerpt_seconds)
     shown = (excerpt, sr) if long else loaded
-    png = _png(plot_clip(detector, shown), dpi)
+    # An excerpt is drawn on its recording's clock, the clock of the table and the findings.
+    png = _png(plot_clip(detector, shown, start=start if long else None), dpi)
     audio, _ = load_audio((excerpt, sr), sr=_AUDIO_SR)
     return {
         "png": png,
@@ -302,8 +304,17 @@ def _groups_table(groups):
     return f'<h3>Per section and condition</h3><table id="groups"><tr>{head}</tr>{"".join(body)}</table>'
 
 
+def _score_order(row):
+    score = row.get("score")
+    return -float(score) if score is not None and np.isfinite(score) else np.inf
+
+
 def _clip_table(rows, top_paths):
-    head = "".join(f'<th data-key="{key}" data-type="{kind}" scope="col">{title}</th>' for key, title, kind in _COLUMNS)
+    # Highest score first, as a person reads down to what to look at; columns no clip fills are left out.
+    rows = sorted(rows, key=_score_order)
+    shown = [c for c in _COLUMNS if c[0] not in ("section", "condition") or any(row.get(c[0]) for row in rows)]
+    head = "".join(f'<th data-key="{key}" data-type="{kind}" scope="col">{title}</th>' for key, title, kind in shown)
+    keys = [key for key, _, _ in _COLUMNS]
     body = []
     for row in rows:
         score = row.get("score")
@@ -323,6 +334,7 @@ def _clip_table(rows, top_paths):
             f"<td>{truth_text}</td>",
             f'<td class="explanation">{html.escape(row.get("explanation") or row.get("error") or "")}</td>',
         ]
+        cells = [cell for key, cell in zip(keys, cells) if any(key == c[0] for c in shown)]
         flagged = ' class="flagged"' if finite and row.get("flagged") else ""
         body.append(f"<tr{flagged}>{''.join(cells)}</tr>")
     return f'<table id="clips"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
@@ -586,7 +598,7 @@ class SectionDetails:
     >>> detector = MelKNN(n_mels=32).fit(paths[:4])
     >>> collected = SectionDetails(top=1)
     >>> collected.add("fan", "00", detector, SimpleNamespace(paths=paths[4:]), detector.decision_function(paths[4:]))
-    >>> len(collected.details), sorted(collected.explanations.values())
+    >>> len(collected.details), sorted(e.split(";")[0] for e in collected.explanations.values())
     (1, ['no band departs from normal', 'no band departs from normal'])
     """
 
@@ -643,7 +655,7 @@ def evaluation_report(evaluation, *, collected=None, title="audioad evaluation",
             "score": r["score"],
             "flagged": r["decision"],
             "truth": r["label"],
-            "section": f"{r['machine']} {r['section']}",
+            "section": section_name(r["machine"], r["section"]),
             "condition": r["domain"],
             "explanation": collected.explanations.get(r["path"], ""),
         }
@@ -652,20 +664,22 @@ def evaluation_report(evaluation, *, collected=None, title="audioad evaluation",
     thresholds = evaluation.thresholds
     single = next(iter(thresholds.values())) if len(thresholds) == 1 else None
     ax = None
-    for key in sorted({(r["machine"], str(r["section"])) for r in evaluation.results}):
-        chosen = [r for r in evaluation.results if (r["machine"], str(r["section"])) == key]
+    for key in sorted({(r["machine"], r["section"]) for r in evaluation.results}, key=str):
+        chosen = [r for r in evaluation.results if (r["machine"], r["section"]) == key]
         labels = check_labels([r["label"] for r in chosen]).ravel()
         if 0 < labels.sum() < labels.size:
-            ax = plot_roc(labels, [r["score"] for r in chosen], label=" ".join(key), ax=ax).axes[0]
+            ax = plot_roc(labels, [r["score"] for r in chosen], label=section_name(*key), ax=ax).axes[0]
     figures = [("ROC curve of each section", _png(ax.figure))] if ax is not None else []
     scores = np.array([r["score"] for r in rows])
     labels = check_labels([r["truth"] for r in rows]).ravel()
     figures.append(("Score histogram", _png(plot_score_histogram(scores, labels, single))))
     # The cards pool every clip; DCASE's figures are per section, then averaged.
     lines = [(f"{name} (DCASE)", f"{value:.3f}") for name, value in evaluation.summary().items()]
-    lines += [(f"Model of {m} section {s}", f"threshold {t:.4g}") for (m, s), t in sorted(thresholds.items())]
-    for (machine, section), paths in sorted(evaluation.training.items()):
-        lines.append((f"Trained {machine} section {section} on", f"{len(paths)} normal clips"))
+    lines += [
+        (f"Model of {section_name(*key)}", f"threshold {t:.4g}") for key, t in sorted(thresholds.items(), key=str)
+    ]
+    for key, paths in sorted(evaluation.training.items(), key=str):
+        lines.append((f"Trained {section_name(*key)} on", f"{len(paths)} normal clips"))
     return render_report(
         rows, title=title, threshold=single, about=[*about, *lines], figures=figures, details=collected.details
     )

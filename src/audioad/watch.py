@@ -49,6 +49,7 @@ from .outputs import atomic_path, one_line, open_output
 from .score_csv import csv_number as number
 from .segments import Segmenter, cut, cut_blocks, parse_rule
 from .sources import GrowingWav
+from .verdicts import hms, unusual_segment
 
 __all__ = [
     "WATCH_COLUMNS",
@@ -257,13 +258,17 @@ class Watcher:
         A history store beside (or instead of) ``rows``: gets each row (``write``) and each alert
         change (``alert``); it commits them with the state, whose ``save`` it makes
         (:meth:`~audioad.monitor.recorder.SourceHistory.state`). ``rows`` may then be None.
+    levels : Levels or None
+        The thresholds and the normal scores behind them (:func:`audioad.verdicts.alarm_levels`):
+        a segment above every held-out normal score that raises no alert is printed as unusual.
     """
 
     def __init__(
         self, detector, rows, state, segment, hop, threshold, alert_threshold, alert, on_alert=None, echo=print,
-        history=None,
+        history=None, levels=None,
     ):  # fmt: skip
-        self.detector, self.rows, self.state, self.history = detector, rows, state, history
+        self.detector, self.rows, self.state = detector, rows, state
+        self.history, self.levels = history, levels
         self.segment, self.hop = float(segment), float(hop)
         self.threshold, self.alert_threshold = float(threshold), float(alert_threshold)
         self.alert, self.on_alert, self.echo = alert, on_alert, echo
@@ -280,10 +285,15 @@ class Watcher:
         self.state.flags, self.state.active = list(self.alert.flags), self.alert.active
         if change:
             self._announce(AlertEvent(change, source, start, end, score))
+        elif label == 1 and not self.alert.active and self.levels is not None:
+            unusual = unusual_segment(start, end, score, self.levels)
+            if unusual:
+                self.echo(one_line(f"unusual, review it: {source} {unusual}"))
+                log.warning("unusual: %s %s", source, unusual)
 
     def _announce(self, event):
-        what = f"ALERT {event.event}: {event.source} {event.start:.1f}-{event.end:.1f} s, score {event.score:.4g}"
-        detail = f"(rule {self.alert.rule} over alert threshold {self.alert_threshold:.4g})"
+        what = f"ALERT {event.event}: {event.source} {hms(event.start)}-{hms(event.end)}, score {event.score:.3g}"
+        detail = f"(rule {self.alert.rule} over the alarm level {self.alert_threshold:.3g})"
         self.echo(one_line(f"{what} {detail}"))
         log.warning("%s %s", what, detail)
         if self.history is not None:

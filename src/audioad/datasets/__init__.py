@@ -15,10 +15,10 @@
 """
 
 from .groups import GroupWarning, infer_groups
-from .layouts import LAYOUTS, read_dataset
+from .layouts import LAYOUTS, ManifestWarning, read_dataset
 from .results import write_dcase_results
 from .synthetic import ANOMALY_KINDS, DEFAULT_ANOMALY_KINDS, make_machine_sounds
-from .table import CLIP_FIELDS, LABEL_SPELLINGS, LABELS, ClipInfo, ClipTable
+from .table import CLIP_FIELDS, LABEL_SPELLINGS, LABELS, ClipInfo, ClipTable, section_name
 
 __all__ = [
     "ANOMALY_KINDS",
@@ -30,8 +30,10 @@ __all__ = [
     "ClipInfo",
     "ClipTable",
     "GroupWarning",
+    "ManifestWarning",
     "infer_groups",
     "make_machine_sounds",
     "read_dataset",
     "write_dcase_results",
+    "section_name",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import re
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -147,6 +148,37 @@ def _supported_layouts() -> str:
     return "; ".join(f"{name}: {pattern}" for name, pattern in _LAYOUT_PATTERNS.items())
 
 
+class ManifestWarning(UserWarning):
+    """A manifest's columns may not say what they should: another column seems to tell machines apart."""
+
+
+# Columns of the shared recordings' manifests that describe a file, not which machine it is.
+_FILE_COLUMNS = ("group", "sample_rate", "channels", "duration_s")
+
+
+def _machines_in_another_column(csv_path, columns, rows):
+    """Warn where a manifest has no machine or section column but another column splits its normal clips."""
+    if "machine" in columns or "section" in columns:
+        return
+    normal = [row for row in rows if (row.get("label") or "").strip().lower() in ("", "normal", "0")]
+    for name in columns:
+        if name in ("path", *CLIP_FIELDS, *_FILE_COLUMNS):
+            continue
+        values = sorted({row[name] for row in normal if row.get(name)})
+        numeric = all(re.fullmatch(r"[-+0-9.eE]+", v) for v in values)
+        if 2 <= len(values) <= max(2, len(normal) // 3) and not numeric:
+            shown = ", ".join(values[:5]) + (", ..." if len(values) > 5 else "")
+            warnings.warn(
+                ManifestWarning(
+                    f"manifest {csv_path} has no 'machine' or 'section' column, so all its clips make one model, "
+                    f"but its normal clips differ in '{name}' ({shown}); if these are different machines or "
+                    f"settings, name them in a 'machine' (or 'section') column"
+                ),
+                stacklevel=4,
+            )
+            return
+
+
 def _read_manifest(csv_path: Path) -> ClipTable:
     """Read a manifest CSV; paths are relative to its folder and extra columns become attributes.
 
@@ -161,8 +193,10 @@ def _read_manifest(csv_path: Path) -> ClipTable:
                 "'path' and may have 'label', 'machine', 'section', 'domain', 'split' and more columns"
             )
         extra = [name for name in columns if name != "path" and name not in CLIP_FIELDS]
+        rows = list(reader)
+        _machines_in_another_column(csv_path, columns, rows)
         clips = []
-        for row_number, row in enumerate(reader, start=2):
+        for row_number, row in enumerate(rows, start=2):
             path = (csv_path.parent / row["path"]).resolve()
             if not path.is_file():
                 raise FileNotFoundError(

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..outputs import atomic_path
 
-__all__ = ["CLIP_FIELDS", "LABELS", "LABEL_SPELLINGS", "ClipInfo", "ClipTable"]
+__all__ = ["CLIP_FIELDS", "LABELS", "LABEL_SPELLINGS", "ClipInfo", "ClipTable", "section_name"]
 
 #: The two labels and the integers that stand for them as ground truth (1 = anomaly).
 LABELS = {"normal": 0, "anomaly": 1}
@@ -73,6 +73,17 @@ class ClipInfo:
     split: str | None = None
     label: str | None = None
     attributes: dict = field(default_factory=dict, hash=False)
+
+
+def section_name(machine, section) -> str:
+    """A machine's section as a person reads it: ``fan section 00``, or ``fan`` where there are no sections.
+
+    Examples
+    --------
+    >>> section_name("fan", "00"), section_name("motor", None)
+    ('fan section 00', 'motor')
+    """
+    return str(machine) if section is None else f"{machine} section {section}"
 
 
 def _same_section(a, b) -> bool:

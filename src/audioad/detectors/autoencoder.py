@@ -304,6 +304,8 @@ class AudioAE(LogMelDetector):
 
     def check_parameters(self):
         super().check_parameters()
+        # Before any clip is read: without torch, fit would read every clip and then fail.
+        import_torch()
         if self.score not in WINDOW_SCORES:
             raise ValueError(f"score must be one of {WINDOW_SCORES}, got {self.score!r}")
         check_positive_integers(self, ("context", "epoch_num", "batch_size"))

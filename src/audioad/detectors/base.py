@@ -21,7 +21,7 @@ from scipy.stats import binom
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
-from ..domain import domain_warnings, training_profile
+from ..domain import TrainingDataWarning, check_training, domain_warnings, training_profile
 from ..segments import training_segment_plan
 from ..thresholds import threshold as fit_threshold
 from .folds import TRAINING_FOLDS, clips_of, fold_scores, training_folds
@@ -156,6 +156,14 @@ class ClipDetector(BaseDetector):
         rule = getattr(self, "threshold_rule", "contamination")
         if rule not in ("contamination", "gamma"):
             raise ValueError(f"threshold_rule must be 'contamination' or 'gamma', got {rule!r}")
+        contamination = getattr(self, "contamination", 0.1)
+        # Checked here, before any clip is read, not only where the threshold is set after fitting.
+        if isinstance(contamination, bool) or not (
+            isinstance(contamination, (int, float, np.integer, np.floating)) and 0 < contamination <= 0.5
+        ):
+            raise ValueError(
+                f"contamination must be in (0, 0.5] (the expected share of anomalous clips), got {contamination!r}"
+            )
 
     def fit_features(self, features):
         """Learn from the features of the training clips; return ``self``."""
@@ -292,6 +300,13 @@ class ClipDetector(BaseDetector):
         -------
         self
 
+        Raises
+        ------
+        ValueError
+            Where no training clip is usable (all silent or far shorter than one analysis window,
+            :func:`audioad.domain.check_training`); where some are unlike a usable recording, a
+            :class:`~audioad.domain.TrainingDataWarning` says how many of each kind.
+
         Examples
         --------
         >>> import numpy as np
@@ -310,6 +325,11 @@ class ClipDetector(BaseDetector):
             features, profiles = self._features_and_profiles(X, progress, observe=levels)
         else:
             features, profiles = segment_features(self, X, *plan, progress=progress, observe=levels)
+        # The checks scoring applies, before anything is learned: a model of silence or of 4 ms
+        # clips scores every later recording as out of domain.
+        odd = check_training(profiles, self.sr, self.frontend.window_samples)
+        if odd:
+            warnings.warn(TrainingDataWarning(f"{odd}; learned from all the same"), stacklevel=2)
         self._set_n_classes(y)
         # Read by training_folds while fitting only; a fitted detector keeps no list of the clips' groups.
         self._fit_groups = None if groups is None else list(groups)
@@ -323,8 +343,10 @@ class ClipDetector(BaseDetector):
         finally:
             del self._fit_groups
 
-    def score_segments(self, X, segment=None, hop=None, threshold=None, file_threshold=None, rule="any"):
-        """Score long recordings segment by segment: one row a segment, and a summary of each recording.
+    def score_segments(
+        self, X, segment=None, hop=None, threshold=None, file_threshold=None, rule="any", per_hour=0.1, normal=None
+    ):
+        """Score long recordings segment by segment: one row a segment, a summary and a verdict for each recording.
 
         Recordings are cut as they are decoded (:mod:`audioad.segments`), never held whole; each
         segment is scored as a clip, and its score is that of the same samples scored alone.
@@ -344,17 +366,25 @@ class ClipDetector(BaseDetector):
         threshold : float or None
             Segment threshold (labels, segments above it); None: :attr:`threshold_`.
         file_threshold : float or None
-            Threshold at which segments count for the file's verdict; None: ``threshold``.
-            :func:`audioad.thresholds.file_threshold` calibrates one.
+            The alarm level: segments above it count for the file's verdict; None: the score
+            normal audio passes ``per_hour`` times an hour, as ``audioad score`` sets it
+            (:func:`audioad.verdicts.alarm_levels`).
         rule : str or VerdictRule
-            When a recording is flagged: ``"any"`` segment above ``file_threshold``, or ``"K/N"``,
+            When a recording raises an alarm: ``"any"`` segment above ``file_threshold``, or ``"K/N"``,
             K of N consecutive segments (:func:`audioad.segments.parse_rule`).
+        per_hour : float
+            False alarms allowed per hour of normal audio, where ``file_threshold`` is None.
+        normal : array-like or None
+            Scores of normal audio the model did not learn from, to set the levels from (as
+            ``audioad score --calibrate``); None: :attr:`decision_scores_`.
 
         Returns
         -------
         SegmentScores
             ``rows`` (:class:`~audioad.detectors.segmented.SegmentScore`: clip, path, start, end,
-            score, label, warning, error) and ``files`` (:class:`~audioad.segments.FileSummary`).
+            score, label, warning, error), ``files`` (:class:`~audioad.segments.FileSummary`),
+            ``verdicts`` (:class:`~audioad.verdicts.Verdict`: normal, unusual or alarm, why, and
+            what to do; the words ``audioad score`` prints) and ``levels``.
 
         Examples
         --------
@@ -369,7 +399,7 @@ class ClipDetector(BaseDetector):
         ([(2.0, 0), (3.0, 1), (4.0, 0)], 3.0)
         """
         check_is_fitted(self, ["decision_scores_", "threshold_", "labels_"])
-        return score_segments(self, X, segment, hop, threshold, file_threshold, rule)
+        return score_segments(self, X, segment, hop, threshold, file_threshold, rule, per_hour, normal)
 
     def calibrate(self, training_scores):
         """Set :attr:`decision_scores_`, :attr:`threshold_` and :attr:`labels_` from the training clips' scores.
@@ -410,8 +440,24 @@ class ClipDetector(BaseDetector):
         numpy.ndarray of shape (n_clips,)
         """
         check_is_fitted(self, ["decision_scores_", "threshold_", "labels_"])
-        clips, positions, parts, *_ = self._scores_with(X, on_error, self.score_features, progress)
+        clips, positions, parts, _, profiles = self._scores_with(X, on_error, self.score_features, progress)
+        self._warn_bare_rates(positions, profiles)
         return self._place(len(clips), positions, [np.asarray(p, dtype=np.float64) for p in parts], on_error)
+
+    def _warn_bare_rates(self, positions, profiles):
+        """Warn, once a call, where bare arrays look recorded at another rate than the model's (taken at it)."""
+        training = getattr(self, "training_audio_", None)
+        odd = [
+            (position, warning)
+            for where, chunk in zip(positions, profiles)
+            for position, profile in zip(where, chunk)
+            for warning in domain_warnings(profile, training, self.sr)
+            if warning.startswith("rate:")
+        ]
+        if odd:
+            position, warning = odd[0]
+            more = f" (and {len(odd) - 1} more)" if len(odd) > 1 else ""
+            warnings.warn(f"clip {position}{more}: {warning.partition(': ')[2]}", UserWarning, stacklevel=3)
 
     @staticmethod
     def _place(n_clips, positions, parts, on_error):
@@ -604,7 +650,15 @@ class ClipDetector(BaseDetector):
         # Set by fit, not by an ensemble that fits its members' features.
         "_classes": Optional(Int(1, 2)),
         "training_audio_": Optional(
-            NoneOr(Record({"seconds": ListOf(Float(0.0), 2, 2), "codecs": ListOf(Str(), max_len=1000)}))
+            NoneOr(
+                Record(
+                    {
+                        "seconds": ListOf(Float(0.0), 2, 2),
+                        "codecs": ListOf(Str(), max_len=1000),
+                        "rates": Optional(ListOf(Int(1, 10_000_000), max_len=1000)),
+                    }
+                )
+            )
         ),
         "segment_seconds_": Optional(NoneOr(Float(0.0))),
         # Set by audioad.window_threshold on a detector that scores windows, or by an ensemble's fit.

@@ -12,10 +12,12 @@ score is that of the same samples scored as a clip alone, bit for bit.
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from typing import NamedTuple
 
-from ..audio import AudioInputError, clip_name
+from ..audio import AudioInputError, AudioSource, clip_name, source_of
+from ..domain import ClipProfile, domain_warnings
 from ..segments import (
     MUCH_LONGER,
     FileSummaries,
@@ -24,6 +26,7 @@ from ..segments import (
     duration_of,
     parse_duration,
 )
+from ..verdicts import CALIBRATE, alarm_levels, file_verdict
 from .streaming import as_clips, joined
 
 __all__ = [
@@ -34,6 +37,7 @@ __all__ = [
     "segment_features",
     "iter_segment_scores",
     "score_segments",
+    "levels_for",
     "describe",
 ]
 
@@ -81,10 +85,17 @@ class SegmentScores(NamedTuple):
         One per segment, recordings in input order, segments in time order.
     files : list of FileSummary
         One per recording.
+    verdicts : list of Verdict
+        One per recording (:func:`audioad.verdicts.file_verdict`): normal, unusual or alarm, why,
+        and what to do.
+    levels : Levels
+        The thresholds the verdicts were read against, and what they were set from.
     """
 
     rows: list
     files: list
+    verdicts: list
+    levels: object
 
 
 def _path_of(item):
@@ -123,7 +134,7 @@ def scoring_plan(detector, clips, segment=None, hop=None):
     --------
     >>> import numpy as np, warnings
     >>> from audioad import MelKNN
-    >>> clf = MelKNN().fit([np.random.default_rng(i).standard_normal(16000) for i in range(4)])
+    >>> clf = MelKNN().fit([0.1 * np.random.default_rng(i).standard_normal(16000) for i in range(4)])
     >>> with warnings.catch_warnings(record=True) as notices:
     ...     plan = scoring_plan(clf, [np.zeros(16000), np.zeros(16000 * 5)])
     >>> plan, str(notices[0].message).split(":")[0]
@@ -196,14 +207,18 @@ def segment_features(detector, X, segment, hop, progress=False, **options):
         For the first recording that cannot be read, naming its index and path.
     """
     clips = as_clips(X)
-    parts, profiles = [], []
+    parts, profiles, sources = [], [], {}
     for batch in _batches(clips, [(segment, hop)] * len(clips), detector.sr):
         if len(batch[-1]) == 2:
             error = batch[-1][1]
             raise error from error.__cause__
         features, batch_profiles = detector._features_and_profiles([piece[1] for piece in batch], False, **options)
         parts.append(features)
-        profiles.extend(batch_profiles)
+        # A segment is a bare waveform: its rate and codec are its recording's (the band heard, the low-rate check).
+        for piece, profile in zip(batch, batch_profiles):
+            if piece[0] not in sources:
+                sources[piece[0]] = source_of(clips[piece[0]])
+            profiles.append(profile._replace(rate=sources[piece[0]].rate, codec=sources[piece[0]].codec))
     return joined(parts), profiles
 
 
@@ -236,14 +251,15 @@ def iter_segment_scores(detector, X, segment=None, hop=None, threshold=None, pla
     --------
     >>> import numpy as np
     >>> from audioad import MelKNN
-    >>> clf = MelKNN().fit([np.random.default_rng(0).standard_normal(16000 * 8)], segment="1s")
-    >>> batches = iter_segment_scores(clf, [np.random.default_rng(1).standard_normal(16000 * 3)], segment="1s")
+    >>> clf = MelKNN().fit([0.1 * np.random.default_rng(0).standard_normal(16000 * 8)], segment="1s")
+    >>> batches = iter_segment_scores(clf, [0.1 * np.random.default_rng(1).standard_normal(16000 * 3)], segment="1s")
     >>> [(row.start, row.end, row.label) for batch in batches for row in batch]
     [(0.0, 1.0, 0), (1.0, 2.0, 0), (2.0, 3.0, 0)]
     """
     clips = as_clips(X)
     threshold = detector.threshold_ if threshold is None else float(threshold)
     plan = scoring_plan(detector, clips, segment, hop) if plan is None else plan
+    recorded = {}  # recording index -> its rate's and codec's warnings, which its segments (bare waveforms) lack
     for batch in _batches(clips, plan, detector.sr, skip=skip):
         failed = batch.pop() if len(batch[-1]) == 2 else None
         rows = []
@@ -254,49 +270,83 @@ def iter_segment_scores(detector, X, segment=None, hop=None, threshold=None, pla
                 value = float(result.scores[i])
                 label = -1 if math.isnan(value) else int(value > threshold)
                 path = _path_of(clips[index])
-                rows.append(
-                    SegmentScore(
-                        index, path, start, end, value, label, "; ".join(result.warnings[i]), errors.get(i, "")
-                    )
-                )
+                if index not in recorded:
+                    recorded[index] = _recording_warnings(detector, clips[index]) if plan[index] else []
+                warning = "; ".join([*result.warnings[i], *recorded[index]])
+                rows.append(SegmentScore(index, path, start, end, value, label, warning, errors.get(i, "")))
         if failed is not None:
             index, error = failed
             rows.append(SegmentScore(index, _path_of(clips[index]), math.nan, math.nan, math.nan, -1, "", error.cause))
         yield rows
 
 
-def score_segments(detector, X, segment=None, hop=None, threshold=None, file_threshold=None, rule="any"):
-    """Every segment's :class:`SegmentScore` and every recording's summary; see ``ClipDetector.score_segments``."""
-    threshold = detector.threshold_ if threshold is None else float(threshold)
-    file_threshold = threshold if file_threshold is None else float(file_threshold)
+def levels_for(detector, plan, rule="any", per_hour=0.1, normal=None, threshold=None, file_threshold=None):
+    """The :class:`~audioad.verdicts.Levels` a scoring run reads its verdicts against.
+
+    Parameters
+    ----------
+    detector : ClipDetector
+        Fitted.
+    plan : list
+        :func:`scoring_plan`'s; the shortest hop among its segments sets how many segments an hour
+        holds (the training clips' where none is cut).
+    rule, per_hour
+        As in :func:`audioad.verdicts.alarm_levels`.
+    normal : array-like or None
+        Scores of normal audio the model did not learn from; None: its held-out training scores.
+    threshold, file_threshold : float or None
+        The segment threshold (None: the detector's) and the alarm level (None: set from ``per_hour``).
+    """
+    hops = [how[1] for how in plan if how is not None]
+    hop = min(hops) if hops else training_length(detector, hop=True)
+    return alarm_levels(
+        detector.decision_scores_ if normal is None else normal,
+        detector.threshold_ if threshold is None else threshold,
+        hop,
+        rule,
+        per_hour,
+        file_threshold,
+    )
+
+
+def _recording_warnings(detector, item):
+    """A segmented recording's ``low rate`` and ``codec`` warnings: of its rate and codec, not its samples."""
+    source = source_of(item) if isinstance(item, (str, os.PathLike)) else AudioSource(None, None)
+    profile = ClipProfile(0.0, source.rate, source.codec, None, None)
+    training = getattr(detector, "training_audio_", None)
+    return [w for w in domain_warnings(profile, training, detector.sr) if w.startswith(("low rate:", "codec:"))]
+
+
+def score_segments(
+    detector, X, segment=None, hop=None, threshold=None, file_threshold=None, rule="any", per_hour=0.1, normal=None
+):
+    """Each segment's :class:`SegmentScore`, each recording's summary and verdict (``ClipDetector.score_segments``)."""
+    clips = as_clips(X)
+    plan = scoring_plan(detector, clips, segment, hop)
+    levels = levels_for(detector, plan, rule, per_hour, normal, threshold, file_threshold)
     rows, files = [], []
-    summaries = FileSummaries(threshold, file_threshold, rule)
-    for batch in iter_segment_scores(detector, X, segment, hop, threshold):
+    summaries = FileSummaries(levels.segment, levels.alarm, rule)
+    for batch in iter_segment_scores(detector, clips, threshold=levels.segment, plan=plan):
         for row in batch:
             rows.append(row)
             files.extend(summaries.add(row.clip, row.path, row.start, row.end, row.score, row.error))
     files.extend(summaries.close())
-    return SegmentScores(rows, files)
+    return SegmentScores(rows, files, [file_verdict(summary, levels) for summary in files], levels)
 
 
-def describe(summary, rule="any"):
-    """One line on a recording's summary, as ``audioad score`` prints it.
+def describe(summary, levels, calibrate=CALIBRATE):
+    """One line on a recording's verdict, as ``audioad score`` prints it (:func:`audioad.verdicts.file_verdict`).
 
     Examples
     --------
+    >>> import numpy as np
     >>> from audioad.segments import summarize
-    >>> summary = summarize(0, "a.wav", [0, 60, 120], [60, 120, 180], [0.1, 3.0, 0.2], 1.0, 2.0)
-    >>> print(describe(summary))  # doctest: +NORMALIZE_WHITESPACE
-    a.wav: ANOMALOUS (rule any from 60.0 s); 1 of 3 segments above threshold, in minute(s) 1;
-    worst 60.0-120.0 s, score 3
+    >>> from audioad.verdicts import alarm_levels
+    >>> levels = alarm_levels(np.linspace(0.0, 1.0, 400), 1.0, hop=60.0, per_hour=1)
+    >>> summary = summarize(0, "a.wav", [0, 60, 120], [60, 120, 180], [0.1, 3.0, 0.2], levels.segment, levels.alarm)
+    >>> print(describe(summary, levels))  # doctest: +NORMALIZE_WHITESPACE
+    a.wav: ALARM: from 0:01:00 the sound is far from normal running: worst 0:01:00-0:02:00 scores 3, above
+    the alarm level 1 (normal running scores up to 1). Next: listen to 0:01:00-0:02:00 and inspect the machine.
     """
     name = summary.path or clip_name(summary.clip)
-    if summary.n_segments == 0:
-        return f"{name}: not scored ({summary.error})"
-    verdict = f"ANOMALOUS (rule {rule} from {summary.flagged_at:.1f} s)" if summary.flagged else "normal"
-    minutes = f", in minute(s) {', '.join(map(str, summary.minutes))}" if summary.minutes else ""
-    stopped = f"; stopped early: {summary.error}" if summary.error else ""
-    return (
-        f"{name}: {verdict}; {summary.n_above} of {summary.n_segments} segments above threshold{minutes}; "
-        f"worst {summary.worst_start:.1f}-{summary.worst_end:.1f} s, score {summary.worst_score:.4g}{stopped}"
-    )
+    return file_verdict(summary, levels, calibrate).line(name)

@@ -100,7 +100,8 @@ def featurised_chunks(detector, clips, on_error="raise", progress=False, failed=
                 if observe is not None:
                     observe(transformed)
                 profiles = [
-                    profile_clip(wave, detector.sr, source_of(clips[start + i])) for i, wave in zip(good, waves)
+                    profile_clip(wave, detector.sr, source_of(clips[start + i]), clips[start + i])
+                    for i, wave in zip(good, waves)
                 ]
                 yield np.asarray(good) + start, detector.features_from(transformed), profiles
             bar.update(stop - start)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _datetime
 
 from .. import __version__
-from ..detectors.schema import Float, Int, Record, Str
+from ..detectors.schema import Float, Int, Optional, Record, Str
 from .archive import ModelArchive, ModelFileError, write_archive
 
 __all__ = ["save", "load", "read_header", "is_model_file", "FORMAT", "FORMAT_VERSION"]
@@ -21,6 +21,8 @@ _TRAINING = Record(
         "threshold": Float(finite=False),
         "score_mean": Float(finite=False),
         "score_std": Float(finite=False),
+        # Since format 2: which band the model hears of its training recordings (audioad.domain.band_heard).
+        "band": Optional(Str()),
     }
 )
 _TEXT = Str()
@@ -141,7 +143,7 @@ def save(detector, path):
     --------
     >>> import numpy as np, tempfile, os
     >>> from audioad import EmbeddingOD
-    >>> clips = [np.random.RandomState(s).randn(16000) for s in range(12)]
+    >>> clips = [0.1 * np.random.RandomState(s).randn(16000) for s in range(12)]
     >>> detector = EmbeddingOD.for_audio("balanced", sr=16000).fit(clips)
     >>> path = save(detector, os.path.join(tempfile.mkdtemp(), "fan.audioad"))
     >>> bool(np.array_equal(load(path).decision_function(clips), detector.decision_function(clips)))
@@ -152,6 +154,7 @@ def save(detector, path):
     import numpy as np
 
     from ..detectors.base import ClipDetector
+    from ..domain import band_heard
 
     if not isinstance(detector, ClipDetector):
         raise TypeError(f"only audioad detectors can be saved, got {type(detector).__name__}")
@@ -175,6 +178,7 @@ def save(detector, path):
             "threshold": float(detector.threshold_),
             "score_mean": float(np.mean(detector.decision_scores_)),
             "score_std": float(np.std(detector.decision_scores_)),
+            "band": band_heard(detector.sr, (getattr(detector, "training_audio_", None) or {}).get("rates", [])),
         },
         "state": node["state"],
     }
