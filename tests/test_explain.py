@@ -164,9 +164,9 @@ def test_score_explain_adds_an_explanation_column(machine, tmp_path):
         r"^flagged [012] of 2 clips scored \(\d+%\): score above the model's threshold", result.stdout, re.M
     )
     by_name = {r["path"].rsplit("/", 1)[-1]: r for r in rows(tmp_path / "s.csv")}
-    assert (
-        by_name["tone.wav"]["explanation"].startswith("+") and "2.4-2.5 kHz, 0.7" in by_name["tone.wav"]["explanation"]
-    )
+    # "+18 dB ..." is written "'+18 dB ...", so that a spreadsheet reads it as text, not as a formula.
+    tone_explanation = by_name["tone.wav"]["explanation"]
+    assert tone_explanation.startswith("'+") and "2.4-2.5 kHz, 0.7" in tone_explanation
     assert by_name["normal.wav"]["explanation"].startswith("no band departs from normal; ")
     assert by_name["gone.wav"]["explanation"] == "" and by_name["gone.wav"]["error"]
 

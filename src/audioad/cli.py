@@ -946,7 +946,7 @@ def evaluate(dataset, detector_name, settings, out, year, train_on, force, repor
     """
     import numpy as np
 
-    from .datasets import GroupWarning, ManifestWarning, read_dataset, write_dcase_results
+    from .datasets import GroupWarning, ManifestWarning, read_dataset, section_name, write_dcase_results
     from .evaluation import CONDITION_COLUMNS
     from .evaluation import evaluate as run_evaluation
     from .metrics import format_table
@@ -1021,7 +1021,7 @@ def evaluate(dataset, detector_name, settings, out, year, train_on, force, repor
         raise _usage_error(exc) from exc
     click.echo(_trained(detector_name, settings, result.training, result.thresholds))
     for (machine, section), said in result.splits.items():
-        click.echo(f"  {machine} section {section}: {said}")
+        click.echo(f"  {section_name(machine, section)}: {said}")
     click.echo(format_table(result.sections))
     click.echo("  ".join(f"{k}: {v:.3f}" for k, v in result.summary().items()))
     click.echo("\nAt each section model's threshold (false alarms: normal clips above it; detections: anomalous ones):")
@@ -1037,7 +1037,7 @@ def evaluate(dataset, detector_name, settings, out, year, train_on, force, repor
             about=[
                 ("Detector", f"{detector_name}: {described}"),
                 ("Data set", str(dataset)),
-                *((f"Split of {machine} {section}", said) for (machine, section), said in result.splits.items()),
+                *((f"Split of {section_name(*key)}", said) for key, said in result.splits.items()),
             ],
         )
         write_report(page, report_path)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .datasets import ClipTable
+from .datasets.table import section_name
 from .metrics import DOMAINS, arithmetic_mean, auc, harmonic_mean, official_score, pauc, section_table
 
 __all__ = [
@@ -326,7 +327,7 @@ def evaluate(table, make_detector, year=None, train_on="earlier", progress=False
                 train, test, splits[(machine, section)] = split_table_in_time(clips, train_on)
             test = ClipTable(c for c in test if c.label is not None)
             if not len(train) or not len(test):
-                raise ValueError(f"{machine} section {section}: needs training clips and labelled test clips")
+                raise ValueError(f"{section_name(machine, section)}: needs training clips and labelled test clips")
             detector = make_detector().fit(train.paths, progress=progress)
             scores = detector.decision_function(test.paths, progress=progress)
             thresholds[(machine, section)] = detector.threshold_
