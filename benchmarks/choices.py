@@ -10,8 +10,9 @@ A *view* is one audioad detector (a pooling of the log-mel spectrogram, a distan
 mean or their maximum, which is what :class:`audioad.detectors.ensemble.Ensemble` does. On every
 development set and split (``devsets.py``: by recording and by time, both directions, issue 22's
 protocol; the synthetic sets for each generator seed), each view is fitted once on the training clips, with its held-out
-scores of the training clips (5 consecutive folds, as the Ensemble computes them) and its scores
-of the test clips; every configuration's AUC follows from these without refitting.
+scores of the training clips (5 folds of consecutive training clips, as the Ensemble computes them
+when ``fit`` gets no ``groups``, which is how ``audioad fit`` and ``audioad evaluate`` fit it; see
+``group_folds.py`` for why not folds of whole recordings) and its scores of the test clips; every configuration's AUC follows from these without refitting.
 
 **Regret** of a configuration on a set: the AUC of the best view *or* configuration on that set,
 minus the configuration's AUC (mean over splits). The configurations are ranked by their worst
@@ -82,13 +83,13 @@ def view_scores(clips, sections, candidates, train_clips=None, seed=0):
 
     results = []
     for number, section in enumerate(sections):
-        train, groups = section["train"], section.get("train_groups")
+        train = section["train"]
         if train_clips is not None and train_clips < len(train):
             drawn = np.sort(np.random.default_rng([seed, number]).choice(len(train), train_clips, replace=False))
             train = [train[i] for i in drawn]
-            groups = None if groups is None else [groups[i] for i in drawn]
-        # held-out folds of whole recordings where the set names them, as the default folds them
-        ensemble = Ensemble(list(candidates.values())).fit([clips[i] for i in train], groups=groups)
+        # no groups: held-out folds of consecutive training clips, as `audioad fit` and `audioad evaluate`
+        # fit the default (folds of whole recordings did worse on the shared sets: group_folds.py)
+        ensemble = Ensemble(list(candidates.values())).fit([clips[i] for i in train])
         features = ensemble.features_of([clips[i] for i in section["test"]])
         test = np.column_stack(
             [
@@ -235,7 +236,8 @@ def main(argv=None) -> int:
         "(earlier→later and later→earlier), every anomalous clip tested; bldc_motor per motor in order of speed, "
         "fan per recording session in time order, fan-drift trained on 2020 and tested on 2021, paper_machine in "
         "file order, the synthetic sets trained on one recording session and tested on the other (they drift); "
-        "test clips identical to a training clip dropped. AUC is the mean over splits (and sections)",
+        "test clips identical to a training clip dropped; held-out scores from 5 folds of consecutive training "
+        "clips (no `groups`, as `audioad fit` fits the default). AUC is the mean over splits (and sections)",
         *[f"- note: {note}" for note in notes],
         "",
         body,

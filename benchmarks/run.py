@@ -8,7 +8,9 @@ One command::
 
 On each development set of ``devsets.py`` (the shared recordings of ``../shared/data`` and the
 ``make_machine_sounds`` variants), split by recording and by time in both directions (issue 22's
-protocol: see ``devsets.py``), every detector sees the same clips in the same run and is
+protocol: see ``devsets.py``), every detector sees the same clips in the same run, is fitted as
+``audioad evaluate`` fits it (on the training clips, without ``groups``, so the default's held-out
+folds are consecutive runs of training clips: see ``group_folds.py`` for why), and is
 scored by AUC and pAUC (max_fpr 0.1), its false-alarm and detection rates at its own
 ``threshold_``, fit and score seconds, and the peak memory of its process. Under each table: the
 default detector's regret (the best audioad AUC on the set minus the default's) and the best PyOD
@@ -274,14 +276,12 @@ class ClipCache:
 
 
 def fit_model(model, train, section):
-    """``model.fit(train)``, with the training clips' domains and recordings (``groups``) where the
-    section has them and fit takes them, as ``audioad evaluate`` gives them."""
+    """``model.fit(train)``, with the training clips' domains where the section has them (the domain
+    shift) and fit takes them. No ``groups``: as ``audioad evaluate`` and ``audioad fit`` fit it, the
+    default holds out consecutive runs of training clips for its held-out scores and ``threshold_``
+    (folds of whole recordings did worse on the shared sets: ``group_folds.py``)."""
     parameters = inspect.signature(model.fit).parameters
-    extra = {
-        argument: section[key]
-        for argument, key in (("domains", "train_domains"), ("groups", "train_groups"))
-        if key in section and argument in parameters
-    }
+    extra = {"domains": section["train_domains"]} if "train_domains" in section and "domains" in parameters else {}
     return model.fit(train, **extra)
 
 
@@ -947,7 +947,9 @@ def main(argv=None) -> int:
         "tested on the other's test clips, both ways. Test clips whose decoded samples equal a training clip's "
         "are dropped (each set's line says how many). Real clips decoded once to mono at 16 kHz, synthetic ones "
         "at the set's rate; every detector gets the same `(waveform, sr)` tuples, and detectors at another rate "
-        "resample them.",
+        "resample them. Detectors are fitted as `audioad evaluate` fits them: on the training clips, without "
+        "their recordings (`groups`), so the default's held-out folds (and its `threshold_`) are consecutive "
+        "runs of training clips (why: `benchmarks/group_folds.py`).",
         f"- AUC and pAUC (max_fpr={MAX_FPR}, McClish-standardised as sklearn): mean ± sample std over splits "
         "(both directions, every generator seed); the AUC of each direction beside it. "
         "FAR at threshold_ / detection at threshold_: the share of normal / anomalous test clips whose score is "
