@@ -16,6 +16,7 @@ needs a display and no global figure state is touched; save it with :func:`save_
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -546,7 +547,8 @@ def plot_explanation(
         last.set_xlabel("Time (s)")
     else:
         _clock_axis(last, start, duration)
-    fig.suptitle(title or f"{explanation.clip}: {explanation.summary(1)}")
+    # Wrapped: a long file name and its finding would run off both sides of the figure.
+    fig.suptitle(textwrap.fill(title or f"{explanation.clip}: {explanation.summary(1)}", 100))
     return _figure_of(ax_spec)
 
 
