@@ -93,6 +93,29 @@ def run_lines(command: str, started: float, load=None) -> list:
     ]
 
 
+def fastest(function, repeats):
+    """The shortest wall time of ``repeats`` calls of ``function``, and the last call's result."""
+    best, result = float("inf"), None
+    for _ in range(repeats):
+        started = time.perf_counter()
+        result = function()
+        best = min(best, time.perf_counter() - started)
+    return best, result
+
+
+def default_before_issue_22():
+    """The default detector as it was before issue 22 added its event view (unfitted), to compare against."""
+    from audioad.detectors.ensemble import Ensemble
+    from audioad.detectors.knn import MelKNN
+    from audioad.detectors.window_knn import WindowKNN
+
+    return Ensemble(
+        [MelKNN(pooling="mean", metric="mahalanobis"), MelKNN(pooling="delta_std", metric="mahalanobis")],
+        combine="max",
+        frame_detector=WindowKNN(context=5, window_hop=2, max_windows=2048),
+    )
+
+
 def write_results(script: str, section: str, path: Path = RESULTS_PATH) -> None:
     """Replace the section of RESULTS.md between ``script``'s markers (or append it)."""
     start_marker, end_marker = f"<!-- {script}:start -->", f"<!-- {script}:end -->"

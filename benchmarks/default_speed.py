@@ -23,35 +23,19 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from common import default_before_issue_22, fastest
 
 SR = 16000
 SECONDS = 10.0
 
 
 def detectors():
-    from audioad.detectors.ensemble import Ensemble, default_detector
-    from audioad.detectors.knn import MelKNN
-    from audioad.detectors.window_knn import WindowKNN
+    from audioad.detectors.ensemble import default_detector
 
-    before = Ensemble(
-        [MelKNN(pooling="mean", metric="mahalanobis"), MelKNN(pooling="delta_std", metric="mahalanobis")],
-        combine="max",
-        frame_detector=WindowKNN(context=5, window_hop=2, max_windows=2048),
-    )
-    return {"default": default_detector, "default before issue 22": lambda: before}
-
-
-def fastest(function, repeats):
-    best = np.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        best = min(best, time.perf_counter() - start)
-    return best
+    return {"default": default_detector, "default before issue 22": default_before_issue_22}
 
 
 def main(argv=None) -> int:
@@ -84,11 +68,9 @@ def main(argv=None) -> int:
     print("|---|---:|---:|---:|---:|")
     audio = len(clips) * SECONDS
     for name, make in detectors().items():
-        fitted = []
-        fit_s = fastest(lambda make=make, fitted=fitted: fitted.append(make().fit(clips)), args.repeats)
-        detector = fitted[-1]
-        score_s = fastest(lambda detector=detector: detector.decision_function(clips), args.repeats)
-        frames_s = fastest(lambda detector=detector: detector.score_clips(clips, frames=True), args.repeats)
+        fit_s, detector = fastest(lambda make=make: make().fit(clips), args.repeats)
+        score_s, _ = fastest(lambda detector=detector: detector.decision_function(clips), args.repeats)
+        frames_s, _ = fastest(lambda detector=detector: detector.score_clips(clips, frames=True), args.repeats)
         cells = f"{fit_s:.1f} | {fit_s * 2000 / len(clips):.0f} | {audio / score_s:.0f} | {audio / frames_s:.0f}"
         print(f"| {name} | {cells} |", flush=True)
     return 0

@@ -42,7 +42,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import DEFAULT_DATA, RESULTS_PATH, run_lines, write_results
+from common import DEFAULT_DATA, RESULTS_PATH, default_before_issue_22, run_lines, write_results
 from injections import EVENT_NAMES, EVENTS, event_band, inject
 from run import LEVELS, allowed_far, level_text, minimum_level
 
@@ -54,17 +54,10 @@ EXPLAIN_LEVEL = 10.0
 
 def detectors():
     """The detectors compared, by name: each an unfitted audioad detector."""
-    from audioad.detectors.ensemble import Ensemble, default_detector
+    from audioad.detectors.ensemble import default_detector
     from audioad.detectors.event_knn import EventKNN
-    from audioad.detectors.knn import MelKNN
-    from audioad.detectors.window_knn import WindowKNN
 
-    before = Ensemble(
-        [MelKNN(pooling="mean", metric="mahalanobis"), MelKNN(pooling="delta_std", metric="mahalanobis")],
-        combine="max",
-        frame_detector=WindowKNN(context=5, window_hop=2, max_windows=2048),
-    )
-    return {"default": default_detector(), "default before issue 22": before, "EventKNN": EventKNN()}
+    return {"default": default_detector(), "default before issue 22": default_before_issue_22(), "EventKNN": EventKNN()}
 
 
 def real_split(folder: Path, name: str):

@@ -38,7 +38,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from common import run_lines, write_results
+from common import fastest, run_lines, write_results
 
 SR = 16000
 REPEATS = 5
@@ -65,16 +65,6 @@ def make_clips(folder: Path, n_clips: int):
     )
     test = table.filter(split="test")
     return table.filter(split="train").paths, test.paths, test.labels
-
-
-def fastest(function, repeats=REPEATS):
-    """The shortest wall time of ``repeats`` calls, and the last result."""
-    best, result = float("inf"), None
-    for _ in range(repeats):
-        started = time.perf_counter()
-        result = function()
-        best = min(best, time.perf_counter() - started)
-    return best, result
 
 
 def timed(function):
