@@ -64,7 +64,7 @@ def worker(job: dict) -> None:
         elif job["what"] == "plot":
             from audioad.cli import main
 
-            main(["plot", job["model"], job["file"], "--out", job["out"]], standalone_mode=False)
+            main(["plot", job["model"], job["file"], "--out", job["out"], "--force"], standalone_mode=False)
             n = None
         else:
             n = len(detector.decision_function([job["file"]]))
