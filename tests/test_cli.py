@@ -16,6 +16,9 @@ from conftest import audioad, rows
 from tqdm.auto import tqdm
 
 from audioad import cli
+from audioad.cli import score_clips as cli_score_clips
+from audioad.cli.errors import Failure
+from audioad.cli.models import build_detector
 from audioad.datasets import make_machine_sounds
 from audioad.detectors.registry import DETECTORS, make_detector
 from audioad.detectors.window_knn import WindowKNN
@@ -262,7 +265,7 @@ def test_an_unknown_setting_is_a_usage_error_listing_the_parameters(tmp_path):
     ],
 )
 def test_settings_make_what_make_detector_makes(name, settings, params):
-    made = cli.build_detector(name, settings)
+    made = build_detector(name, settings)
     expected = make_detector(name, **params)
     assert type(made) is type(expected)
     assert repr(made.get_params(deep=False)) == repr(expected.get_params(deep=False))
@@ -297,7 +300,7 @@ def failing_second_batch(monkeypatch):
     """Batches of at most 4 clips, the first of one clip; the second raises the exception the test passes in."""
     RecordingBar.made = []
     monkeypatch.setattr("tqdm.auto.tqdm", RecordingBar)
-    monkeypatch.setattr(cli, "_SCORE_BATCH", 4)
+    monkeypatch.setattr(cli_score_clips, "SCORE_BATCH", 4)
     score_clips = WindowKNN.score_clips
     calls = []
 
@@ -360,7 +363,7 @@ def test_a_cluster_failure_says_how_to_resume(tmp_path, monkeypatch):
     closed, out = [], tmp_path / "scores.csv"
     batches = _batches(3, fail_at=1, error=ClusterError("KilledWorker: 3 workers died"), closed=closed)
     with pytest.raises(click.ClickException) as info:
-        cli._write_scores(SimpleNamespace(threshold_=1.0), batches, out, None, False, 6, True)
+        cli_score_clips.write_scores(1.0, batches, out, None, False, 6, True)
     assert "KilledWorker" in info.value.message and "rerun with --resume" in info.value.message
     assert isinstance(info.value.__cause__, ClusterError)
     assert len(rows(out)) == 2 and RecordingBar.made[0].closed and closed == [True]
@@ -385,8 +388,8 @@ def test_a_stop_on_a_bad_clip_closes_the_batches_and_the_bar(tmp_path, monkeypat
             closed.append(True)
 
     out, pending = tmp_path / "scores.csv", batches()  # held here, as the score command holds it
-    with pytest.raises(cli.Failure, match="bad.wav: cannot decode it"):
-        cli._write_scores(SimpleNamespace(threshold_=1.0), pending, out, None, False, 4, True, "raise")
+    with pytest.raises(Failure, match="bad.wav: cannot decode it"):
+        cli_score_clips.write_scores(1.0, pending, out, None, False, 4, True, "raise")
     # Stopped mid-way: the scoring still to come is cancelled, not left running.
     assert closed == [True] and RecordingBar.made[0].closed
     assert [r["path"] for r in rows(out)] == ["a.wav"]

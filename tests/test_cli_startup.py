@@ -14,6 +14,7 @@ from sklearn.base import clone
 
 import audioad
 from audioad import cli
+from audioad.cli.models import build_detector
 from audioad.detectors.ensemble import Ensemble, default_detector
 from audioad.detectors.knn import MelKNN
 from audioad.detectors.registry import member_names
@@ -38,13 +39,13 @@ def ensemble_model(tmp_path_factory):
 
 
 def test_set_n_mels_on_the_default_sets_it_on_every_member():
-    detector = cli.build_detector("default", ["n_mels=64"])
+    detector = build_detector("default", ["n_mels=64"])
     assert [member.n_mels for member in detector.members] == [64, 64, 64]
     assert detector.frame_detector.n_mels == 64
 
 
 def test_a_members_own_setting_after_a_shared_one_wins():
-    detector = cli.build_detector("default", ["n_mels=64", "mel_knn_1__n_mels=32", "mel_knn_2__n_neighbors=3"])
+    detector = build_detector("default", ["n_mels=64", "mel_knn_1__n_mels=32", "mel_knn_2__n_neighbors=3"])
     assert [member.n_mels for member in detector.members] == [32, 64, 64]
     assert [member.n_neighbors for member in detector.members] == [1, 3, 5]
 
@@ -157,6 +158,24 @@ def test_light_commands_import_no_heavy_library(args):
     heavy, result = _imported_after(f"from audioad.cli import main\nmain({args!r})")
     assert heavy == [], result.stderr
     assert "audioad" in result.stdout or "window-knn" in result.stdout
+
+
+COMMANDS = ("fit", "score", "evaluate", "watch", "history", "dashboard", "plot", "report", "demo", "info")
+
+
+@pytest.mark.parametrize("command", [[], *([name] for name in COMMANDS)])
+def test_help_of_every_command_imports_no_numerical_module(command):
+    # -X importtime lists every module the interpreter imported, however it was reached (lazily or not).
+    run = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "audioad", *command, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "Usage:" in run.stdout
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in run.stderr.splitlines() if "|" in line}
+    assert "audioad" in imported and not imported & set(HEAVY), sorted(imported & set(HEAVY))
 
 
 def test_info_on_a_model_file_imports_no_heavy_library(ensemble_model):

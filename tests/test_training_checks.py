@@ -110,7 +110,7 @@ def test_a_misspelt_set_key_gets_a_suggestion(tmp_path):
 
 
 def test_the_help_example_of_set_is_valid_for_the_default():
-    from audioad.cli import build_detector
+    from audioad.cli.models import build_detector
 
     run = audioad("fit", "--help")
     example = re.search(r"e\.g\. --set (\S+__\S+?)\. ", " ".join(run.stdout.split())).group(1)

@@ -11,6 +11,7 @@ per-window scores with their times, and what to do with a clip that fails.
 
 from __future__ import annotations
 
+import os
 import warnings
 from typing import NamedTuple
 
@@ -21,6 +22,8 @@ from scipy.stats import binom
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
+from ..audio import AudioInputError
+from ..collect import header_errors
 from ..domain import TrainingDataWarning, check_training, domain_warnings, training_profile
 from ..segments import training_segment_plan
 from ..thresholds import threshold as fit_threshold
@@ -37,7 +40,7 @@ ON_ERROR = ("raise", "skip", "nan")
 
 
 class AudioInputWarning(UserWarning):
-    """Some clips of a batch could not be scored (``on_error='skip'`` or ``'nan'``).
+    """Some clips could not be read: scored with ``on_error='skip'`` or ``'nan'``, or left out of a fit (``'skip'``).
 
     Attributes
     ----------
@@ -266,7 +269,7 @@ class ClipDetector(BaseDetector):
 
     # -- PyOD's contract -----------------------------------------------------
 
-    def fit(self, X, y=None, progress=False, segment=None, hop=None, groups=None):
+    def fit(self, X, y=None, progress=False, segment=None, hop=None, groups=None, on_error="raise"):
         """Learn what normal clips sound like.
 
         Parameters
@@ -295,6 +298,13 @@ class ClipDetector(BaseDetector):
             recording are a group already. With few recordings a fold of whole ones holds out a
             large part of what the model hears: on the shared recordings it did worse than
             consecutive folds (``benchmarks/group_folds.py``).
+        on_error : {'raise', 'skip'}, default 'raise'
+            A clip that cannot be read: stop there (``'raise'``), or learn from the others
+            (``'skip'``). With ``'skip'`` every file's header is read first
+            (:func:`audioad.collect.header_errors`), so the bad files are set aside before anything
+            is decoded and the rest are decoded once; a file whose samples fail past a good header
+            is set aside when fit meets it, and fit starts again without it. Every clip left out
+            is named in one :class:`AudioInputWarning` (its ``errors``), also when fit then fails.
 
         Returns
         -------
@@ -304,8 +314,11 @@ class ClipDetector(BaseDetector):
         ------
         ValueError
             Where no training clip is usable (all silent or far shorter than one analysis window,
-            :func:`audioad.domain.check_training`); where some are unlike a usable recording, a
+            :func:`audioad.domain.check_training`, or with ``on_error='skip'`` none can be read);
+            where some are unlike a usable recording, a
             :class:`~audioad.domain.TrainingDataWarning` says how many of each kind.
+        AudioInputError
+            With ``on_error='raise'``, for the first clip that cannot be read, naming it.
 
         Examples
         --------
@@ -316,6 +329,10 @@ class ClipDetector(BaseDetector):
         >>> len(clf.decision_scores_), clf.segment_seconds_
         (29, 2.0)
         """
+        if on_error == "skip":
+            return self._fit_readable(X, progress, segment, hop, groups)
+        if on_error != "raise":
+            raise ValueError(f"on_error must be 'raise' or 'skip' when fitting, got {on_error!r}")
         self.check_parameters()
         levels = TrainingLevels.of(self.frontend)
         plan = training_segment_plan(X, self.sr, segment, hop)
@@ -342,6 +359,36 @@ class ClipDetector(BaseDetector):
             return self.calibrate(self.training_scores(features))
         finally:
             del self._fit_groups
+
+    def _fit_readable(self, X, progress, segment, hop, groups):
+        """:meth:`fit` on the clips of X that can be read (``on_error='skip'``); see there."""
+        clips = as_clips(X)
+        files = [i for i, clip in enumerate(clips) if isinstance(clip, (str, os.PathLike))]
+        failed = [error.at(files[error.index]) for error in header_errors([clips[i] for i in files])]
+        bad = {error.index for error in failed}
+        kept = [i for i in range(len(clips)) if i not in bad]
+        try:
+            while True:
+                if not kept:
+                    raise ValueError(f"none of the {len(clips)} clips could be read")
+                try:
+                    return self.fit(
+                        [clips[i] for i in kept],
+                        progress=progress,
+                        segment=segment,
+                        hop=hop,
+                        groups=None if groups is None else [groups[i] for i in kept],
+                    )
+                except AudioInputError as exc:
+                    if exc.index is None or not 0 <= exc.index < len(kept):
+                        raise
+                    failed.append(exc.at(kept.pop(exc.index)))
+        finally:
+            if failed:
+                failed.sort(key=lambda error: error.index)
+                listed = "; ".join(str(e) for e in failed[:5]) + (" ..." if len(failed) > 5 else "")
+                message = f"{len(failed)} of {len(clips)} clips could not be read and were left out: {listed}"
+                warnings.warn(AudioInputWarning(message, failed), stacklevel=3)
 
     def score_segments(
         self, X, segment=None, hop=None, threshold=None, file_threshold=None, rule="any", per_hour=0.1, normal=None
