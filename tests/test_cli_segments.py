@@ -54,7 +54,9 @@ def test_an_extrapolated_file_threshold_says_so(scored):
     run, _, summary = scored
     # 0.1 false alarms an hour of 10 s segments: one segment in 3,600, from a few held-out segments.
     assert f"note: alarm level {float(summary['file_threshold']):.3g} is a guess" in run.stderr
-    assert re.search(r"once in 3,600 segments, extrapolated from \d+ segments \(\d+ min\) of normal audio", run.stderr)
+    assert re.search(
+        r"once in 3,600 segments, extrapolated from \d+ segments \(\d+ min\) of the held-out training audio", run.stderr
+    )
 
 
 @FILE_THRESHOLD_GAP
@@ -218,3 +220,46 @@ def test_after_resume_the_summary_counts_every_file(pasted, tmp_path):
     assert "1 already in" in line and "of all 2 files, " in line
     counts = re.search(r"of all 2 files, ([^(]*) \(", line).group(1)
     assert sum(int(part.split()[0]) for part in counts.split(", ")) == 2, line
+
+
+def test_calibrate_sets_both_thresholds_and_says_so_in_its_own_words(pasted, tmp_path):
+    """Issue 23, finding 5: --calibrate alone sets the segment threshold too; its notes suit one who passed it."""
+    from audioad import load
+    from audioad.scoring import calibration_scores
+    from audioad.thresholds import segment_threshold
+
+    _, normal = bldc_recordings(minutes=3, fault_at=0)
+    sf.write(tmp_path / "normal.wav", normal[10 * SR :], SR, subtype="PCM_16")
+    out = tmp_path / "scores.csv"
+    run = audioad(
+        "score", pasted / "motor.audioad", pasted / "long.flac", "--segment", "10s", "-o", out,
+        "--calibrate", tmp_path / "normal.wav",
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    model = load(pasted / "motor.audioad")
+    scores = calibration_scores(model, [tmp_path / "normal.wav"], 10.0)
+    expected = segment_threshold(scores, "calibration recordings", rule=model.threshold_rule)
+    [summary] = rows(tmp_path / "scores.files.csv")
+    assert float(summary["threshold"]) == pytest.approx(expected.value)
+    assert float(summary["threshold"]) != pytest.approx(model.threshold_)
+    used = float(summary["file_threshold"])
+    for line in run.stderr.splitlines() + run.stdout.splitlines():
+        assert "--calibrate normal.wav" not in line and "or --calibrate" not in line, line
+        assert "held-out" not in line, line
+        if "alarm level" in line and "is a guess" in line:
+            assert f"{used:.3g}" in line and "calibration recordings" in line, line
+
+
+def test_python_and_the_command_line_give_the_same_verdict(pasted, tmp_path):
+    """Issue 23, finding 4: score_segments(...).files and `audioad score` agree with defaults."""
+    from audioad import load
+
+    out = tmp_path / "scores.csv"
+    run = audioad("score", pasted / "motor.audioad", pasted / "long.flac", "--segment", "10s", "-o", out, "-q")
+    assert run.returncode == 0, run.stderr
+    [summary] = rows(tmp_path / "scores.files.csv")
+    result = load(pasted / "motor.audioad").score_segments([pasted / "long.flac"], segment="10s")
+    assert result.verdicts[0].state == summary["verdict"]
+    assert result.levels.alarm == pytest.approx(float(summary["file_threshold"]))
+    assert result.levels.segment == pytest.approx(float(summary["threshold"]))
+    assert [f"{row.score:.6g}" for row in result.rows] == [f"{float(r['score']):.6g}" for r in rows(out)]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 from scipy import stats
@@ -298,3 +299,118 @@ def file_segment_rate(per_hour: float, hop_seconds: float, k: int = 1, n: int = 
         raise ValueError(f"the rule needs 1 <= k <= n, got k={k!r}, n={n!r}")
     segments = 3600.0 / hop_seconds
     return min((per_hour / (segments * math.comb(n, k))) ** (1.0 / k), 0.5)
+
+
+#: Which normal audio a threshold's scores are of: what the model held out at fit, or recordings to calibrate on.
+HELD_OUT = "held-out training audio"
+CALIBRATION = "calibration recordings"
+
+
+class Threshold(NamedTuple):
+    """A threshold and how it was obtained.
+
+    Attributes
+    ----------
+    value : float
+    how : {'given', 'measured', 'extrapolated'}
+        Given by the caller; measured (a quantile within the normal scores, or a rule fitted to
+        them); or extrapolated beyond the highest of them (an estimate: more normal audio makes
+        it a measurement).
+    n_scores : int
+        How many normal scores (segments, or clips) it was obtained from; 0 where given.
+    audio : str
+        Which audio they are scores of: :data:`HELD_OUT` or :data:`CALIBRATION`; ``""`` where given.
+
+    Examples
+    --------
+    >>> str(Threshold(1.605, "measured", 17, CALIBRATION))
+    '1.605 (measured on 17 segments of the calibration recordings)'
+    >>> str(Threshold(2.0, "given", 0, ""))
+    '2 (given)'
+    """
+
+    value: float
+    how: str
+    n_scores: int
+    audio: str
+
+    def __str__(self):
+        if self.how == "given":
+            return f"{self.value:.4g} (given)"
+        on = "on" if self.how == "measured" else "from"
+        return f"{self.value:.4g} ({self.how} {on} {self.n_scores} segments of the {self.audio})"
+
+
+def segment_threshold(
+    normal, audio=HELD_OUT, given=None, false_alarm_rate=None, rule="contamination", contamination=0.1
+):
+    """The segment threshold, with how it was obtained: given, at a false-alarm rate, or by a detector's rule.
+
+    Parameters
+    ----------
+    normal : array-like
+        Scores of normal audio the model did not learn from.
+    audio : str
+        Which audio ``normal`` is of (:data:`HELD_OUT` or :data:`CALIBRATION`).
+    given : float or None
+        A threshold chosen already.
+    false_alarm_rate : float or None
+        The share of normal segments above the threshold (:func:`false_alarm_threshold`).
+    rule, contamination
+        Where neither is given: :func:`threshold` of ``normal`` by this rule (a detector's
+        ``threshold_rule`` and ``contamination``).
+
+    Returns
+    -------
+    Threshold
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> normal = np.linspace(0.0, 1.0, 101)
+    >>> str(segment_threshold(normal, CALIBRATION, false_alarm_rate=0.1))
+    '0.9 (measured on 101 segments of the calibration recordings)'
+    >>> segment_threshold(normal, false_alarm_rate=0.001).how
+    'extrapolated'
+    """
+    if given is not None and false_alarm_rate is not None:
+        raise ValueError("a threshold and a false-alarm rate both set the segment threshold: give one of them")
+    if given is not None:
+        return Threshold(float(given), "given", 0, "")
+    scores = check_scores(normal, name="normal scores")
+    if false_alarm_rate is not None:
+        value = false_alarm_threshold(scores, false_alarm_rate)
+        how = "measured" if false_alarm_rate * scores.size >= 1.0 else "extrapolated"
+        return Threshold(value, how, scores.size, audio)
+    return Threshold(threshold(scores, rule, contamination=contamination), "measured", scores.size, audio)
+
+
+def alarm_threshold(normal, segment, hop_seconds, per_hour=0.1, k=1, n=1, audio=HELD_OUT):
+    """The file threshold (alarm level) for ``per_hour`` false alarms under "k of n segments", with how it was obtained.
+
+    :func:`file_threshold`, never below the ``segment`` threshold (an alarm on segments not
+    labelled anomalous would read as nonsense); the segment threshold where ``hop_seconds`` is
+    None (no segments an hour to count).
+
+    Returns
+    -------
+    Threshold
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> normal = np.linspace(0.0, 1.0, 400)
+    >>> segment = segment_threshold(normal, false_alarm_rate=0.1)
+    >>> alarm_threshold(normal, segment, hop_seconds=10.0, per_hour=3.6).how
+    'measured'
+    >>> alarm_threshold(normal, segment, hop_seconds=10.0, per_hour=0.1).how
+    'extrapolated'
+    """
+    scores = check_scores(normal, name="normal scores")
+    if not hop_seconds:
+        return segment
+    rate = file_segment_rate(per_hour, hop_seconds, k, n)
+    value = false_alarm_threshold(scores, rate)
+    if value <= segment.value:
+        return segment
+    return Threshold(value, "measured" if rate * scores.size >= 1.0 else "extrapolated", scores.size, audio)

@@ -42,7 +42,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .segments import parse_rule
-from .thresholds import false_alarm_threshold, file_segment_rate
+from .thresholds import CALIBRATION, HELD_OUT, Threshold, alarm_threshold, file_segment_rate
 
 __all__ = [
     "NORMAL",
@@ -112,6 +112,11 @@ class Levels(NamedTuple):
         The share of normal segments above ``alarm`` it was set for; 1.0 where no rate set it.
     hop : float or None
         Seconds between segments, where known.
+    audio : str
+        Which audio ``normal`` is of: :data:`~audioad.thresholds.HELD_OUT` or
+        :data:`~audioad.thresholds.CALIBRATION`.
+    segment_threshold, file_threshold : Threshold or None
+        ``segment`` and ``alarm`` with how each was obtained (:class:`~audioad.thresholds.Threshold`).
     """
 
     segment: float
@@ -120,6 +125,9 @@ class Levels(NamedTuple):
     normal: np.ndarray
     rate: float
     hop: float | None
+    audio: str = HELD_OUT
+    segment_threshold: Threshold | None = None
+    file_threshold: Threshold | None = None
 
     @property
     def guessed(self):
@@ -151,19 +159,19 @@ class Levels(NamedTuple):
         audio = f"{len(self.normal)} segments ({minutes:.0f} min)" if minutes else f"{len(self.normal)} segments"
         return (
             f"alarm level {_number(self.alarm)} is a guess: the score normal running would pass once in "
-            f"{1 / self.rate:,.0f} segments, extrapolated from {audio} of normal audio"
+            f"{1 / self.rate:,.0f} segments, extrapolated from {audio} of the {self.audio}"
         )
 
 
-def alarm_levels(normal, segment_threshold, hop, rule="any", per_hour=0.1, alarm=None):
+def alarm_levels(normal, segment_threshold, hop, rule="any", per_hour=0.1, alarm=None, audio=HELD_OUT):
     """The :class:`Levels` for a rule: the alarm level set for ``per_hour`` false alarms an hour.
 
     Parameters
     ----------
     normal : array-like
         Scores of normal audio the model did not learn from (``decision_scores_``, or calibration).
-    segment_threshold : float
-        The segment threshold.
+    segment_threshold : float or Threshold
+        The segment threshold (a float: given).
     hop : float or None
         Seconds between segments. None (a model file that does not say): the alarm level is the
         segment threshold.
@@ -171,7 +179,11 @@ def alarm_levels(normal, segment_threshold, hop, rule="any", per_hour=0.1, alarm
     per_hour : float
         False alarms allowed per hour of normal running (:func:`audioad.thresholds.file_threshold`).
     alarm : float or None
-        An alarm level chosen already; None sets it from ``per_hour``.
+        An alarm level chosen already; None sets it from ``per_hour``
+        (:func:`audioad.thresholds.alarm_threshold`).
+    audio : str
+        Which audio ``normal`` is of: :data:`~audioad.thresholds.HELD_OUT` or
+        :data:`~audioad.thresholds.CALIBRATION`.
 
     Returns
     -------
@@ -187,15 +199,28 @@ def alarm_levels(normal, segment_threshold, hop, rule="any", per_hour=0.1, alarm
     """
     rule = parse_rule(rule)
     normal = np.asarray(normal, dtype=np.float64)
-    segment_threshold = float(segment_threshold)
+    segment = segment_threshold
+    if not isinstance(segment, Threshold):
+        segment = Threshold(float(segment), "given", 0, "")
     if alarm is not None:
         rate = float(np.mean(normal > alarm)) if len(normal) else 1.0
-        return Levels(segment_threshold, float(alarm), rule, normal, max(rate, 1.0 / max(len(normal), 1)), hop)
+        rate = max(rate, 1.0 / max(len(normal), 1))
+        return Levels(
+            segment.value,
+            float(alarm),
+            rule,
+            normal,
+            rate,
+            hop,
+            audio,
+            segment,
+            Threshold(float(alarm), "given", 0, ""),
+        )
     if not hop:
-        return Levels(segment_threshold, segment_threshold, rule, normal, 1.0, None)
+        return Levels(segment.value, segment.value, rule, normal, 1.0, None, audio, segment, segment)
     rate = file_segment_rate(per_hour, hop, rule.k, rule.n)
-    level = max(false_alarm_threshold(normal, rate), segment_threshold)
-    return Levels(segment_threshold, float(level), rule, normal, rate, float(hop))
+    level = alarm_threshold(normal, segment, hop, per_hour, rule.k, rule.n, audio)
+    return Levels(segment.value, level.value, rule, normal, rate, float(hop), audio, segment, level)
 
 
 class Verdict(NamedTuple):
@@ -262,6 +287,10 @@ def file_verdict(summary, levels, calibrate=CALIBRATE):
         f"{levels.normal_share:.0%}"
     )
     unfit = _unfit(summary, levels)
+    calibrated = levels.audio == CALIBRATION
+    tested = "in the calibration recordings" if calibrated else "the model was tested on"
+    if calibrated:
+        calibrate = "calibrate on normal recordings like it"
     stopped = f"; the file stopped at {summary.error}" if summary.error else ""
     if summary.flagged:
         rule = "" if (levels.rule.k, levels.rule.n) == (1, 1) else f" ({levels.rule.k} of {levels.rule.n} segments)"
@@ -283,16 +312,15 @@ def file_verdict(summary, levels, calibrate=CALIBRATE):
     if summary.worst_score > highest:
         reason = (
             f"{worst} scores {_number(summary.worst_score)}, higher than all {len(levels.normal)} segments of "
-            f"normal running the model was tested on (up to {_number(highest)})"
+            f"normal running {tested} (up to {_number(highest)})"
         )
         if levels.guessed:
             minutes = levels.normal_minutes
             audio = f"their {minutes:.0f} minutes" if minutes else "them"
             reason += f"; the alarm level {_number(levels.alarm)} is a guess from {audio}"
-            advice = (
-                f"listen to {worst}; to settle the alarm level, record {levels.more_minutes()} more minutes of "
-                f"normal running and fit again, or {calibrate}"
-            )
+            more = f"record {levels.more_minutes()} more minutes of normal running and "
+            more += "add them to the calibration recordings" if calibrated else f"fit again, or {calibrate}"
+            advice = f"listen to {worst}; to settle the alarm level, {more}"
         else:
             reason += f", but below the alarm level {_number(levels.alarm)} or too briefly for the rule"
             advice = f"listen to {worst}"

@@ -1,4 +1,4 @@
-"""The thresholds a scoring command reads its verdicts against, from its options; what was done said on stderr."""
+"""A scoring command's run (:class:`audioad.scoring.ScoringRun`) from its options; what it set, said on stderr."""
 
 from __future__ import annotations
 
@@ -6,43 +6,35 @@ import click
 
 from .inputs import collect_clips, notices
 
-__all__ = ["held_out_normal", "segment_threshold", "calibrated_file_threshold"]
+__all__ = ["scoring_run"]
 
 
-def held_out_normal(detector, calibrate, segment=None, hop=None):
-    """Scores of normal audio the model did not learn from: the --calibrate recordings' segments, else None.
-
-    None stands for the model's own held-out training scores (``decision_scores_``).
-    """
-    if not calibrate:
-        return None
-    from ..scoring import calibration_scores
-
-    clips = collect_clips(calibrate)
-    try:
-        with notices():
-            scores = calibration_scores(detector, clips, segment, hop)
-    except ValueError as exc:
-        raise click.UsageError(f"--calibrate: {exc}") from exc
-    click.echo(f"thresholds from {len(scores)} segments of {len(clips)} normal recording(s) (--calibrate)", err=True)
-    return scores
-
-
-def segment_threshold(detector, threshold, false_alarm_rate, normal=None):
-    """The segment threshold: --threshold, the --false-alarm-rate quantile of held-out normal scores, or the model's."""
-    from ..scoring import segment_threshold as chosen
+def scoring_run(detector, clips, segment, hop, threshold, false_alarm_rate, rule, per_hour, calibrate):
+    """The :class:`~audioad.scoring.ScoringRun` for score, watch and plot; its thresholds' notes on stderr."""
+    from ..scoring import ScoringRun, calibration_scores
+    from ..segments import parse_rule
 
     if threshold is not None and false_alarm_rate is not None:
         raise click.UsageError("--threshold and --false-alarm-rate both set the threshold: pass one of them")
-    return chosen(detector, threshold, false_alarm_rate, normal)
-
-
-def calibrated_file_threshold(detector, plan, rule, per_hour, normal=None, threshold=None):
-    """The :class:`~audioad.verdicts.Levels` for ``rule`` at ``per_hour`` false alarms (the alarm level is the file
-    threshold), from held-out normal scores (or the model's); a note on stderr where the alarm level is a guess."""
-    from ..detectors.segmented import levels_for
-
-    levels = levels_for(detector, plan, rule, per_hour, normal, threshold)
-    if levels.note():
-        click.echo(f"note: {levels.note()}; more normal audio at fit, or --calibrate, measures it", err=True)
-    return levels
+    try:
+        rule = parse_rule(rule)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--rule") from exc
+    normal = None
+    if calibrate:
+        recordings = collect_clips(calibrate)
+        try:
+            with notices():
+                normal = calibration_scores(detector, recordings, segment, hop)
+        except ValueError as exc:
+            raise click.UsageError(f"--calibrate: {exc}") from exc
+        click.echo(
+            f"thresholds from {len(normal)} segments of {len(recordings)} normal recording(s) (--calibrate)", err=True
+        )
+    with notices():
+        run = ScoringRun(detector, clips, segment, hop, threshold, false_alarm_rate, rule, per_hour, normal=normal)
+    if run.levels.note():
+        more = "more calibration recordings measure it" if calibrate else "more normal audio at fit, or --calibrate"
+        more += "" if calibrate else ", measures it"
+        click.echo(f"note: {run.levels.note()}; {more}", err=True)
+    return run

@@ -7,7 +7,7 @@ import click
 from .errors import Failure, Refused
 from .group import main
 from .inputs import notices
-from .levels import calibrated_file_threshold, held_out_normal, segment_threshold
+from .levels import scoring_run
 from .models import load_model
 from .options import CALIBRATE, check_hop, segment_options, threshold_options
 
@@ -41,7 +41,6 @@ def plot(model, clip, out, force, segment, hop, threshold, false_alarm_rate, rul
     from ..outputs import OutputFileError, check_output
     from ..plot_long import plot_recording
     from ..plotting import plot_clip
-    from ..segments import parse_rule
 
     try:
         check_output(out, "figure", [model, clip], force=force, is_kind=_is_figure)
@@ -66,18 +65,16 @@ def plot(model, clip, out, force, segment, hop, threshold, false_alarm_rate, rul
             raise Failure(str(exc)) from exc
         click.echo(f"wrote {out}")
         return
-    try:
-        verdict = parse_rule(rule)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--rule") from exc
     seconds, step = how
-    normal = held_out_normal(detector, calibrate, seconds, step)
-    level = segment_threshold(detector, threshold, false_alarm_rate, normal)
-    levels = calibrated_file_threshold(detector, [how], verdict, file_false_alarm_rate, normal, level)
-    file_level = levels.alarm
+    run = scoring_run(
+        detector, [clip], seconds, step, threshold, false_alarm_rate, rule, file_false_alarm_rate, calibrate
+    )
+    levels = run.levels
     try:
-        result = detector.score_segments([clip], seconds, step, level, file_level, verdict, normal=normal)
-        plot_recording(detector, clip, seconds, step, level, file_level, rule=verdict, scores=result, path=out)
+        result = run.result()
+        plot_recording(
+            detector, clip, seconds, step, levels.segment, levels.alarm, rule=levels.rule, scores=result, path=out
+        )
     except AudioInputError as exc:
         raise Failure(str(exc)) from exc
     click.echo(

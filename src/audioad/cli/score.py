@@ -8,8 +8,8 @@ import click
 
 from .errors import Failure, Refused
 from .group import main
-from .inputs import collect_clips, notices, one_channel
-from .levels import held_out_normal, segment_threshold
+from .inputs import collect_clips, one_channel
+from .levels import scoring_run
 from .models import load_model, with_jobs
 from .options import channel_option, check_hop, common_options, segment_options, threshold_options
 from .score_clips import SCORE_BATCH, explained, timed_batches, write_scores
@@ -72,7 +72,6 @@ def score(
     Example:
       audioad score fan.audioad data/fan/test --out scores.csv --frames frames.csv
     """
-    from ..detectors.segmented import scoring_plan
     from ..outputs import OutputFileError, check_output
     from ..parallel import SchedulerAddressError, score_on_dask
     from ..score_csv import (
@@ -98,12 +97,11 @@ def score(
     check_hop(segment, hop)
     clips = one_channel(collect_clips(inputs), channel)
     read = [model, *inputs, *clips]
-    normal = held_out_normal(detector, calibrate, segment, hop)
-    level = segment_threshold(detector, threshold, false_alarm_rate, normal)
-
-    with notices():
-        plan = scoring_plan(detector, clips, segment, hop)
-    if any(how is not None for how in plan):
+    run = scoring_run(
+        detector, clips, segment, hop, threshold, false_alarm_rate, rule, file_false_alarm_rate, calibrate
+    )
+    level = run.levels.segment
+    if run.segmented:
         whole_clip_only = (
             (frames, "--frames"),
             (dask_address, "--dask"),
@@ -112,10 +110,7 @@ def score(
         for flag, name in whole_clip_only:
             if flag:
                 raise click.UsageError(f"{name} is for whole clips; it does not combine with segments (--segment)")
-        write_segment_scores(
-            detector, clips, plan, out, read, force, resume, on_error, rule, file_false_alarm_rate, model, level,
-            normal,
-        )  # fmt: skip
+        write_segment_scores(run, out, read, force, resume, on_error, model)
         return
     try:
         check_output(out, "score CSV", read, force=force or resume, is_kind=lambda p: is_table(p, columns))

@@ -9,16 +9,14 @@ from pathlib import Path
 import click
 
 from .errors import Failure, Interrupted, Refused
-from .levels import calibrated_file_threshold
 from .options import CALIBRATE
 
 __all__ = ["write_segment_scores"]
 
 
-def write_segment_scores(
-    detector, clips, plan, out, read, force, resume, on_error, rule, per_hour, model, threshold, normal
-):
-    """Score ``clips`` cut as ``plan`` says: a row a segment, then each file's summary and verdict.
+def write_segment_scores(run, out, read, force, resume, on_error, model):
+    """Score the recordings of ``run`` (a :class:`~audioad.scoring.ScoringRun`): a row a segment, then each file's
+    summary and verdict.
 
     With ``resume``, files with a summary are skipped, and a file the last run stopped inside goes
     on after its last row, its earlier rows counted in its summary.
@@ -38,13 +36,10 @@ def write_segment_scores(
         sidecar_path,
     )
     from ..score_csv import csv_number as number
-    from ..segments import FileSummaries, parse_rule
-    from ..verdicts import file_verdict
+    from ..segments import FileSummaries
 
-    try:
-        rule = parse_rule(rule)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--rule") from exc
+    detector, clips, plan, levels = run.detector, run.clips, run.cuts, run.levels
+    threshold, level, rule = levels.segment, levels.alarm, levels.rule
     summary_out = files_path(out)
     fingerprint = model_fingerprint(model)
     try:
@@ -63,8 +58,6 @@ def write_segment_scores(
     if not clips:
         click.echo(f"nothing to score: the {len(completed)} files are already in {out}")
         return
-    levels = calibrated_file_threshold(detector, plan, rule, per_hour, normal, threshold)
-    level = levels.alarm
     summaries = FileSummaries(threshold, level, rule)
     failures, states, n_rows = [], {}, 0
     if completed and Path(summary_out).exists():
@@ -80,7 +73,7 @@ def write_segment_scores(
 
         def finished(done):
             for summary in done:
-                verdict = file_verdict(summary, levels, CALIBRATE)
+                verdict = run.verdict(summary, CALIBRATE)
                 states[verdict.state] = states.get(verdict.state, 0) + 1
                 click.echo(verdict.line(summary.path))
                 files.write(

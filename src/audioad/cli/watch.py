@@ -10,7 +10,7 @@ import click
 
 from .errors import Failure, Refused
 from .group import main
-from .levels import calibrated_file_threshold, held_out_normal, segment_threshold
+from .levels import scoring_run
 from .models import load_model
 from .options import segment_options, threshold_options
 
@@ -197,10 +197,11 @@ def watch(
     except (OutputFileError, ValueError, ImportError) as exc:
         raise Refused(str(exc)) from exc
     # After the source is checked: a note on thresholds before "no such folder" would mislead.
-    normal = held_out_normal(detector, calibrate, seconds, step)
-    level = segment_threshold(detector, threshold, false_alarm_rate, normal)
-    levels = calibrated_file_threshold(detector, [(seconds, step)], verdict, file_false_alarm_rate, normal, level)
-    alert_level = levels.alarm
+    run = scoring_run(
+        detector, [], seconds, step, threshold, false_alarm_rate, verdict, file_false_alarm_rate, calibrate
+    )
+    levels = run.levels
+    level, alert_level = levels.segment, levels.alarm
     if db is not None:
         from ..monitor.recorder import SourceHistory
         from ..monitor.store import StoreError

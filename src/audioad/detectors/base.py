@@ -30,7 +30,7 @@ from ..thresholds import threshold as fit_threshold
 from .folds import TRAINING_FOLDS, clips_of, fold_scores, training_folds
 from .frontend import TrainingLevels
 from .schema import Array, Float, Int, ListOf, NoneOr, Optional, Record, Str
-from .segmented import score_segments, segment_features
+from .segmented import segment_features
 from .streaming import as_clips, featurised_chunks, joined
 
 __all__ = ["ClipDetector", "ClipScores", "FrameScores", "AudioInputWarning", "ON_ERROR"]
@@ -445,6 +445,9 @@ class ClipDetector(BaseDetector):
         >>> [(row.start, row.label) for row in result.rows][2:5], result.files[0].worst_start
         ([(2.0, 0), (3.0, 1), (4.0, 0)], 3.0)
         """
+        # Imported here: a scoring run builds on the detectors, not the other way round.
+        from ..scoring import score_segments
+
         check_is_fitted(self, ["decision_scores_", "threshold_", "labels_"])
         return score_segments(self, X, segment, hop, threshold, file_threshold, rule, per_hour, normal)
 

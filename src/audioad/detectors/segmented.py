@@ -20,13 +20,12 @@ from ..audio import AudioInputError, AudioSource, clip_name, source_of
 from ..domain import ClipProfile, domain_warnings
 from ..segments import (
     MUCH_LONGER,
-    FileSummaries,
     SegmentNotice,
     cut,
     duration_of,
     parse_duration,
 )
-from ..verdicts import CALIBRATE, alarm_levels, file_verdict
+from ..verdicts import CALIBRATE, file_verdict
 from .streaming import as_clips, joined
 
 __all__ = [
@@ -36,8 +35,6 @@ __all__ = [
     "scoring_plan",
     "segment_features",
     "iter_segment_scores",
-    "score_segments",
-    "levels_for",
     "describe",
 ]
 
@@ -280,58 +277,12 @@ def iter_segment_scores(detector, X, segment=None, hop=None, threshold=None, pla
         yield rows
 
 
-def levels_for(detector, plan, rule="any", per_hour=0.1, normal=None, threshold=None, file_threshold=None):
-    """The :class:`~audioad.verdicts.Levels` a scoring run reads its verdicts against.
-
-    Parameters
-    ----------
-    detector : ClipDetector
-        Fitted.
-    plan : list
-        :func:`scoring_plan`'s; the shortest hop among its segments sets how many segments an hour
-        holds (the training clips' where none is cut).
-    rule, per_hour
-        As in :func:`audioad.verdicts.alarm_levels`.
-    normal : array-like or None
-        Scores of normal audio the model did not learn from; None: its held-out training scores.
-    threshold, file_threshold : float or None
-        The segment threshold (None: the detector's) and the alarm level (None: set from ``per_hour``).
-    """
-    hops = [how[1] for how in plan if how is not None]
-    hop = min(hops) if hops else training_length(detector, hop=True)
-    return alarm_levels(
-        detector.decision_scores_ if normal is None else normal,
-        detector.threshold_ if threshold is None else threshold,
-        hop,
-        rule,
-        per_hour,
-        file_threshold,
-    )
-
-
 def _recording_warnings(detector, item):
     """A segmented recording's ``low rate`` and ``codec`` warnings: of its rate and codec, not its samples."""
     source = source_of(item) if isinstance(item, (str, os.PathLike)) else AudioSource(None, None)
     profile = ClipProfile(0.0, source.rate, source.codec, None, None)
     training = getattr(detector, "training_audio_", None)
     return [w for w in domain_warnings(profile, training, detector.sr) if w.startswith(("low rate:", "codec:"))]
-
-
-def score_segments(
-    detector, X, segment=None, hop=None, threshold=None, file_threshold=None, rule="any", per_hour=0.1, normal=None
-):
-    """Each segment's :class:`SegmentScore`, each recording's summary and verdict (``ClipDetector.score_segments``)."""
-    clips = as_clips(X)
-    plan = scoring_plan(detector, clips, segment, hop)
-    levels = levels_for(detector, plan, rule, per_hour, normal, threshold, file_threshold)
-    rows, files = [], []
-    summaries = FileSummaries(levels.segment, levels.alarm, rule)
-    for batch in iter_segment_scores(detector, clips, threshold=levels.segment, plan=plan):
-        for row in batch:
-            rows.append(row)
-            files.extend(summaries.add(row.clip, row.path, row.start, row.end, row.score, row.error))
-    files.extend(summaries.close())
-    return SegmentScores(rows, files, [file_verdict(summary, levels) for summary in files], levels)
 
 
 def describe(summary, levels, calibrate=CALIBRATE):
