@@ -150,7 +150,7 @@ def test_a_missing_file_is_named_on_the_page_and_fails_the_run(long_run):
     assert _data(page)["scored"] == 1 and len(_data(page)["failures"]) == 1
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium: scripts/test installs Debian's chromium package where it can")
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium: scripts/test installs Debian chromium where it can")
 def test_the_long_recording_report_renders_in_a_browser(long_run, tmp_path):
     root, model, _ = long_run
     out = root / "report.html"

@@ -280,9 +280,13 @@ def summarise(rows, threshold=None):
 
 
 def _json(figures):
-    """The summary as JSON inside a script element: NaN as null, and no ``</`` to end the element early."""
+    """The summary as JSON inside a script element: NaN as null, and no markup (``<``, ``>``, ``&``) in it.
+
+    A file name or an error in it is written as JSON escapes, so no name can end the element early
+    or read as markup to a scanner of the page.
+    """
     plain = {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in figures.items()}
-    return json.dumps(plain).replace("</", "<\\/")
+    return json.dumps(plain).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _percent(value):
