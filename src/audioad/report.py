@@ -20,17 +20,27 @@ import html
 import inspect
 import io
 import json
+import math
+import os
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
-from .audio import is_long_file, load_audio, load_excerpt
+from .audio import AudioInputError, clip_name, is_long_file, load_audio, load_excerpt
+from .collect import counted
 from .datasets import section_name
 from .metrics import auc, check_labels, pauc, rates_at
+from .verdicts import ALARM, NORMAL, NOT_SCORED, UNUSUAL, hms
 
 __all__ = [
     "build_report",
+    "run_report",
+    "ReportRun",
     "report_from_scores",
+    "run_report_of_scores",
+    "score_table_kind",
+    "SCORE_TABLES",
     "evaluation_report",
     "SectionDetails",
     "render_report",
@@ -60,6 +70,10 @@ th{background:#f6f6f6;position:sticky;top:0}#clips th{cursor:pointer;user-select
 td.num{text-align:right;font-variant-numeric:tabular-nums}tr.flagged td{background:#fdf0ee}.figures img{max-width:49%}
 .clip{border:1px solid #ddd;border-radius:6px;padding:.8em 1em;margin:1em 0}.clip img{max-width:100%}
 .explanation{font-family:ui-monospace,monospace;font-size:.9em}#js-errors{color:#c0392b}
+.recording{border:1px solid #ccc;border-radius:6px;padding:.8em 1em;margin:1em 0}.recording>img{max-width:100%}
+.verdict{font-size:.8em;padding:.15em .5em;border-radius:4px;color:#fff;background:#27ae60}
+.verdict.unusual{background:#d68910}.verdict.alarm{background:#c0392b}.verdict.not-scored{background:#7f8c8d}
+#failures{color:#c0392b}
 table.about th{width:16em;background:none}
 """
 
@@ -93,8 +107,12 @@ window.addEventListener('error',function(e){var p=document.getElementById('js-er
 if(p){p.textContent+=(e.message||'error')+'\\n';}});
 """
 
+# Verdicts of recordings, in the order the summary counts them.
+_STATES = (ALARM, UNUSUAL, NORMAL, NOT_SCORED)
+
 _COLUMNS = (
     ("path", "Clip", "text"),
+    ("start", "Time", "number"),
     ("section", "Section", "text"),
     ("condition", "Condition", "text"),
     ("score", "Score", "number"),
@@ -122,8 +140,8 @@ def _wav(y, sr):
     return buffer.getvalue()
 
 
-def clip_details(detector, clip, *, excerpt_seconds=EXCERPT_SECONDS, dpi=_DPI):
-    """What the report shows of one clip: its picture, explanation and sound.
+def clip_details(detector, clip, *, span=None, excerpt_seconds=EXCERPT_SECONDS, dpi=_DPI):
+    """What the report shows of one clip, or of one segment of a recording: its picture, explanation and sound.
 
     Parameters
     ----------
@@ -131,6 +149,9 @@ def clip_details(detector, clip, *, excerpt_seconds=EXCERPT_SECONDS, dpi=_DPI):
         The fitted detector that scored it.
     clip : str, pathlib.Path, array-like or tuple
         The clip, in any form :func:`~audioad.audio.load_audio` accepts.
+    span : (float, float) or None
+        Start and end (seconds) of the segment to show; only that stretch of the clip is read,
+        explained and drawn, on the recording's clock. None: the whole clip.
     excerpt_seconds : float
         Longest stretch of sound embedded; a longer clip is cut around its first finding (or
         its start). A long file (:func:`~audioad.audio.is_long_file`) is explained as it is
@@ -153,30 +174,42 @@ def clip_details(detector, clip, *, excerpt_seconds=EXCERPT_SECONDS, dpi=_DPI):
     >>> details = clip_details(MelKNN(n_mels=32).fit(clips[1:]), clips[0])
     >>> details["png"][:4], details["wav"][:4], details["excerpt"], details["summary"].split(";")[0]
     (b'\\x89PNG', b'RIFF', (0.0, 1.0), 'no band departs from normal')
+    >>> recording = np.concatenate(clips[1:4])
+    >>> clip_details(MelKNN(n_mels=32).fit(clips[1:]), (recording, 16000), span=(1.0, 2.0))["excerpt"]
+    (1.0, 2.0)
     """
     from .plotting import plot_clip
 
+    sr = getattr(detector, "sr", None)
+    offset = 0.0  # where the stretch read starts on the recording's clock
+    if span is not None:
+        y, y_sr, offset = load_excerpt(clip, sr, (span[0] + span[1]) / 2, span[1] - span[0])
+        clip = (y, y_sr)
     long = is_long_file(clip)
     # A short clip is read once for everything; a long file is explained as it is decoded.
-    loaded = None if long else load_audio(clip, sr=getattr(detector, "sr", None))
+    loaded = None if long else load_audio(clip, sr=sr)
     summary, findings, centre = "", [], 0.0
     if _explains(detector):
         from .explain import explain
 
         explanation = explain(detector, [clip if long else loaded])[0]
-        summary, findings = explanation.summary(), explanation.rows()
         if explanation.findings:
             centre = (explanation.findings[0].start + explanation.findings[0].end) / 2
+        if offset:
+            shifted = [f._replace(start=f.start + offset, end=f.end + offset) for f in explanation.findings]
+            explanation = explanation._replace(findings=shifted)
+        summary, findings = explanation.summary(), explanation.rows()
     # Only the excerpt of a long file is read, drawn and embedded: an hour of sound is neither plotted nor sent.
-    excerpt, sr, start = load_excerpt(clip if long else loaded, getattr(detector, "sr", None), centre, excerpt_seconds)
-    shown = (excerpt, sr) if long else loaded
-    # An excerpt is drawn on its recording's clock, the clock of the table and the findings.
-    png = _png(plot_clip(detector, shown, start=start if long else None), dpi)
-    audio, _ = load_audio((excerpt, sr), sr=_AUDIO_SR)
+    excerpt, excerpt_sr, start = load_excerpt(clip if long else loaded, sr, centre, excerpt_seconds)
+    start += offset
+    shown = (excerpt, excerpt_sr) if long else loaded
+    # An excerpt or a segment is drawn on its recording's clock, the clock of the table and the findings.
+    png = _png(plot_clip(detector, shown, start=start if long or span is not None else None), dpi)
+    audio, _ = load_audio((excerpt, excerpt_sr), sr=_AUDIO_SR)
     return {
         "png": png,
         "wav": _wav(audio, _AUDIO_SR),
-        "excerpt": (round(start, 3), round(start + len(excerpt) / sr, 3)),
+        "excerpt": (round(start, 3), round(start + len(excerpt) / excerpt_sr, 3)),
         "summary": summary,
         "findings": findings,
     }
@@ -247,9 +280,13 @@ def summarise(rows, threshold=None):
 
 
 def _json(figures):
-    """The summary as JSON inside a script element: NaN as null, and no ``</`` to end the element early."""
+    """The summary as JSON inside a script element: NaN as null, and no markup (``<``, ``>``, ``&``) in it.
+
+    A file name or an error in it is written as JSON escapes, so no name can end the element early
+    or read as markup to a scanner of the page.
+    """
     plain = {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in figures.items()}
-    return json.dumps(plain).replace("</", "<\\/")
+    return json.dumps(plain).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _percent(value):
@@ -260,9 +297,11 @@ def _number(value, digits=3):
     return "" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
 
 
-def _cards(figures):
+def _cards(figures, rows=(), recordings=()):
+    timed = sum(row.get("start") is not None for row in rows)
+    counted_as = "clips" if not timed else ("segments" if timed == len(rows) else "clips and segments")
     cards = [
-        ("clips", str(figures["clips"])),
+        (counted_as, str(figures["clips"])),
         ("flagged", f"{figures['flagged']} ({figures['flagged'] / max(figures['scored'], 1):.0%})"),
     ]
     if figures["clips"] != figures["scored"]:
@@ -274,6 +313,10 @@ def _cards(figures):
         ]
     if "AUC" in figures:
         cards += [("AUC", _number(figures["AUC"])), ("pAUC", _number(figures["pAUC"]))]
+    if recordings:
+        cards.append(("recordings", str(len(recordings))))
+        states = [entry["verdict"].state for entry in recordings]
+        cards += [(state, str(states.count(state))) for state in _STATES if state in states]
     return "".join(
         f'<div class="card" data-name="{html.escape(name)}"><div class="value">{html.escape(value)}</div>'
         f'<div class="name">{html.escape(name)}</div></div>'
@@ -312,7 +355,11 @@ def _score_order(row):
 def _clip_table(rows, top_paths):
     # Highest score first, as a person reads down to what to look at; columns no clip fills are left out.
     rows = sorted(rows, key=_score_order)
-    shown = [c for c in _COLUMNS if c[0] not in ("section", "condition") or any(row.get(c[0]) for row in rows)]
+    shown = [
+        c
+        for c in _COLUMNS
+        if c[0] not in ("section", "condition", "start") or any(row.get(c[0]) not in (None, "") for row in rows)
+    ]
     head = "".join(f'<th data-key="{key}" data-type="{kind}" scope="col">{title}</th>' for key, title, kind in shown)
     keys = [key for key, _, _ in _COLUMNS]
     body = []
@@ -321,11 +368,14 @@ def _clip_table(rows, top_paths):
         finite = score is not None and np.isfinite(score)
         truth = row.get("truth")
         truth_text = "" if truth is None else ("anomaly" if check_labels([truth])[0] == 1 else "normal")
-        path = str(row["path"])
+        path, key, start = str(row["path"]), _row_key(row), row.get("start")
         name = html.escape(Path(path).name) if path else ""
-        link = f'<a href="#clip-{top_paths[path]}">{name}</a>' if path in top_paths else name
+        link = f'<a href="#clip-{top_paths[key]}">{name}</a>' if key in top_paths else name
         cells = [
             f'<td data-value="{html.escape(path)}" title="{html.escape(path)}">{link}</td>',
+            f'<td class="num" data-value="{repr(float(start))}">{hms(start)}-{hms(row["end"])}</td>'
+            if start is not None
+            else "<td></td>",
             f"<td>{html.escape(str(row.get('section') or ''))}</td>",
             f"<td>{html.escape(str(row.get('condition') or ''))}</td>",
             f'<td class="num" data-value="{repr(float(score)) if finite else ""}">{_number(score, 4)}</td>',
@@ -354,8 +404,9 @@ def _clip_section(number, row, details):
             f"{lines}</table>"
         )
     start, end = details["excerpt"]
+    when = f" {hms(row['start'])}-{hms(row['end'])}" if row.get("start") is not None else ""
     return (
-        f'<div class="clip" id="clip-{number}"><h3>{number}. {html.escape(Path(str(row["path"])).name)} '
+        f'<div class="clip" id="clip-{number}"><h3>{number}. {html.escape(Path(str(row["path"])).name)}{when} '
         f"<small>score {_number(row['score'], 4)}{' · flagged' if row.get('flagged') else ''}</small></h3>"
         f'<p class="meta">{html.escape(str(row["path"]))}</p>'
         f'<p class="explanation">{html.escape(details.get("summary") or "")}</p>{table}'
@@ -366,7 +417,7 @@ def _clip_section(number, row, details):
     )
 
 
-def render_report(rows, *, title, threshold=None, about=(), figures=(), details=None):
+def render_report(rows, *, title, threshold=None, about=(), figures=(), details=None, recordings=(), failures=()):
     """The report's HTML from its parts; :func:`build_report` gathers them from a detector.
 
     Parameters
@@ -383,7 +434,15 @@ def render_report(rows, *, title, threshold=None, about=(), figures=(), details=
     figures : sequence of (str, bytes)
         Captioned PNG images (ROC curve, histogram).
     details : dict or None
-        ``path -> clip_details(...)`` of the clips shown in full, most anomalous first.
+        ``path -> clip_details(...)`` of the clips shown in full, most anomalous first; a
+        segment's key is its path and times (``a.wav 0:07:00-0:07:10``).
+    recordings : sequence of dict
+        Recordings scored in segments, in order: ``path``, ``verdict``
+        (:class:`~audioad.verdicts.Verdict`), ``png`` (the recording view, or None) and
+        ``shown`` (the keys in ``details`` of its segments shown in full). Their segments are
+        rows, with ``start`` and ``end``.
+    failures : sequence of str
+        What could not be scored or shown (``path: cause``), listed on the page.
 
     Returns
     -------
@@ -398,36 +457,175 @@ def render_report(rows, *, title, threshold=None, about=(), figures=(), details=
     """
     details = details or {}
     summary = summarise(rows, threshold)
-    top_paths = {path: n for n, path in enumerate(details, start=1)}
+    top_paths = {key: n for n, key in enumerate(details, start=1)}
     about_rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in about)
     if threshold is not None:
-        about_rows += f"<tr><th>Clip threshold</th><td>{threshold:.4g} (a clip scoring above it is flagged)</td></tr>"
+        timed = sum(row.get("start") is not None for row in rows)
+        what = "clip" if not timed else ("segment" if timed == len(rows) else "clip or segment")
+        about_rows += (
+            f"<tr><th>{what.capitalize()} threshold</th><td>{threshold:.4g} (a {what} scoring above it is flagged)"
+            "</td></tr>"
+        )
     images = "".join(
         f'<img alt="{html.escape(caption)}" title="{html.escape(caption)}" src="{_data_uri(png, "image/png")}">'
         for caption, png in figures
     )
-    by_path = {str(r["path"]): r for r in rows}
-    clips = "".join(_clip_section(n, by_path[path], d) for n, (path, d) in enumerate(details.items(), start=1))
+    by_key = {_row_key(r): r for r in rows}
+    in_recordings = {key for entry in recordings for key in entry["shown"]}
+    clips = "".join(
+        _clip_section(top_paths[key], by_key[key], d) for key, d in details.items() if key not in in_recordings
+    )
+    views = "".join(
+        _recording_section(n, entry, [(top_paths[k], by_key[k], details[k]) for k in entry["shown"]])
+        for n, entry in enumerate(recordings, start=1)
+    )
+    failed = "".join(f"<li>{html.escape(line)}</li>" for line in failures)
+    data = {
+        **summary["overall"],
+        "recordings": [{"path": str(e["path"]), "verdict": e["verdict"].state} for e in recordings],
+        "failures": list(failures),
+    }
     created = _datetime.datetime.now(_datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(title)}</title><style>{_STYLE}</style><script>{_ERRORS_SCRIPT}</script></head>
 <body>
 <h1>{html.escape(title)}</h1><p class="meta">audioad report, {created}</p><pre id="js-errors"></pre>
-<h2>Summary</h2><div class="cards" id="summary">{_cards(summary["overall"])}</div>
+<h2>Summary</h2><div class="cards" id="summary">{_cards(summary["overall"], rows, recordings)}</div>
 <table class="about">{about_rows}</table>
+{f'<h2>Not scored or not shown</h2><ul id="failures">{failed}</ul>' if failed else ""}
 {_groups_table(summary["groups"])}
+{f"<h2>Recordings</h2>{views}" if views else ""}
 {f'<h2>Scores</h2><div class="figures">{images}</div>' if images else ""}
 <h2>Clips</h2><p class="meta">Click a column to sort by it; flagged clips are shaded.</p>
 {_clip_table(rows, top_paths)}
 {f"<h2>Most anomalous clips</h2>{clips}" if clips else ""}
-<script type="application/json" id="report-data">{_json(summary["overall"])}</script>
+<script type="application/json" id="report-data">{_json(data)}</script>
 <script>{_SCRIPT}</script>
 </body></html>
 """
 
 
-def build_report(detector, clips, *, table=None, title=None, top=5, about=(), progress=False):
+class ReportRun(NamedTuple):
+    """What a report run made: its page, and what to tell the person who asked for it.
+
+    Attributes
+    ----------
+    page : str
+        The HTML page (:func:`render_report`).
+    failures : list of str
+        One line (``path: cause``) per clip or recording that could not be scored, or not shown;
+        each is also on the page.
+    shown : int
+        Clips and segments shown in full (picture, explanation, sound).
+    verdicts : list of (str, Verdict)
+        Each recording scored in segments, with its :class:`~audioad.verdicts.Verdict`.
+    """
+
+    page: str
+    failures: list
+    shown: int
+    verdicts: list
+
+
+def run_report(
+    detector, clips, *, table=None, title=None, top=5, about=(), progress=False, segment=None, hop=None,
+    threshold=None, file_threshold=None, rule="any", per_hour=0.1, normal=None,
+):  # fmt: skip
+    """Score clips with a fitted detector as ``audioad score`` does, and report the run (:class:`ReportRun`).
+
+    A recording much longer than the training clips (or any, with ``segment``) is scored in
+    segments as :func:`~audioad.detectors.segmented.score_segments` scores it, against the same
+    thresholds (:func:`~audioad.detectors.segmented.levels_for`): the page shows its verdict
+    (normal, unusual or alarm; :mod:`audioad.verdicts`), its recording view
+    (:func:`~audioad.plot_long.plot_recording`), and its ``top`` highest segments above the
+    segment threshold in full (its worst segment where none is), a row each in the table.
+    Other clips are scored whole, a row each, and the ``top`` highest-scoring are shown in full.
+
+    Parameters
+    ----------
+    detector, clips, table, title, top, about, progress
+        As in :func:`build_report`.
+    segment, hop
+        As in :func:`~audioad.detectors.segmented.scoring_plan`.
+    threshold, file_threshold, rule, per_hour, normal
+        As in :meth:`~audioad.detectors.base.ClipDetector.score_segments`; ``threshold`` is also
+        the clips' threshold.
+
+    Returns
+    -------
+    ReportRun
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from audioad import MelKNN
+    >>> rng = np.random.default_rng(0)
+    >>> detector = MelKNN(n_mels=32).fit([0.1 * rng.standard_normal(16000) for _ in range(6)])
+    >>> recording = 0.1 * rng.standard_normal(16000 * 8)
+    >>> recording[16000 * 5 : 16000 * 6] += np.sin(np.arange(16000) * 0.9)  # a tone at 0:05
+    >>> run = run_report(detector, [(recording, 16000)], top=1, segment="1s")
+    >>> [(name, verdict.state) for name, verdict in run.verdicts], run.shown, run.failures
+    ([('clip 0', 'alarm')], 1, [])
+    """
+    from .detectors.segmented import score_segments, scoring_plan
+
+    clips = list(clips)
+    plan = scoring_plan(detector, clips, segment, hop)
+    level = float(detector.threshold_ if threshold is None else threshold)
+    rows, whole = [], [i for i, how in enumerate(plan) if how is None]
+    if whole:
+        result = detector.score_clips([clips[i] for i in whole], progress=progress)
+        # An error names the clip's place among all the clips given, not among those scored whole.
+        errors = {whole[e.index]: e.at(whole[e.index]) for e in result.errors}
+        for i, score in zip(whole, result.scores):
+            finite = bool(np.isfinite(score))
+            rows.append(
+                {**_known(clips[i], i, table), "clip": clips[i], "score": float(score) if finite else None,
+                 "flagged": int(finite and score > level), "error": str(errors.get(i, ""))}
+            )  # fmt: skip
+        failures = [f"{rows[whole.index(i)]['path']}: {error.cause}" for i, error in sorted(errors.items())]
+    else:
+        failures = []
+    cut = [i for i, how in enumerate(plan) if how is not None]
+    scored = None
+    if cut:
+        seconds, step = plan[cut[0]]
+        # Every recording cut shares one plan: segment given, or the training clips' length.
+        scored = score_segments(
+            detector, [clips[i] for i in cut], seconds, step, threshold, file_threshold, rule, per_hour, normal
+        )
+        scored = scored._replace(rows=[row._replace(clip=cut[row.clip]) for row in scored.rows])
+        scored = scored._replace(files=[f._replace(clip=cut[f.clip]) for f in scored.files])
+    return _report_of_rows(detector, clips, rows, scored, level, top, title, about, failures, explain_all=True)
+
+
+def _recording_section(number, entry, shown):
+    """A recording scored in segments: its verdict, recording view and the segments ``shown`` in full."""
+    verdict, name = entry["verdict"], Path(str(entry["path"])).name
+    advice = f'<p class="advice">Next: {html.escape(verdict.advice)}.</p>' if verdict.advice else ""
+    view = (
+        f'<img alt="segment scores over the recording {html.escape(name)}, and its worst minute" '
+        f'src="{_data_uri(entry["png"], "image/png")}">'
+        if entry["png"]
+        else ""
+    )
+    heading = (
+        "Segments above the segment threshold"
+        if any(row.get("flagged") for _, row, _ in shown)
+        else ("Its worst segment (none is above the segment threshold)")
+    )
+    segments = "".join(_clip_section(n, row, details) for n, row, details in shown)
+    return (
+        f'<div class="recording" id="recording-{number}" data-verdict="{html.escape(verdict.state)}">'
+        f'<h3>{number}. {html.escape(name)} <span class="verdict {html.escape(verdict.state.replace(" ", "-"))}">'
+        f"{html.escape(verdict.head)}</span></h3>"
+        f'<p class="meta">{html.escape(str(entry["path"]))}</p><p class="reason">{html.escape(verdict.reason)}.</p>'
+        f"{advice}{view}{f'<h4>{heading}</h4>{segments}' if segments else ''}</div>"
+    )
+
+
+def build_report(detector, clips, *, table=None, title=None, top=5, about=(), progress=False, **scoring):
     """Score clips with a fitted detector and return the HTML report of the run.
 
     Parameters
@@ -435,7 +633,8 @@ def build_report(detector, clips, *, table=None, title=None, top=5, about=(), pr
     detector : ClipDetector
         Fitted.
     clips : list
-        The clips, in any form :func:`~audioad.audio.load_audio` accepts.
+        The clips, in any form :func:`~audioad.audio.load_audio` accepts. A recording much
+        longer than the training clips is scored and shown in segments (see :func:`run_report`).
     table : ClipTable or None
         What is known of the clips (label, section, domain), in the same order, e.g. from
         :func:`~audioad.datasets.read_dataset`; labels give false-alarm and detection rates and
@@ -449,10 +648,13 @@ def build_report(detector, clips, *, table=None, title=None, top=5, about=(), pr
         Further lines on what was run (e.g. the model file).
     progress : bool
         Show a progress bar while scoring.
+    **scoring
+        ``segment``, ``hop`` and the thresholds, as in :func:`run_report`.
 
     Returns
     -------
     str
+        :func:`run_report`'s page.
 
     Examples
     --------
@@ -463,40 +665,159 @@ def build_report(detector, clips, *, table=None, title=None, top=5, about=(), pr
     >>> page.count('<div class="clip"'), page.count("<tr") > 2
     (1, True)
     """
-    clips = list(clips)
-    result = detector.score_clips(clips, progress=progress)
-    errors = {e.index: str(e) for e in result.errors}
-    threshold = float(detector.threshold_)
-    rows = []
-    for i, (clip, score) in enumerate(zip(clips, result.scores)):
-        info = table[i] if table is not None else None
-        finite = bool(np.isfinite(score))
-        rows.append(
-            {
-                "path": clip if isinstance(clip, (str, Path)) else f"clip {i}",
-                "score": float(score) if finite else None,
-                "flagged": int(finite and score > threshold),
-                "truth": None if info is None else info.label,
-                "section": None if info is None else info.section,
-                "condition": None if info is None else info.domain,
-                "error": errors.get(i, ""),
-            }
-        )
-    return _report_of_rows(detector, clips, rows, top, title, about, explain_all=True)
+    return run_report(
+        detector, clips, table=table, title=title, top=top, about=about, progress=progress, **scoring
+    ).page
 
 
-def report_from_scores(detector, csv_path, *, table=None, title=None, top=5, about=()):
-    """The HTML report of a score CSV written by ``audioad score``, without scoring again.
+def _known(clip, index, table):
+    """A row's path and what the table knows of its clip (its true label, section and condition)."""
+    info = table[index] if table is not None else None
+    return {
+        "path": clip if isinstance(clip, (str, Path)) else f"clip {index}",
+        "truth": None if info is None else info.label,
+        "section": None if info is None else info.section,
+        "condition": None if info is None else info.domain,
+    }
 
-    The CSV gives each clip's score, label and explanation (if it has that column); the
-    detector that wrote it draws and explains the ``top`` highest-scoring clips.
+
+#: Headers of the CSVs :func:`run_report_of_scores` reads: ``audioad score`` (clips, or segments) and ``watch``.
+SCORE_TABLES = {
+    "clips": ("path", "score", "label", "peak_time", "error", "warning"),
+    "clips explained": ("path", "score", "label", "peak_time", "error", "warning", "explanation"),
+    "segments": ("path", "start", "end", "score", "label", "peak_time", "error", "warning"),
+    "watch": ("source", "start", "end", "score", "label", "alert", "scored_at", "error"),
+}
+
+
+def score_table_kind(path):
+    """Which of :data:`SCORE_TABLES` the CSV at ``path`` is (by its header), or None.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "scores.csv")
+    >>> _ = open(path, "w").write("path,start,end,score,label,peak_time,error,warning\\n")
+    >>> score_table_kind(path), score_table_kind("no/such.csv")
+    ('segments', None)
+    """
+    from .score_csv import is_table
+
+    if not str(path).lower().endswith(".csv") or not os.path.isfile(path) or not os.path.getsize(path):
+        return None
+    return next((kind for kind, columns in SCORE_TABLES.items() if is_table(path, columns)), None)
+
+
+def run_report_of_scores(detector, csv_path, *, table=None, title=None, top=5, about=(), rule=None, per_hour=0.1):
+    """Report a CSV of ``audioad score`` or ``watch`` without scoring again (:class:`ReportRun`).
+
+    A clip CSV gives each clip's score, flag and explanation (if it has that column). A segment
+    CSV (``path,start,end,...``, or the watch's ``source,start,end,...``) gives each segment's score:
+    each recording gets its verdict, recording view and highest segments as :func:`run_report`
+    gives them, read against the thresholds ``audioad score`` wrote beside it
+    (``<csv>.files.csv``: threshold, file threshold, rule), or where it wrote none, the model's
+    (:func:`~audioad.detectors.segmented.levels_for`, ``rule`` and ``per_hour``). The CSV's
+    ``label`` column is a prediction: it flags rows, never gives their true label (``table``
+    does). The detector that wrote it draws and explains what is shown in full.
 
     Parameters
     ----------
     detector : ClipDetector
         The fitted detector that wrote the CSV.
     csv_path : str or pathlib.Path
-        A score CSV (``path, score, label, peak_time, error, warning[, explanation]``).
+        The CSV (:data:`SCORE_TABLES`).
+    table, title, top, about
+        As in :func:`build_report`; ``table`` is matched to a clip CSV's rows in order.
+    rule, per_hour
+        The verdict's rule and false alarms an hour, where no ``<csv>.files.csv`` says.
+
+    Returns
+    -------
+    ReportRun
+
+    Raises
+    ------
+    ValueError
+        The CSV is not one of :data:`SCORE_TABLES`, naming it.
+    """
+    from .score_csv import files_path, read_rows
+
+    kind = score_table_kind(csv_path)
+    if kind is None:
+        raise ValueError(f"{csv_path}: not a score CSV of audioad score or watch (it needs path and score columns)")
+    records = read_rows(csv_path)
+    about = [("Scores", str(csv_path)), *about]
+    if kind.startswith("clips"):
+        rows, clips = [], []
+        for i, record in enumerate(records):
+            score = float(record["score"]) if record.get("score") else math.nan
+            rows.append(
+                {**_known(record["path"], i, table), "score": score if np.isfinite(score) else None,
+                 "clip": record["path"], "flagged": int(record.get("label") or 0),
+                 "explanation": record.get("explanation", ""),
+                 "error": record.get("error", "")}
+            )  # fmt: skip
+            clips.append(record["path"])
+        failures = [f"{row['path']}: {row['error']}" for row in rows if row["error"]]
+        level = float(detector.threshold_)
+        return _report_of_rows(detector, clips, rows, None, level, top, title, about, failures, explain_all=False)
+    summary = files_path(csv_path)
+    written = read_rows(summary) if summary.exists() else []
+    scored = _segments_of_records(detector, records, written[0] if written else None, rule, per_hour)
+    clips = list(dict.fromkeys(row.path for row in scored.rows))
+    level = scored.levels.segment
+    return _report_of_rows(detector, clips, [], scored, level, top, title, about, [], explain_all=False)
+
+
+def _segments_of_records(detector, records, written, rule, per_hour):
+    """The :class:`~audioad.detectors.segmented.SegmentScores` of a segment CSV's rows, read against its levels."""
+    from .detectors.segmented import SegmentScore, SegmentScores, levels_for
+    from .segments import FileSummaries
+    from .verdicts import file_verdict
+
+    def number(text):
+        return float(text) if text else math.nan
+
+    paths = list(dict.fromkeys(record.get("path") or record["source"] for record in records))
+    index = {path: i for i, path in enumerate(paths)}
+    rows = [
+        SegmentScore(index[path], path, number(r["start"]), number(r["end"]), number(r["score"]),
+                     int(r["label"]) if r.get("label") else -1, r.get("warning", ""), r.get("error", ""))
+        for r in records
+        for path in [r.get("path") or r["source"]]
+    ]  # fmt: skip
+    plan = []  # each recording's (segment, hop) in seconds, read off its first two segments
+    for i in range(len(paths)):
+        timed = [row for row in rows if row.clip == i and math.isfinite(row.start)]
+        seconds = timed[0].end - timed[0].start if timed else None
+        plan.append((seconds, timed[1].start - timed[0].start if len(timed) > 1 else seconds) if timed else None)
+    if written is not None:
+        levels = levels_for(
+            detector, plan, written["rule"], per_hour,
+            threshold=float(written["threshold"]), file_threshold=float(written["file_threshold"]),
+        )  # fmt: skip
+    else:
+        levels = levels_for(detector, plan, rule or "any", per_hour)
+    summaries, files = FileSummaries(levels.segment, levels.alarm, levels.rule), []
+    for row in rows:
+        files.extend(summaries.add(row.clip, row.path, row.start, row.end, row.score, row.error))
+    files.extend(summaries.close())
+    rows = [row._replace(label=-1 if math.isnan(row.score) else int(row.score > levels.segment)) for row in rows]
+    return SegmentScores(rows, files, [file_verdict(f, levels) for f in files], levels)
+
+
+def report_from_scores(detector, csv_path, *, table=None, title=None, top=5, about=()):
+    """The HTML report of a score CSV written by ``audioad score`` or ``watch``, without scoring again.
+
+    See :func:`run_report_of_scores`, whose page it returns.
+
+    Parameters
+    ----------
+    detector : ClipDetector
+        The fitted detector that wrote the CSV.
+    csv_path : str or pathlib.Path
+        A score CSV (``path, score, label, peak_time, error, warning[, explanation]``), or one
+        of segments (:data:`SCORE_TABLES`).
     table, title, top, about
         As in :func:`build_report`; ``table`` is matched to the CSV's rows in order.
 
@@ -517,60 +838,120 @@ def report_from_scores(detector, csv_path, *, table=None, title=None, top=5, abo
     >>> 'data-value="9.5"' in page, '<td class="explanation">file not found</td>' in page
     (True, True)
     """
-    from .score_csv import read_rows
-
-    records = read_rows(csv_path)
-    if not records or "score" not in records[0] or "path" not in records[0]:
-        raise ValueError(f"{csv_path}: not a score CSV of audioad score (it needs path and score columns)")
-    rows, clips = [], []
-    for i, record in enumerate(records):
-        info = table[i] if table is not None else None
-        score = float(record["score"]) if record.get("score") else None
-        rows.append(
-            {
-                "path": record["path"],
-                "score": score if score is not None and np.isfinite(score) else None,
-                "flagged": int(record.get("label") or 0),
-                "truth": None if info is None else info.label,
-                "section": None if info is None else info.section,
-                "condition": None if info is None else info.domain,
-                "explanation": record.get("explanation", ""),
-                "error": record.get("error", ""),
-            }
-        )
-        clips.append(record["path"])
-    return _report_of_rows(detector, clips, rows, top, title, [("Scores", str(csv_path)), *about], explain_all=False)
+    return run_report_of_scores(detector, csv_path, table=table, title=title, top=top, about=about).page
 
 
-def _report_of_rows(detector, clips, rows, top, title, about, explain_all):
-    """The report of scored rows: the ``top`` clips in full, every clip explained where ``explain_all``."""
+def _report_of_rows(detector, clips, rows, scored, level, top, title, about, failures, explain_all):
+    """The report of scored clip rows and segment scores: the ``top`` clips in full, each recording's view.
+
+    ``failures`` (``path: cause``) are the clips that could not be scored; what cannot be read
+    for the page is added to them. ``explain_all`` explains every clip that scored (a second
+    read of each); segments are explained where they are shown in full.
+    """
     from .plotting import plot_roc, plot_score_histogram
 
-    threshold = float(detector.threshold_)
+    failures = list(failures)
+    noun = "clip" if rows else "recording"
     scores = np.array([np.nan if r["score"] is None else r["score"] for r in rows])
     order = [i for i in np.argsort(-np.nan_to_num(scores, nan=-np.inf)) if np.isfinite(scores[i])]
-    if explain_all and _explains(detector):
+    if explain_all and order and _explains(detector):
         from .explain import explain
 
-        for i, explanation in zip(order, explain(detector, [clips[i] for i in order])):
+        for i, explanation in zip(order, explain(detector, [rows[i]["clip"] for i in order])):
             rows[i]["explanation"] = explanation.summary(2)
-    details = {str(rows[i]["path"]): clip_details(detector, clips[i]) for i in order[:top]}
+    details, verdicts, recordings = {}, [], []
     for i in order[:top]:
-        rows[i]["explanation"] = rows[i].get("explanation") or details[str(rows[i]["path"])]["summary"]
-    figures = _figures(rows, threshold, plot_roc, plot_score_histogram)
+        try:
+            details[_row_key(rows[i])] = clip_details(detector, rows[i]["clip"])
+        except AudioInputError as exc:
+            failures.append(f"{rows[i]['path']}: not shown ({exc.cause})")
+        rows[i]["explanation"] = rows[i].get("explanation") or details.get(_row_key(rows[i]), {}).get("summary", "")
+    if scored is not None:
+        for summary, verdict in zip(scored.files, scored.verdicts):
+            recording = _recording(detector, clips[summary.clip], summary, verdict, scored, top, details, failures)
+            rows.extend(recording.pop("rows"))
+            recordings.append(recording)
+            verdicts.append((str(recording["path"]), verdict))
+    figures = _figures(rows, level, plot_roc, plot_score_histogram)
     described = [("Detector", describe_detector(detector))]
     n_train = len(getattr(detector, "decision_scores_", ()))
     seconds = (getattr(detector, "training_audio_", None) or {}).get("seconds")
     trained = f"{n_train} normal clips" + (f", {seconds[0]:.1f}-{seconds[1]:.1f} s each" if seconds else "")
     described.append(("Trained on", trained))
-    return render_report(
+    if scored is not None:
+        levels = scored.levels
+        described.append(("Alarm level", f"{levels.alarm:.4g} (rule {levels.rule}; a recording is an ALARM when "
+                                          "the rule holds over segments above it)"))  # fmt: skip
+        if levels.note():
+            described.append(("Note", levels.note()))
+    page = render_report(
         rows,
-        title=title or f"audioad report: {type(detector).__name__} on {len(clips)} clips",
-        threshold=threshold,
+        title=title or f"audioad report: {type(detector).__name__} on {counted(len(clips), noun)}",
+        threshold=level,
         about=[*described, *about],
         figures=figures,
         details=details,
+        recordings=recordings,
+        failures=failures,
     )
+    return ReportRun(page, failures, len(details), verdicts)
+
+
+def _row_key(row):
+    """How the page names a row: its path, and a segment's times."""
+    start = row.get("start")
+    if start is None:
+        return str(row["path"])
+    return f"{row['path']} {hms(start)}-{hms(row['end'])}"
+
+
+def _recording(detector, recording, summary, verdict, scored, top, details, failures):
+    """A recording scored in segments, as the page shows it: verdict, recording view, its highest segments.
+
+    Its ``top`` highest segments above the segment threshold (else its worst) go into ``details``;
+    what cannot be read for the page goes into ``failures``.
+    """
+    from .detectors.segmented import SegmentScores
+    from .plot_long import plot_recording
+
+    own = [row for row in scored.rows if row.clip == summary.clip]
+    path = str(recording) if isinstance(recording, (str, Path)) else clip_name(summary.clip)
+    rows = []
+    for row in own:
+        timed = math.isfinite(row.start)
+        rows.append(
+            {"path": path, "start": row.start if timed else None, "end": row.end if timed else None,
+             "score": row.score if math.isfinite(row.score) else None, "flagged": int(row.label == 1),
+             "truth": None, "error": row.error, "warning": row.warning}
+        )  # fmt: skip
+        if row.error:
+            failures.append(f"{path}: {row.error}" + (f" (after {hms(row.start)})" if timed else ""))
+    levels = scored.levels
+    entry = {"path": path, "verdict": verdict, "png": None, "shown": [], "rows": rows}
+    scoring = [r for r in rows if r["score"] is not None]
+    if not scoring:
+        return entry
+    first = next(row for row in own if math.isfinite(row.score))
+    above = sorted((r for r in scoring if r["flagged"]), key=_score_order)
+    for row in (above or sorted(scoring, key=_score_order))[: max(top, 0) if above else min(top, 1)]:
+        key = _row_key(row)
+        try:
+            details[key] = clip_details(detector, recording, span=(row["start"], row["end"]))
+        except AudioInputError as exc:
+            failures.append(f"{path}: {hms(row['start'])}-{hms(row['end'])} not shown ({exc.cause})")
+            continue
+        row["explanation"] = details[key]["summary"]
+        entry["shown"].append(key)
+    try:
+        own_scores = SegmentScores(own, [summary], [verdict], levels)
+        figure = plot_recording(
+            detector, recording, first.end - first.start, levels.hop, levels.segment, levels.alarm,
+            rule=levels.rule, scores=own_scores, title=f"{Path(path).name}: score over time and the worst minute",
+        )  # fmt: skip
+        entry["png"] = _png(figure)
+    except AudioInputError as exc:
+        failures.append(f"{path}: no recording view ({exc.cause})")
+    return entry
 
 
 class SectionDetails:

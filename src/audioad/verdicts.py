@@ -239,10 +239,15 @@ class Verdict(NamedTuple):
     reason: str
     advice: str
 
+    @property
+    def head(self):
+        """The state as a verdict line starts with it: ``ALARM``, ``unusual, review it``, ``normal``, ``not scored``."""
+        return _HEADS[self.state]
+
     def line(self, name):
         """``name: STATE: reason. Next: advice.`` on one line."""
         advice = f" Next: {self.advice}." if self.advice else ""
-        return f"{name}: {_HEADS[self.state]}: {self.reason}.{advice}"
+        return f"{name}: {self.head}: {self.reason}.{advice}"
 
 
 def _unfit(summary, levels):

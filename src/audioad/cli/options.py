@@ -47,7 +47,7 @@ def check_hop(segment, hop):
 
 
 def segment_options(function):
-    """--segment and --hop, shared by fit, score, watch and plot."""
+    """--segment and --hop, shared by fit, score, watch, plot and report."""
     function = click.option(
         "--hop", type=Duration(), metavar="DURATION", help="Time between segment starts (default: the segment length)."
     )(function)

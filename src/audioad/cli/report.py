@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from .errors import Refused
+from .errors import Failure, Refused
 from .group import main
-from .inputs import collect_clips
+from .inputs import collect_clips, notices
 from .models import band, load_model, with_jobs
-from .options import common_options
+from .options import check_hop, common_options, segment_options
 
 
 @main.command()
@@ -21,13 +21,14 @@ from .options import common_options
 @click.option("--top", type=click.IntRange(0), default=5, show_default=True, help="Clips shown in full.")
 @click.option("--title", help="Title of the page (default: the detector and the number of clips).")
 @click.option("--force", is_flag=True, help="Replace --out if it is an existing HTML file.")
+@segment_options
 @common_options
-def report(model, inputs, out, top, title, force, n_jobs, quiet):
+def report(model, inputs, out, top, title, force, segment, hop, n_jobs, quiet):
     """Score clips and write one HTML report that opens in any browser, offline.
 
     INPUTS are audio files, folders (searched recursively) or manifest CSVs, or
-    one score CSV that MODEL wrote (audioad score): its scores are reported as
-    they are, and only the clips shown in full are read again. Where
+    one score CSV that MODEL wrote (audioad score, or watch): its scores are
+    reported as they are, and only what is shown in full is read again. Where
     an input is a data set audioad can read (DCASE, MIMII, normal/ and anomaly/
     folders, a manifest), its labels, sections and conditions (domains) give
     false-alarm and detection rates, AUC and pAUC, per section and condition, and
@@ -35,6 +36,11 @@ def report(model, inputs, out, top, title, force, n_jobs, quiet):
     threshold, a table of every clip that sorts by a click on any column, and for
     the --top highest-scoring clips their spectrogram beside the normal reference,
     deviation map, explanation and sound (at most 10 s, around the worst moment).
+    A recording much longer than the training clips is scored in segments as
+    audioad score scores it (or read from a segment CSV): its verdict (normal,
+    unusual or ALARM), its segment scores over time, and its --top highest
+    segments above the threshold in full. A file that cannot be read is named
+    on the page and on stderr, and the exit status is 1.
     Everything is inside the one file: images and sound as base64, no network.
 
     \b
@@ -43,51 +49,59 @@ def report(model, inputs, out, top, title, force, n_jobs, quiet):
     """
     import os
 
+    from ..collect import counted
     from ..outputs import OutputFileError, check_output
-    from ..report import build_report, report_from_scores, write_report
-    from ..score_csv import SCORE_COLUMNS, is_table, read_rows
+    from ..report import run_report, run_report_of_scores, score_table_kind, write_report
 
     detector = with_jobs(load_model(model), n_jobs)
-    scores_csv = len(inputs) == 1 and any(
-        is_table(inputs[0], c) for c in (SCORE_COLUMNS, (*SCORE_COLUMNS, "explanation"))
-    )
-    if scores_csv and Path(inputs[0]).stat().st_size:
+    check_hop(segment, hop)
+    kinds = [score_table_kind(item) for item in inputs]
+    if len(inputs) > 1 and any(kinds):
+        raise click.UsageError(f"{next(i for i, k in zip(inputs, kinds) if k)}: a score CSV is reported alone")
+    if kinds[0] and segment is not None:
+        raise click.UsageError(f"{inputs[0]}: its rows are reported as they were scored; --segment is for audio")
+    about = [("Model file", str(model)), ("Band", band(detector))]
+    if kinds[0]:
         try:
             check_output(out, "HTML report", [model, inputs[0]], force=force, is_kind=is_html)
         except OutputFileError as exc:
             raise Refused(str(exc)) from exc
-        paths = [row["path"] for row in read_rows(inputs[0])]
-        known = _clip_infos([os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in paths])] if paths else [])
-        table = [known.get(str(Path(p).resolve())) for p in paths]
+        table = None
+        if kinds[0].startswith("clips"):
+            from ..score_csv import read_rows
+
+            paths = [row["path"] for row in read_rows(inputs[0])]
+            folder = [os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in paths])] if paths else []
+            known = _clip_infos(folder)
+            table = [known.get(str(Path(p).resolve())) for p in paths]
+            if not any(info is not None and info.label is not None for info in table):
+                table = None
+        with notices():
+            run = run_report_of_scores(detector, inputs[0], table=table, title=title, top=top, about=about)
+        what = f"the {kinds[0]} of {inputs[0]}"
+    else:
+        clips = collect_clips(inputs)
+        try:
+            check_output(out, "HTML report", [model, *inputs, *clips], force=force, is_kind=is_html)
+        except OutputFileError as exc:
+            raise Refused(str(exc)) from exc
+        known = _clip_infos(inputs)
+        table = [known.get(str(Path(c).resolve())) for c in clips]
         if not any(info is not None and info.label is not None for info in table):
             table = None
-        about = [("Model file", model), ("Band", band(detector))]
-        page = report_from_scores(detector, inputs[0], table=table, title=title, top=top, about=about)
-        write_report(page, out)
-        click.echo(
-            f"wrote {out}: {len(paths)} clips from {inputs[0]}, the {min(top, len(paths))} highest-scoring in full"
-        )
-        return
-    clips = collect_clips(inputs)
-    try:
-        check_output(out, "HTML report", [model, *inputs, *clips], force=force, is_kind=is_html)
-    except OutputFileError as exc:
-        raise Refused(str(exc)) from exc
-    known = _clip_infos(inputs)
-    table = [known.get(str(Path(c).resolve())) for c in clips]
-    if not any(info is not None and info.label is not None for info in table):
-        table = None
-    page = build_report(
-        detector,
-        clips,
-        table=table,
-        title=title,
-        top=top,
-        about=[("Model file", str(model)), ("Band", band(detector))],
-        progress=not quiet,
-    )
-    write_report(page, out)
-    click.echo(f"wrote {out}: {len(clips)} clips, the {min(top, len(clips))} highest-scoring shown in full")
+        with notices():
+            run = run_report(
+                detector, clips, table=table, title=title, top=top, about=about, progress=not quiet,
+                segment=segment, hop=hop,
+            )  # fmt: skip
+        what = counted(len(clips), "file")
+    write_report(run.page, out)
+    for name, verdict in run.verdicts:
+        click.echo(verdict.line(name))
+    click.echo(f"wrote {out}: {what}, {run.shown} shown in full")
+    if run.failures:
+        listed = "; ".join(run.failures[:3]) + (" ..." if len(run.failures) > 3 else "")
+        raise Failure(f"{len(run.failures)} not scored or not shown (named in {out}): {listed}")
 
 
 def is_html(path):
