@@ -49,6 +49,8 @@ _BATCH_SECONDS = 0.5
 
 # How a verdict's advice offers calibration on the command line.
 _CALIBRATE = "pass --calibrate normal.wav (a recording of normal running the model did not learn from)"
+# What to do with a score CSV that --resume cannot append to.
+_OTHER_OUT = "score to another --out, or pass --force to start it over"
 
 
 class Failure(click.ClickException):
@@ -348,12 +350,12 @@ def detector_option(function):
 
 
 def channel_option(function):
-    """--channel, for fit and score: one channel of each file instead of their mix."""
+    """--channel, for fit, score and watch: one channel of each file (or stream) instead of their mix."""
     return click.option(
         "--channel",
         type=click.IntRange(0),
         metavar="N",
-        help="Read channel N of each file alone (0 the first) instead of mixing the channels: for "
+        help="Read channel N of each file (or stream) alone (0 the first) instead of mixing the channels: for "
         "microphones whose channels cancel when mixed.",
     )(function)
 
@@ -547,6 +549,7 @@ def score(
     Example:
       audioad score fan.audioad data/fan/test --out scores.csv --frames frames.csv
     """
+    from .collect import resolved
     from .outputs import OutputFileError, check_output
     from .parallel import SchedulerAddressError, score_on_dask
     from .score_csv import (
@@ -604,9 +607,11 @@ def score(
             )
         fingerprint = model_fingerprint(model)
         done = done_paths(out, fingerprint, columns) if resume and Path(out).exists() else set()
-    except (OutputFileError, ScoreCSVError) as exc:
+    except OutputFileError as exc:
         raise Refused(str(exc)) from exc
-    todo = [c for c in clips if c not in done]
+    except ScoreCSVError as exc:
+        raise Refused(f"{exc}; {_OTHER_OUT}") from exc
+    todo = [c for c in clips if resolved(c) not in done]
     if dask_address:
         try:
             batches = score_on_dask(detector, todo, dask_address, batch_size=_SCORE_BATCH)
@@ -691,7 +696,7 @@ def _score_segments(detector, clips, plan, out, read, force, resume, on_error, r
     With ``resume``, files with a summary are skipped, and a file the last run stopped inside goes
     on after its last row, its earlier rows counted in its summary.
     """
-    from .collect import counted
+    from .collect import counted, resolved
     from .detectors.segmented import iter_segment_scores
     from .outputs import OutputFileError, check_output
     from .score_csv import (
@@ -722,11 +727,13 @@ def _score_segments(detector, clips, plan, out, read, force, resume, on_error, r
             summary_out, "file summary CSV", read, force=force or resume, is_kind=lambda p: is_table(p, FILE_COLUMNS)
         )
         completed, partial = segments_done(out, fingerprint) if resume and Path(out).exists() else (set(), {})
-    except (OutputFileError, ScoreCSVError) as exc:
+    except OutputFileError as exc:
         raise Refused(str(exc)) from exc
-    todo = [i for i, clip in enumerate(clips) if str(clip) not in completed]
+    except ScoreCSVError as exc:
+        raise Refused(f"{exc}; {_OTHER_OUT}") from exc
+    todo = [i for i, clip in enumerate(clips) if resolved(clip) not in completed]
     clips, plan = [clips[i] for i in todo], [plan[i] for i in todo]
-    earlier = {i: partial[str(clip)] for i, clip in enumerate(clips) if str(clip) in partial}
+    earlier = {i: partial[resolved(clip)] for i, clip in enumerate(clips) if resolved(clip) in partial}
     skip = {i: sum(1 for row in rows if not row[3]) for i, rows in earlier.items()}
     if not clips:
         click.echo(f"nothing to score: the {len(completed)} files are already in {out}")
@@ -740,7 +747,7 @@ def _score_segments(detector, clips, plan, out, read, force, resume, on_error, r
         # The verdicts of the files an earlier run finished count in this run's summary too.
         with open(summary_out, newline="") as f:
             for row in csv.DictReader(f):
-                if row["path"] in completed:
+                if resolved(row["path"]) in completed:
                     states[row["verdict"]] = states.get(row["verdict"], 0) + 1
 
     with ExitStack() as stack:
@@ -1112,9 +1119,8 @@ def _list_input_devices(ctx, param, value):
     "--format",
     "pcm_format",
     type=click.Choice(["s16le", "s32le", "f32le", "wav"]),
-    default="s16le",
-    show_default=True,
-    help="What comes on standard input (SOURCE -): raw little-endian PCM, or WAV.",
+    help="What comes on standard input (SOURCE -): raw little-endian PCM, or WAV.  [default: WAV where the stream "
+    "starts with a WAV header, else s16le]",
 )
 @click.option("--rate", type=click.IntRange(1), default=16000, show_default=True, help="Rate of raw PCM on stdin.")
 @click.option(
@@ -1154,9 +1160,10 @@ def _list_input_devices(ctx, param, value):
 @click.option("--idle-exit", type=float, help="Stop once no new file has come for this many seconds.")
 @segment_options
 @threshold_options
+@channel_option
 def watch(
     model, source, out, db, name, state, on_alert, clear, log_file, pcm_format, rate, channels, settle, growing, device,
-    poll, idle_exit, segment, hop, threshold, false_alarm_rate, rule, file_false_alarm_rate, calibrate,
+    poll, idle_exit, segment, hop, threshold, false_alarm_rate, rule, file_false_alarm_rate, calibrate, channel,
 ):  # fmt: skip
     """Watch a machine: score each segment as it is recorded; alert when K of N are above the alert threshold.
 
@@ -1197,7 +1204,7 @@ def watch(
 
     from .audio import AudioInputError
     from .outputs import OutputFileError, check_output, is_text
-    from .score_csv import RowWriter, is_table, model_fingerprint, sidecar_path
+    from .score_csv import RowWriter, ScoreCSVError, check_written_by, is_table, model_fingerprint, sidecar_path
     from .segments import parse_rule
     from .sources import FolderSource, PipeSource, SoundCardSource
     from .watch import WATCH_COLUMNS, AlertRule, Watcher, WatchState, log_to
@@ -1230,17 +1237,20 @@ def watch(
         if out is not None:
             check_output(out, "watch CSV", inputs, force=True, is_kind=lambda p: is_table(p, WATCH_COLUMNS))
             check_output(sidecar_path(out), "model sidecar", inputs, force=True)
+            if Path(out).exists() and Path(out).stat().st_size:
+                check_written_by(out, fingerprint)
         if db is None:
             check_output(state_path, "watch state", [*inputs, *([out] if out else [])], force=True)
         if log_file:
             outputs = [p for p in (out, None if db else state_path) if p]
             check_output(log_file, "watch log", [*inputs, *outputs], force=True, is_kind=is_text)
         if device is not None:
-            card = SoundCardSource(detector.sr, device, channels)
+            card = SoundCardSource(detector.sr, device, channels, channel=channel)
         elif source != "-":
-            # In a store, rows name their files absolutely: the dashboard, run elsewhere, cuts their sound.
-            folder = FolderSource(source if db is None else Path(source).resolve(), settle, growing=growing)
-        saved = WatchState(state_path) if db is None else None
+            folder = FolderSource(source, settle, growing=growing)
+        saved = WatchState(state_path, model=fingerprint.split()[2].partition("=")[2]) if db is None else None
+    except ScoreCSVError as exc:
+        raise Refused(f"{exc}; watch into another --out, or move it away") from exc
     except (OutputFileError, ValueError, ImportError) as exc:
         raise Refused(str(exc)) from exc
     # After the source is checked: a note on thresholds before "no such folder" would mislead.
@@ -1287,9 +1297,11 @@ def watch(
             rows = stack.enter_context(RowWriter(out, WATCH_COLUMNS, append=True, fingerprint=fingerprint))
         if history is not None:
             stack.callback(history.store.close)
+        advice = {"silent": "where its channels cancel when mixed, --channel N scores channel N alone (0 the first)"}
         watcher = Watcher(
-            detector, rows, saved, seconds, step, level, alert_level, alert, on_alert, click.echo, history, levels
-        )
+            detector, rows, saved, seconds, step, level, alert_level, alert, on_alert, click.echo, history, levels,
+            channel=channel, advice=advice if channel is None else None,
+        )  # fmt: skip
         written = (lambda: history.written) if history is not None else (lambda: rows.written)
         try:
             if card is not None:
@@ -1297,9 +1309,10 @@ def watch(
                 with closing(iter(card)) as blocks:
                     watcher.watch_stream(blocks, name=card.name)
             elif folder is None:
-                watcher.watch_stream(
-                    PipeSource(sys.stdin.buffer, detector.sr, pcm_format, rate, channels), name="standard input"
+                pipe = PipeSource(
+                    sys.stdin.buffer, detector.sr, pcm_format, rate, channels, channel=channel, name="standard input"
                 )
+                watcher.watch_stream(pipe, name="standard input")
             else:
                 watcher.watch_folder(folder, poll=poll, idle_exit=idle_exit)
         except KeyboardInterrupt:
