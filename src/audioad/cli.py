@@ -1168,10 +1168,13 @@ def watch(
     """Watch a machine: score each segment as it is recorded; alert when K of N are above the alert threshold.
 
     SOURCE is a folder a recorder writes files into, or - for standard input
-    (raw PCM per --format/--rate/--channels, or a WAV stream); --device
-    records a sound card instead (pip install 'audioad[soundcard]';
-    --list-devices lists them). A file in the folder is scored once complete:
-    its size unchanged for --settle seconds. With --growing, a WAV file (PCM
+    (raw PCM per --format/--rate/--channels, or a WAV stream, detected by its
+    header); --device records a sound card instead (pip install
+    'audioad[soundcard]'; --list-devices lists them). A file in the folder is
+    scored once complete: its size unchanged for --settle seconds and, for a
+    WAV file, every sample its header declares on disk. Hidden files are
+    passed over; a file that grows after it was scored has its new segments
+    scored. With --growing, a WAV file (PCM
     or float) is scored as the recorder writes it: each segment within --poll
     seconds of its samples reaching the disk, the last one once the file is
     complete; other formats (FLAC, OGG, MP3) wait until complete. Use
