@@ -36,6 +36,7 @@ __all__ = [
     "AUDIO_SUFFIXES",
     "AudioSource",
     "OneChannel",
+    "pick_channel",
     "source_of",
 ]
 
@@ -295,7 +296,7 @@ def load_audio(item, sr=None, mono=True, channel=None):
     if channel is not None:
         if not isinstance(channel, (int, np.integer)):
             raise AudioInputError(f"channel {channel!r} asked for: a channel is a number, 0 the first", path=path)
-        data = _pick_channel(data, channel, path)
+        data = pick_channel(data, channel, path)
     _check_finite(data, path)
     if mono:
         data = _mix_down(data)
@@ -493,8 +494,17 @@ class OneChannel(os.PathLike):
         return hash((self.path, self.channel))
 
 
-def _pick_channel(data, channel, path):
-    """(samples, channels) data as (samples, 1): the mix of its channels, or ``channel`` alone."""
+def pick_channel(data, channel, path):
+    """(samples, channels) data as (samples, 1): the mix of its channels, or ``channel`` alone (0 the first).
+
+    Raises :class:`AudioInputError` naming ``path`` where the clip has no such channel.
+
+    Examples
+    --------
+    >>> data = np.array([[0.5, -0.5], [0.25, -0.25]], dtype=np.float32)
+    >>> pick_channel(data, None, "a.wav")[:, 0].tolist(), pick_channel(data, 1, "a.wav")[:, 0].tolist()
+    ([0.0, 0.0], [-0.5, -0.25])
+    """
     if channel is None:
         return _mix_down(data)
     if not -data.shape[1] <= channel < data.shape[1]:
@@ -630,7 +640,7 @@ class AudioStream:
                 last = len(data) < self.block_frames
                 _check_finite(data, path, first_sample=position)
                 position += len(data)
-                block = resample(_pick_channel(data, self.channel, path)[:, 0], last=last)
+                block = resample(pick_channel(data, self.channel, path)[:, 0], last=last)
                 produced += len(block)
                 if last and produced == 0:
                     cause = f"{position} sample(s) at {self.rate} Hz leave no sample at {self.sr} Hz"

@@ -22,7 +22,17 @@ import soundfile as sf
 
 from .audio import AUDIO_SUFFIXES, AudioInputError, AudioStream
 
-__all__ = ["VCS_FOLDERS", "Collected", "collect", "counted", "find_audio", "header_errors", "is_audio_file"]
+__all__ = [
+    "VCS_FOLDERS",
+    "Collected",
+    "collect",
+    "counted",
+    "find_audio",
+    "header_errors",
+    "hidden_kind",
+    "is_audio_file",
+    "resolved",
+]
 
 #: Version-control folders: never searched for audio.
 VCS_FOLDERS = frozenset({".git", ".hg", ".svn", ".bzr", "CVS", "_darcs"})
@@ -135,6 +145,39 @@ def is_audio_file(path) -> bool:
     return True
 
 
+def hidden_kind(name):
+    """Why a file named ``name`` is not one a user means, as a :class:`Collected` count; None where it is.
+
+    ``"sidecars"`` for a macOS ``._*`` AppleDouble file, ``"hidden_files"`` for another name starting
+    with a dot (a recorder's ``.rec_05.wav`` before it renames it). :func:`find_audio` and a
+    watched folder (:class:`audioad.sources.FolderSource`) pass over the same files.
+
+    Examples
+    --------
+    >>> hidden_kind("._a.wav"), hidden_kind(".rec_05.wav"), hidden_kind("rec_05.wav")
+    ('sidecars', 'hidden_files', None)
+    """
+    if name.startswith("._"):
+        return "sidecars"
+    if name.startswith("."):
+        return "hidden_files"
+    return None
+
+
+def resolved(path) -> str:
+    """The name a file is known by whatever spelling named it: its absolute path, links followed.
+
+    ``x.wav``, ``./x.wav``, its absolute path and its path through a linked folder are one file:
+    duplicates are found, a resumed run and a restarted watch recognise what they did, by this.
+
+    Examples
+    --------
+    >>> resolved("x.wav") == resolved("./x.wav") == resolved(os.path.abspath("x.wav"))
+    True
+    """
+    return os.path.realpath(os.fspath(path))
+
+
 def find_audio(folder, skipped=None) -> list[str]:
     """The audio files under ``folder``, searched recursively, sorted by path.
 
@@ -174,10 +217,9 @@ def find_audio(folder, skipped=None) -> list[str]:
                 kept.append(name)
         folders[:] = kept  # os.walk descends only into the folders left here
         for name in files:
-            if name.startswith("._"):
-                skipped.sidecars += 1
-            elif name.startswith("."):
-                skipped.hidden_files += 1
+            kind = hidden_kind(name)
+            if kind is not None:
+                setattr(skipped, kind, getattr(skipped, kind) + 1)
             else:
                 path = os.path.join(top, name)
                 if os.path.isfile(path) and is_audio_file(path):
@@ -234,7 +276,7 @@ def collect(inputs, training=False):
             named = [c.path for c in table if not (training and _not_for_training(c, collected))]
         elif path.is_dir():
             # A folder given again is not searched (nor its skips counted) again: its files are duplicates.
-            folder = os.path.realpath(path)
+            folder = resolved(path)
             if folder not in searched:
                 searched[folder] = find_audio(path, collected)
             named = searched[folder]
@@ -248,7 +290,7 @@ def collect(inputs, training=False):
         else:
             named = [str(item)]
         for clip in named:
-            key = os.path.realpath(clip)
+            key = resolved(clip)
             if key in seen:
                 collected.duplicates += 1
             else:
@@ -280,8 +322,8 @@ def _training_files(folder, files, collected):
     # Not a layout with labels: a plain folder of recordings, all of them for training.
     except (FileNotFoundError, ValueError):
         return files
-    left_out = {os.path.realpath(c.path) for c in table if _not_for_training(c, collected)}
-    return [f for f in files if os.path.realpath(f) not in left_out]
+    left_out = {resolved(c.path) for c in table if _not_for_training(c, collected)}
+    return [f for f in files if resolved(f) not in left_out]
 
 
 def header_errors(paths) -> list[AudioInputError]:

@@ -25,6 +25,7 @@ import math
 import os
 from pathlib import Path
 
+from .collect import resolved
 from .outputs import atomic_path, csv_cell, csv_text, open_output
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "csv_number",
     "segments_done",
     "ScoreCSVError",
+    "check_written_by",
     "model_fingerprint",
     "sidecar_path",
     "is_table",
@@ -167,13 +169,45 @@ def read_rows(path):
         return [{k: csv_text(v) if isinstance(v, str) else v for k, v in row.items()} for row in csv.DictReader(f)]
 
 
+def check_written_by(out, fingerprint):
+    """Raise :class:`ScoreCSVError` unless the sidecar of ``out`` names the model of ``fingerprint`` (by its SHA-256).
+
+    For a CSV that holds rows: a run appending to it (``score --resume``, a restarted watch) must
+    be of the model that wrote them. The message names the file and both models.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> folder = tempfile.mkdtemp()
+    >>> model, out = os.path.join(folder, "fan.audioad"), os.path.join(folder, "scores.csv")
+    >>> _ = open(model, "wb").write(b"model")
+    >>> RowWriter(out, SCORE_COLUMNS, fingerprint=model_fingerprint(model)).close()
+    >>> check_written_by(out, model_fingerprint(model))
+    >>> check_written_by(out, "audioad model sha256=0 file=pump.audioad")
+    Traceback (most recent call last):
+    ...
+    audioad.score_csv.ScoreCSVError: ...scores.csv was written by another model (...fan.audioad), not pump.audioad
+    """
+    sidecar = sidecar_path(out)
+    try:
+        written_by = sidecar.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScoreCSVError(f"{out}: cannot tell which model wrote it ({sidecar}: {type(exc).__name__})") from exc
+    if _digest(written_by) is None or _digest(written_by) != _digest(fingerprint):
+        by = written_by.partition(" file=")[2] or "unknown"
+        raise ScoreCSVError(f"{out} was written by another model ({by}), not {fingerprint.partition(' file=')[2]}")
+
+
 def done_paths(out, fingerprint, columns=SCORE_COLUMNS):
-    """The clips already in the score CSV ``out``, after checking it was written by the same model.
+    """The clips already in the score CSV ``out``, each by its :func:`~audioad.collect.resolved` path.
 
     A torn last line is cut off first (its clip is not done). Raises
     :class:`ScoreCSVError`, with one line naming the file, for a CSV that
     cannot be read, has another header, or has rows but no sidecar, or a
-    sidecar naming another model.
+    sidecar naming another model (:func:`check_written_by`). A clip is
+    done whatever spelling named it (``x.wav``, ``./x.wav``, its absolute
+    path, a linked folder); a relative path in the CSV is taken from the
+    current folder.
 
     Parameters
     ----------
@@ -187,7 +221,7 @@ def done_paths(out, fingerprint, columns=SCORE_COLUMNS):
     Returns
     -------
     set of str
-        The ``path`` of every row.
+        The resolved ``path`` of every row.
 
     Examples
     --------
@@ -198,12 +232,12 @@ def done_paths(out, fingerprint, columns=SCORE_COLUMNS):
     >>> with RowWriter(out, SCORE_COLUMNS, fingerprint=model_fingerprint(model)) as rows:
     ...     rows.write(("a.wav", "0.5", "0", "", ""))
     >>> _ = open(out, "a").write("b.wav,0.")
-    >>> sorted(done_paths(out, model_fingerprint(model)))
-    ['a.wav']
+    >>> done_paths(out, model_fingerprint(model)) == {resolved("./a.wav")}
+    True
     >>> done_paths(out, "audioad model sha256=0 file=pump.audioad")
     Traceback (most recent call last):
     ...
-    audioad.score_csv.ScoreCSVError: ...scores.csv was written by another model (...fan.audioad), not pump.audioad; ...
+    audioad.score_csv.ScoreCSVError: ...scores.csv was written by another model (...fan.audioad), not pump.audioad
     """
     out = Path(out)
     try:
@@ -216,26 +250,12 @@ def done_paths(out, fingerprint, columns=SCORE_COLUMNS):
         raise ScoreCSVError(f"{out}: cannot read it as a score CSV ({type(exc).__name__}: {exc})") from exc
     if header is not None and tuple(header) != tuple(columns):
         raise ScoreCSVError(
-            f"{out}: not a score CSV of audioad (its header is {','.join(header)[:80]!r}, "
-            f"not {','.join(columns)!r}); score to another --out"
+            f"{out}: not a CSV of this kind audioad writes (its header is {','.join(header)[:80]!r}, "
+            f"not {','.join(columns)!r})"
         )
-    if not paths:
-        return paths
-    sidecar = sidecar_path(out)
-    try:
-        written_by = sidecar.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScoreCSVError(
-            f"{out}: cannot tell which model wrote it ({sidecar}: {type(exc).__name__}); "
-            "score to another --out, or pass --force to start it over"
-        ) from exc
-    if _digest(written_by) is None or _digest(written_by) != _digest(fingerprint):
-        by = written_by.partition(" file=")[2] or "unknown"
-        raise ScoreCSVError(
-            f"{out} was written by another model ({by}), not {fingerprint.partition(' file=')[2]}; "
-            "score to another --out, or pass --force to start it over"
-        )
-    return paths
+    if paths:
+        check_written_by(out, fingerprint)
+    return {resolved(p) for p in paths}
 
 
 def segments_done(out, fingerprint):
@@ -247,10 +267,10 @@ def segments_done(out, fingerprint):
     Returns
     -------
     finished : set of str
-        Files with a summary row: done.
+        Files with a summary row: done. Each file is named by its :func:`~audioad.collect.resolved` path.
     partial : dict
-        Files with segment rows but no summary (the run stopped inside them): path -> their rows'
-        ``(start, end, score, error)`` in order, floats (NaN where empty).
+        Files with segment rows but no summary (the run stopped inside them): resolved path -> their
+        rows' ``(start, end, score, error)`` in order, floats (NaN where empty).
 
     Raises
     ------
@@ -263,13 +283,13 @@ def segments_done(out, fingerprint):
     try:
         if summary.exists():
             repair(summary)
-            finished = {row["path"] for row in read_rows(summary) if row.get("path")}
+            finished = {resolved(row["path"]) for row in read_rows(summary) if row.get("path")}
         partial = {}
         if paths - finished:
             for row in read_rows(out):
-                if row["path"] not in finished:
+                if resolved(row["path"]) not in finished:
                     cells = [float(row[k]) if row[k] else math.nan for k in ("start", "end", "score")]
-                    partial.setdefault(row["path"], []).append((*cells, row["error"]))
+                    partial.setdefault(resolved(row["path"]), []).append((*cells, row["error"]))
     except (OSError, UnicodeDecodeError, csv.Error, KeyError, ValueError) as exc:
         raise ScoreCSVError(f"{out}: cannot read it to resume ({type(exc).__name__}: {exc})") from exc
     return finished, partial

@@ -31,13 +31,15 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .audio import _STREAM_FRAMES, AUDIO_SUFFIXES, AudioInputError, StreamResampler, _check_finite, _mix_down
+from .audio import _STREAM_FRAMES, AUDIO_SUFFIXES, AudioInputError, StreamResampler, _check_finite, pick_channel
+from .collect import hidden_kind, resolved
 
 __all__ = [
     "PCM_FORMATS",
     "PcmLayout",
     "WavHeader",
     "read_wav_header",
+    "declared_shortfall",
     "FolderSource",
     "GrowingWav",
     "PipeSource",
@@ -56,6 +58,9 @@ _WAV_SAMPLES = {(1, 8): "uint", (1, 16): "int", (1, 24): "int", (1, 32): "int", 
 
 # Data sizes a recorder writes in the header until it closes the file: "not known yet".
 _PLACEHOLDER_SIZES = (0, 0xFFFFFFFF)
+# arecord and sox write a huge data size, about 2 GiB, until they close the file: from here on, a
+# declared size is a placeholder, not what a copy of a finished file will hold.
+_HUGE_PLACEHOLDER = 0x7FF00000
 
 
 class PcmLayout(NamedTuple):
@@ -164,8 +169,9 @@ def read_wav_header(read, name="-"):
     return WavHeader(PcmLayout(_WAV_SAMPLES[code, bits], bits // 8, channels, rate), offset, size, ds64)
 
 
-def _decode(data, layout, name="-", first_sample=0):
-    """Whole frames of raw PCM bytes -> mono float32, each sample as libsndfile reads it (int * 2**-(bits-1))."""
+def _decode(data, layout, name="-", first_sample=0, channel=None):
+    """Whole frames of raw PCM bytes -> mono float32 (the mix, or ``channel`` alone), as libsndfile reads each sample
+    (int * 2**-(bits-1))."""
     if layout.width == 3:
         # Packed 24-bit: each sample becomes the top three bytes of an int32.
         packed = np.frombuffer(data, dtype=np.uint8).reshape(-1, 3)
@@ -182,7 +188,55 @@ def _decode(data, layout, name="-", first_sample=0):
     frames = samples.reshape(-1, layout.channels)
     if layout.kind == "float":
         _check_finite(frames, name, first_sample)
-    return _mix_down(frames)[:, 0]
+    return pick_channel(frames, channel, name)[:, 0]
+
+
+def _declared_end(file, header):
+    """Where a WAV file's samples end as its header declares them now (the ``ds64`` size of an RF64 file)."""
+    file.seek(header.data_offset - 4)
+    declared = int.from_bytes(file.read(4), "little")
+    if declared == 0xFFFFFFFF and header.ds64_offset is not None:
+        file.seek(header.ds64_offset + 8)  # ds64: RIFF size, then the data size, 8 bytes each
+        declared = int.from_bytes(file.read(8), "little")
+    return declared, header.data_offset + declared
+
+
+def declared_shortfall(path):
+    """Seconds of samples a WAV file's header declares, and seconds on disk, where the header declares more.
+
+    A copy of a finished recording carries its final header from its first bytes: until its last
+    byte lands, the file is incomplete however long the copy pauses. A recorder's placeholder
+    sizes (0, 0xFFFFFFFF, or about 2 GiB, until it closes the file) declare nothing.
+
+    Returns
+    -------
+    tuple of float or None
+        ``(declared, on_disk)`` seconds; None for a file whose samples are all there, a
+        placeholder, or a file that is not a PCM or float WAV.
+
+    Examples
+    --------
+    >>> import tempfile, soundfile as sf
+    >>> path = os.path.join(tempfile.mkdtemp(), "pump.wav")
+    >>> sf.write(path, np.zeros(16000), 16000, subtype="PCM_16")
+    >>> declared_shortfall(path) is None
+    True
+    >>> with open(path, "r+b") as f:
+    ...     _ = f.truncate(44 + 8000)
+    >>> declared_shortfall(path)
+    (1.0, 0.25)
+    """
+    try:
+        with open(path, "rb") as file:
+            header = read_wav_header(file.read, str(path))
+            declared, end = _declared_end(file, header)
+            size = os.fstat(file.fileno()).st_size
+    except (OSError, AudioInputError):
+        return None
+    if declared in _PLACEHOLDER_SIZES or declared >= _HUGE_PLACEHOLDER or end <= size:
+        return None
+    per_second = header.layout.frame * header.layout.rate
+    return declared / per_second, max(size - header.data_offset, 0) / per_second
 
 
 class FolderSource:
@@ -201,6 +255,17 @@ class FolderSource:
         segments as they land (:class:`GrowingWav`). Off by default: it reads a file before its
         writer closes it, which is right for a recorder appending to it and wrong for a copy
         that writes a file out of order (a network share's parallel writes, a preallocated file).
+    truncated_after : float
+        Seconds a WAV file whose header declares more samples than it holds
+        (:func:`declared_shortfall`) must stay unchanged before it is taken as complete after all:
+        truncated (a copy that failed), scored with what it holds. Until then it is incomplete,
+        whatever ``settle`` says.
+
+    Files are named by their :func:`~audioad.collect.resolved` path (the folder's links followed),
+    so a watch restarted from another folder or through another spelling knows them again.
+    Hidden files (``.rec_05.wav``, a recorder's file before it renames it) and ``._*`` sidecars
+    are passed over, as a folder given to ``score`` or ``fit`` is searched
+    (:func:`audioad.collect.hidden_kind`).
 
     Examples
     --------
@@ -210,43 +275,60 @@ class FolderSource:
     []
     """
 
-    def __init__(self, folder, settle=2.0, suffixes=AUDIO_SUFFIXES, growing=False):
-        self.folder = Path(folder)
-        if not self.folder.is_dir():
-            raise ValueError(f"{self.folder}: not a folder; pass the folder the recorder writes into, or - for stdin")
-        self.settle = float(settle)
+    def __init__(self, folder, settle=2.0, suffixes=AUDIO_SUFFIXES, growing=False, truncated_after=300.0):
+        if not Path(folder).is_dir():
+            raise ValueError(f"{folder}: not a folder; pass the folder the recorder writes into, or the standard input")
+        self.folder = Path(resolved(folder))
+        self.settle, self.truncated_after = float(settle), float(truncated_after)
         self.suffixes = tuple(suffixes)
         self.growing = bool(growing)
         self._sizes = {}  # path -> (size, when first seen at that size, whether being written)
+        self._waiting = set()  # incomplete WAV files whose wait was logged
 
     def scan(self, done, scored_before=-math.inf):
-        """Files not in ``done`` and modified after ``scored_before``: ``(complete, writing)``, each oldest first.
+        """Files not done and modified after ``scored_before``: ``(complete, writing)``, each oldest first.
 
-        A file is complete once its size has stayed the same for ``settle`` seconds; whether it
-        decodes is found out when it is scored. ``writing`` is empty unless the source is
-        ``growing``: it lists the files being written, whose size changed within ``settle``
-        seconds and which were modified as recently, or were being written at the last look.
-        Other files wait to settle: a watch started on a folder full of old recordings scores
-        each whole, following only the files in progress.
+        ``done`` maps a file scored to ``[size, mtime, ...]`` when it was scored: a file listed
+        there is taken again only once its size has changed (a recorder or a copy that went on
+        after it was scored). A file is complete once its size has stayed the same for ``settle``
+        seconds and, for a WAV file, its samples are all there (:func:`declared_shortfall`);
+        whether it decodes is found out when it is scored. ``writing`` is empty unless the source
+        is ``growing``: it lists the files being written, whose size changed within ``settle``
+        seconds and which were modified as recently, or were being written at the last look, and
+        the WAV files whose samples are not all there yet. Other files wait to settle: a watch
+        started on a folder full of old recordings scores each whole, following only the files in
+        progress.
         """
         now, clock = time.monotonic(), time.time()
         complete, writing, sizes = [], [], {}
         for entry in os.scandir(self.folder):
-            if not entry.is_file() or Path(entry.name).suffix.lower() not in self.suffixes or entry.path in done:
+            if not entry.is_file() or Path(entry.name).suffix.lower() not in self.suffixes or hidden_kind(entry.name):
                 continue
             stat = entry.stat()
-            if stat.st_mtime <= scored_before:
+            scored = done.get(entry.path, False)
+            if stat.st_mtime <= scored_before or (scored is None or (scored and scored[0] == stat.st_size)):
                 continue
             size, since, was_writing = self._sizes.get(entry.path, (None, now, False))
             since = since if size == stat.st_size else now
             settled = now - since >= self.settle
+            if settled and now - since < self.truncated_after and self._incomplete(entry.path):
+                settled, was_writing = False, True
             being_written = self.growing and not settled and (was_writing or clock - stat.st_mtime <= self.settle)
             sizes[entry.path] = (stat.st_size, since, being_written)
             if settled or being_written:
                 (complete if settled else writing).append((stat.st_mtime, entry.name, entry.path))
         # Only files still there and not yet scored are remembered: memory does not grow with time.
         self._sizes = sizes
+        self._waiting &= set(sizes)
         return [path for _, _, path in sorted(complete)], [path for _, _, path in sorted(writing)]
+
+    def _incomplete(self, path):
+        """Whether ``path`` is a WAV file whose header declares more samples than it holds; logged once a file."""
+        shortfall = declared_shortfall(path)
+        if shortfall is not None and path not in self._waiting:
+            self._waiting.add(path)
+            log.info("waiting for %s: its header declares %.1f s of samples, %.1f s are on disk", path, *shortfall)
+        return shortfall is not None
 
     def ready(self, done, scored_before=-math.inf):
         """The complete files of :meth:`scan`."""
@@ -273,6 +355,8 @@ class GrowingWav:
         Its header (:meth:`open` reads it).
     block_frames : int
         Frames read at a time.
+    channel : int or None
+        Read this channel alone (0 the first) instead of the mix of the channels.
 
     Attributes
     ----------
@@ -293,14 +377,14 @@ class GrowingWav:
     [4000]
     """
 
-    def __init__(self, path, sr, header, block_frames=_STREAM_FRAMES):
+    def __init__(self, path, sr, header, block_frames=_STREAM_FRAMES, channel=None):
         self.path, self.sr, self.header = str(path), int(sr), header
-        self.block_frames = int(block_frames)
+        self.block_frames, self.channel = int(block_frames), channel
         self.position = 0
         self._resample = StreamResampler(header.layout.rate, self.sr, self.path)
 
     @classmethod
-    def open(cls, path, sr, block_frames=_STREAM_FRAMES):
+    def open(cls, path, sr, block_frames=_STREAM_FRAMES, channel=None):
         """A :class:`GrowingWav` of ``path``, or None while it does not start with a whole PCM or float WAV header.
 
         None covers a header not yet written and a file that is not such a WAV at all (FLAC,
@@ -311,17 +395,11 @@ class GrowingWav:
                 header = read_wav_header(file.read, str(path))
         except (OSError, AudioInputError):
             return None
-        return cls(path, sr, header, block_frames)
+        return cls(path, sr, header, block_frames, channel)
 
     def _data_end(self, file, size):
         """Where the samples on disk end now: the declared data size where the header has one, else the file's end."""
-        header = self.header
-        file.seek(header.data_offset - 4)
-        declared = int.from_bytes(file.read(4), "little")
-        if declared == 0xFFFFFFFF and header.ds64_offset is not None:
-            file.seek(header.ds64_offset + 8)  # ds64: RIFF size, then the data size, 8 bytes each
-            declared = int.from_bytes(file.read(8), "little")
-        end = header.data_offset + declared
+        declared, end = _declared_end(file, self.header)
         return size if declared in _PLACEHOLDER_SIZES or end > size else end
 
     def landed(self, last=False):
@@ -353,7 +431,7 @@ class GrowingWav:
                         break
                     first = self.position // layout.frame
                     self.position += len(data)
-                    block = self._resample(_decode(data, layout, self.path, first))
+                    block = self._resample(_decode(data, layout, self.path, first, self.channel))
                     if len(block):
                         yield block
         except OSError as exc:
@@ -373,37 +451,56 @@ class PipeSource:
         E.g. ``sys.stdin.buffer``.
     sr : int
         The model's rate; the stream is resampled to it as it comes.
-    format : {"s16le", "s32le", "f32le", "wav"}
+    format : {None, "s16le", "s32le", "f32le", "wav"}
         Raw little-endian PCM, or a WAV stream (its header gives the rest: 8/16/24/32-bit PCM or
-        32/64-bit float).
+        32/64-bit float). None: a WAV stream where it starts with a RIFF or RF64 header (as
+        ``arecord`` sends by default), else raw ``s16le``.
     rate : int
         The raw stream's rate (ignored for WAV).
     channels : int
         The raw stream's channels (ignored for WAV); they are averaged.
     block_seconds : float
         Audio read at a time.
+    channel : int or None
+        Read this channel alone (0 the first) instead of the mix of the channels.
+    name : str
+        The stream, for errors.
 
     Raises
     ------
     AudioInputError
-        Naming ``"-"``: a WAV stream whose header does not read, NaN or infinite float samples.
+        Naming the stream: a WAV stream whose header does not read, a WAV header where raw PCM
+        was asked for, NaN or infinite float samples, no such channel.
 
     Examples
     --------
-    >>> import io
+    >>> import io, soundfile as sf
     >>> pcm = (np.ones(8000) * 16384).astype("<i2").tobytes()
     >>> [len(b) for b in PipeSource(io.BytesIO(pcm), sr=16000, format="s16le", rate=16000, block_seconds=0.2)]
     [3200, 3200, 1600]
+    >>> wav = io.BytesIO()
+    >>> sf.write(wav, np.zeros(8000), 8000, format="WAV", subtype="PCM_16")
+    >>> [len(b) for b in PipeSource(io.BytesIO(wav.getvalue()), sr=8000, block_seconds=0.5)]  # detected: WAV
+    [4000, 4000]
+    >>> list(PipeSource(io.BytesIO(wav.getvalue()), sr=8000, format="s16le"))
+    Traceback (most recent call last):
+    ...
+    audioad.audio.AudioInputError: -: starts with a WAV header, but raw s16le PCM was asked for: ...
     """
 
-    def __init__(self, stream, sr, format="s16le", rate=16000, channels=1, block_seconds=0.25):
+    def __init__(
+        self, stream, sr, format=None, rate=16000, channels=1, block_seconds=0.25, channel=None, name="-"
+    ):  # fmt: skip
         self.stream, self.sr, self.format = stream, int(sr), format
         self.rate, self.channels, self.block_seconds = int(rate), int(channels), float(block_seconds)
-        if format != "wav" and format not in PCM_FORMATS:
-            raise ValueError(f"format must be one of {', '.join([*PCM_FORMATS, 'wav'])}, got {format!r}")
+        self.channel, self.name = channel, name
+        if format not in (None, "wav", *PCM_FORMATS):
+            raise ValueError(f"format must be one of {', '.join([*PCM_FORMATS, 'wav'])} or None, got {format!r}")
+        self._peeked = b""
 
     def _read(self, n):
-        parts, got = [], 0
+        parts, got = [self._peeked[:n]], len(self._peeked[:n])
+        self._peeked = self._peeked[n:]
         while got < n:
             chunk = self.stream.read(n - got)
             if not chunk:
@@ -412,17 +509,29 @@ class PipeSource:
             got += len(chunk)
         return b"".join(parts)
 
+    def _starts_with_wav(self):
+        """Whether the stream starts with a RIFF/RF64 WAVE header; its first bytes are kept for :meth:`_read`."""
+        self._peeked = self._read(12)
+        return self._peeked[:4] in (b"RIFF", b"RF64") and self._peeked[8:12] == b"WAVE"
+
     def __iter__(self):
-        if self.format == "wav":
+        wav = self._starts_with_wav()
+        if wav and self.format in PCM_FORMATS:
+            # Read as raw PCM, a WAV header is a burst of noise and its samples a wrong rate: never what was meant.
+            raise AudioInputError(
+                f"starts with a WAV header, but raw {self.format} PCM was asked for: send raw PCM "
+                "(arecord -t raw), or read the stream as WAV",
+                path=self.name,
+            )
+        if wav or self.format == "wav":
             try:
-                layout = read_wav_header(self._read).layout
+                layout = read_wav_header(self._read, self.name).layout
             except AudioInputError as exc:
-                hint = "send a PCM WAV stream, or raw PCM with --format s16le (say)"
-                raise AudioInputError(f"{exc.cause}; {hint}", path="-") from None
+                raise AudioInputError(f"{exc.cause}; send a PCM WAV stream, or raw PCM", path=self.name) from None
         else:
-            kind, width = PCM_FORMATS[self.format]
+            kind, width = PCM_FORMATS[self.format or "s16le"]
             layout = PcmLayout(kind, width, self.channels, self.rate)
-        resample = StreamResampler(layout.rate, self.sr, "-")
+        resample = StreamResampler(layout.rate, self.sr, self.name)
         per_block = max(1, int(self.block_seconds * layout.rate)) * layout.frame
         carry, frames = b"", 0
         while True:
@@ -430,7 +539,7 @@ class PipeSource:
             last = len(data) < per_block
             whole = len(data) - len(data) % layout.frame
             data, carry = data[:whole], data[whole:]
-            block = resample(_decode(data, layout, "-", frames), last=last)
+            block = resample(_decode(data, layout, self.name, frames, self.channel), last=last)
             frames += whole // layout.frame
             if len(block):
                 yield block
@@ -503,6 +612,9 @@ class SoundCardSource:
         ``"default"`` for the system's default input. :func:`input_devices` lists them.
     channels : int
         Channels recorded; they are averaged.
+    channel : int or None
+        Take this channel alone (0 the first) instead of the mix; at least ``channel + 1``
+        channels are then recorded.
     rate : int or None
         The card's rate; None: ``sr`` where the card takes it, else its default rate, resampled.
     block_seconds : float
@@ -532,8 +644,11 @@ class SoundCardSource:
     >>> watcher.watch_stream(card, name=card.name)  # doctest: +SKIP
     """
 
-    def __init__(self, sr, device=None, channels=1, rate=None, block_seconds=0.25, queue_seconds=30.0):
-        self.sr, self.channels = int(sr), int(channels)
+    def __init__(
+        self, sr, device=None, channels=1, rate=None, block_seconds=0.25, queue_seconds=30.0, channel=None
+    ):  # fmt: skip
+        self.sr, self.channel = int(sr), channel
+        self.channels = int(channels) if channel is None else max(int(channels), int(channel) + 1)
         self.block_seconds, self.queue_seconds = float(block_seconds), float(queue_seconds)
         self._sd = sd = _sounddevice()
         if isinstance(device, str) and device.strip().lower() in ("", "default"):
@@ -613,13 +728,13 @@ class SoundCardSource:
                         raise AudioInputError("stopped delivering audio (unplugged?)", path=self.name) from None
                     continue
                 report()
-                block = resample(_mix_down(data)[:, 0])
+                block = resample(pick_channel(data, self.channel, self.name)[:, 0])
                 if len(block):
                     yield block
         # The stream is closed: what it recorded before stop() is still scored.
         rest = []
         while not held.empty():
-            rest.append(_mix_down(held.get_nowait())[:, 0])
+            rest.append(pick_channel(held.get_nowait(), self.channel, self.name)[:, 0])
         report()
         tail = resample(np.concatenate([np.empty(0, dtype=np.float32), *rest]), last=True)
         if len(tail):

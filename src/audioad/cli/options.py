@@ -9,6 +9,7 @@ from ..detectors.registry import DETECTORS
 
 __all__ = [
     "CALIBRATE",
+    "OTHER_OUT",
     "Duration",
     "check_hop",
     "segment_options",
@@ -20,6 +21,8 @@ __all__ = [
 
 #: How a verdict's advice offers calibration on the command line.
 CALIBRATE = "pass --calibrate normal.wav (a recording of normal running the model did not learn from)"
+#: What to do with a score CSV that --resume cannot append to.
+OTHER_OUT = "score to another --out, or pass --force to start it over"
 
 
 class Duration(click.ParamType):
@@ -117,12 +120,12 @@ def detector_option(function):
 
 
 def channel_option(function):
-    """--channel, for fit and score: one channel of each file instead of their mix."""
+    """--channel, for fit, score and watch: one channel of each file (or stream) instead of their mix."""
     return click.option(
         "--channel",
         type=click.IntRange(0),
         metavar="N",
-        help="Read channel N of each file alone (0 the first) instead of mixing the channels: for "
+        help="Read channel N of each file (or stream) alone (0 the first) instead of mixing the channels: for "
         "microphones whose channels cancel when mixed.",
     )(function)
 

@@ -11,7 +11,7 @@ from .group import main
 from .inputs import collect_clips, one_channel
 from .levels import scoring_run
 from .models import load_model, with_jobs
-from .options import channel_option, check_hop, common_options, segment_options, threshold_options
+from .options import OTHER_OUT, channel_option, check_hop, common_options, segment_options, threshold_options
 from .score_clips import SCORE_BATCH, explained, timed_batches, write_scores
 from .score_segments import write_segment_scores
 
@@ -72,6 +72,7 @@ def score(
     Example:
       audioad score fan.audioad data/fan/test --out scores.csv --frames frames.csv
     """
+    from ..collect import resolved
     from ..outputs import OutputFileError, check_output
     from ..parallel import SchedulerAddressError, score_on_dask
     from ..score_csv import (
@@ -123,9 +124,11 @@ def score(
             )
         fingerprint = model_fingerprint(model)
         done = done_paths(out, fingerprint, columns) if resume and Path(out).exists() else set()
-    except (OutputFileError, ScoreCSVError) as exc:
+    except OutputFileError as exc:
         raise Refused(str(exc)) from exc
-    todo = [c for c in clips if c not in done]
+    except ScoreCSVError as exc:
+        raise Refused(f"{exc}; {OTHER_OUT}") from exc
+    todo = [c for c in clips if resolved(c) not in done]
     if dask_address:
         try:
             batches = score_on_dask(detector, todo, dask_address, batch_size=SCORE_BATCH)

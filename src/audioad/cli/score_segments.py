@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from .errors import Failure, Interrupted, Refused
-from .options import CALIBRATE
+from .options import CALIBRATE, OTHER_OUT
 
 __all__ = ["write_segment_scores"]
 
@@ -21,7 +21,7 @@ def write_segment_scores(run, out, read, force, resume, on_error, model):
     With ``resume``, files with a summary are skipped, and a file the last run stopped inside goes
     on after its last row, its earlier rows counted in its summary.
     """
-    from ..collect import counted
+    from ..collect import counted, resolved
     from ..detectors.segmented import iter_segment_scores
     from ..outputs import OutputFileError, check_output
     from ..score_csv import (
@@ -49,11 +49,13 @@ def write_segment_scores(run, out, read, force, resume, on_error, model):
             summary_out, "file summary CSV", read, force=force or resume, is_kind=lambda p: is_table(p, FILE_COLUMNS)
         )
         completed, partial = segments_done(out, fingerprint) if resume and Path(out).exists() else (set(), {})
-    except (OutputFileError, ScoreCSVError) as exc:
+    except OutputFileError as exc:
         raise Refused(str(exc)) from exc
-    todo = [i for i, clip in enumerate(clips) if str(clip) not in completed]
+    except ScoreCSVError as exc:
+        raise Refused(f"{exc}; {OTHER_OUT}") from exc
+    todo = [i for i, clip in enumerate(clips) if resolved(clip) not in completed]
     clips, plan = [clips[i] for i in todo], [plan[i] for i in todo]
-    earlier = {i: partial[str(clip)] for i, clip in enumerate(clips) if str(clip) in partial}
+    earlier = {i: partial[resolved(clip)] for i, clip in enumerate(clips) if resolved(clip) in partial}
     skip = {i: sum(1 for row in rows if not row[3]) for i, rows in earlier.items()}
     if not clips:
         click.echo(f"nothing to score: the {len(completed)} files are already in {out}")
@@ -64,7 +66,7 @@ def write_segment_scores(run, out, read, force, resume, on_error, model):
         # The verdicts of the files an earlier run finished count in this run's summary too.
         with open(summary_out, newline="") as f:
             for row in csv.DictReader(f):
-                if row["path"] in completed:
+                if resolved(row["path"]) in completed:
                     states[row["verdict"]] = states.get(row["verdict"], 0) + 1
 
     with ExitStack() as stack:

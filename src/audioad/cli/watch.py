@@ -12,7 +12,7 @@ from .errors import Failure, Refused
 from .group import main
 from .levels import scoring_run
 from .models import load_model
-from .options import segment_options, threshold_options
+from .options import channel_option, segment_options, threshold_options
 
 
 def _list_input_devices(ctx, param, value):
@@ -65,9 +65,8 @@ def _list_input_devices(ctx, param, value):
     "--format",
     "pcm_format",
     type=click.Choice(["s16le", "s32le", "f32le", "wav"]),
-    default="s16le",
-    show_default=True,
-    help="What comes on standard input (SOURCE -): raw little-endian PCM, or WAV.",
+    help="What comes on standard input (SOURCE -): raw little-endian PCM, or WAV.  [default: WAV where the stream "
+    "starts with a WAV header, else s16le]",
 )
 @click.option("--rate", type=click.IntRange(1), default=16000, show_default=True, help="Rate of raw PCM on stdin.")
 @click.option(
@@ -107,17 +106,21 @@ def _list_input_devices(ctx, param, value):
 @click.option("--idle-exit", type=float, help="Stop once no new file has come for this many seconds.")
 @segment_options
 @threshold_options
+@channel_option
 def watch(
     model, source, out, db, name, state, on_alert, clear, log_file, pcm_format, rate, channels, settle, growing, device,
-    poll, idle_exit, segment, hop, threshold, false_alarm_rate, rule, file_false_alarm_rate, calibrate,
+    poll, idle_exit, segment, hop, threshold, false_alarm_rate, rule, file_false_alarm_rate, calibrate, channel,
 ):  # fmt: skip
     """Watch a machine: score each segment as it is recorded; alert when K of N are above the alert threshold.
 
     SOURCE is a folder a recorder writes files into, or - for standard input
-    (raw PCM per --format/--rate/--channels, or a WAV stream); --device
-    records a sound card instead (pip install 'audioad[soundcard]';
-    --list-devices lists them). A file in the folder is scored once complete:
-    its size unchanged for --settle seconds. With --growing, a WAV file (PCM
+    (raw PCM per --format/--rate/--channels, or a WAV stream, detected by its
+    header); --device records a sound card instead (pip install
+    'audioad[soundcard]'; --list-devices lists them). A file in the folder is
+    scored once complete: its size unchanged for --settle seconds and, for a
+    WAV file, every sample its header declares on disk. Hidden files are
+    passed over; a file that grows after it was scored has its new segments
+    scored. With --growing, a WAV file (PCM
     or float) is scored as the recorder writes it: each segment within --poll
     seconds of its samples reaching the disk, the last one once the file is
     complete; other formats (FLAC, OGG, MP3) wait until complete. Use
@@ -150,7 +153,7 @@ def watch(
 
     from ..audio import AudioInputError
     from ..outputs import OutputFileError, check_output, is_text
-    from ..score_csv import RowWriter, is_table, model_fingerprint, sidecar_path
+    from ..score_csv import RowWriter, ScoreCSVError, check_written_by, is_table, model_fingerprint, sidecar_path
     from ..segments import parse_rule
     from ..sources import FolderSource, PipeSource, SoundCardSource
     from ..watch import WATCH_COLUMNS, AlertRule, Watcher, WatchState, log_to
@@ -183,17 +186,20 @@ def watch(
         if out is not None:
             check_output(out, "watch CSV", inputs, force=True, is_kind=lambda p: is_table(p, WATCH_COLUMNS))
             check_output(sidecar_path(out), "model sidecar", inputs, force=True)
+            if Path(out).exists() and Path(out).stat().st_size:
+                check_written_by(out, fingerprint)
         if db is None:
             check_output(state_path, "watch state", [*inputs, *([out] if out else [])], force=True)
         if log_file:
             outputs = [p for p in (out, None if db else state_path) if p]
             check_output(log_file, "watch log", [*inputs, *outputs], force=True, is_kind=is_text)
         if device is not None:
-            card = SoundCardSource(detector.sr, device, channels)
+            card = SoundCardSource(detector.sr, device, channels, channel=channel)
         elif source != "-":
-            # In a store, rows name their files absolutely: the dashboard, run elsewhere, cuts their sound.
-            folder = FolderSource(source if db is None else Path(source).resolve(), settle, growing=growing)
-        saved = WatchState(state_path) if db is None else None
+            folder = FolderSource(source, settle, growing=growing)
+        saved = WatchState(state_path, model=fingerprint.split()[2].partition("=")[2]) if db is None else None
+    except ScoreCSVError as exc:
+        raise Refused(f"{exc}; watch into another --out, or move it away") from exc
     except (OutputFileError, ValueError, ImportError) as exc:
         raise Refused(str(exc)) from exc
     # After the source is checked: a note on thresholds before "no such folder" would mislead.
@@ -240,9 +246,11 @@ def watch(
             rows = stack.enter_context(RowWriter(out, WATCH_COLUMNS, append=True, fingerprint=fingerprint))
         if history is not None:
             stack.callback(history.store.close)
+        advice = {"silent": "where its channels cancel when mixed, --channel N scores channel N alone (0 the first)"}
         watcher = Watcher(
-            detector, rows, saved, seconds, step, level, alert_level, alert, on_alert, click.echo, history, levels
-        )
+            detector, rows, saved, seconds, step, level, alert_level, alert, on_alert, click.echo, history, levels,
+            channel=channel, advice=advice if channel is None else None,
+        )  # fmt: skip
         written = (lambda: history.written) if history is not None else (lambda: rows.written)
         try:
             if card is not None:
@@ -250,9 +258,10 @@ def watch(
                 with closing(iter(card)) as blocks:
                     watcher.watch_stream(blocks, name=card.name)
             elif folder is None:
-                watcher.watch_stream(
-                    PipeSource(sys.stdin.buffer, detector.sr, pcm_format, rate, channels), name="standard input"
+                pipe = PipeSource(
+                    sys.stdin.buffer, detector.sr, pcm_format, rate, channels, channel=channel, name="standard input"
                 )
+                watcher.watch_stream(pipe, name="standard input")
             else:
                 watcher.watch_folder(folder, poll=poll, idle_exit=idle_exit)
         except KeyboardInterrupt:

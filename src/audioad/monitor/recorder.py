@@ -82,8 +82,8 @@ class SourceHistory:
         return cls(open_store(where), name, sha256, model_path=str(Path(model).resolve()), **settings)
 
     def write(self, row):
-        """Hold a row of :data:`audioad.watch.WATCH_COLUMNS` until the state is saved."""
-        file, start, stop, score, label, alert, scored_at, error = row
+        """Hold a row of :data:`audioad.watch.WATCH_COLUMNS` until the state is saved (the store keeps no warning)."""
+        file, start, stop, score, label, alert, scored_at, error = row[:8]
         at = datetime.datetime.fromisoformat(scored_at).timestamp()
         self._segments.append(
             Segment(file, _float(start), _float(stop), _float(score), _int(label), _int(alert), at, error)
