@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .audio import _STREAM_FRAMES, AUDIO_SUFFIXES, AudioInputError, StreamResampler, _check_finite, _mix_down
+from .audio import AUDIO_SUFFIXES, STREAM_FRAMES, AudioInputError, StreamResampler, check_finite, mix_down
 
 __all__ = [
     "PCM_FORMATS",
@@ -181,8 +181,8 @@ def _decode(data, layout, name="-", first_sample=0):
         samples = np.frombuffer(data, dtype=f"<i{layout.width}").astype(np.float32) * np.float32(2.0 ** (1 - bits))
     frames = samples.reshape(-1, layout.channels)
     if layout.kind == "float":
-        _check_finite(frames, name, first_sample)
-    return _mix_down(frames)[:, 0]
+        check_finite(frames, name, first_sample)
+    return mix_down(frames)[:, 0]
 
 
 class FolderSource:
@@ -293,14 +293,14 @@ class GrowingWav:
     [4000]
     """
 
-    def __init__(self, path, sr, header, block_frames=_STREAM_FRAMES):
+    def __init__(self, path, sr, header, block_frames=STREAM_FRAMES):
         self.path, self.sr, self.header = str(path), int(sr), header
         self.block_frames = int(block_frames)
         self.position = 0
         self._resample = StreamResampler(header.layout.rate, self.sr, self.path)
 
     @classmethod
-    def open(cls, path, sr, block_frames=_STREAM_FRAMES):
+    def open(cls, path, sr, block_frames=STREAM_FRAMES):
         """A :class:`GrowingWav` of ``path``, or None while it does not start with a whole PCM or float WAV header.
 
         None covers a header not yet written and a file that is not such a WAV at all (FLAC,
@@ -613,13 +613,13 @@ class SoundCardSource:
                         raise AudioInputError("stopped delivering audio (unplugged?)", path=self.name) from None
                     continue
                 report()
-                block = resample(_mix_down(data)[:, 0])
+                block = resample(mix_down(data)[:, 0])
                 if len(block):
                     yield block
         # The stream is closed: what it recorded before stop() is still scored.
         rest = []
         while not held.empty():
-            rest.append(_mix_down(held.get_nowait())[:, 0])
+            rest.append(mix_down(held.get_nowait())[:, 0])
         report()
         tail = resample(np.concatenate([np.empty(0, dtype=np.float32), *rest]), last=True)
         if len(tail):
