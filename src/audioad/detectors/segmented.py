@@ -199,7 +199,7 @@ def _batches(clips, plan, sr, size=_BATCH_SEGMENTS, skip=None):
 def segment_features(detector, X, segment, hop, progress=False, **options):
     """The detector's features (and :class:`~audioad.domain.ClipProfile`) of every segment of X, for fitting.
 
-    ``options`` go to the detector's ``_features_and_profiles`` with each batch of segments.
+    ``options`` go to the detector's ``features_and_profiles`` with each batch of segments.
 
     Raises
     ------
@@ -212,7 +212,7 @@ def segment_features(detector, X, segment, hop, progress=False, **options):
         if len(batch[-1]) == 2:
             error = batch[-1][1]
             raise error from error.__cause__
-        features, batch_profiles = detector._features_and_profiles([piece[1] for piece in batch], False, **options)
+        features, batch_profiles = detector.features_and_profiles([piece[1] for piece in batch], False, **options)
         parts.append(features)
         # A segment is a bare waveform: its rate and codec are its recording's (the band heard, the low-rate check).
         for piece, profile in zip(batch, batch_profiles):
