@@ -94,7 +94,7 @@ def main(argv=None) -> int:
         model = tmp / "default.audioad"
         import audioad
 
-        audioad.default_detector().fit([str(train)], segment="10s").save(model)
+        audioad.save(audioad.default_detector().fit([str(train)], segment="10s"), model)
         wav = make_long_file(tmp / "long.wav", hours[0] * 3600)
         longest = make_long_file(tmp / "longest.wav", hours[1] * 3600)
         files = {

@@ -434,7 +434,7 @@ def fit(train, detector_name, settings, out, force, on_error, window_rate, segme
       audioad fit pump-monday.flac --segment 10s --hop 5s --out pump.audioad
     """
     from .outputs import OutputFileError, check_output
-    from .persistence import is_model_file
+    from .persistence import is_model_file, save
 
     detector = _with_jobs(build_detector(detector_name, settings), n_jobs)
     segment, hop = _duration(segment, "--segment"), _duration(hop, "--hop")
@@ -469,8 +469,8 @@ def fit(train, detector_name, settings, out, force, on_error, window_rate, segme
     if not out.parent.exists():
         click.echo(f"note: made the folder {out.parent} for the model file", err=True)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    detector.save(out)
-    from .collect import counted
+    save(detector, out)
+    from .folders import counted
 
     fitted_on = counted(len(clips) - len(failed), "clip")
     # What the threshold means, in the words of what was held out: a share of normal audio above it.
@@ -691,8 +691,8 @@ def _score_segments(detector, clips, plan, out, read, force, resume, on_error, r
     With ``resume``, files with a summary are skipped, and a file the last run stopped inside goes
     on after its last row, its earlier rows counted in its summary.
     """
-    from .collect import counted
     from .detectors.segmented import iter_segment_scores
+    from .folders import counted
     from .outputs import OutputFileError, check_output
     from .score_csv import (
         FILE_COLUMNS,
@@ -1329,8 +1329,9 @@ def history(store, source, since, as_csv, out):
       audioad history plant.sqlite
       audioad history plant.sqlite --source press3 --since 7d --csv > press3-week.csv
     """
+    from .monitor.backends import open_store
     from .monitor.export import summary_lines, write_csv
-    from .monitor.store import StoreError, open_store
+    from .monitor.store import StoreError
     from .segments import parse_duration
 
     if not (as_csv or out is None):
@@ -1378,8 +1379,9 @@ def dashboard(store, host, port, allow_ack):
         import prometheus_client  # noqa: F401
     except ImportError:
         raise Refused("audioad dashboard needs prometheus_client: pip install 'audioad[dashboard]'") from None
+    from .monitor.backends import open_store
     from .monitor.dashboard import make_server, serve
-    from .monitor.store import StoreError, open_store
+    from .monitor.store import StoreError
 
     _check_store_exists(store)
     try:

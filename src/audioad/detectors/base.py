@@ -705,10 +705,3 @@ class ClipDetector(BaseDetector):
 
     def restore(self):
         """Rebuild what :meth:`fitted_state` left out, after a model file set the rest (checked values only)."""
-
-    def save(self, path):
-        """Save the fitted detector to a model file; see :func:`audioad.persistence.save`."""
-        # Imported here: persistence builds on the detectors, not the other way round.
-        from ..persistence import save
-
-        return save(self, path)
