@@ -12,7 +12,7 @@ beside a process that only imports the same modules. The default detector is fit
 ``audioad score --segment 10s`` runs), "whole" cases ``decision_function`` on the file as one clip
 (streamed, since long files are recognised by their duration, not their size on disk); "plot" cases
 run ``audioad plot MODEL FILE --out x.png`` in the process, which draws a file that long as a recording
-(segment scores over time, the worst minute in detail: :func:`audioad.plot_long.plot_recording`).
+(segment scores over time, the worst minute in detail: :func:`audioad.plotting.plot_recording`).
 """
 
 from __future__ import annotations
