@@ -666,7 +666,7 @@ class ClipDetector(BaseDetector):
                     {
                         "seconds": ListOf(Float(0.0), 2, 2),
                         "codecs": ListOf(Str(), max_len=1000),
-                        "rates": Optional(ListOf(Int(1, 10_000_000), max_len=1000)),
+                        "rates": ListOf(Int(1, 10_000_000), max_len=1000),
                     }
                 )
             )

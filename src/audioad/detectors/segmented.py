@@ -105,7 +105,7 @@ def _path_of(item):
 def training_length(detector, hop=False):
     """Seconds of the clips a fitted detector learnt from: its segments (or their hop), else its longest clip.
 
-    None for a model file from before these were recorded.
+    None for a detector fitted on features alone (an ensemble's member), which records neither.
 
     Examples
     --------
