@@ -13,7 +13,7 @@ test clip, and writes
   the normal reference, deviation map with its findings);
 - ``docs/report.png``: the top of the report of the machine's test clips (with the pasted
   one), sorted by score, as headless Chromium renders it;
-- ``docs/recording.png``: :func:`audioad.plot_long.plot_recording` of a 3-hour FLAC of another
+- ``docs/recording.png``: :func:`audioad.plotting.plot_recording` of a 3-hour FLAC of another
   synthetic machine with a 10 s fault pasted at 2:07:30, scored by the default detector fitted on
   2 minutes of its normal sound cut into 10 s segments.
 """
@@ -33,8 +33,7 @@ import soundfile as sf
 from audioad import default_detector
 from audioad.datasets import make_machine_sounds, read_dataset
 from audioad.explain import explain
-from audioad.plot_long import plot_recording
-from audioad.plotting import plot_clip
+from audioad.plotting import plot_clip, plot_recording
 from audioad.report import build_report, write_report
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"

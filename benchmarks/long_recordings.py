@@ -12,7 +12,7 @@ beside a process that only imports the same modules. The default detector is fit
 ``audioad score --segment 10s`` runs), "whole" cases ``decision_function`` on the file as one clip
 (streamed, since long files are recognised by their duration, not their size on disk); "plot" cases
 run ``audioad plot MODEL FILE --out x.png`` in the process, which draws a file that long as a recording
-(segment scores over time, the worst minute in detail: :func:`audioad.plot_long.plot_recording`).
+(segment scores over time, the worst minute in detail: :func:`audioad.plotting.plot_recording`).
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def main(argv=None) -> int:
         model = tmp / "default.audioad"
         import audioad
 
-        audioad.default_detector().fit([str(train)], segment="10s").save(model)
+        audioad.save(audioad.default_detector().fit([str(train)], segment="10s"), model)
         wav = make_long_file(tmp / "long.wav", hours[0] * 3600)
         longest = make_long_file(tmp / "longest.wav", hours[1] * 3600)
         files = {

@@ -146,7 +146,7 @@ def main(argv=None) -> int:
                 # The model a scoring case loads: fitted here on a few of the clips.
                 import audioad
 
-                audioad.make_detector(detector, **settings).fit(clips[:50]).save(model)
+                audioad.save(audioad.make_detector(detector, **settings).fit(clips[:50]), model)
             job = {
                 "what": what,
                 "detector": detector,

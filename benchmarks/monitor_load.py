@@ -39,8 +39,9 @@ from pathlib import Path
 import numpy as np
 from common import REPO, run_lines, write_results
 
+from audioad.monitor.backends import open_store
 from audioad.monitor.recorder import SourceHistory
-from audioad.monitor.store import AlertChange, Segment, open_store
+from audioad.monitor.store import AlertChange, Segment
 from audioad.watch import AlertEvent, AlertRule
 
 MACHINES = ("press1", "press2", "press3", "pump1", "pump2", "fan1", "fan2", "compressor")

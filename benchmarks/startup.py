@@ -34,10 +34,10 @@ TARGET_S = 0.5
 MAKE_MODEL = """
 import sys
 import numpy as np
-from audioad import default_detector
+from audioad import default_detector, save
 rng = np.random.default_rng(0)
 clips = [(0.1 * rng.standard_normal(8000).astype(np.float32), 16000) for _ in range(8)]
-default_detector().fit(clips, progress=False).save(sys.argv[1])
+save(default_detector().fit(clips, progress=False), sys.argv[1])
 """
 
 

@@ -61,7 +61,7 @@ def main(argv=None) -> int:
         tmp = Path(tmp)
         train = make_long_file(tmp / "train.wav", 600)
         model = tmp / "default.audioad"
-        audioad.default_detector().fit([str(train)], segment=f"{SEGMENT_SECONDS}s").save(model)
+        audioad.save(audioad.default_detector().fit([str(train)], segment=f"{SEGMENT_SECONDS}s"), model)
         samples = stream_audio(minutes * 60)
         out = tmp / "watch.csv"
         env = dict(os.environ, PYTHONPATH=str(REPO / "src"))

@@ -12,7 +12,8 @@ import pytest
 import soundfile as sf
 from conftest import audioad, rows
 
-from audioad.collect import Collected, collect, find_audio, header_errors, is_audio_file
+from audioad.collect import collect, header_errors
+from audioad.folders import Collected, find_audio, is_audio_file
 
 SR = 16000
 

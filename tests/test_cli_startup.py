@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from sklearn.base import clone
 
 import audioad
-from audioad import cli
+from audioad import cli, save
 from audioad.cli.models import build_detector
 from audioad.detectors.ensemble import Ensemble, default_detector
 from audioad.detectors.knn import MelKNN
@@ -34,7 +34,7 @@ def ensemble_model(tmp_path_factory):
     rng = np.random.default_rng(0)
     clips = [(0.1 * rng.standard_normal(8000).astype(np.float32), 16000) for _ in range(8)]
     path = tmp_path_factory.mktemp("model") / "small.audioad"
-    default_detector(n_mels=32, mel_knn_2__n_neighbors=2).fit(clips, progress=False).save(path)
+    save(default_detector(n_mels=32, mel_knn_2__n_neighbors=2).fit(clips, progress=False), path)
     return path
 
 

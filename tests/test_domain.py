@@ -5,7 +5,7 @@ import pytest
 import soundfile as sf
 from conftest import SR, audioad, rows
 
-from audioad import MelKNN, default_detector, load
+from audioad import MelKNN, default_detector, load, save
 from audioad.audio import load_audio
 
 
@@ -63,14 +63,14 @@ def test_each_odd_clip_is_scored_and_says_why(machine, odd_clips, make, tmp_path
         assert warnings[name] == expected, name
     assert len(warnings["clipped"]) == 1 and warnings["clipped"][0].startswith("clipped: ")
     # A model file keeps what the checks compare with.
-    loaded = load(detector.save(tmp_path / "model.audioad"))
+    loaded = load(save(detector, tmp_path / "model.audioad"))
     assert loaded.score_clips([odd_clips[name] for name in names]).warnings == result.warnings
 
 
 def test_score_writes_each_clips_warnings_and_counts_them(machine, odd_clips, tmp_path):
     train, _, _ = machine
     model = tmp_path / "model.audioad"
-    MelKNN().fit(train).save(model)
+    save(MelKNN().fit(train), model)
     files = [odd_clips[name] for name in ("normal", "silent", "8 kHz", "ogg")]
     out = tmp_path / "scores.csv"
     result = audioad("score", model, *files, "--out", out, "-q")

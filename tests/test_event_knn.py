@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from audioad import save
 from audioad.detectors.ensemble import COVERAGE_LIMIT, CoverageWarning, Ensemble
 from audioad.detectors.event_knn import EventKNN
 from audioad.detectors.folds import group_folds, training_folds
@@ -116,7 +117,7 @@ def test_event_knn_and_a_twin_ensemble_survive_a_model_file(motor, tmp_path):
     test = [(injections.inject(clip, SR, "tone", 10.0), SR) for clip in motor[1][:3]]
     for detector in (EventKNN(), Ensemble([MelKNN(), EventKNN()], combine="max", frame_detector=EventKNN())):
         detector.fit(clips)
-        path = detector.save(tmp_path / f"{type(detector).__name__}.audioad")
+        path = save(detector, tmp_path / f"{type(detector).__name__}.audioad")
         loaded = load(path)
         np.testing.assert_array_equal(loaded.decision_function(test), detector.decision_function(test))
         assert [f.summary() for f in explain(loaded, test)] == [f.summary() for f in explain(detector, test)]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from audioad import EmbeddingOD, MelKNN, WindowKNN, default_detector, load
+from audioad import EmbeddingOD, MelKNN, WindowKNN, default_detector, load, save
 from audioad.datasets import make_machine_sounds
 from audioad.explain import explain, normal_reference
 
@@ -123,7 +123,7 @@ def test_the_default_detector_explains_and_its_reference_survives_a_model_file(m
     clip = _with_tone(normal[0], 2450.0, 0.8, 1.3)
     top = explain(detector, [clip])[0].findings[0]
     assert top.low_hz <= 2450.0 <= top.high_hz
-    loaded = load(detector.save(tmp_path / "m.audioad"))
+    loaded = load(save(detector, tmp_path / "m.audioad"))
     assert explain(loaded, [clip])[0].findings == explain(detector, [clip])[0].findings
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from model_forgery import HEADER, read_model, run_measured, small_clips, write_model
 
-from audioad import EmbeddingOD
+from audioad import EmbeddingOD, save
 from audioad.persistence import ModelFileError, is_model_file, load, read_header
 
 MEMORY_MB = 300
@@ -25,7 +25,7 @@ def forest_file(tmp_path_factory):
     """A small fitted EmbeddingOD preset with an isolation forest (PyOD's for_audio('fast'))."""
     clips = small_clips()
     detector = EmbeddingOD.for_audio("fast", sr=16000, random_state=0).fit(clips)
-    return detector.save(tmp_path_factory.mktemp("forest") / "fan.audioad")
+    return save(detector, tmp_path_factory.mktemp("forest") / "fan.audioad")
 
 
 def forged(good, out, edit=None, **write):
@@ -317,7 +317,7 @@ def test_allocation_sizing_parameters_are_bounded(forest_file, tmp_path):
 def test_n_mels_of_a_billion_is_a_model_file_error(tmp_path):
     from audioad import MelKNN
 
-    good = MelKNN(n_mels=16).fit(small_clips(6)).save(tmp_path / "knn.audioad")
+    good = save(MelKNN(n_mels=16).fit(small_clips(6)), tmp_path / "knn.audioad")
     path = forged(good, tmp_path / "mels.audioad", lambda h, a: h["params"].update(n_mels=10**9))
     out, peak = refused_in_child(path)
     assert "n_mels" in out and "outside [1, 1024]" in out
@@ -326,7 +326,7 @@ def test_n_mels_of_a_billion_is_a_model_file_error(tmp_path):
 def test_arrays_that_do_not_fit_together_are_refused(tmp_path):
     from audioad import MelKNN
 
-    good = MelKNN(n_mels=16).fit(small_clips(6)).save(tmp_path / "knn.audioad")
+    good = save(MelKNN(n_mels=16).fit(small_clips(6)), tmp_path / "knn.audioad")
 
     def edit(header, arrays):
         name = header["state"]["feature_mean_"]["$array"]

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from model_forgery import HEADER, array_refs, read_model, small_clips, write_model
 
-from audioad import EmbeddingOD
+from audioad import EmbeddingOD, save
 from audioad.detectors.ensemble import default_detector
 from audioad.persistence import ModelFileError, load
 
@@ -63,8 +63,8 @@ def models(tmp_path_factory):
     ensemble = default_detector(sr=16000).fit(clips)
     forest = EmbeddingOD.for_audio("fast", sr=16000, random_state=0).fit(clips)
     return {
-        "ensemble": Model(ensemble.save(folder / "ensemble.audioad"), clips[:3]),
-        "forest": Model(forest.save(folder / "forest.audioad"), clips[:3]),
+        "ensemble": Model(save(ensemble, folder / "ensemble.audioad"), clips[:3]),
+        "forest": Model(save(forest, folder / "forest.audioad"), clips[:3]),
         "mutant": folder / "mutant.audioad",
     }
 

@@ -12,10 +12,10 @@ import soundfile as sf
 from monitor_servers import chromium
 from test_watch import SR, faulty, hum
 
-from audioad import MelKNN, load
+from audioad import MelKNN, load, save
+from audioad.monitor.backends import open_store
 from audioad.monitor.dashboard import make_server, serving
 from audioad.monitor.recorder import SourceHistory
-from audioad.monitor.store import open_store
 from audioad.watch import AlertRule, Watcher
 
 ASSETS = Path(__file__).resolve().parent.parent / "src" / "audioad" / "monitor" / "dashboard_assets"
@@ -26,7 +26,7 @@ def plant(tmp_path_factory):
     """A store with two machines, each with an hour of normal rows, a model file and recordings on disk."""
     root = tmp_path_factory.mktemp("plant")
     model = root / "hum.audioad"
-    MelKNN().fit([np.concatenate([hum(10, seed) for seed in range(4)])], segment="2s").save(model)
+    save(MelKNN().fit([np.concatenate([hum(10, seed) for seed in range(4)])], segment="2s"), model)
     for name in ("normal", "faulty"):
         sf.write(root / f"{name}.wav", (faulty if name == "faulty" else hum)(6, seed=9), SR)
     return root, model

@@ -7,7 +7,8 @@ import pytest
 from monitor_servers import fresh_database, postgres_cluster
 
 from audioad.monitor import store as store_module
-from audioad.monitor.store import AlertChange, Segment, StoreError, open_store
+from audioad.monitor.backends import open_store
+from audioad.monitor.store import AlertChange, Segment, StoreError
 
 
 @pytest.fixture(scope="module")

@@ -18,15 +18,15 @@ from conftest import audioad, rows
 from monitor_servers import fresh_database, postgres_cluster
 from test_watch import SR, faulty, hum
 
-from audioad import MelKNN
+from audioad import MelKNN, save
 from audioad.cli import main
-from audioad.monitor.store import open_store
+from audioad.monitor.backends import open_store
 
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
     path = tmp_path_factory.mktemp("model") / "hum.audioad"
-    MelKNN().fit([np.concatenate([hum(10, seed) for seed in range(4)])], segment="2s").save(path)
+    save(MelKNN().fit([np.concatenate([hum(10, seed) for seed in range(4)])], segment="2s"), path)
     return path
 
 

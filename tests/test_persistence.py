@@ -18,7 +18,7 @@ def saved(request, machine, tmp_path_factory):
     train, _, _ = machine
     detector = small_detector(request.param).fit(train)
     path = tmp_path_factory.mktemp("models") / "model.audioad"
-    detector.save(path)
+    save(detector, path)
     return detector, path
 
 
@@ -82,7 +82,7 @@ def test_detector_instance_parameter_round_trips(machine, tmp_path):
 
     train, test, _ = machine
     detector = EmbeddingOD(detector=KNN(n_neighbors=3, method="mean"), sr=16000).fit(train)
-    loaded = load(detector.save(tmp_path / "knn.audioad"))
+    loaded = load(save(detector, tmp_path / "knn.audioad"))
     assert loaded.detector.n_neighbors == 3 and loaded.detector.method == "mean"
     np.testing.assert_array_equal(loaded.decision_function(test), detector.decision_function(test))
 
@@ -116,7 +116,7 @@ def rewrite(path, out, edit_header=None, extra=None, drop=()):
 @pytest.fixture(scope="module")
 def good_file(machine, tmp_path_factory):
     train, _, _ = machine
-    return EmbeddingOD.for_audio("balanced", sr=16000).fit(train).save(tmp_path_factory.mktemp("good") / "m.audioad")
+    return save(EmbeddingOD.for_audio("balanced", sr=16000).fit(train), tmp_path_factory.mktemp("good") / "m.audioad")
 
 
 def object_array_npy():
@@ -205,7 +205,7 @@ def test_an_ensemble_of_any_members_round_trips(machine, tmp_path):
 def test_loading_an_embedding_model_does_not_retrain_it(machine, tmp_path, monkeypatch, quality):
     train, test, _ = machine
     detector = EmbeddingOD.for_audio(quality, sr=16000).fit(train)
-    path = detector.save(tmp_path / "model.audioad")
+    path = save(detector, tmp_path / "model.audioad")
 
     def refuse(*args, **kwargs):
         raise AssertionError("loading refitted the PyOD detector")
@@ -223,7 +223,7 @@ def test_lunar_loads_as_data_without_training_or_drawing_random_numbers(tmp_path
 
     clips = small_clips(12)
     detector = EmbeddingOD.for_audio("best", detector=LUNAR(n_epochs=5, random_state=0), sr=16000).fit(clips)
-    path = detector.save(tmp_path / "lunar.audioad")
+    path = save(detector, tmp_path / "lunar.audioad")
 
     def refuse(*args, **kwargs):
         raise AssertionError("loading refitted LUNAR")
@@ -240,7 +240,7 @@ def test_pca_scaler_and_cached_embeddings_round_trip(tmp_path):
 
     clips = small_clips(12)
     detector = EmbeddingOD.for_audio("balanced", sr=16000, reduce_dim=5, cache_embeddings=True, random_state=0)
-    loaded = load(detector.fit(clips).save(tmp_path / "pca.audioad"))
+    loaded = load(save(detector.fit(clips), tmp_path / "pca.audioad"))
     np.testing.assert_array_equal(loaded.pca_.components_, detector.pca_.components_)
     np.testing.assert_array_equal(loaded.train_embeddings_, detector.train_embeddings_)
     np.testing.assert_array_equal(loaded.decision_function(clips), detector.decision_function(clips))
@@ -254,7 +254,7 @@ def test_every_mixture_covariance_round_trips(tmp_path, covariance_type):
 
     clips = small_clips(8)
     detector = MelGMM(n_mels=16, covariance_type=covariance_type, sr=16000).fit(clips)
-    loaded = load(detector.save(tmp_path / "gmm.audioad"))
+    loaded = load(save(detector, tmp_path / "gmm.audioad"))
     np.testing.assert_array_equal(loaded.decision_function(clips), detector.decision_function(clips))
 
 
@@ -263,7 +263,7 @@ def test_a_pyod_detector_that_is_not_data_cannot_be_saved(tmp_path):
 
     detector = EmbeddingOD(detector="ECOD", sr=16000).fit(small_clips(8))
     with pytest.raises(TypeError, match="ECOD cannot be saved in a model file as data; it holds only pyod.IForest"):
-        detector.save(tmp_path / "ecod.audioad")
+        save(detector, tmp_path / "ecod.audioad")
     assert not (tmp_path / "ecod.audioad").exists()
 
 
@@ -278,9 +278,9 @@ def test_a_class_outside_the_registry_or_its_schema_cannot_be_saved(tmp_path):
 
     clips = small_clips(6)
     with pytest.raises(TypeError, match="add it to audioad.persistence.registry"):
-        Unregistered(n_mels=16).fit(clips).save(tmp_path / "x.audioad")
+        save(Unregistered(n_mels=16).fit(clips), tmp_path / "x.audioad")
     detector = MelKNN(n_mels=16).fit(clips)
     detector.extra_ = np.zeros(3)
     with pytest.raises(TypeError, match="'extra_' not in its schema"):
-        detector.save(tmp_path / "x.audioad")
+        save(detector, tmp_path / "x.audioad")
     assert not list(tmp_path.iterdir())

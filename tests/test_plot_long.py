@@ -8,7 +8,7 @@ from conftest import audioad
 from audioad import MelKNN, default_detector
 from audioad.audio import AudioInputError, load_audio
 from audioad.datasets import make_machine_sounds
-from audioad.plot_long import DETAIL_SECONDS, plot_recording
+from audioad.plotting import DETAIL_SECONDS, plot_recording
 
 SR = 16000
 FAULT_AT = 150  # seconds: a 10 s fault at 2:30 of a 4-minute recording

@@ -272,9 +272,26 @@ def test_plot_clip_with_a_whole_clip_detector(tmp_path):
     assert list(axes_by_label(fig)) == ["spectrogram", "<colorbar>"]
     ax = axes_by_label(fig)["spectrogram"]
     (image,) = ax.get_images()
-    assert image.get_array().shape == (64, 1 + SR // 2 // HOP)  # the default spectrogram settings
+    # No log-mel of its own: drawn with the detectors' default front end, 128 bands (issue 23: a guessed 64).
+    assert image.get_array().shape == (128, 1 + SR // 2 // HOP)
     (note,) = [t for t in ax.texts if t.get_gid() == "clip-score"]
     score = detector.decision_function([path])[0]
     assert f"clip score {score:.3g}" in note.get_text()
     assert f"threshold {detector.threshold_:.3g}" in note.get_text()
     assert fig.get_suptitle() == "EmbeddingOD: clip.wav"
+
+
+def test_plot_clip_places_window_scores_by_the_detectors_front_end():
+    """Issue 23: plot_clip guessed front-end settings (hop 512, n_mels 64) where a detector had no such attribute."""
+    from audioad import default_detector
+
+    clips = [hum(seed, seconds=0.5) for seed in range(12)]
+    # An ensemble's members and frame detector hop 256 samples: its window scores sit at their windows'
+    # centres by that hop, not by a guessed 512.
+    ensemble = default_detector(sr=SR, n_mels=32, hop_length=256).fit(clips)
+    clip = hum(99, seconds=0.5)
+    axes = axes_by_label(plot_clip(ensemble, clip))
+    (frames,) = ensemble.frame_scores([clip])
+    score_line = next(line for line in axes["scores"].get_lines() if line.get_label() == "window score")
+    context = ensemble.frame_detector.context
+    np.testing.assert_allclose(score_line.get_xdata(), frames.times + (context - 1) * 256 / SR / 2)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from audioad import MelKNN, default_detector, load
+from audioad import MelKNN, default_detector, load, save
 from audioad.audio import LONG_FILE_BYTES, is_long_file, load_audio
 from audioad.segments import (
     FileSummaries,
@@ -172,7 +172,7 @@ def test_false_alarm_thresholds():
 
 def test_segment_model_files_keep_the_segment_length(tmp_path):
     detector = MelKNN().fit([noise(12, 1)], segment="3s", hop="1.5s")
-    detector.save(tmp_path / "m.audioad")
+    save(detector, tmp_path / "m.audioad")
     loaded = load(tmp_path / "m.audioad")
     assert (loaded.segment_seconds_, loaded.segment_hop_seconds_) == (3.0, 1.5)
 

@@ -13,7 +13,7 @@ import pytest
 import soundfile as sf
 from conftest import rows
 
-from audioad import MelKNN
+from audioad import MelKNN, save
 from audioad.score_csv import RowWriter
 from audioad.sources import FolderSource, PipeSource
 from audioad.watch import WATCH_COLUMNS, AlertRule, Watcher, WatchState
@@ -35,7 +35,7 @@ def faulty(seconds, seed=0):
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
     path = tmp_path_factory.mktemp("model") / "hum.audioad"
-    MelKNN().fit([np.concatenate([hum(10, seed) for seed in range(4)])], segment="2s").save(path)
+    save(MelKNN().fit([np.concatenate([hum(10, seed) for seed in range(4)])], segment="2s"), path)
     return path
 
 

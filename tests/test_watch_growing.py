@@ -14,7 +14,7 @@ import soundfile as sf
 from conftest import rows
 from test_watch import SR, faulty, hum, watcher
 
-from audioad import MelKNN, load_audio
+from audioad import MelKNN, load_audio, save
 from audioad.audio import AudioInputError
 from audioad.sources import FolderSource, GrowingWav
 
@@ -291,7 +291,7 @@ def test_the_watch_command_scores_a_growing_file(detector, tmp_path):
 
     folder, model, out = tmp_path / "recorder", tmp_path / "hum.audioad", tmp_path / "watch.csv"
     folder.mkdir()
-    detector.save(model)
+    save(detector, model)
     args = ["watch", model, folder, "--growing", "--out", out, "--settle", "3", "--poll", "0.1", "--idle-exit", "1"]
     watch = subprocess.Popen(
         [sys.executable, "-m", "audioad", *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True

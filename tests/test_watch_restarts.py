@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 from conftest import audioad, rows
 
-from audioad import MelKNN, load
+from audioad import MelKNN, load, save
 from audioad.audio import AudioInputError
 from audioad.score_csv import RowWriter, model_fingerprint
 from audioad.sources import FolderSource, PipeSource
@@ -34,7 +34,7 @@ def faulty(seconds, seed=0):
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
     path = tmp_path_factory.mktemp("model") / "hum.audioad"
-    MelKNN().fit([np.concatenate([hum(10, seed) for seed in range(4)])], segment="2s").save(path)
+    save(MelKNN().fit([np.concatenate([hum(10, seed) for seed in range(4)])], segment="2s"), path)
     return path
 
 
@@ -197,7 +197,7 @@ def test_hidden_files_and_sidecars_are_not_watched(detector, tmp_path):
 
 def test_watch_refuses_to_append_to_another_models_csv(model, tmp_path):
     other = tmp_path / "other.audioad"
-    MelKNN(n_mels=32).fit([hum(8, 8)], segment="2s").save(other)
+    save(MelKNN(n_mels=32).fit([hum(8, 8)], segment="2s"), other)
     folder = tmp_path / "recorder"
     folder.mkdir()
     out = tmp_path / "watch.csv"

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from conftest import rows
 from test_watch import SR, faulty, hum, watcher
 
-from audioad import MelKNN
+from audioad import MelKNN, save
 from audioad.audio import AudioInputError
 from audioad.sources import SoundCardSource, input_devices
 
@@ -210,7 +210,7 @@ def test_the_watch_command_records_a_card_until_ctrl_c(monkeypatch, detector, tm
     from audioad.cli import main
 
     model = tmp_path / "hum.audioad"
-    detector.save(model)
+    save(detector, model)
     y = np.concatenate([hum(6, 7), faulty(6, 8)])
     # Ctrl-C once the card has delivered all of it and its rows are written: the watch waits for the next block.
     out = tmp_path / "watch.csv"

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from audioad import EmbeddingOD, WindowKNN, load
+from audioad import EmbeddingOD, WindowKNN, load, save
 from audioad.datasets import make_machine_sounds
 from audioad.window_threshold import calibrate_window_threshold, held_out_window_threshold
 
@@ -34,7 +34,7 @@ def test_normal_windows_rarely_cross_the_held_out_threshold_and_a_tone_does(mach
     (tone,) = detector.frame_scores([(y, SR)])
     inside = (tone.times > 1.05) & (tone.times < 1.35)
     assert np.all(tone.scores[inside] > threshold)
-    loaded = load(detector.save(tmp_path / "m.audioad"))
+    loaded = load(save(detector, tmp_path / "m.audioad"))
     assert loaded.window_threshold_ == threshold and loaded.window_false_alarm_rate_ == 0.02
 
 

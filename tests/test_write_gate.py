@@ -14,7 +14,7 @@ import pytest
 import soundfile as sf
 from conftest import audioad, rows
 
-from audioad import MelKNN
+from audioad import MelKNN, save
 from audioad.outputs import (
     OutputFileError,
     atomic_path,
@@ -70,7 +70,7 @@ def recordings(tmp_path_factory):
 @pytest.fixture(scope="module")
 def model(recordings, tmp_path_factory):
     path = tmp_path_factory.mktemp("model") / "fan.audioad"
-    MelKNN(n_mels=32).fit([str(p) for p in recordings]).save(path)
+    save(MelKNN(n_mels=32).fit([str(p) for p in recordings]), path)
     return path
 
 

@@ -42,7 +42,7 @@ __all__ = [
 
 #: Suffixes that name a format libsndfile reads (``soundfile.available_formats()``), lower case, as
 #: ``path.suffix.lower()`` gives them: a folder search takes these files without looking inside.
-#: A file with another suffix, or none, is taken when its header reads (:mod:`audioad.collect`);
+#: A file with another suffix, or none, is taken when its header reads (:mod:`audioad.folders`);
 #: suffixes shared with other kinds of file (``.mat``, ``.raw``) are left to that probe.
 AUDIO_SUFFIXES = (
     ".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".aifc", ".au", ".snd",
@@ -58,8 +58,8 @@ MAX_SAMPLE_RATE = 768_000
 #: disk: an hour of FLAC or MP3 is a few megabytes.
 LONG_FILE_BYTES = 32 * 2**20
 
-# Frames decoded per block of a long file: 16 s at 16 kHz.
-_STREAM_FRAMES = 1 << 18
+#: Frames decoded per block of a long file or a growing one: 16 s at 16 kHz.
+STREAM_FRAMES = 1 << 18
 
 # Integer PCM maps to [-1, 1] by the full scale of its type, as libsndfile does.
 _PCM_SCALE = {
@@ -161,10 +161,29 @@ def _file_errors(path):
         raise AudioInputError(f"cannot read the file ({exc.strerror or exc})", path=path) from exc
 
 
-def _check_finite(data, path, first_sample=0):
+def check_finite(data, path, first_sample=0):
     """Raise an AudioInputError naming the first NaN or infinite sample of (samples, channels) data.
 
-    ``first_sample`` is the position of ``data``'s first row in the clip (for a block of a stream).
+    Parameters
+    ----------
+    data : ndarray of shape (n_samples, n_channels)
+    path : str or Path or None
+        The clip the samples come from, named in the error.
+    first_sample : int, default=0
+        The position of ``data``'s first row in the clip (for a block of a stream).
+
+    Raises
+    ------
+    AudioInputError
+        Where any sample is NaN or infinite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_finite(np.array([[0.0], [np.nan]]), "fan.wav", first_sample=16000)
+    Traceback (most recent call last):
+    ...
+    audioad.audio.AudioInputError: fan.wav: 1 sample(s) are NaN or infinite (first at sample 16001)
     """
     finite = np.isfinite(data)
     if not finite.all():
@@ -173,8 +192,24 @@ def _check_finite(data, path, first_sample=0):
         raise AudioInputError(f"{bad} sample(s) are NaN or infinite (first at sample {first})", path=path)
 
 
-def _mix_down(data):
-    """(samples, channels) float32 as (samples, 1): the channels' mean, summed in float64."""
+def mix_down(data):
+    """(samples, channels) float32 as (samples, 1): the channels' mean, summed in float64.
+
+    Parameters
+    ----------
+    data : ndarray of shape (n_samples, n_channels), float32
+
+    Returns
+    -------
+    ndarray of shape (n_samples, 1), float32
+        ``data`` itself where it has one channel.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mix_down(np.array([[1.0, 0.0], [0.5, 0.5]], dtype=np.float32))[:, 0]
+    array([0.5, 0.5], dtype=float32)
+    """
     if data.shape[1] == 1:
         return data
     return data.mean(axis=1, dtype=np.float64)[:, None].astype(np.float32)
@@ -297,9 +332,9 @@ def load_audio(item, sr=None, mono=True, channel=None):
         if not isinstance(channel, (int, np.integer)):
             raise AudioInputError(f"channel {channel!r} asked for: a channel is a number, 0 the first", path=path)
         data = pick_channel(data, channel, path)
-    _check_finite(data, path)
+    check_finite(data, path)
     if mono:
-        data = _mix_down(data)
+        data = mix_down(data)
     if target is not None and target != rate:
         n_in = len(data)
         data = soxr.resample(data, rate, target, quality="HQ")
@@ -367,10 +402,10 @@ def load_excerpt(item, sr, centre, seconds):
     first, n = first_and_length(info.frames, rate)
     with _file_errors(path):
         data, _ = sf.read(str(path), start=first, frames=n, dtype="float32", always_2d=True)
-    _check_finite(data, path, first_sample=first)
+    check_finite(data, path, first_sample=first)
     if len(data) == 0:
         raise AudioInputError(f"no samples from {first / rate:.1f} s on, though the header says more", path=path)
-    y, sr = load_audio((_mix_down(data)[:, 0], rate), sr=sr)
+    y, sr = load_audio((mix_down(data)[:, 0], rate), sr=sr)
     return y, sr, first / rate
 
 
@@ -506,7 +541,7 @@ def pick_channel(data, channel, path):
     ([0.0, 0.0], [-0.5, -0.25])
     """
     if channel is None:
-        return _mix_down(data)
+        return mix_down(data)
     if not -data.shape[1] <= channel < data.shape[1]:
         raise AudioInputError(f"channel {channel!r} asked for, but the clip has {data.shape[1]} channel(s)", path=path)
     return data[:, [channel]]
@@ -615,7 +650,7 @@ class AudioStream:
     (48000, [20000, 20000, 8000])
     """
 
-    def __init__(self, path, sr, block_frames=_STREAM_FRAMES):
+    def __init__(self, path, sr, block_frames=STREAM_FRAMES):
         self.channel = path.channel if isinstance(path, OneChannel) else None
         self.path = Path(path)
         self.sr = _check_rate(sr, "the target sample rate sr", path=self.path)
@@ -638,7 +673,7 @@ class AudioStream:
                 with _file_errors(path):
                     data = audio.read(self.block_frames, dtype="float32", always_2d=True)
                 last = len(data) < self.block_frames
-                _check_finite(data, path, first_sample=position)
+                check_finite(data, path, first_sample=position)
                 position += len(data)
                 block = resample(pick_channel(data, self.channel, path)[:, 0], last=last)
                 produced += len(block)

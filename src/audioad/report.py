@@ -28,8 +28,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .audio import AudioInputError, clip_name, is_long_file, load_audio, load_excerpt
-from .collect import counted
 from .datasets import section_name
+from .folders import counted
 from .metrics import auc, check_labels, pauc, rates_at
 from .verdicts import ALARM, NORMAL, NOT_SCORED, UNUSUAL, hms
 
@@ -538,7 +538,7 @@ def run_report(
     segments as :func:`~audioad.detectors.segmented.score_segments` scores it, against the same
     thresholds (:func:`~audioad.detectors.segmented.levels_for`): the page shows its verdict
     (normal, unusual or alarm; :mod:`audioad.verdicts`), its recording view
-    (:func:`~audioad.plot_long.plot_recording`), and its ``top`` highest segments above the
+    (:func:`~audioad.plotting.plot_recording`), and its ``top`` highest segments above the
     segment threshold in full (its worst segment where none is), a row each in the table.
     Other clips are scored whole, a row each, and the ``top`` highest-scoring are shown in full.
 
@@ -912,7 +912,7 @@ def _recording(detector, recording, summary, verdict, scored, top, details, fail
     what cannot be read for the page goes into ``failures``.
     """
     from .detectors.segmented import SegmentScores
-    from .plot_long import plot_recording
+    from .plotting import plot_recording
 
     own = [row for row in scored.rows if row.clip == summary.clip]
     path = str(recording) if isinstance(recording, (str, Path)) else clip_name(summary.clip)

@@ -25,7 +25,7 @@ import math
 import os
 from pathlib import Path
 
-from .collect import resolved
+from .folders import resolved
 from .outputs import atomic_path, csv_cell, csv_text, open_output
 
 __all__ = [

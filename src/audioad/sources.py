@@ -31,8 +31,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .audio import _STREAM_FRAMES, AUDIO_SUFFIXES, AudioInputError, StreamResampler, _check_finite, pick_channel
-from .collect import hidden_kind, resolved
+from .audio import AUDIO_SUFFIXES, STREAM_FRAMES, AudioInputError, StreamResampler, check_finite, pick_channel
+from .folders import hidden_kind, resolved
 
 __all__ = [
     "PCM_FORMATS",
@@ -187,7 +187,7 @@ def _decode(data, layout, name="-", first_sample=0, channel=None):
         samples = np.frombuffer(data, dtype=f"<i{layout.width}").astype(np.float32) * np.float32(2.0 ** (1 - bits))
     frames = samples.reshape(-1, layout.channels)
     if layout.kind == "float":
-        _check_finite(frames, name, first_sample)
+        check_finite(frames, name, first_sample)
     return pick_channel(frames, channel, name)[:, 0]
 
 
@@ -377,14 +377,14 @@ class GrowingWav:
     [4000]
     """
 
-    def __init__(self, path, sr, header, block_frames=_STREAM_FRAMES, channel=None):
+    def __init__(self, path, sr, header, block_frames=STREAM_FRAMES, channel=None):
         self.path, self.sr, self.header = str(path), int(sr), header
         self.block_frames, self.channel = int(block_frames), channel
         self.position = 0
         self._resample = StreamResampler(header.layout.rate, self.sr, self.path)
 
     @classmethod
-    def open(cls, path, sr, block_frames=_STREAM_FRAMES, channel=None):
+    def open(cls, path, sr, block_frames=STREAM_FRAMES, channel=None):
         """A :class:`GrowingWav` of ``path``, or None while it does not start with a whole PCM or float WAV header.
 
         None covers a header not yet written and a file that is not such a WAV at all (FLAC,

@@ -58,8 +58,8 @@ from typing import NamedTuple
 import soundfile as sf
 
 from .audio import AudioInputError, AudioSource, AudioStream, OneChannel
-from .collect import resolved
 from .domain import domain_warnings, profile_clip
+from .folders import resolved
 from .outputs import atomic_path, one_line, open_output
 from .score_csv import csv_number as number
 from .segments import Segmenter, cut_blocks, parse_rule

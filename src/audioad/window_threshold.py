@@ -5,7 +5,9 @@ worst tenth), so most windows of a normal clip score above the clip threshold or
 reasons that say nothing about the window. Window scores need their own reference: the score
 that normal windows exceed at a stated rate. :func:`calibrate_window_threshold` measures it on
 normal clips held out from training and stores it on the detector as ``window_threshold_``
-(saved with the model), so "above normal" means the same in every plot.
+(saved with the model), so "above normal" means the same in every plot. Every window threshold
+is set by :func:`set_window_threshold`: these functions, and an
+:class:`~audioad.detectors.ensemble.Ensemble` from the held-out windows of its frame detector at fit.
 """
 
 from __future__ import annotations
@@ -14,12 +16,60 @@ import numpy as np
 
 from .thresholds import false_alarm_threshold
 
-__all__ = ["calibrate_window_threshold", "held_out_window_threshold", "WINDOW_FALSE_ALARM_RATE", "HELD_OUT_SHARE"]
+__all__ = [
+    "set_window_threshold",
+    "calibrate_window_threshold",
+    "held_out_window_threshold",
+    "WINDOW_FALSE_ALARM_RATE",
+    "HELD_OUT_SHARE",
+]
 
 #: Share of normal windows above the window threshold, unless another is asked for.
 WINDOW_FALSE_ALARM_RATE = 0.01
 #: Share of the training clips :func:`held_out_window_threshold` holds out (the last ones).
 HELD_OUT_SHARE = 0.2
+
+
+def set_window_threshold(detector, windows, false_alarm_rate=WINDOW_FALSE_ALARM_RATE):
+    """Set ``detector.window_threshold_``: the score that ``false_alarm_rate`` of normal windows exceed.
+
+    Parameters
+    ----------
+    detector : ClipDetector
+        The detector whose window scores these are.
+    windows : list of numpy.ndarray
+        Window scores of normal clips the detector (or the model that scored them) did not learn
+        from, one array a clip.
+    false_alarm_rate : float
+        Share of normal windows above the threshold, in (0, 1).
+
+    Returns
+    -------
+    float
+        The threshold, also stored as ``detector.window_threshold_`` with the rate as
+        ``detector.window_false_alarm_rate_``.
+
+    Raises
+    ------
+    ValueError
+        Where ``windows`` hold no score.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from audioad import WindowKNN
+    >>> detector = WindowKNN()
+    >>> set_window_threshold(detector, [np.arange(50.0), np.arange(50.0, 100.0)], 0.1)
+    89.1
+    >>> detector.window_false_alarm_rate_
+    0.1
+    """
+    scores = np.concatenate(windows) if len(windows) else np.empty(0)
+    if scores.size == 0:
+        raise ValueError("the normal clips gave no window scores; pass normal clips at least one window long")
+    detector.window_threshold_ = float(false_alarm_threshold(scores, false_alarm_rate))
+    detector.window_false_alarm_rate_ = float(false_alarm_rate)
+    return detector.window_threshold_
 
 
 def calibrate_window_threshold(detector, normal_clips, false_alarm_rate=WINDOW_FALSE_ALARM_RATE):
@@ -57,12 +107,7 @@ def calibrate_window_threshold(detector, normal_clips, false_alarm_rate=WINDOW_F
     if not getattr(detector, "scores_windows", False):
         raise TypeError(f"{type(detector).__name__} scores whole clips; it has no window scores to calibrate")
     frames = detector.frame_scores(list(normal_clips))
-    scores = np.concatenate([f.scores for f in frames]) if frames else np.empty(0)
-    if scores.size == 0:
-        raise ValueError("the normal clips gave no window scores; pass normal clips at least one window long")
-    detector.window_threshold_ = float(false_alarm_threshold(scores, false_alarm_rate))
-    detector.window_false_alarm_rate_ = float(false_alarm_rate)
-    return detector.window_threshold_
+    return set_window_threshold(detector, [f.scores for f in frames], false_alarm_rate)
 
 
 def held_out_window_threshold(detector, training_clips, false_alarm_rate=WINDOW_FALSE_ALARM_RATE):
@@ -104,7 +149,7 @@ def held_out_window_threshold(detector, training_clips, false_alarm_rate=WINDOW_
         raise ValueError(f"a held-out window threshold needs at least 5 training clips, got {len(clips)}")
     n_held = max(1, int(round(HELD_OUT_SHARE * len(clips))))
     copy = clone(detector).fit(clips[:-n_held])
-    threshold = calibrate_window_threshold(copy, clips[-n_held:], false_alarm_rate)
-    detector.window_threshold_ = threshold
-    detector.window_false_alarm_rate_ = float(false_alarm_rate)
-    return threshold
+    if not getattr(copy, "scores_windows", False):
+        raise TypeError(f"{type(detector).__name__} scores whole clips; it has no window scores to calibrate")
+    frames = copy.frame_scores(clips[-n_held:])
+    return set_window_threshold(detector, [f.scores for f in frames], false_alarm_rate)

@@ -34,8 +34,9 @@ def dashboard(store, host, port, allow_ack):
         import prometheus_client  # noqa: F401
     except ImportError:
         raise Refused("audioad dashboard needs prometheus_client: pip install 'audioad[dashboard]'") from None
+    from ..monitor.backends import open_store
     from ..monitor.dashboard import make_server, serve
-    from ..monitor.store import StoreError, open_store
+    from ..monitor.store import StoreError
 
     check_store_exists(store)
     try:

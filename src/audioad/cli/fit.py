@@ -55,9 +55,9 @@ def fit(train, detector_name, settings, out, force, on_error, window_rate, segme
       audioad fit data/fan/train --detector default --out fan.audioad
       audioad fit pump-monday.flac --segment 10s --hop 5s --out pump.audioad
     """
-    from ..collect import counted
+    from ..folders import counted
     from ..outputs import OutputFileError, check_output
-    from ..persistence import is_model_file
+    from ..persistence import is_model_file, save
 
     detector = with_jobs(build_detector(detector_name, settings), n_jobs)
     check_hop(segment, hop)
@@ -92,7 +92,7 @@ def fit(train, detector_name, settings, out, force, on_error, window_rate, segme
     if not out.parent.exists():
         click.echo(f"note: made the folder {out.parent} for the model file", err=True)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    detector.save(out)
+    save(detector, out)
 
     fitted_on = counted(len(clips) - len(failed), "clip")
     # What the threshold means, in the words of what was held out: a share of normal audio above it.

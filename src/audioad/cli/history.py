@@ -39,8 +39,9 @@ def history(store, source, since, as_csv, out):
       audioad history plant.sqlite
       audioad history plant.sqlite --source press3 --since 7d --csv > press3-week.csv
     """
+    from ..monitor.backends import open_store
     from ..monitor.export import summary_lines, write_csv
-    from ..monitor.store import StoreError, open_store
+    from ..monitor.store import StoreError
 
     if not (as_csv or out is None):
         raise click.UsageError("--out is for --csv")

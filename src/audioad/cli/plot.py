@@ -39,8 +39,7 @@ def plot(model, clip, out, force, segment, hop, threshold, false_alarm_rate, rul
     from ..audio import AudioInputError
     from ..detectors.segmented import describe, scoring_plan
     from ..outputs import OutputFileError, check_output
-    from ..plot_long import plot_recording
-    from ..plotting import plot_clip
+    from ..plotting import plot_clip, plot_recording
 
     try:
         check_output(out, "figure", [model, clip], force=force, is_kind=_is_figure)

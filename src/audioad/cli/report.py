@@ -49,7 +49,7 @@ def report(model, inputs, out, top, title, force, segment, hop, n_jobs, quiet):
     """
     import os
 
-    from ..collect import counted
+    from ..folders import counted
     from ..outputs import OutputFileError, check_output
     from ..report import run_report, run_report_of_scores, score_table_kind, write_report
 

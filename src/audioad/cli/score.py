@@ -72,7 +72,7 @@ def score(
     Example:
       audioad score fan.audioad data/fan/test --out scores.csv --frames frames.csv
     """
-    from ..collect import resolved
+    from ..folders import resolved
     from ..outputs import OutputFileError, check_output
     from ..parallel import SchedulerAddressError, score_on_dask
     from ..score_csv import (

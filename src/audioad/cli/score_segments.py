@@ -21,8 +21,8 @@ def write_segment_scores(run, out, read, force, resume, on_error, model):
     With ``resume``, files with a summary are skipped, and a file the last run stopped inside goes
     on after its last row, its earlier rows counted in its summary.
     """
-    from ..collect import counted, resolved
     from ..detectors.segmented import iter_segment_scores
+    from ..folders import counted, resolved
     from ..outputs import OutputFileError, check_output
     from ..score_csv import (
         FILE_COLUMNS,

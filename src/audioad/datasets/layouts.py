@@ -14,7 +14,7 @@ import warnings
 from dataclasses import replace
 from pathlib import Path
 
-from ..collect import find_audio
+from ..folders import find_audio
 from .groups import infer_groups
 from .table import CLIP_FIELDS, LABEL_SPELLINGS, ClipInfo, ClipTable
 
@@ -242,7 +242,7 @@ def read_dataset(root, layout: str = "auto") -> ClipTable:
         ``'labelled_folders'`` is a folder holding ``normal/`` and ``anomaly/`` (or ``abnormal/``)
         folders, or machine folders that hold them; its clips have no split or section.
 
-    Files are found by :func:`audioad.collect.find_audio`: every format libsndfile reads, hidden
+    Files are found by :func:`audioad.folders.find_audio`: every format libsndfile reads, hidden
     files, ``._*`` sidecars and version-control folders skipped. Where nothing says which clips
     come from one recording (a manifest without ``group`` and ``split`` columns, labelled
     folders), the ``group`` attribute is read off the file names where it can be, with a

@@ -238,10 +238,21 @@ class ClipDetector(BaseDetector):
         progress : bool
             Show a progress bar while clips are read.
         """
-        return self._features_and_profiles(X, progress)[0]
+        return self.features_and_profiles(X, progress)[0]
 
-    def _features_and_profiles(self, X, progress=False, observe=None):
-        """The features of every clip of X, and each clip's :class:`~audioad.domain.ClipProfile`."""
+    def features_and_profiles(self, X, progress=False, observe=None):
+        """The features of every clip of X, and each clip's :class:`~audioad.domain.ClipProfile`.
+
+        Parameters
+        ----------
+        X : list
+            Clips in any form :meth:`fit` accepts.
+        progress : bool
+            Show a progress bar while clips are read.
+        observe : callable or None
+            Called with each chunk's front-end items before they become features (fit's
+            :class:`~audioad.detectors.frontend.TrainingLevels`).
+        """
         parts, profiles = [], []
         for _, features, chunk_profiles in featurised_chunks(self, as_clips(X), progress=progress, observe=observe):
             parts.append(features)
@@ -339,7 +350,7 @@ class ClipDetector(BaseDetector):
         if groups is not None and plan is not None:
             raise ValueError("groups cannot be given with segment: the segments of one recording are its group")
         if plan is None:
-            features, profiles = self._features_and_profiles(X, progress, observe=levels)
+            features, profiles = self.features_and_profiles(X, progress, observe=levels)
         else:
             features, profiles = segment_features(self, X, *plan, progress=progress, observe=levels)
         # The checks scoring applies, before anything is learned: a model of silence or of 4 ms
@@ -705,7 +716,7 @@ class ClipDetector(BaseDetector):
                     {
                         "seconds": ListOf(Float(0.0), 2, 2),
                         "codecs": ListOf(Str(), max_len=1000),
-                        "rates": Optional(ListOf(Int(1, 10_000_000), max_len=1000)),
+                        "rates": ListOf(Int(1, 10_000_000), max_len=1000),
                     }
                 )
             )
@@ -744,10 +755,3 @@ class ClipDetector(BaseDetector):
 
     def restore(self):
         """Rebuild what :meth:`fitted_state` left out, after a model file set the rest (checked values only)."""
-
-    def save(self, path):
-        """Save the fitted detector to a model file; see :func:`audioad.persistence.save`."""
-        # Imported here: persistence builds on the detectors, not the other way round.
-        from ..persistence import save
-
-        return save(self, path)

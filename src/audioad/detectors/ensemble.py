@@ -26,14 +26,14 @@ import warnings
 import numpy as np
 from sklearn.base import clone
 
-from ..thresholds import false_alarm_threshold
+from ..window_threshold import WINDOW_FALSE_ALARM_RATE, set_window_threshold
 from .base import ClipDetector
 from .event_knn import EventKNN
 from .folds import clips_of
 from .frontend import CombinedFrontend
 from .knn import MelKNN
 from .registry import member_names
-from .schema import Array, Detector, Float, Int, ListOf, NoneOr, Optional, Str
+from .schema import Array, Detector, Float, Int, ListOf, NoneOr, Str
 from .window_knn import WindowKNN
 
 __all__ = [
@@ -45,7 +45,6 @@ __all__ = [
     "far_out_fence",
     "COMBINATIONS",
     "NORMALIZATIONS",
-    "WINDOW_FALSE_ALARM_RATE",
     "COVERAGE_LIMIT",
     "CoverageWarning",
 ]
@@ -66,9 +65,6 @@ COVERAGE_LIMIT = 5.0
 class CoverageWarning(UserWarning):
     """The training recordings do not cover each other: new normal recordings will raise false alarms."""
 
-
-#: Share of held-out normal windows above an ensemble's ``window_threshold_``.
-WINDOW_FALSE_ALARM_RATE = 0.01
 
 # The interquartile range of a normal distribution, in standard deviations.
 _IQR_PER_STD = 1.3489795003921634
@@ -170,7 +166,7 @@ class Ensemble(ClipDetector):
     members to say *when* in a clip it sounds wrong: :meth:`frame_scores` and
     ``score_clips(frames=True)`` give its window scores, and
     :attr:`window_threshold_` is the window score that held-out normal windows
-    exceed at :data:`WINDOW_FALSE_ALARM_RATE`. It has no say in a clip's score,
+    exceed at :data:`~audioad.window_threshold.WINDOW_FALSE_ALARM_RATE`. It has no say in a clip's score,
     unless a member is its equal (same class and parameters, as in
     :func:`default_detector`): that member is then the frame detector itself,
     fitted and held out once, and its clip score (made from the windows)
@@ -255,7 +251,7 @@ class Ensemble(ClipDetector):
         What the warning said, one line for the CLI to print; empty where fit did not warn.
     window_threshold_ : float
         With a frame detector: the window score that held-out normal windows
-        exceed at :data:`WINDOW_FALSE_ALARM_RATE`, from the training clips whose
+        exceed at :data:`~audioad.window_threshold.WINDOW_FALSE_ALARM_RATE`, from the training clips whose
         held-out scores are not far above the rest (Tukey's far-out fence).
 
     Examples
@@ -289,9 +285,9 @@ class Ensemble(ClipDetector):
         "member_scales_": Array("f", ("n_members",)),
         "member_informative_": Array("b", ("n_members",)),
         "frame_detector_": NoneOr(Detector()),
-        "frame_twin_": Optional(Int(-1, 63)),
-        "coverage_": Optional(Float(finite=False)),
-        "coverage_message_": Optional(Str()),
+        "frame_twin_": Int(-1, 63),
+        "coverage_": Float(finite=False),
+        "coverage_message_": Str(),
     }
 
     def __init__(
@@ -543,9 +539,7 @@ class Ensemble(ClipDetector):
         # condition heard in one fold only, say) would set the window threshold by their windows alone.
         combined = self._combined(self.held_out_scores_)
         normal = combined <= far_out_fence(combined)
-        windows = np.concatenate([held_out[i] for i in np.flatnonzero(normal)])
-        self.window_threshold_ = float(false_alarm_threshold(windows, WINDOW_FALSE_ALARM_RATE))
-        self.window_false_alarm_rate_ = WINDOW_FALSE_ALARM_RATE
+        set_window_threshold(self, [held_out[i] for i in np.flatnonzero(normal)], WINDOW_FALSE_ALARM_RATE)
 
     def training_scores(self, features):
         """The combined standardised held-out scores the members gave the training clips at fit."""
@@ -568,9 +562,9 @@ class Ensemble(ClipDetector):
         return self
 
     def _combined(self, scores):
-        # models saved before members could be left out have every member informative
-        informative = getattr(self, "member_informative_", np.ones(scores.shape[1], dtype=bool))
-        return combined_scores(scores, self.member_centers_, self.member_scales_, informative, self.combine)
+        return combined_scores(
+            scores, self.member_centers_, self.member_scales_, self.member_informative_, self.combine
+        )
 
     # -- scoring -------------------------------------------------------------
 
@@ -579,10 +573,9 @@ class Ensemble(ClipDetector):
 
     def _member_scores(self, features, windows=None):
         """(n_clips, n_members) raw member scores; the frame detector's twin scores from ``windows`` when given."""
-        twin = getattr(self, "frame_twin_", -1)
         columns = []
         for position, member in enumerate(self.members_):
-            if position == twin and windows is not None:
+            if position == self.frame_twin_ and windows is not None:
                 columns.append(member.clip_scores(windows))
             else:
                 columns.append(member.score_features(member_features(features, position)))

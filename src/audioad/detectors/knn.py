@@ -314,7 +314,7 @@ class MelKNN(PooledMelDetector):
         self.train_vectors_ = self._whitened(vectors)
 
     def _whitened(self, vectors):
-        if getattr(self, "whitening_", None) is None:  # models saved before the metric existed have none
+        if self.whitening_ is None:  # metric="euclidean"
             return vectors
         # a row at a time: each row's product is then the same whatever rows come with it
         return np.stack([row @ self.whitening_ for row in vectors]) if len(vectors) else vectors

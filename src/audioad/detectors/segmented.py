@@ -102,7 +102,7 @@ def _path_of(item):
 def training_length(detector, hop=False):
     """Seconds of the clips a fitted detector learnt from: its segments (or their hop), else its longest clip.
 
-    None for a model file from before these were recorded.
+    None for a detector fitted on features alone (an ensemble's member), which records neither.
 
     Examples
     --------
@@ -196,7 +196,7 @@ def _batches(clips, plan, sr, size=_BATCH_SEGMENTS, skip=None):
 def segment_features(detector, X, segment, hop, progress=False, **options):
     """The detector's features (and :class:`~audioad.domain.ClipProfile`) of every segment of X, for fitting.
 
-    ``options`` go to the detector's ``_features_and_profiles`` with each batch of segments.
+    ``options`` go to the detector's ``features_and_profiles`` with each batch of segments.
 
     Raises
     ------
@@ -209,7 +209,7 @@ def segment_features(detector, X, segment, hop, progress=False, **options):
         if len(batch[-1]) == 2:
             error = batch[-1][1]
             raise error from error.__cause__
-        features, batch_profiles = detector._features_and_profiles([piece[1] for piece in batch], False, **options)
+        features, batch_profiles = detector.features_and_profiles([piece[1] for piece in batch], False, **options)
         parts.append(features)
         # A segment is a bare waveform: its rate and codec are its recording's (the band heard, the low-rate check).
         for piece, profile in zip(batch, batch_profiles):

@@ -19,7 +19,7 @@ Examples
 What ``/api/state`` answers (``make_server(store)`` serves it; ``serving(server)`` runs it in a thread):
 
 >>> import json, os, tempfile
->>> from audioad.monitor.store import open_store
+>>> from audioad.monitor.backends import open_store
 >>> store = open_store(os.path.join(tempfile.mkdtemp(), "plant.sqlite"))
 >>> _ = store.source_id("press3", "ab" * 32, threshold=1.0, alert_threshold=2.0)
 >>> state = json.loads(Dashboard(store).state("day"))

@@ -3,7 +3,8 @@
 Examples
 --------
 >>> import io, os, tempfile
->>> from audioad.monitor.store import Segment, open_store
+>>> from audioad.monitor.backends import open_store
+>>> from audioad.monitor.store import Segment
 >>> store = open_store(os.path.join(tempfile.mkdtemp(), "plant.sqlite"))
 >>> press = store.source_id("press3", "ab" * 32, threshold=1.0)
 >>> _ = store.record(press, [Segment("a.wav", 0.0, 2.0, 0.5, 0, 0, 1767225600.0, "")], [], None)

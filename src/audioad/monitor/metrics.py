@@ -14,7 +14,8 @@ labelled with its machine name and the start of its model's SHA-256:
 Examples
 --------
 >>> import os, tempfile
->>> from audioad.monitor.store import Segment, open_store
+>>> from audioad.monitor.backends import open_store
+>>> from audioad.monitor.store import Segment
 >>> store = open_store(os.path.join(tempfile.mkdtemp(), "plant.sqlite"))
 >>> press = store.source_id("press3", "ab" * 32, threshold=1.0, alert_threshold=2.0)
 >>> _ = store.record(press, [Segment("a.wav", 0.0, 2.0, 2.5, 1, 1, 1767225600.0, "")], [], None)

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from ..score_csv import model_fingerprint
 from ..watch import WatchState
-from .store import AlertChange, Segment, open_store
+from .backends import open_store
+from .store import AlertChange, Segment
 
 __all__ = ["SourceHistory", "StoredWatchState"]
 
@@ -53,7 +54,7 @@ class SourceHistory:
     Examples
     --------
     >>> import os, tempfile
-    >>> from audioad.monitor.store import open_store
+    >>> from audioad.monitor.backends import open_store
     >>> store = open_store(os.path.join(tempfile.mkdtemp(), "plant.sqlite"))
     >>> history = SourceHistory(store, "pump3", "cd" * 32, threshold=1.0)
     >>> state = history.state()

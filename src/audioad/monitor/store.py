@@ -1,5 +1,7 @@
 """The history store: the small interface every backend has, its schema, and the migrations run on open.
 
+A store is opened by :func:`audioad.monitor.backends.open_store`, which picks the backend.
+
 A store holds, for a plant:
 
 - ``sources``: one row a machine and model (its name and the model file's SHA-256), with the
@@ -22,6 +24,7 @@ version is kept in ``meta``; opening a store migrates an older one and refuses a
 Examples
 --------
 >>> import os, tempfile
+>>> from audioad.monitor.backends import open_store
 >>> store = open_store(os.path.join(tempfile.mkdtemp(), "plant.sqlite"))
 >>> press = store.source_id("press3", "ab" * 32, threshold=1.0, alert_threshold=2.0)
 >>> store.record(press, [Segment("a.wav", 0.0, 2.0, 0.5, 0, 0, 1700000000.0, "")], [], '{"rows": 1}')
@@ -43,7 +46,7 @@ import time
 from contextlib import contextmanager, suppress
 from typing import NamedTuple
 
-__all__ = ["SCHEMA_VERSION", "MIGRATIONS", "StoreError", "Segment", "AlertChange", "Store", "open_store", "state_of"]
+__all__ = ["SCHEMA_VERSION", "MIGRATIONS", "StoreError", "Segment", "AlertChange", "Store", "state_of"]
 
 #: The schema this audioad writes; a store of a later version is refused.
 SCHEMA_VERSION = 1
@@ -411,21 +414,3 @@ class Store:
         alert = dict(zip(_ALERT_COLUMNS, found[0]))
         alert["source"] = next(s for s in self.sources() if s["id"] == alert["source_id"])
         return alert
-
-
-def open_store(where):
-    """The store at ``where``: a ``postgresql://`` URL, or the path of a SQLite file (made if missing).
-
-    Raises
-    ------
-    StoreError
-        For a store that cannot be opened, one of a newer schema, or a file that is not a SQLite database.
-    """
-    where = str(where)
-    if where.startswith(("postgresql://", "postgres://")):
-        from .postgres_store import PostgresStore
-
-        return PostgresStore(where)
-    from .sqlite_store import SQLiteStore
-
-    return SQLiteStore(where)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _datetime
 
 from .. import __version__
-from ..detectors.schema import Float, Int, Optional, Record, Str
+from ..detectors.schema import Float, Int, Record, Str
 from .archive import ModelArchive, ModelFileError, write_archive
 
 __all__ = ["save", "load", "read_header", "is_model_file", "FORMAT", "FORMAT_VERSION"]
@@ -21,8 +21,8 @@ _TRAINING = Record(
         "threshold": Float(finite=False),
         "score_mean": Float(finite=False),
         "score_std": Float(finite=False),
-        # Since format 2: which band the model hears of its training recordings (audioad.domain.band_heard).
-        "band": Optional(Str()),
+        # Which band the model hears of its training recordings (audioad.domain.band_heard).
+        "band": Str(),
     }
 )
 _TEXT = Str()

@@ -1,17 +1,11 @@
-"""Pictures of what a detector sees: when a clip sounds wrong, how well scores separate clips.
+"""Pictures of one clip as a detector hears it: when it sounds wrong, and how it departs from normal.
 
 - :func:`plot_frame_scores`: a clip's log-mel spectrogram above its window scores, on one
   time axis, with the threshold and the stretches above it marked;
 - :func:`plot_explanation`: a clip's spectrogram beside the normal reference, its deviation map
   (dB from normal over time and band) with its findings, and its window scores;
 - :func:`plot_clip`: one clip straight from a fitted detector (with the deviation map where the
-  detector recorded its normal reference);
-- :func:`plot_roc`: ROC curve with AUC and the DCASE pAUC;
-- :func:`plot_score_histogram`: scores of normal and anomalous clips, and the threshold.
-
-Every function returns a :class:`matplotlib.figure.Figure` built without pyplot, so nothing
-needs a display and no global figure state is touched; save it with :func:`save_figure` or
-``fig.savefig``. Pass ``ax`` (or ``fig``) to draw into a figure of your own.
+  detector recorded its normal reference).
 """
 
 from __future__ import annotations
@@ -20,30 +14,23 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
-from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
-from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, MultipleLocator
-from sklearn.metrics import roc_curve
+from matplotlib.ticker import FixedLocator
 
-from .audio import load_audio
-from .features import hz_to_mel, log_mel
-from .metrics import MAX_FPR, auc, check_labels, check_labels_and_scores, pauc, rates_at
-from .thresholds import check_scores
+from ..audio import load_audio
+from ..detectors.frontend import LogMelFrontend, log_mel_part
+from ..features import hz_to_mel, log_mel
+from .figures import ANOMALY_COLOR, THRESHOLD_COLOR, clock, clock_axis, figure_of, new_figure, save_figure
 
 __all__ = [
     "plot_frame_scores",
     "plot_explanation",
     "plot_clip",
-    "plot_roc",
-    "plot_score_histogram",
-    "save_figure",
+    "spectrogram_frontend",
     "level_range",
     "DEVIATION_RANGE_DB",
 ]
 
-_THRESHOLD_COLOR = "tab:red"
-_NORMAL_COLOR = "tab:blue"
-_ANOMALY_COLOR = "tab:orange"
 # Levels further than this below the loudest are drawn as the floor colour, as power_to_db's
 # top_db does: a silent stretch would otherwise flatten the colour scale of the rest.
 _DYNAMIC_RANGE_DB = 80.0
@@ -55,17 +42,6 @@ _MIN_TICK_GAP = 0.06
 DEVIATION_RANGE_DB = 30.0
 # Room above the loudest normal level (its 99th percentile) on a model's fixed level scale.
 _HEADROOM_DB = 15.0
-# Steps between time ticks on a recording's clock (seconds): the first that leaves few enough ticks.
-_CLOCK_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
-
-
-def _new_figure(fig, figsize):
-    return Figure(figsize=figsize, layout="constrained") if fig is None else fig
-
-
-def _figure_of(ax):
-    # An Axes in a SubFigure reports the SubFigure; callers want the Figure that saves.
-    return ax.figure.figure
 
 
 # Findings boxed and listed beside the deviation map, the largest first.
@@ -98,7 +74,7 @@ def _draw_log_mel(ax, y, sr, n_fft, hop_length, n_mels, log):
     image.set_gid("log-mel")
     _hz_ticks(ax, sr, n_mels)
     ax.set_xlim(0.0, len(y) / sr)
-    colorbar = _figure_of(ax).colorbar(image, ax=ax, pad=0.01, fraction=0.05)
+    colorbar = figure_of(ax).colorbar(image, ax=ax, pad=0.01, fraction=0.05)
     colorbar.set_label("Level (dB)")
     return image
 
@@ -118,31 +94,11 @@ def _hz_ticks(ax, sr, n_mels):
     ax.set_ylabel("Frequency (Hz, mel scale)")
 
 
-def _clock(seconds, with_seconds=True, decimals=0):
-    """``seconds`` into a recording as h:mm:ss (h:mm without seconds), with ``decimals`` on the seconds."""
-    scale = 10**decimals
-    whole, fraction = divmod(int(round(seconds * scale)), scale)
-    minutes, s = divmod(whole, 60)
-    h, m = divmod(minutes, 60)
-    if not with_seconds:
-        return f"{h}:{m:02d}"
-    return f"{h}:{m:02d}:{s:02d}" + (f".{fraction:0{decimals}d}" if decimals else "")
-
-
-def _clock_axis(ax, start, span, max_ticks=8):
-    """Label the time axis of ``ax`` (seconds from ``start``, ``span`` of them shown) as clock times, at round steps."""
-    step = next((s for s in _CLOCK_STEPS if span / s <= max_ticks), _CLOCK_STEPS[-1])
-    with_seconds = step % 60 != 0
-    ax.xaxis.set_major_locator(MultipleLocator(step, offset=-start % step))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: _clock(start + x, with_seconds)))
-    ax.set_xlabel(f"Time in the recording ({'h:mm:ss' if with_seconds else 'h:mm'})")
-
-
 def _when(finding, start=None):
     """A finding's time range: seconds in its clip, or, from the clip's ``start``, clock times in its recording."""
     if start is None:
         return f"{finding.start:.2f}-{finding.end:.2f} s"
-    return f"{_clock(start + finding.start, decimals=1)}-{_clock(start + finding.end, decimals=1)}"
+    return f"{clock(start + finding.start, decimals=1)}-{clock(start + finding.end, decimals=1)}"
 
 
 def _runs_above(scores, threshold):
@@ -162,7 +118,7 @@ def _draw_window_scores(
     if threshold is not None:
         threshold = float(threshold)
         ax_scores.axhline(
-            threshold, color=_THRESHOLD_COLOR, linestyle="--", linewidth=1.5, label=f"{threshold_label} {threshold:.3g}"
+            threshold, color=THRESHOLD_COLOR, linestyle="--", linewidth=1.5, label=f"{threshold_label} {threshold:.3g}"
         )
         step = float(np.median(np.diff(times))) if times.size > 1 else hop_seconds
         for n, (first, last) in enumerate(_runs_above(scores, threshold)):
@@ -170,7 +126,7 @@ def _draw_window_scores(
             ax_scores.axvspan(
                 start,
                 stop,
-                color=_THRESHOLD_COLOR,
+                color=THRESHOLD_COLOR,
                 alpha=0.12,
                 linewidth=0,
                 # The legend names the red bar over the spectrogram too: it is the same stretch.
@@ -178,16 +134,14 @@ def _draw_window_scores(
                 gid="above-threshold",
             )
             # A red bar along the spectrogram's top edge: marks the time without hiding the sound.
-            ax_spec.axvspan(
-                start, stop, ymin=0.96, ymax=1.0, color=_THRESHOLD_COLOR, linewidth=0, gid="above-threshold"
-            )
+            ax_spec.axvspan(start, stop, ymin=0.96, ymax=1.0, color=THRESHOLD_COLOR, linewidth=0, gid="above-threshold")
         ax_scores.fill_between(
             centres,
             threshold,
             scores,
             where=scores > threshold,
             interpolate=True,
-            color=_THRESHOLD_COLOR,
+            color=THRESHOLD_COLOR,
             alpha=0.45,
             linewidth=0,
             gid="excess",
@@ -299,7 +253,7 @@ def plot_frame_scores(
         raise ValueError(
             f"frame_scores has {times.size} times but {scores.size} scores; pass one time per window score"
         )
-    fig = _new_figure(fig, (9.0, 6.0))
+    fig = new_figure(fig, (9.0, 6.0))
     ax_spec, ax_scores = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
     ax_spec.set_label("spectrogram")
     ax_scores.set_label("scores")
@@ -311,9 +265,9 @@ def plot_frame_scores(
         ax_scores, ax_spec, times, scores, threshold, window_seconds, clip_score, hop_length / sr, len(y) / sr
     )
     if start is not None:
-        _clock_axis(ax_scores, start, len(y) / sr)
+        clock_axis(ax_scores, start, len(y) / sr)
     fig.suptitle(title or "When does the clip sound wrong?")
-    return _figure_of(ax_scores)
+    return figure_of(ax_scores)
 
 
 def level_range(reference):
@@ -434,7 +388,7 @@ def plot_explanation(
     duration = spec.shape[1] * hop_seconds
     low, high = level_range(reference) if levels is None else levels
     rows = 3 if frame_scores is not None else 2
-    fig = _new_figure(fig, (11.0, 3.0 * rows + 0.6))
+    fig = new_figure(fig, (11.0, 3.0 * rows + 0.6))
     axes = fig.subplots(
         rows, 2, width_ratios=(5, 1.4), height_ratios=(3, 3, 2)[:rows], gridspec_kw={"wspace": 0.02}, squeeze=False
     )
@@ -446,7 +400,7 @@ def plot_explanation(
     ax_ref.sharey(ax_spec)
 
     image = _band_image(ax_spec, spec, hop_seconds, duration, "magma", low, high, "log-mel")
-    colorbar = _figure_of(ax_spec).colorbar(image, ax=[ax_spec, ax_ref], pad=0.01, fraction=0.04, extend="both")
+    colorbar = figure_of(ax_spec).colorbar(image, ax=[ax_spec, ax_ref], pad=0.01, fraction=0.04, extend="both")
     colorbar.set_label(f"Level (dB), fixed {low:.0f} to {high:.0f}")
     ax_spec.set_title("Log-mel spectrogram", fontsize="medium")
     ax_spec.tick_params(labelbottom=False)
@@ -460,7 +414,7 @@ def plot_explanation(
         bands, _reference_level(reference, 0.25), _reference_level(reference, 0.75), color="0.6", label="normal 25-75 %"
     )
     ax_ref.plot(_reference_level(reference, 0.5), bands, color="black", linewidth=1.0, label="normal median")
-    ax_ref.plot(np.median(spec, axis=1), bands, color=_ANOMALY_COLOR, linewidth=1.2, label="this clip (median)")
+    ax_ref.plot(np.median(spec, axis=1), bands, color=ANOMALY_COLOR, linewidth=1.2, label="this clip (median)")
     ax_ref.set_xlim(low, high)
     ax_ref.set_xlabel("Level (dB)")
     ax_ref.set_title("Normal reference", fontsize="medium")
@@ -470,7 +424,7 @@ def plot_explanation(
 
     image = _band_image(ax_dev, deviation, hop_seconds, duration, "RdBu_r", -DEVIATION_RANGE_DB, DEVIATION_RANGE_DB,
                         "deviation")  # fmt: skip
-    colorbar = _figure_of(ax_dev).colorbar(image, ax=[ax_dev, ax_text], pad=0.01, fraction=0.04, extend="both")
+    colorbar = figure_of(ax_dev).colorbar(image, ax=[ax_dev, ax_text], pad=0.01, fraction=0.04, extend="both")
     colorbar.set_label("dB from normal median")
     edges_mel = hz_to_mel(explanation.band_edges)
     centres = (edges_mel[:-1] + edges_mel[1:]) / 2
@@ -546,10 +500,28 @@ def plot_explanation(
     if start is None:
         last.set_xlabel("Time (s)")
     else:
-        _clock_axis(last, start, duration)
+        clock_axis(last, start, duration)
     # Wrapped: a long file name and its finding would run off both sides of the figure.
     fig.suptitle(textwrap.fill(title or f"{explanation.clip}: {explanation.summary(1)}", 100))
-    return _figure_of(ax_spec)
+    return figure_of(ax_spec)
+
+
+def spectrogram_frontend(detector):
+    """The log-mel front end a picture of ``detector``'s clips is drawn with: the detector's own.
+
+    An ensemble's is its first log-mel member's; a detector that makes no log-mel (an encoder's
+    embeddings) gets :class:`~audioad.detectors.frontend.LogMelFrontend`'s defaults at its rate.
+
+    Examples
+    --------
+    >>> from audioad import EmbeddingOD, MelKNN, default_detector
+    >>> spectrogram_frontend(MelKNN(n_mels=32)).n_mels, spectrogram_frontend(default_detector()).n_mels
+    (32, 128)
+    >>> spectrogram_frontend(EmbeddingOD.for_audio("fast", sr=8000)).sr
+    8000
+    """
+    part = log_mel_part(detector.frontend)
+    return LogMelFrontend(sr=detector.sr) if part is None else part[0]
 
 
 def plot_clip(detector, clip, *, start=None, score_clip=True, title=None, fig=None, path=None, dpi=150):
@@ -562,10 +534,10 @@ def plot_clip(detector, clip, *, start=None, score_clip=True, title=None, fig=No
     the window scores against the window threshold (``window_threshold_``, see
     :func:`audioad.window_threshold.calibrate_window_threshold`; none is drawn until it is
     calibrated, since the clip threshold is for clip scores) with the clip score and its
-    verdict. Otherwise the spectrogram is drawn with the detector's own ``n_fft``,
-    ``hop_length``, ``n_mels`` and ``log`` where it has them (1024, 512, 64 and ``"db"``
-    otherwise): with :func:`plot_frame_scores` for a window detector, alone and annotated with
-    the clip's score, the threshold and the verdict for one that scores whole clips.
+    verdict. Otherwise the spectrogram is drawn as the detector's front end makes it
+    (:func:`spectrogram_frontend`): with :func:`plot_frame_scores` for a window detector, alone
+    and annotated with the clip's score, the threshold and the verdict for one that scores whole
+    clips.
 
     Parameters
     ----------
@@ -603,13 +575,13 @@ def plot_clip(detector, clip, *, start=None, score_clip=True, title=None, fig=No
     >>> [ax.get_label() for ax in fig.axes]
     ['spectrogram', '<colorbar>']
     """
-    sr = getattr(detector, "sr", None)
-    y, sr = load_audio(clip, sr=sr)
+    y, sr = load_audio(clip, sr=detector.sr)
+    frontend = spectrogram_frontend(detector)
     settings = {
-        "n_fft": getattr(detector, "n_fft", 1024),
-        "hop_length": getattr(detector, "hop_length", 512),
-        "n_mels": getattr(detector, "n_mels", 64),
-        "log": getattr(detector, "log", "db"),
+        "n_fft": frontend.n_fft,
+        "hop_length": frontend.hop_length,
+        "n_mels": frontend.n_mels,
+        "log": frontend.log,
     }
     if title is None:
         title = type(detector).__name__
@@ -624,7 +596,7 @@ def plot_clip(detector, clip, *, start=None, score_clip=True, title=None, fig=No
     # an ensemble's windows are its frame detector's
     context = getattr(getattr(detector, "frame_detector", None) or detector, "context", 1)
     if getattr(detector, "band_levels_", None) is not None:
-        from .explain import explain
+        from ..explain import explain
 
         explanation = explain(detector, [(y, sr)])[0]
         summary = explanation.summary(1)
@@ -659,14 +631,14 @@ def plot_clip(detector, clip, *, start=None, score_clip=True, title=None, fig=No
             fig=fig,
         )
     else:
-        fig = _new_figure(fig, (9.0, 4.0))
+        fig = new_figure(fig, (9.0, 4.0))
         ax = fig.subplots()
         ax.set_label("spectrogram")
         _draw_log_mel(ax, y, sr, settings["n_fft"], settings["hop_length"], settings["n_mels"], settings["log"])
         if start is None:
             ax.set_xlabel("Time (s)")
         else:
-            _clock_axis(ax, start, len(y) / sr)
+            clock_axis(ax, start, len(y) / sr)
         if score is not None:
             verdict = "ANOMALOUS" if score > threshold else "normal"
             ax.text(
@@ -678,202 +650,12 @@ def plot_clip(detector, clip, *, start=None, score_clip=True, title=None, fig=No
                 ha="left",
                 fontsize="medium",
                 gid="clip-score",
-                color=_THRESHOLD_COLOR if score > threshold else "black",
+                color=THRESHOLD_COLOR if score > threshold else "black",
                 bbox=dict(boxstyle="round", facecolor="white", alpha=0.85, edgecolor="none"),
             )
         ax.set_title("Log-mel spectrogram (this detector scores whole clips)", fontsize="medium")
         fig.suptitle(title)
-        figure = _figure_of(ax)
+        figure = figure_of(ax)
     if path is not None:
         save_figure(figure, path, dpi=dpi)
     return figure
-
-
-def plot_roc(y_true, scores, *, max_fpr=MAX_FPR, label=None, ax=None):
-    """ROC curve of clip scores, with AUC and pAUC in the legend and the pAUC region shaded.
-
-    Call it again with the same ``ax`` to compare detectors on one plot.
-
-    Parameters
-    ----------
-    y_true : array-like of shape (n_clips,)
-        0 normal, 1 anomalous (bools and ``'normal'``/``'anomaly'`` too).
-    scores : array-like of shape (n_clips,)
-        Anomaly scores, higher = more abnormal.
-    max_fpr : float, default 0.1
-        Largest false-positive rate of the pAUC (DCASE's 0.1); that region is shaded.
-    label : str or None
-        Name of the curve in the legend, before its AUC and pAUC.
-    ax : matplotlib.axes.Axes, optional
-        Axes to draw on; ``None`` makes a new figure.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-
-    Examples
-    --------
-    >>> fig = plot_roc([0, 0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8, 0.3], label="AudioAE")
-    >>> fig.axes[0].get_legend().get_texts()[0].get_text()
-    'AudioAE: AUC 0.667, pAUC 0.737'
-    """
-    labels, scores = check_labels_and_scores(y_true, scores)
-    area, partial = auc(labels, scores), pauc(labels, scores, max_fpr=max_fpr)
-    fpr, tpr, _ = roc_curve(labels, scores)
-    if ax is None:
-        ax = _new_figure(None, (5.5, 5.0)).subplots()
-    first = not any(patch.get_gid() == "pauc-region" for patch in ax.patches)
-    if first:
-        ax.axvspan(
-            0.0,
-            max_fpr,
-            color="0.85",
-            alpha=0.6,
-            linewidth=0,
-            gid="pauc-region",
-            label=f"pAUC region (FPR \u2264 {max_fpr:g})",
-        )
-        ax.plot([0, 1], [0, 1], color="0.5", linestyle=":", linewidth=1, label="chance", gid="chance")
-    name = f"{label}: " if label else ""
-    # Unclipped, so a curve running along an edge of the plot is not hidden by the frame.
-    ax.plot(
-        fpr,
-        tpr,
-        linewidth=1.8,
-        drawstyle="steps-post",
-        clip_on=False,
-        zorder=3,
-        label=f"{name}AUC {area:.3f}, pAUC {partial:.3f}",
-    )
-    if first:
-        ax.set_xlim(0.0, 1.0)
-        ax.set_ylim(0.0, 1.01)
-        ax.set_aspect("equal")
-        ax.set_xlabel("False positive rate (normal clips flagged)")
-        ax.set_ylabel("True positive rate (anomalies caught)")
-        ax.set_title("ROC curve")
-        ax.grid(True, alpha=0.3)
-    # Curves first, then the chance line and the region, in the legend.
-    handles, texts = ax.get_legend_handles_labels()
-    order = sorted(range(len(texts)), key=lambda i: (handles[i].get_gid() in ("pauc-region", "chance"), i))
-    ax.legend([handles[i] for i in order], [texts[i] for i in order], loc="lower right", fontsize="small")
-    return _figure_of(ax)
-
-
-def plot_score_histogram(scores, labels=None, threshold=None, *, ax=None, bins="auto"):
-    """Histograms of the scores of normal and anomalous clips, overlaid, with the threshold.
-
-    Parameters
-    ----------
-    scores : array-like of shape (n_clips,)
-        Anomaly scores, higher = more abnormal.
-    labels : array-like of shape (n_clips,) or None
-        0 normal, 1 anomalous (bools and ``'normal'``/``'anomaly'`` too); ``None`` draws
-        one histogram of all the scores.
-    threshold : float or None
-        Drawn as a dashed red vertical line (a detector's ``threshold_``), labelled with the
-        share of normal clips it flags (false alarms) and of anomalous clips (detections).
-    ax : matplotlib.axes.Axes, optional
-        Axes to draw on; ``None`` makes a new figure.
-    bins : int, sequence or str, default "auto"
-        As :func:`numpy.histogram_bin_edges` takes it; both classes share the same bins.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-
-    Examples
-    --------
-    >>> fig = plot_score_histogram([0.1, 0.2, 0.25, 0.9, 1.1], [0, 0, 0, 1, 1], threshold=0.5)
-    >>> for text in fig.axes[0].get_legend().get_texts():
-    ...     print(text.get_text())
-    normal (3 clips)
-    anomalous (2 clips)
-    threshold 0.5:
-    0% of normal flagged (false alarms)
-    100% of anomalous flagged (detected)
-    """
-    scores = check_scores(scores, name="scores")
-    if ax is None:
-        ax = _new_figure(None, (6.5, 4.0)).subplots()
-    edges = np.histogram_bin_edges(scores if threshold is None else np.append(scores, float(threshold)), bins=bins)
-    if labels is None:
-        groups = [("clips", scores, _NORMAL_COLOR)]
-    else:
-        labels = check_labels(labels).ravel()
-        if labels.shape != scores.shape:
-            raise ValueError(f"got {scores.size} scores but {labels.size} labels; pass one label per clip")
-        groups = [
-            ("normal", scores[labels == 0], _NORMAL_COLOR),
-            ("anomalous", scores[labels == 1], _ANOMALY_COLOR),
-        ]
-    for name, values, color in groups:
-        if values.size:
-            ax.hist(
-                values,
-                bins=edges,
-                alpha=0.55,
-                color=color,
-                edgecolor=color,
-                linewidth=0.8,
-                label=f"{name} ({values.size} clips)",
-            )
-    if threshold is not None:
-        label = f"threshold {float(threshold):.3g}"
-        if labels is not None:
-            false_alarms, detections = rates_at(labels, scores, threshold)
-            label += ":" + "".join(
-                f"\n{rate:.0%} of {name} flagged ({what})"
-                for rate, name, what in (
-                    (false_alarms, "normal", "false alarms"),
-                    (detections, "anomalous", "detected"),
-                )
-                if np.isfinite(rate)
-            )
-        else:
-            label += f": {np.mean(scores > float(threshold)):.0%} of clips flagged"
-        ax.axvline(float(threshold), color=_THRESHOLD_COLOR, linestyle="--", linewidth=1.8, label=label)
-    ax.set_xlabel("Anomaly score (higher = more abnormal)")
-    ax.set_ylabel("Number of clips")
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_title("Score distribution")
-    ax.grid(True, axis="y", alpha=0.3)
-    ax.legend(fontsize="small")
-    return _figure_of(ax)
-
-
-def save_figure(fig, path, dpi=150):
-    """Save a figure, making its folder if needed; the format follows the extension.
-
-    Written beside ``path`` and renamed over it once complete, through
-    :func:`audioad.outputs.atomic_path`: never through a link, never over audio.
-
-    Parameters
-    ----------
-    fig : matplotlib.figure.Figure
-        What one of the plotting functions returned.
-    path : str or pathlib.Path
-        Where to write it: ``.png``, ``.pdf``, ``.svg``, ...
-    dpi : int, default 150
-        Resolution of raster formats.
-
-    Returns
-    -------
-    pathlib.Path
-        The file written.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> fig = plot_score_histogram([0.1, 0.2, 0.9])
-    >>> with tempfile.TemporaryDirectory() as folder:
-    ...     out = save_figure(fig, pathlib.Path(folder) / "scores.png")
-    ...     out.read_bytes()[:4]
-    b'\\x89PNG'
-    """
-    from .outputs import atomic_path
-
-    path = Path(path)
-    with atomic_path(path) as part:
-        fig.savefig(part, dpi=dpi, facecolor="white")
-    return path

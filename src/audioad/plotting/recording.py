@@ -16,20 +16,20 @@ import os
 from pathlib import Path
 
 import numpy as np
-from matplotlib.figure import Figure
 
-from .audio import AudioInputError, load_excerpt
-from .detectors.segmented import iter_segment_scores, training_length
-from .plotting import _THRESHOLD_COLOR, _clock, _clock_axis, plot_clip, save_figure
-from .segments import DEFAULT_SEGMENT_SECONDS, parse_duration, parse_rule, summarize
-from .verdicts import ALARM, UNUSUAL, alarm_levels, file_verdict
+from ..audio import AudioInputError, load_excerpt
+from ..detectors.segmented import iter_segment_scores, training_length
+from ..segments import DEFAULT_SEGMENT_SECONDS, parse_duration, parse_rule, summarize
+from ..verdicts import ALARM, UNUSUAL, alarm_levels, file_verdict
+from .clip import plot_clip
+from .figures import THRESHOLD_COLOR, clock, clock_axis, new_figure, save_figure
 
 __all__ = ["plot_recording", "DETAIL_SECONDS"]
 
 #: Seconds of the recording around its worst segment drawn in detail.
 DETAIL_SECONDS = 60.0
 
-_FILE_THRESHOLD_COLOR = "tab:purple"
+_FILETHRESHOLD_COLOR = "tab:purple"
 _DETAIL_COLOR = "0.88"
 _DOTTED = 240  # most segments drawn with a dot each
 
@@ -153,7 +153,7 @@ def plot_recording(
     y, sr, detail_start = load_excerpt(recording, detector.sr, worst, DETAIL_SECONDS)
     detail_end = detail_start + len(y) / sr
 
-    fig = Figure(figsize=(11.0, 13.0), layout="constrained") if fig is None else fig
+    fig = new_figure(fig, (11.0, 13.0))
     top, bottom = fig.subfigures(2, 1, height_ratios=(3.2, 9.8))
     ax = top.subplots()
     ax.set_label("overview")
@@ -161,7 +161,7 @@ def plot_recording(
     duration = float(ends.max())
     ax.axvspan(
         detail_start, detail_end, color=_DETAIL_COLOR, linewidth=0, zorder=0, gid="detail-window",
-        label=f"shown below: {_clock(detail_start)}-{_clock(detail_end)}",
+        label=f"shown below: {clock(detail_start)}-{clock(detail_end)}",
     )  # fmt: skip
     # A dot a segment while there is room for one; hours of segments read better as a line.
     ax.plot(
@@ -170,40 +170,40 @@ def plot_recording(
         label=f"segment score ({len(values)} segments of {seconds:g} s)",
     )  # fmt: skip
     ax.axhline(
-        threshold, color=_THRESHOLD_COLOR, linestyle="--", linewidth=1.3, label=f"segment threshold {threshold:.3g}"
+        threshold, color=THRESHOLD_COLOR, linestyle="--", linewidth=1.3, label=f"segment threshold {threshold:.3g}"
     )
     if file_threshold != threshold:
         ax.axhline(
-            file_threshold, color=_FILE_THRESHOLD_COLOR, linestyle=":", linewidth=1.5,
+            file_threshold, color=_FILETHRESHOLD_COLOR, linestyle=":", linewidth=1.5,
             label=f"file threshold {file_threshold:.3g} (verdict: {rule})",
         )  # fmt: skip
     above = values > threshold
     ax.plot(
-        centres[above], values[above], linestyle="none", marker="o", markersize=4, color=_THRESHOLD_COLOR,
+        centres[above], values[above], linestyle="none", marker="o", markersize=4, color=THRESHOLD_COLOR,
         gid="above-threshold", label=f"{summary.n_above} above the segment threshold",
     )  # fmt: skip
     ax.plot(
-        [worst], [summary.worst_score], linestyle="none", marker="v", markersize=11, color=_THRESHOLD_COLOR,
+        [worst], [summary.worst_score], linestyle="none", marker="v", markersize=11, color=THRESHOLD_COLOR,
         markeredgecolor="black", gid="worst-segment",
-        label=f"worst {_clock(summary.worst_start)}-{_clock(summary.worst_end)}, score {summary.worst_score:.3g}",
+        label=f"worst {clock(summary.worst_start)}-{clock(summary.worst_end)}, score {summary.worst_score:.3g}",
     )  # fmt: skip
     low = min(float(values.min()), threshold)
     high = max(float(values.max()), file_threshold)
     margin = 0.08 * (high - low or abs(high) or 1.0)
     ax.set_ylim(low - margin, high + 2.5 * margin)  # room above the worst segment's marker
     ax.set_xlim(0.0, duration)
-    _clock_axis(ax, 0.0, duration, max_ticks=10)
+    clock_axis(ax, 0.0, duration, max_ticks=10)
     ax.set_ylabel("Segment score")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize="small", framealpha=0.9)
     # The verdict in the words audioad score prints (audioad.verdicts), read against these thresholds.
     levels = alarm_levels(detector.decision_scores_, threshold, step, rule, alarm=file_threshold)
     state = file_verdict(summary, levels).state
-    verdict = f"ALARM (rule {rule} from {_clock(summary.flagged_at)})" if state == ALARM else state
+    verdict = f"ALARM (rule {rule} from {clock(summary.flagged_at)})" if state == ALARM else state
     verdict = "unusual, review it" if state == UNUSUAL else verdict
-    stopped = f"; stopped at {_clock(float(ends.max()))}: {error}" if error else ""
+    stopped = f"; stopped at {clock(float(ends.max()))}: {error}" if error else ""
     ax.set_title(
-        f"{_clock(duration)} recording: {verdict}; {summary.n_above} of {summary.n_segments} segments above the "
+        f"{clock(duration)} recording: {verdict}; {summary.n_above} of {summary.n_segments} segments above the "
         f"segment threshold{stopped}",
         fontsize="medium",
     )
@@ -212,7 +212,7 @@ def plot_recording(
         (y, sr),
         start=detail_start,
         score_clip=False,
-        title=f"The minute around the worst segment, {_clock(detail_start)}-{_clock(detail_end)}",
+        title=f"The minute around the worst segment, {clock(detail_start)}-{clock(detail_end)}",
         fig=bottom,
     )
     fig.suptitle(title or f"{type(detector).__name__}: {name}, score over time and the worst minute")
