@@ -27,8 +27,10 @@ Examples
 >>> clip = 0.1 * rng.standard_normal(16000)
 >>> t = np.arange(4000) / 16000
 >>> clip[8000:12000] += 0.5 * np.sin(2 * np.pi * 3000 * t)   # a 3 kHz tone from 0.5 to 0.75 s
->>> print(explain(detector, [clip])[0].summary())
-its overall spectrum is unlike any normal recording, most in 3.0-3.1 kHz (+7 dB against the closest normal recording); +24 dB at 2.9-3.1 kHz, 0.46-0.78 s (100%)
+>>> for part in explain(detector, [clip])[0].summary().split("; "):   # flagged: what flagged it, then the finding
+...     print(part)
+its overall spectrum is unlike any normal recording, most in 3.0-3.1 kHz (+7 dB against the closest normal recording)
++24 dB at 2.9-3.1 kHz, 0.46-0.78 s (100%)
 """
 
 from __future__ import annotations

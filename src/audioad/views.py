@@ -20,12 +20,13 @@ Examples
 >>> frontend = log_mel_part(detector.frontend)[0]
 >>> spec = frontend.transform([0.1 * rng.standard_normal(16000) + 0.3 * np.sin(2 * np.pi * 3000 * t)])[0]
 >>> print(flagging_view(detector, frontend, spec, band_edges_hz(16000, 32)))
-its overall spectrum is unlike any normal recording, most in 2.7-3.3 kHz (+18 dB against the closest normal recording)
+its overall spectrum is unlike any normal recording, most in 2.5-3.6 kHz (+9 dB against the closest normal recording)
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.ndimage import uniform_filter1d
 
 from .detectors.ensemble import Ensemble, combined_scores
 from .detectors.event_knn import EventKNN
@@ -38,6 +39,8 @@ __all__ = ["flagging_view", "band_range"]
 # Neighbouring bands whose part of a view's departure is at least this share of the largest
 # band's are one band range: a resonance or a band of noise spans several mel bands.
 _BAND_SHARE = 0.5
+# Bands a pooled view's differences are averaged over before its band range is read.
+_SMOOTH_BANDS = 3
 
 
 def band_range(low_hz, high_hz):
@@ -80,8 +83,11 @@ def _pooled(detector, spec, edges):
     n_mels = spec.shape[0]
     contribution = contribution.reshape(len(poolings), n_mels)
     which = int(np.argmax(np.clip(contribution, 0, None).sum(axis=1)))
-    parts = contribution[which]
-    first, last = _run(parts, int(np.argmax(parts)))
+    # A value's part of a Mahalanobis distance flickers from band to band: the peak is that of
+    # neighbouring bands together, and the range the neighbours that differ the same way in dB.
+    peak = int(np.argmax(uniform_filter1d(contribution[which], _SMOOTH_BANDS, mode="nearest")))
+    apart = uniform_filter1d(difference.reshape(len(poolings), n_mels)[which], _SMOOTH_BANDS, mode="nearest")
+    first, last = _run((np.sign(apart[peak]) or 1.0) * apart, peak)
     bands = slice(which * n_mels + first, which * n_mels + last + 1)
     band = band_range(edges[first], edges[last + 1])
     change = float(np.mean(difference[bands]))
@@ -99,17 +105,24 @@ def _pooled(detector, spec, edges):
 
 
 def _event(detector, departures, edges, hop_seconds):
-    """What an event view heard: the stretch that departs most from the nearest normal frames, in band and time."""
+    """What an event view heard: the stretch that departs most from the nearest normal frames, in band and time.
+
+    The stretch scored highest locates it; the residuals (dB from the nearest normal frames)
+    bound it: the frames of its band, within a stretch of it, that depart at least half as much
+    as its most departing frame, then the bands that depart at least half as much over them.
+    """
     residuals, spreads = departures
     band, frame = np.unravel_index(int(np.argmax(spreads)), spreads.shape)
-    first, last = _run(spreads[:, frame], band)
-    over = spreads[first : last + 1].max(axis=0)
-    start, end = _run(over, frame)
+    reach = max(n_frames for _, n_frames in detector.scales) // 2 + 1
+    low, high = max(0, frame - reach), min(spreads.shape[1], frame + reach + 1)
+    over_time = residuals[band, low:high]
+    sign = np.sign(over_time[int(np.argmax(np.abs(over_time)))]) or 1.0
+    start, end = (low + i for i in _run(sign * over_time, int(np.argmax(sign * over_time))))
+    over_bands = sign * residuals[:, start : end + 1].mean(axis=1)
+    near = slice(max(0, band - reach), band + reach + 1)
+    first, last = _run(over_bands, near.start + int(np.argmax(over_bands[near])))
     change = float(np.mean(residuals[first : last + 1, start : end + 1]))
-    # A stretch's spread sits at its centre frame: the event lasts from the first stretch's start to the last one's end.
-    half = max(n_frames for _, n_frames in detector.scales) * hop_seconds / 2
-    n_seconds = spreads.shape[1] * hop_seconds
-    begins, ends = max(0.0, start * hop_seconds - half), min(n_seconds, (end + 1) * hop_seconds + half)
+    begins, ends = max(0.0, (start - 0.5) * hop_seconds), (end + 0.5) * hop_seconds
     return (
         f"a short event at {begins:.1f}-{ends:.1f} s in {band_range(edges[first], edges[last + 1])} "
         f"({change:+.0f} dB against the nearest normal sound)"
