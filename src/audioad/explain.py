@@ -29,7 +29,7 @@ Examples
 >>> clip[8000:12000] += 0.5 * np.sin(2 * np.pi * 3000 * t)   # a 3 kHz tone from 0.5 to 0.75 s
 >>> for part in explain(detector, [clip])[0].summary().split("; "):   # flagged: what flagged it, then the finding
 ...     print(part)
-its overall spectrum is unlike any normal recording, most in 3.0-3.1 kHz (+7 dB against the closest normal recording)
+its overall spectrum is unlike any normal recording, most in 2.9-3.2 kHz (+4 dB against the closest normal recording)
 +24 dB at 2.9-3.1 kHz, 0.46-0.78 s (100%)
 """
 
