@@ -42,7 +42,7 @@ from scipy import ndimage
 
 from .audio import AudioInputError, AudioStream, clip_name, is_long_file, load_audio
 from .detectors.frontend import TrainingLevels, log_mel_part
-from .features import hz_to_mel, mel_to_hz
+from .features import hz_to_mel, mel_frequencies, mel_to_hz
 from .views import band_range, flagging_view
 
 __all__ = ["explain", "event_view", "normal_reference", "band_edges_hz", "Explanation", "Finding"]
@@ -209,7 +209,7 @@ def band_edges_hz(sr, n_mels):
     >>> band_edges_hz(16000, 4).round().tolist()
     [0.0, 905.0, 1689.0, 3146.0, 8000.0]
     """
-    centres = np.linspace(hz_to_mel(0.0), hz_to_mel(sr / 2.0), n_mels + 2)[1:-1]
+    centres = hz_to_mel(mel_frequencies(n_mels + 2, 0.0, sr / 2.0)[1:-1])
     inner = mel_to_hz((centres[:-1] + centres[1:]) / 2.0)
     return np.concatenate([[0.0], inner, [sr / 2.0]])
 
