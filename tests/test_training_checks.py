@@ -242,8 +242,19 @@ def test_a_bare_array_at_another_rate_is_warned():
     from audioad import MelKNN
 
     rng = np.random.default_rng(0)
-    detector = MelKNN().fit([0.1 * rng.standard_normal(SR) for _ in range(6)])
-    at_48k = 0.1 * rng.standard_normal(48000)
+
+    def machine(rate):
+        # Two resonances, at 300-600 Hz and 2-4 kHz: recorded at 48 kHz and taken at 16 kHz, they lie a third as high.
+        from scipy import signal
+
+        y = 0.01 * rng.standard_normal(rate)
+        for band in ((300, 600), (2000, 4000)):
+            resonance = signal.butter(4, band, btype="bandpass", fs=rate, output="sos")
+            y += signal.sosfilt(resonance, rng.standard_normal(rate))
+        return 0.2 * y
+
+    detector = MelKNN().fit([machine(SR) for _ in range(6)])
+    at_48k = machine(48000)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         detector.decision_function([at_48k])
@@ -253,7 +264,7 @@ def test_a_bare_array_at_another_rate_is_warned():
     assert detector.score_clips([at_48k]).warnings[0][-1].startswith("rate: ")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        detector.decision_function([(at_48k, 48000), 0.1 * rng.standard_normal(SR)])
+        detector.decision_function([(at_48k, 48000), machine(SR)])
 
 
 # -- 6: channels that cancel when mixed ----------------------------------------------------------------

@@ -6,8 +6,9 @@ one analysis window), digital silence, a clip recorded at a lower rate than
 the model's (its upper bands are empty), a clip much shorter or longer than
 the training clips, a clipped recording, a file in another, lossy codec (MP3's
 filtering moves a normal clip's score; a lossless copy scores as the original), a bare array that looks recorded at
-another rate (as long as a training clip at another common rate: taken at the
-model's rate, its sound is slowed down). Each check gives a short warning in
+another rate (taken at the model's rate, a 48 kHz recording is slowed down three times: its
+spectrum is the training clips' squeezed into the lowest third of the band; for a model without a
+training spectrum, it lasts as long as a training clip at another common rate). Each check gives a short warning in
 the user's words; the score is still given.
 
 Examples
@@ -39,6 +40,8 @@ __all__ = [
     "profile_clip",
     "channels_peak",
     "training_profile",
+    "mean_power_spectrum",
+    "looks_recorded_at",
     "domain_warnings",
     "count_warnings",
     "check_training",
@@ -61,6 +64,19 @@ _DURATION_FACTOR = 2.0
 # model's) looks recorded at it.
 _COMMON_RATES = (8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000, 88200, 96000)
 _SAME_LENGTH = 0.005
+# A bare array's spectrum: the mean of this many frames of this many samples, spread over it.
+_SPECTRUM_FRAMES, _SPECTRUM_FFT = 64, 2048
+# Bands below this are left out of the comparison of spectra: hum and the DC offset, not the machine.
+_LOWEST_COMPARED_HZ = 100.0
+# A bare array taken at the model's rate whose spectrum differs from the training clips' by this
+# many dB (median over the bands, gain aside), and read at another rate by less than _RATE_MATCH_DB
+# and less than _RATE_MATCH_SHARE of it, looks recorded at that rate. On the shared fan and motor
+# recordings, normal 16 kHz clips differ by 1-2 dB taken as they are; made 48 kHz, by 9-16 dB taken
+# at 16 kHz and 1-2.5 dB read at 48 kHz; faults by up to 11 dB, and 4.5 dB or more read at any
+# other rate (tests/test_bare_rate.py).
+_RATE_MISMATCH_DB = 4.0
+_RATE_MATCH_DB = 3.0
+_RATE_MATCH_SHARE = 0.5
 # libsndfile's subtypes that lose sound: decoded, they are not the samples recorded.
 _LOSSY = frozenset(
     {"MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III", "VORBIS", "OPUS", "GSM610", "ULAW", "ALAW", "IMA_ADPCM",
@@ -98,6 +114,9 @@ class ClipProfile(NamedTuple):
     channel_peak : float or None
         Where the mix is silent: the loudest channel's peak before mixing (channels that cancel
         when mixed to mono have one); None otherwise.
+    spectrum : numpy.ndarray or None
+        A bare array's :func:`mean_power_spectrum` at the model's rate, to tell one recorded at
+        another rate; None for a clip whose rate is known.
     """
 
     seconds: float
@@ -106,6 +125,7 @@ class ClipProfile(NamedTuple):
     peak: float | None
     clipped: float | None
     channel_peak: float | None = None
+    spectrum: np.ndarray | None = None
 
 
 def channels_peak(item):
@@ -135,8 +155,9 @@ def profile_clip(wave, sr, source, item=None):
     Examples
     --------
     >>> from audioad.audio import AudioSource
-    >>> profile_clip(np.array([0.0, 1.0, -0.5, 0.2]), 4, AudioSource(None, None))
-    ClipProfile(seconds=1.0, rate=None, codec=None, peak=1.0, clipped=0.25, channel_peak=None)
+    >>> profile = profile_clip(np.array([0.0, 1.0, -0.5, 0.2]), 4, AudioSource(None, None))
+    >>> profile.seconds, profile.peak, profile.clipped, profile.spectrum.shape  # a bare array: its spectrum too
+    (1.0, 1.0, 0.25, (1025,))
     >>> stereo = np.array([[0.5, -0.5, 0.5], [-0.5, 0.5, -0.5]])
     >>> profile_clip(np.zeros(3), 3, AudioSource(None, None), item=(stereo, 3)).channel_peak
     0.5
@@ -146,22 +167,123 @@ def profile_clip(wave, sr, source, item=None):
     clipped = float(np.count_nonzero(magnitude >= _CLIPPED_LEVEL)) / max(len(wave), 1)
     # A silent mix of a clip given whole: were its channels silent too, or did they cancel?
     loudest = channels_peak(item) if item is not None and peak < _SILENCE_PEAK else None
-    return ClipProfile(len(wave) / sr, source.rate, source.codec, peak, clipped, loudest)
+    # Only a bare array may be at another rate than it is taken at: a file or a tuple says its own.
+    bare = source.rate is None and source.codec is None
+    spectrum = mean_power_spectrum(wave) if bare else None
+    return ClipProfile(len(wave) / sr, source.rate, source.codec, peak, clipped, loudest, spectrum)
 
 
-def training_profile(profiles):
-    """What the checks compare new clips with: the training clips' durations and codecs.
+def mean_power_spectrum(wave, n_fft=None):
+    """The mean power spectrum of up to 64 Hann-windowed frames spread over ``wave``.
+
+    Parameters
+    ----------
+    wave : numpy.ndarray
+        A clip's samples.
+    n_fft : int or None
+        Samples a frame; None: 2048.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n_fft // 2 + 1,)
+        Power in each ``rfft`` bin (a clip shorter than a frame is zero-padded to one).
+
+    Examples
+    --------
+    >>> t = np.arange(16000) / 16000
+    >>> int(np.argmax(mean_power_spectrum(np.sin(2 * np.pi * 1000 * t), n_fft=256)) * 16000 / 256)
+    1000
+    """
+    n_fft = n_fft or _SPECTRUM_FFT
+    wave = np.asarray(wave, dtype=np.float64)
+    if len(wave) < n_fft:
+        wave = np.pad(wave, (0, n_fft - len(wave)))
+    starts = np.unique(np.linspace(0, len(wave) - n_fft, min(_SPECTRUM_FRAMES, len(wave) // n_fft)).astype(int))
+    frames = np.stack([wave[s : s + n_fft] for s in starts]) * np.hanning(n_fft)
+    return np.mean(np.abs(np.fft.rfft(frames, axis=1)) ** 2, axis=0)
+
+
+def _levels_if_recorded_at(spectrum, sr, rate, hz):
+    """The clip's level (dB) at the training bands' centres ``hz``, were it recorded at ``rate`` (taken at ``sr``).
+
+    Recorded at ``rate`` and taken at ``sr``, sound at ``f`` Hz lies at ``f * sr / rate`` in the
+    clip's spectrum. Each band's level is the mean power over it, its edges halfway to its
+    neighbours', so a band narrower than one bin still reads the bins around it.
+    """
+    bins = np.arange(len(spectrum)) * (sr / 2.0) / (len(spectrum) - 1)
+    cumulative = np.concatenate([[0.0], np.cumsum((spectrum[1:] + spectrum[:-1]) / 2.0 * np.diff(bins))])
+    edges = np.concatenate([[hz[0] / 2], (hz[1:] + hz[:-1]) / 2, [hz[-1] * 1.02]]) * sr / rate
+    power = np.diff(np.interp(edges, bins, cumulative)) / np.diff(edges)
+    return 10.0 * np.log10(np.maximum(power, 1e-20))
+
+
+def looks_recorded_at(spectrum, training_spectrum, sr):
+    """The common rate a bare array's spectrum says it was recorded at, where not the model's; else None.
+
+    The clip's spectrum, read as if recorded at each common rate, is compared with the training
+    clips' (each band's median level), the overall gain aside: the median absolute difference in
+    dB over the bands both hold (100 Hz to 90 % of the lower Nyquist frequency). A recording at
+    another rate matches the training clips far better read at its own rate than taken at the
+    model's: it is said where, taken at the model's rate, it differs by 4 dB or more, and read at
+    another rate by less than 3 dB and less than half as much. A spectrum without structure in
+    frequency (white noise, a power law) looks the same at every rate, and is never said to be at another.
+
+    Parameters
+    ----------
+    spectrum : numpy.ndarray
+        The clip's :func:`mean_power_spectrum` at ``sr``.
+    training_spectrum : dict
+        ``{"hz", "db"}``: the training clips' band centres and median levels.
+    sr : int
+        The model's rate.
+
+    Returns
+    -------
+    tuple of (int, float, float) or None
+        The rate, and the differences in dB taken at ``sr`` and read at that rate.
+    """
+    hz, db = np.asarray(training_spectrum["hz"], float), np.asarray(training_spectrum["db"], float)
+    best = None
+    for rate in _COMMON_RATES:
+        bands = (hz >= _LOWEST_COMPARED_HZ) & (hz <= 0.45 * min(sr, rate))
+        if rate == sr or bands.sum() < 8:
+            continue
+        apart = []
+        for read_at in (sr, rate):
+            difference = _levels_if_recorded_at(spectrum, sr, read_at, hz[bands]) - db[bands]
+            apart.append(float(np.median(np.abs(difference - np.median(difference)))))
+        taken, read = apart
+        matches = read < min(_RATE_MATCH_DB, _RATE_MATCH_SHARE * taken)
+        if taken >= _RATE_MISMATCH_DB and matches and (best is None or read < best[2]):
+            best = (rate, taken, read)
+    return best
+
+
+def training_profile(profiles, spectrum=None):
+    """What the checks compare new clips with: the training clips' durations, codecs and spectrum.
+
+    Parameters
+    ----------
+    profiles : list of ClipProfile
+        The training clips'.
+    spectrum : dict or None
+        ``{"hz", "db"}``: the training clips' band centres and median levels (a log-mel
+        detector's :meth:`~audioad.detectors.frontend.TrainingLevels.spectrum`); None leaves it out.
 
     Returns
     -------
     dict
         ``seconds``: [shortest, longest]; ``codecs``: the sorted codecs of the training files;
-        ``rates``: the sorted sample rates the training clips were recorded at, where known.
+        ``rates``: the sorted sample rates the training clips were recorded at, where known;
+        ``spectrum`` where given.
     """
     seconds = [p.seconds for p in profiles]
     codecs = sorted({p.codec for p in profiles if p.codec is not None})
     rates = sorted({int(p.rate) for p in profiles if p.rate is not None})
-    return {"seconds": [float(min(seconds)), float(max(seconds))], "codecs": codecs, "rates": rates}
+    profile = {"seconds": [float(min(seconds)), float(max(seconds))], "codecs": codecs, "rates": rates}
+    if spectrum is not None:
+        profile["spectrum"] = spectrum
+    return profile
 
 
 def _khz(hz):
@@ -249,7 +371,17 @@ def domain_warnings(profile, training, sr, min_samples=None):
         lossy = profile.codec is not None and profile.codec.rpartition(" ")[2] in _LOSSY
         if lossy and codecs and profile.codec not in codecs:
             warnings.append(f"codec: {profile.codec}, the training files {', '.join(codecs)}")
-        if profile.rate is None and profile.codec is None and shortest == longest:
+        spectrum = training.get("spectrum")
+        if profile.spectrum is not None and spectrum is not None:
+            looks = looks_recorded_at(profile.spectrum, spectrum, sr)
+            if looks is not None:
+                rate, taken, read = looks
+                warnings.append(
+                    f"rate: a bare array is taken at the model's {sr} Hz, but its spectrum looks recorded at "
+                    f"{rate} Hz (it differs from the training clips' by {taken:.0f} dB taken at {sr} Hz, "
+                    f"{read:.0f} dB read at {rate} Hz): pass (waveform, {rate}) if it was recorded so"
+                )
+        elif profile.rate is None and profile.codec is None and shortest == longest:
             # A bare array has no rate: taken at the model's, a 48 kHz one lasts three times as long.
             for rate in _COMMON_RATES:
                 if rate != sr and abs(profile.seconds * sr / rate - longest) <= _SAME_LENGTH * longest:

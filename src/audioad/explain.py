@@ -9,6 +9,10 @@ as much as it lies outside that band's normal spread; neighbouring cells that de
 way are one finding, reported as a band range in Hz, a time range in seconds, a change in dB
 from the band's normal median, and its share of the clip's whole departure.
 
+A clip the detector flags is first said to be flagged by what the view that flagged it heard
+(:mod:`audioad.views`): the default flags some clips by how their sound fluctuates, or by a
+short event, with every level within its normal range.
+
 This works for every detector whose front end makes a log-mel spectrogram (the default
 ensemble and every log-mel detector); it says where the sound differs from the training clips,
 which is what the detectors score, whatever their model.
@@ -23,7 +27,9 @@ Examples
 >>> clip = 0.1 * rng.standard_normal(16000)
 >>> t = np.arange(4000) / 16000
 >>> clip[8000:12000] += 0.5 * np.sin(2 * np.pi * 3000 * t)   # a 3 kHz tone from 0.5 to 0.75 s
->>> print(explain(detector, [clip])[0].summary())
+>>> for part in explain(detector, [clip])[0].summary().split("; "):   # flagged: what flagged it, then the finding
+...     print(part)
+its overall spectrum is unlike any normal recording, most in 2.9-3.2 kHz (+4 dB against the closest normal recording)
 +24 dB at 2.9-3.1 kHz, 0.46-0.78 s (100%)
 """
 
@@ -36,7 +42,8 @@ from scipy import ndimage
 
 from .audio import AudioInputError, AudioStream, clip_name, is_long_file, load_audio
 from .detectors.frontend import TrainingLevels, log_mel_part
-from .features import hz_to_mel, mel_to_hz
+from .features import hz_to_mel, mel_frequencies, mel_to_hz
+from .views import band_range, flagging_view
 
 __all__ = ["explain", "event_view", "normal_reference", "band_edges_hz", "Explanation", "Finding"]
 
@@ -79,9 +86,7 @@ class Finding(NamedTuple):
     @property
     def band(self):
         """The frequency range as people write it: ``2.3-2.6 kHz`` or ``120-450 Hz``."""
-        if self.high_hz >= 1000:
-            return f"{self.low_hz / 1000:.1f}-{self.high_hz / 1000:.1f} kHz"
-        return f"{self.low_hz:.0f}-{self.high_hz:.0f} Hz"
+        return band_range(self.low_hz, self.high_hz)
 
     def __str__(self):
         return f"{self.change_db:+.0f} dB at {self.band}, {self.start:.2f}-{self.end:.2f} s"
@@ -107,6 +112,9 @@ class Explanation(NamedTuple):
         Frequency edges of the mel bands, in Hz (see :func:`band_edges_hz`).
     reference : dict
         The normal reference compared with (see :func:`normal_reference`).
+    flagged_by : str
+        For a clip the detector flags, what the view that flagged it heard, in band and time
+        (:func:`audioad.views.flagging_view`); ``""`` for a clip it does not flag.
     """
 
     clip: str
@@ -116,12 +124,21 @@ class Explanation(NamedTuple):
     times: np.ndarray
     band_edges: np.ndarray
     reference: dict
+    flagged_by: str = ""
 
     def summary(self, n=3):
-        """The ``n`` largest findings in one line; where no band departs, what sets the clip apart instead."""
-        if not self.findings:
+        """One line: what flagged the clip (if it is flagged), then its ``n`` largest findings.
+
+        A clip not flagged and with no finding says what sets it apart instead (see
+        :meth:`within_normal`); a flagged one always starts with what its view heard, and never
+        reads as if nothing departed.
+        """
+        findings = [f"{f} ({f.share:.0%})" for f in self.findings[:n]]
+        if self.flagged_by:
+            return "; ".join([self.flagged_by, *findings])
+        if not findings:
             return f"no band departs from normal; {self.within_normal()}"
-        return "; ".join(f"{f} ({f.share:.0%})" for f in self.findings[:n])
+        return "; ".join(findings)
 
     def within_normal(self):
         """What sets a clip apart when no band leaves its normal range, in one phrase.
@@ -192,7 +209,7 @@ def band_edges_hz(sr, n_mels):
     >>> band_edges_hz(16000, 4).round().tolist()
     [0.0, 905.0, 1689.0, 3146.0, 8000.0]
     """
-    centres = np.linspace(hz_to_mel(0.0), hz_to_mel(sr / 2.0), n_mels + 2)[1:-1]
+    centres = hz_to_mel(mel_frequencies(n_mels + 2, 0.0, sr / 2.0)[1:-1])
     inner = mel_to_hz((centres[:-1] + centres[1:]) / 2.0)
     return np.concatenate([[0.0], inner, [sr / 2.0]])
 
@@ -320,9 +337,12 @@ def _regions(outside, deviation, band_edges, frontend, min_db, join_seconds, min
     return findings
 
 
-def _conditional_findings(view, spec, band_edges, frontend, min_db, join_seconds, min_share):
-    """Findings against the nearest normal frames: cells whose stretch departs by :data:`EVENT_SPREADS` or more."""
-    residuals, spreads = view.departures(spec)
+def _conditional_findings(departures, band_edges, frontend, min_db, join_seconds, min_share):
+    """Findings against the nearest normal frames: cells whose stretch departs by :data:`EVENT_SPREADS` or more.
+
+    ``departures`` are the event view's (residuals, spreads) of the clip.
+    """
+    residuals, spreads = departures
     outside = np.where((spreads >= EVENT_SPREADS) & (np.abs(residuals) >= min_db), residuals, 0.0)
     findings = _regions(outside, residuals, band_edges, frontend, min_db, join_seconds, min_share)
     # Sound added comes before sound missing: a frame's nearest normal frames are found with the
@@ -423,12 +443,17 @@ def explain(
     view = event_view(detector) if conditional else None
     explanations = []
     for index, clip in enumerate(clips):
-        spec = np.asarray(_spectrogram(frontend, clip, index), dtype=np.float64)
+        made = _spectrogram(frontend, clip, index)
+        spec = np.asarray(made, dtype=np.float64)
+        event = None
         if view is not None:
-            findings, deviation = _conditional_findings(view, spec, edges, frontend, min_db, join_seconds, min_share)
+            event = (view, view.departures(made))
+            findings, deviation = _conditional_findings(event[1], edges, frontend, min_db, join_seconds, min_share)
         else:
             findings, deviation = _findings(spec, reference, edges, frontend, min_db, join_seconds, min_share)
+        # Scored from the spectrogram the detector itself makes, so flagged here is flagged by the score.
+        flagged_by = flagging_view(detector, frontend, made, edges, event)
         name = clip_name(index, clip if isinstance(clip, (str, bytes)) or hasattr(clip, "__fspath__") else None)
         times = np.arange(spec.shape[1]) * frontend.hop_seconds
-        explanations.append(Explanation(name, findings, deviation, spec, times, edges, reference))
+        explanations.append(Explanation(name, findings, deviation, spec, times, edges, reference, flagged_by))
     return explanations

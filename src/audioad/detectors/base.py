@@ -363,7 +363,8 @@ class ClipDetector(BaseDetector):
         self._fit_groups = None if groups is None else list(groups)
         try:
             self.fit_features(features)
-            self.training_audio_ = training_profile(profiles)
+            # The training spectrum tells a bare array recorded at another rate; none without a log-mel front end.
+            self.training_audio_ = training_profile(profiles, None if levels is None else levels.spectrum())
             self.segment_seconds_, self.segment_hop_seconds_ = plan or (None, None)
             # The normal reference that audioad.explain compares clips with; None without a log-mel front end.
             self.band_levels_ = None if levels is None else levels.reference()
@@ -717,6 +718,14 @@ class ClipDetector(BaseDetector):
                         "seconds": ListOf(Float(0.0), 2, 2),
                         "codecs": ListOf(Str(), max_len=1000),
                         "rates": ListOf(Int(1, 10_000_000), max_len=1000),
+                        "spectrum": Optional(
+                            Record(
+                                {
+                                    "hz": ListOf(Float(0.0), 1, 2**16),
+                                    "db": ListOf(Float(finite=False), 1, 2**16),
+                                }
+                            )
+                        ),
                     }
                 )
             )

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..features import LEVEL_QUANTILES, LOGS, BandLevels, log_mel_many, log_mel_stream
+from ..features import LEVEL_QUANTILES, LOGS, BandLevels, log_mel_many, log_mel_stream, mel_frequencies
 
 __all__ = [
     "LogMelFrontend",
@@ -254,6 +254,7 @@ class TrainingLevels:
     def __init__(self, frontend, position):
         self.position = position
         self.edge = frontend.edge_frames
+        self.sr = frontend.sr
         self.levels = BandLevels(frontend.n_mels)
 
     @classmethod
@@ -278,3 +279,14 @@ class TrainingLevels:
             "levels": self.levels.quantiles(LEVEL_QUANTILES),
             "n_frames": int(self.levels.n_frames),
         }
+
+    def spectrum(self):
+        """The training clips' spectrum: each band's centre (Hz) and median level (dB), ``{"hz", "db"}``.
+
+        What :func:`audioad.domain.domain_warnings` compares a bare array's spectrum with, to
+        tell one recorded at another rate.
+        """
+        n_mels = self.levels.n_mels
+        centres = mel_frequencies(n_mels + 2, 0.0, self.sr / 2.0)[1:-1]
+        median = self.levels.quantiles([0.5])[0]
+        return {"hz": [round(float(f), 2) for f in centres], "db": [round(float(d), 2) for d in median]}

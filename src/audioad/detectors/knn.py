@@ -321,3 +321,55 @@ class MelKNN(PooledMelDetector):
 
     def score_vectors(self, vectors):
         return self._reduce(nearest_distances(self._whitened(vectors), self.train_vectors_, self.n_neighbors))
+
+    def nearest_differences(self, features):
+        """How each value of a clip's pooled vector differs from the training clip its score measures the distance to.
+
+        That clip is the nearest (``method="mean"``) or the ``n_neighbors``-th nearest
+        (``method="largest"``). Each value's part of the squared distance says which bands and
+        poolings make the clip unlike it: in the Mahalanobis metric a value's part is its
+        difference times the whitened difference carried back to it, so a change that normal
+        clips show together costs little however large it is in dB.
+
+        Parameters
+        ----------
+        features : numpy.ndarray of shape (n_clips, n_features_)
+            Pooled vectors, as :meth:`features_from` makes them.
+
+        Returns
+        -------
+        difference : numpy.ndarray of shape (n_clips, n_features_)
+            Each value minus the training clip's, in the values' own units (dB).
+        contribution : numpy.ndarray of shape (n_clips, n_features_)
+            Each value's part of the squared distance; the parts sum to it (a part is negative
+            where a value alone would bring the clips closer).
+
+        Examples
+        --------
+        >>> rng = np.random.default_rng(0)
+        >>> clf = MelKNN(n_mels=8).fit([0.1 * rng.standard_normal(8000) for _ in range(6)])
+        >>> vector = clf.features_from([clf.frontend.transform([0.1 * rng.standard_normal(8000)])[0]])
+        >>> difference, contribution = clf.nearest_differences(vector)
+        >>> bool(np.isclose(np.sqrt(contribution.sum()), clf.score_features(vector)[0]))
+        True
+        """
+        standardised = self._standardised(np.asarray(features, dtype=np.float64))
+        whitened = self._whitened(standardised)
+        matrix = getattr(self, "whitening_", None)
+        if matrix is not None:
+            # The whitening's columns are orthogonal (eigenvectors over the square roots of their
+            # variances), so its inverse is its transpose with each column divided by its square norm.
+            inverse = matrix.T / np.einsum("ij,ij->j", matrix, matrix)[:, None]
+        rank = self.n_neighbors - 1 if self.method == "largest" else 0
+        difference, contribution = np.empty_like(standardised), np.empty_like(standardised)
+        for row, moved in enumerate(whitened):
+            squared = squared_distances(np.broadcast_to(moved, self.train_vectors_.shape), self.train_vectors_)
+            apart = moved - self.train_vectors_[np.argsort(squared, kind="stable")[rank]]
+            if matrix is None:
+                standardised_apart, carried = apart, apart
+            else:
+                standardised_apart = apart @ inverse
+                carried = matrix @ apart
+            difference[row] = standardised_apart * self.feature_scale_
+            contribution[row] = standardised_apart * carried
+        return difference, contribution

@@ -27,7 +27,7 @@ Each idea lives in one module, and every public name is re-exported here:
 from .descriptors import chroma_filterbank, clip_descriptors, clip_descriptors_many, descriptor_names
 from .levels import LEVEL_QUANTILES, LEVEL_STEP_DB, BandLevels
 from .logmel import LOGS, log_mel, log_mel_many, log_mel_stream, mel_spectrogram, power_to_db
-from .mel import hz_to_mel, mel_filterbank, mel_to_hz
+from .mel import hz_to_mel, mel_filterbank, mel_frequencies, mel_to_hz
 from .pooling import POOLINGS, time_pool
 from .stft import FFT_DTYPES, frame, power_spectrogram
 from .threads import map_on_cores, serial_matmul, thread_count
@@ -36,6 +36,7 @@ from .windows import WindowBank, context_windows
 __all__ = [
     "hz_to_mel",
     "mel_to_hz",
+    "mel_frequencies",
     "mel_filterbank",
     "frame",
     "power_spectrogram",

@@ -10,7 +10,7 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["hz_to_mel", "mel_to_hz", "mel_filterbank"]
+__all__ = ["hz_to_mel", "mel_to_hz", "mel_frequencies", "mel_filterbank"]
 
 # Slaney's mel scale: linear below 1 kHz, logarithmic above (librosa's htk=False).
 _F_SP = 200.0 / 3
@@ -52,9 +52,23 @@ def mel_to_hz(mels, htk=False):
 
 
 @lru_cache(maxsize=32)
+def mel_frequencies(n_mels=128, fmin=0.0, fmax=11025.0, htk=False):
+    """``n_mels`` frequencies evenly spaced on the mel scale from ``fmin`` to ``fmax``, in Hz, as librosa's.
+
+    The mel filters of :func:`mel_filterbank` with ``n`` bands peak at the inner ``n`` of
+    ``mel_frequencies(n + 2, fmin, fmax)``.
+
+    Examples
+    --------
+    >>> mel_frequencies(4, 0.0, 8000.0).round().tolist()
+    [0.0, 1006.0, 2836.0, 8000.0]
+    """
+    return mel_to_hz(np.linspace(hz_to_mel(fmin, htk), hz_to_mel(fmax, htk), n_mels), htk)
+
+
 def _mel_filterbank(sr, n_fft, n_mels, fmin, fmax, htk, norm):
     fft_hz = np.fft.rfftfreq(n_fft, 1.0 / sr)
-    edges_hz = mel_to_hz(np.linspace(hz_to_mel(fmin, htk), hz_to_mel(fmax, htk), n_mels + 2), htk)
+    edges_hz = mel_frequencies(n_mels + 2, fmin, fmax, htk)
     widths = np.diff(edges_hz)
     ramps = edges_hz[:, None] - fft_hz[None, :]
     rising = -ramps[:-2] / widths[:-1, None]

@@ -458,7 +458,7 @@ def plot_explanation(
     lines += [
         f"{n}. {f.band}\n   {_when(f, start)}  {f.change_db:+.0f} dB  {f.share:.0%}"
         for n, f in enumerate(shown, start=1)
-    ] or ["no band departs from normal"]
+    ] or [textwrap.fill(explanation.flagged_by, 34) if explanation.flagged_by else "no band departs from normal"]
     if len(explanation.findings) > len(shown):
         lines.append(f"and {len(explanation.findings) - len(shown)} smaller (audioad.explain lists all)")
     ax_text.text(0.02, 0.98, "\n".join(lines), va="top", ha="left", fontsize="small", family="monospace",
