@@ -14,7 +14,7 @@ import pytest
 import soundfile as sf
 from scipy.signal import resample_poly
 
-from audioad import MelKNN, load
+from audioad import MelKNN, load, save
 from audioad.datasets import make_machine_sounds
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -95,7 +95,7 @@ def test_a_16khz_array_three_times_as_long_is_not_taken_for_48khz(machine):
 def test_the_training_spectrum_survives_a_model_file(machine, tmp_path):
     detector, clips = machine
     held_out = clips[-2:]
-    detector.save(tmp_path / "m.audioad")
+    save(detector, tmp_path / "m.audioad")
     loaded = load(tmp_path / "m.audioad")
     assert loaded.training_audio_["spectrum"] == detector.training_audio_["spectrum"]
     _, said, _ = _rate_warnings(loaded, [resample_poly(held_out[0], 3, 1).astype(np.float32)])
