@@ -38,12 +38,10 @@ from ..features import serial_matmul
 from .frontend import check_positive_integers
 from .log_mel import LogMelDetector
 from .pooled import standardisation
-from .schema import Array, Int, ListOf, NoneOr
+from .schema import Array, Bool, Int, ListOf, NoneOr
 
 __all__ = ["EventKNN", "frame_residuals", "stretch_lengths", "stretch_means"]
 
-#: Bands averaged into one value of the neighbour search: 128 bands are searched in 32.
-SEARCH_BAND_GROUP = 4
 #: Training clips whose held-out residuals set the spreads (evenly spaced over the training list).
 CALIBRATION_CLIPS = 64
 #: The clip's own flicker is read from this quantile of its frame-to-frame changes: a click
@@ -193,6 +191,15 @@ class EventKNN(LogMelDetector):
     scales : tuple of (int, int), default ((1, 16), (3, 16), (9, 16), (1, 48))
         ``(bands, frames)`` of each stretch the residuals are averaged over: at the default
         front end (32 ms a frame), 0.5 s of one band, three and nine bands, and 1.5 s of one band.
+    search_band_group : int, default 4
+        Neighbouring bands averaged into one value of the neighbour search: 128 bands are
+        searched in 32 (1: in all 128, slower and no better; benchmarks/event_variants.py).
+    band_medians : bool, default True
+        Take each band's median residual over the clip off (what the clip shows all along).
+        False leaves it in (a variant measured in benchmarks/event_variants.py).
+    frame_medians : bool, default True
+        Take each frame's median residual over the bands off (a change of gain). False leaves
+        it in (a variant measured in benchmarks/event_variants.py).
     sr : int, default 16000
         Rate clips are loaded at; other rates are resampled.
     n_fft : int, default 1024
@@ -258,6 +265,9 @@ class EventKNN(LogMelDetector):
         "max_frames": Int(1, 10_000_000),
         # (bands, frames) pairs: a stretch is at most every band and a minute of frames at the smallest hop.
         "scales": ListOf(ListOf(Int(1, 2**16), 2, 2, as_tuple=True), 1, 64, as_tuple=True),
+        "search_band_group": Int(1, 1024),
+        "band_medians": Bool(),
+        "frame_medians": Bool(),
         "random_state": NoneOr(Int(0, 2**32 - 1)),
     }
     state_schema = {
@@ -275,6 +285,9 @@ class EventKNN(LogMelDetector):
         n_neighbors=5,
         max_frames=1024,
         scales=((1, 16), (3, 16), (9, 16), (1, 48)),
+        search_band_group=4,
+        band_medians=True,
+        frame_medians=True,
         sr=16000,
         n_fft=1024,
         hop_length=512,
@@ -289,6 +302,9 @@ class EventKNN(LogMelDetector):
         self.n_neighbors = n_neighbors
         self.max_frames = max_frames
         self.scales = scales
+        self.search_band_group = search_band_group
+        self.band_medians = band_medians
+        self.frame_medians = frame_medians
         self.sr = sr
         self.n_fft = n_fft
         self.hop_length = hop_length
@@ -300,7 +316,10 @@ class EventKNN(LogMelDetector):
 
     def check_parameters(self):
         super().check_parameters()
-        check_positive_integers(self, ("n_neighbors", "max_frames"))
+        check_positive_integers(self, ("n_neighbors", "max_frames", "search_band_group"))
+        for name in ("band_medians", "frame_medians"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         scales = self.scales
         if not (
             isinstance(scales, (tuple, list))
@@ -329,10 +348,11 @@ class EventKNN(LogMelDetector):
     def _keys(self, frames):
         """The vectors the neighbour search compares: standardised frames, bands averaged in groups."""
         standardised = (frames - self.frame_mean_) / self.frame_scale_
-        n_keys = -(-standardised.shape[1] // SEARCH_BAND_GROUP)
-        padded = np.zeros((len(standardised), n_keys * SEARCH_BAND_GROUP), np.float32)
+        group = self.search_band_group
+        n_keys = -(-standardised.shape[1] // group)
+        padded = np.zeros((len(standardised), n_keys * group), np.float32)
         padded[:, : standardised.shape[1]] = standardised
-        return padded.reshape(len(standardised), n_keys, SEARCH_BAND_GROUP).mean(axis=2)
+        return padded.reshape(len(standardised), n_keys, group).mean(axis=2)
 
     # -- fitting -------------------------------------------------------------
 
@@ -424,9 +444,9 @@ class EventKNN(LogMelDetector):
             residuals[:, block] = frame_residuals(
                 frames[block], self.reference_frames_, keys, self.n_neighbors, excluded
             ).T
-        for bands in _row_blocks(len(residuals), _BAND_BLOCK):
+        for bands in _row_blocks(len(residuals), _BAND_BLOCK) if self.band_medians else ():
             residuals[bands] -= np.median(residuals[bands], axis=1, keepdims=True)
-        for block in _row_blocks(len(frames), _FRAME_BLOCK):
+        for block in _row_blocks(len(frames), _FRAME_BLOCK) if self.frame_medians else ():
             residuals[:, block] -= np.median(residuals[:, block], axis=0)
         return residuals
 
