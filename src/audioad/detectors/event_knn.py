@@ -17,6 +17,13 @@ than the training clips in a band is not alarmed by that alone). A window's scor
 of these over the bands and scales; a clip's score is its largest window score. A clip shorter
 than twice the longest stretch (3 s at the defaults) holds no event shorter than itself to speak
 of: it scores 0 (its windows are still scored).
+
+Memory is bounded on long recordings: a clip's frames are searched, and its stretches averaged,
+a chunk of time at a time (each chunk with the frames its longest stretch reaches beyond it),
+and its band medians taken a few bands at a time, so scoring an hour as one clip holds one
+float32 residual array of its length and a few megabytes besides. A score does not depend on
+the chunk size to float64 rounding (relative 1e-9 at the defaults; tested); against the
+whole-clip computation of float32 running sums it had before, clip scores agree to 1e-5 (relative).
 """
 
 from __future__ import annotations
@@ -31,12 +38,10 @@ from ..features import serial_matmul
 from .frontend import check_positive_integers
 from .log_mel import LogMelDetector
 from .pooled import standardisation
-from .schema import Array, Int, ListOf, NoneOr
+from .schema import Array, Bool, Int, ListOf, NoneOr
 
-__all__ = ["EventKNN", "frame_residuals"]
+__all__ = ["EventKNN", "frame_residuals", "stretch_lengths", "stretch_means"]
 
-#: Bands averaged into one value of the neighbour search: 128 bands are searched in 32.
-SEARCH_BAND_GROUP = 4
 #: Training clips whose held-out residuals set the spreads (evenly spaced over the training list).
 CALIBRATION_CLIPS = 64
 #: The clip's own flicker is read from this quantile of its frame-to-frame changes: a click
@@ -46,6 +51,10 @@ _FLICKER_NORMAL = float(np.sqrt(2.0) * norm.ppf(0.5 + FLICKER_QUANTILE / 2.0))
 _MAD_NORMAL = 1.4826
 # Frames whose distances to the references are computed at once (8 MB of float32 at 1024 references).
 _FRAME_BLOCK = 2048
+# Frames whose stretch means are made at once (4 MB of float64 at 128 bands), and bands whose
+# medians and flicker are taken at once (4 MB of float32 an hour): the memory of a long clip.
+_CHUNK_FRAMES = 4096
+_BAND_BLOCK = 8
 
 
 def frame_residuals(frames, references, keys, n_neighbors, excluded=None):
@@ -96,21 +105,68 @@ def frame_residuals(frames, references, keys, n_neighbors, excluded=None):
     return residuals
 
 
-def _time_means(z, n_frames):
-    """Means of ``z`` (n_mels, n_frames) over ``n_frames`` consecutive frames, whole windows only."""
-    n_frames = min(n_frames, z.shape[1])
-    running = np.zeros((z.shape[0], z.shape[1] + 1), dtype=z.dtype)
-    np.cumsum(z, axis=1, out=running[:, 1:])
-    return (running[:, n_frames:] - running[:, :-n_frames]) / n_frames
+def stretch_lengths(scales, n_frames):
+    """Frames of each scale's stretch in a clip of ``n_frames`` frames: a shorter clip is one stretch."""
+    return [min(length, n_frames) for _, length in scales]
 
 
-def _stretch_means(z, scales):
-    """Means of ``z`` over each scale's ``(bands, frames)`` stretch; the time means of one length made once."""
-    by_length = {n_frames: _time_means(z, n_frames) for n_frames in {n for _, n in scales}}
-    return [
-        uniform_filter1d(by_length[n_frames], bands, axis=0, mode="nearest") if bands > 1 else by_length[n_frames]
-        for bands, n_frames in scales
-    ]
+def stretch_means(z, scales, chunk_frames=None):
+    """Yield ``(j, first, means)``: means of ``z`` over scale ``j``'s stretches, a chunk of stretches at a time.
+
+    Parameters
+    ----------
+    z : numpy.ndarray of shape (n_mels, n_frames)
+    scales : sequence of (int, int)
+        ``(bands, frames)`` of each stretch.
+    chunk_frames : int or None
+        Stretches (by their first frame) made at once; None: 4096. A chunk reads the frames its longest
+        stretch reaches beyond it; its running sums are float64 from the chunk's start, so a
+        mean does not depend on the chunk size beyond float64 rounding.
+
+    Yields
+    ------
+    j : int
+        The scale.
+    first : int
+        The first frame of the chunk's first stretch.
+    means : numpy.ndarray of shape (n_mels, n_stretches), float64
+        Means of the stretches starting at frames ``first, first + 1, ...``; whole stretches only.
+
+    Examples
+    --------
+    >>> z = np.arange(6.0)[None, :]
+    >>> [(j, first, m.tolist()) for j, first, m in stretch_means(z, ((1, 2),), chunk_frames=3)]
+    [(0, 0, [[0.5, 1.5, 2.5]]), (0, 3, [[3.5, 4.5]])]
+    """
+    n_frames = z.shape[1]
+    lengths = stretch_lengths(scales, n_frames)
+    chunk_frames = chunk_frames or _CHUNK_FRAMES
+    for first in range(0, n_frames, chunk_frames):
+        piece = z[:, first : first + chunk_frames + max(lengths) - 1]
+        running = np.zeros((piece.shape[0], piece.shape[1] + 1))
+        np.cumsum(piece, axis=1, dtype=np.float64, out=running[:, 1:])
+        for j, ((bands, _), length) in enumerate(zip(scales, lengths)):
+            count = min(chunk_frames, n_frames - length + 1 - first)
+            if count <= 0:
+                continue
+            means = (running[:, length : length + count] - running[:, :count]) / length
+            yield j, first, uniform_filter1d(means, bands, axis=0, mode="nearest") if bands > 1 else means
+
+
+def _row_blocks(n_rows, size):
+    return [slice(start, start + size) for start in range(0, n_rows, size)]
+
+
+def _gathered_rows(blocks, indices):
+    """Rows ``indices`` (sorted) of the concatenation of ``blocks``, made without the concatenation."""
+    ends = np.cumsum([len(block) for block in blocks])
+    owner = np.searchsorted(ends, indices, side="right")
+    within = indices - (ends - [len(block) for block in blocks])[owner]
+    rows = np.empty((len(indices), blocks[0].shape[1]), np.float32)
+    for block in np.unique(owner):
+        mine = owner == block
+        rows[mine] = blocks[block][within[mine]]
+    return rows
 
 
 def _band_spread(values, axis):
@@ -135,6 +191,15 @@ class EventKNN(LogMelDetector):
     scales : tuple of (int, int), default ((1, 16), (3, 16), (9, 16), (1, 48))
         ``(bands, frames)`` of each stretch the residuals are averaged over: at the default
         front end (32 ms a frame), 0.5 s of one band, three and nine bands, and 1.5 s of one band.
+    search_band_group : int, default 4
+        Neighbouring bands averaged into one value of the neighbour search: 128 bands are
+        searched in 32 (1: in all 128, slower and no better; benchmarks/event_variants.py).
+    band_medians : bool, default True
+        Take each band's median residual over the clip off (what the clip shows all along).
+        False leaves it in (a variant measured in benchmarks/event_variants.py).
+    frame_medians : bool, default True
+        Take each frame's median residual over the bands off (a change of gain). False leaves
+        it in (a variant measured in benchmarks/event_variants.py).
     sr : int, default 16000
         Rate clips are loaded at; other rates are resampled.
     n_fft : int, default 1024
@@ -200,6 +265,9 @@ class EventKNN(LogMelDetector):
         "max_frames": Int(1, 10_000_000),
         # (bands, frames) pairs: a stretch is at most every band and a minute of frames at the smallest hop.
         "scales": ListOf(ListOf(Int(1, 2**16), 2, 2, as_tuple=True), 1, 64, as_tuple=True),
+        "search_band_group": Int(1, 1024),
+        "band_medians": Bool(),
+        "frame_medians": Bool(),
         "random_state": NoneOr(Int(0, 2**32 - 1)),
     }
     state_schema = {
@@ -217,6 +285,9 @@ class EventKNN(LogMelDetector):
         n_neighbors=5,
         max_frames=1024,
         scales=((1, 16), (3, 16), (9, 16), (1, 48)),
+        search_band_group=4,
+        band_medians=True,
+        frame_medians=True,
         sr=16000,
         n_fft=1024,
         hop_length=512,
@@ -231,6 +302,9 @@ class EventKNN(LogMelDetector):
         self.n_neighbors = n_neighbors
         self.max_frames = max_frames
         self.scales = scales
+        self.search_band_group = search_band_group
+        self.band_medians = band_medians
+        self.frame_medians = frame_medians
         self.sr = sr
         self.n_fft = n_fft
         self.hop_length = hop_length
@@ -242,7 +316,10 @@ class EventKNN(LogMelDetector):
 
     def check_parameters(self):
         super().check_parameters()
-        check_positive_integers(self, ("n_neighbors", "max_frames"))
+        check_positive_integers(self, ("n_neighbors", "max_frames", "search_band_group"))
+        for name in ("band_medians", "frame_medians"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         scales = self.scales
         if not (
             isinstance(scales, (tuple, list))
@@ -271,10 +348,11 @@ class EventKNN(LogMelDetector):
     def _keys(self, frames):
         """The vectors the neighbour search compares: standardised frames, bands averaged in groups."""
         standardised = (frames - self.frame_mean_) / self.frame_scale_
-        n_keys = -(-standardised.shape[1] // SEARCH_BAND_GROUP)
-        padded = np.zeros((len(standardised), n_keys * SEARCH_BAND_GROUP), np.float32)
+        group = self.search_band_group
+        n_keys = -(-standardised.shape[1] // group)
+        padded = np.zeros((len(standardised), n_keys * group), np.float32)
         padded[:, : standardised.shape[1]] = standardised
-        return padded.reshape(len(standardised), n_keys, SEARCH_BAND_GROUP).mean(axis=2)
+        return padded.reshape(len(standardised), n_keys, group).mean(axis=2)
 
     # -- fitting -------------------------------------------------------------
 
@@ -282,17 +360,17 @@ class EventKNN(LogMelDetector):
         """Draw the reference frames; set the spreads from held-out training clips."""
         if len(specs) < 2:
             raise ValueError(f"EventKNN needs at least 2 training clips, got {len(specs)}")
+        # The clips' frames are views of their spectrograms: none is copied into one array of every frame.
         frames = [self._frames(spec) for spec in specs]
-        clip_of = np.repeat(np.arange(len(frames)), [len(f) for f in frames])
-        every = np.concatenate(frames).astype(np.float32)
-        self.frame_mean_, self.frame_scale_ = standardisation(every)
-        chosen = self._drawn(len(every))
-        self.reference_frames_ = every[chosen]
+        self.frame_mean_, self.frame_scale_ = standardisation(frames)
+        n_frames = np.array([len(f) for f in frames])
+        chosen = self._drawn(int(n_frames.sum()))
+        self.reference_frames_ = _gathered_rows(frames, chosen)
         self.restore()
         # Spreads from clips scored against references of other folds (of other recordings where
         # fit was given groups; else of other runs of consecutive clips), so of sound unheard.
         folds = self.training_folds(len(frames), 5)
-        reference_folds = folds[clip_of[chosen]]
+        reference_folds = folds[np.searchsorted(np.cumsum(n_frames), chosen, side="right")]
         calibration = np.unique(
             np.linspace(0, len(frames) - 1, min(CALIBRATION_CLIPS, len(frames))).round().astype(int)
         )
@@ -303,14 +381,16 @@ class EventKNN(LogMelDetector):
                 excluded = None
             residuals.append(self._clip_residuals(frames[clip], excluded))
         self.residual_scale_ = np.maximum(_band_spread(np.concatenate(residuals, axis=1), axis=1), 1e-3)
-        stretches = [self._stretches(r / self.residual_scale_[:, None]) for r in residuals]
-        flicker = np.array([_flicker(r / self.residual_scale_[:, None]) for r in residuals])
         n_scales = len(self.scales)
+        stretches = [[] for _ in range(n_scales)]
+        for r in residuals:
+            for j, _, means in stretch_means(r / self.residual_scale_[:, None], self.scales):
+                stretches[j].append(means.astype(np.float32))
+        flicker = np.array([_flicker(r / self.residual_scale_[:, None]) for r in residuals])
         self.stretch_scale_ = np.empty((n_scales, len(self.residual_scale_)))
         self.flicker_ratio_ = np.empty_like(self.stretch_scale_)
         for j, (bands, _) in enumerate(self.scales):
-            pooled = np.concatenate([s[j] for s in stretches], axis=1)
-            self.stretch_scale_[j] = np.maximum(_band_spread(pooled, axis=1), 1e-6)
+            self.stretch_scale_[j] = np.maximum(_band_spread(np.concatenate(stretches[j], axis=1), axis=1), 1e-6)
             implied = np.array([_banded_flicker(f, bands) for f in flicker])
             with np.errstate(divide="ignore", invalid="ignore"):
                 self.flicker_ratio_[j] = np.nan_to_num(np.median(self.stretch_scale_[j] / implied, axis=0), posinf=0.0)
@@ -334,9 +414,9 @@ class EventKNN(LogMelDetector):
         folds = np.asarray(folds)
         scores = np.empty(len(specs))
         for fold in np.unique(folds):
-            others = np.concatenate([self._frames(specs[i]) for i in np.flatnonzero(folds != fold)]).astype(np.float32)
+            others = [self._frames(specs[i]) for i in np.flatnonzero(folds != fold)]
             model = copy.copy(self)
-            model.reference_frames_ = others[self._drawn(len(others))]
+            model.reference_frames_ = _gathered_rows(others, self._drawn(sum(len(f) for f in others)))
             model.restore()
             left_out = np.flatnonzero(folds == fold)
             scores[left_out] = model.score_features([specs[i] for i in left_out])
@@ -352,20 +432,57 @@ class EventKNN(LogMelDetector):
     # -- scoring -------------------------------------------------------------
 
     def _clip_residuals(self, frames, excluded=None):
-        """(n_mels, n_frames) residuals: less the nearest references, the clip's band medians, each frame's median."""
-        residuals = frame_residuals(
-            frames, self.reference_frames_, (self._keys(frames), self._reference_keys), self.n_neighbors, excluded
-        )
-        residuals -= np.median(residuals, axis=0)
-        residuals -= np.median(residuals, axis=1, keepdims=True)
-        return residuals.T
+        """(n_mels, n_frames) float32 residuals: less the nearest references, the band medians, each frame's median.
 
-    def _stretches(self, z):
-        return _stretch_means(z, self.scales)
+        A block of frames at a time is searched (its keys, distances and residuals), and a
+        few bands or frames at a time have their medians taken: a long recording holds this
+        array and nothing else of its length.
+        """
+        residuals = np.empty(frames.shape[::-1], np.float32)
+        for block in _row_blocks(len(frames), _FRAME_BLOCK):
+            keys = (self._keys(frames[block]), self._reference_keys)
+            residuals[:, block] = frame_residuals(
+                frames[block], self.reference_frames_, keys, self.n_neighbors, excluded
+            ).T
+        for bands in _row_blocks(len(residuals), _BAND_BLOCK) if self.band_medians else ():
+            residuals[bands] -= np.median(residuals[bands], axis=1, keepdims=True)
+        for block in _row_blocks(len(frames), _FRAME_BLOCK) if self.frame_medians else ():
+            residuals[:, block] -= np.median(residuals[:, block], axis=0)
+        return residuals
+
+    def _departed_stretches(self, z):
+        """Yield ``(centre, departure)``: a chunk of stretches' absolute means of ``z`` in spreads, by their centres.
+
+        ``departure`` is (n_mels, n_stretches) of one scale; ``centre`` the frame of ``z`` its first
+        stretch is centred on.
+        """
+        flicker = _flicker(z)
+        spreads = [
+            np.maximum(self.stretch_scale_[j], self.flicker_ratio_[j] * _banded_flicker(flicker, bands))[:, None]
+            for j, (bands, _) in enumerate(self.scales)
+        ]
+        lengths = stretch_lengths(self.scales, z.shape[1])
+        for j, first, means in stretch_means(z, self.scales):
+            yield first + lengths[j] // 2, np.abs(means) / spreads[j]
+
+    def _standardised(self, spec):
+        """The frames' residuals in spreads of each band (float32), their offset in ``spec``; None under 2 frames."""
+        frames = self._frames(spec)
+        if len(frames) < 2:
+            return None, 0
+        z = self._clip_residuals(frames)
+        z /= self.residual_scale_[:, None]
+        return z, (spec.shape[1] - len(frames)) // 2
 
     def _frame_series(self, spec):
         """The clip's per-frame scores: at each frame, the largest standardised stretch mean centred there."""
-        return self.departures(spec)[1].max(axis=0)
+        series = np.zeros(np.shape(spec)[1])
+        z, offset = self._standardised(spec)
+        if z is not None:
+            for centre, departure in self._departed_stretches(z):
+                view = series[offset + centre : offset + centre + departure.shape[1]]
+                np.maximum(view, departure.max(axis=0), out=view)
+        return series
 
     def departures(self, spec):
         """Where and by how much a clip departs from its nearest normal frames, band by band.
@@ -383,23 +500,18 @@ class EventKNN(LogMelDetector):
         spreads : numpy.ndarray of shape (n_mels, n_frames)
             At each band and frame, the largest standardised stretch mean over the scales whose
             stretch is centred there: how many spreads of normal sound the stretch departs by.
+
+        Both are float32.
         """
         spec = np.asarray(spec)
-        n_mels, n_all = spec.shape
-        frames = self._frames(spec)
-        offset = (n_all - len(frames)) // 2
-        residuals, spreads = np.zeros((n_mels, n_all)), np.zeros((n_mels, n_all))
-        if len(frames) < 2:
+        residuals, spreads = np.zeros(spec.shape, np.float32), np.zeros(spec.shape, np.float32)
+        z, offset = self._standardised(spec)
+        if z is None:
             return residuals, spreads
-        raw = self._clip_residuals(frames)
-        residuals[:, offset : offset + len(frames)] = raw
-        z = raw / self.residual_scale_[:, None]
-        flicker = _flicker(z)
-        for j, (means, (bands, n_frames)) in enumerate(zip(self._stretches(z), self.scales)):
-            spread = np.maximum(self.stretch_scale_[j], self.flicker_ratio_[j] * _banded_flicker(flicker, bands))
-            start = offset + min(n_frames, len(frames)) // 2
-            view = spreads[:, start : start + means.shape[1]]
-            np.maximum(view, np.abs(means / spread[:, None]), out=view)
+        residuals[:, offset : offset + z.shape[1]] = z * self.residual_scale_[:, None]
+        for centre, departure in self._departed_stretches(z):
+            view = spreads[:, offset + centre : offset + centre + departure.shape[1]]
+            np.maximum(view, departure, out=view)
         return residuals, spreads
 
     def window_scores(self, specs):
@@ -429,9 +541,12 @@ class EventKNN(LogMelDetector):
 
 def _flicker(z):
     """Each band's frame-to-frame flicker of ``z`` (n_mels, n_frames), robust to a click train's changes."""
+    flicker = np.zeros(z.shape[0])
     if z.shape[1] < 2:
-        return np.zeros(z.shape[0])
-    return np.quantile(np.abs(np.diff(z, axis=1)), FLICKER_QUANTILE, axis=1) / _FLICKER_NORMAL
+        return flicker
+    for bands in _row_blocks(len(z), _BAND_BLOCK):
+        flicker[bands] = np.quantile(np.abs(np.diff(z[bands], axis=1)), FLICKER_QUANTILE, axis=1)
+    return flicker / _FLICKER_NORMAL
 
 
 def _banded_flicker(flicker, bands):

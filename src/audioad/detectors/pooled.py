@@ -29,19 +29,28 @@ POOLED_STATISTICS = POOLINGS + tuple(f"delta_{p}" for p in POOLINGS)
 def standardisation(values):
     """Mean and scale of each column of ``values`` (n_samples, n_features), for ``(x - mean) / scale``.
 
-    A column constant over the samples (a band at the dB floor, the spread of
-    one-frame clips) gets scale 1, keeping its units, instead of 1 / 0.
+    ``values`` may be a list of such arrays, standing for the concatenation of their rows, which
+    is never made: a fit on 2,000 clips of 10 s holds their frames once, not twice (its mean
+    and scale equal the concatenation's to float64 rounding). A column constant over the
+    samples (a band at the dB floor, the spread of one-frame clips) gets scale 1, keeping its
+    units, instead of 1 / 0.
 
     Examples
     --------
     >>> mean, scale = standardisation(np.array([[0.0, 5.0], [2.0, 5.0]]))
     >>> mean.tolist(), scale.tolist()
     ([1.0, 5.0], [1.0, 1.0])
+    >>> [a.tolist() for a in standardisation([np.array([[0.0, 5.0]]), np.array([[2.0, 5.0]])])]
+    [[1.0, 5.0], [1.0, 1.0]]
     """
-    mean = values.mean(axis=0, dtype=np.float64)
-    scale = values.std(axis=0, dtype=np.float64)
+    blocks = values if isinstance(values, list) else [values]
+    n_samples = sum(len(block) for block in blocks)
+    mean = sum(block.sum(axis=0, dtype=np.float64) for block in blocks) / n_samples
+    # Deviations from the mean, one block at a time: as np.std computes them, with no copy of every row.
+    scale = np.sqrt(sum(np.square(block - mean).sum(axis=0) for block in blocks) / n_samples)
+    dtype = blocks[0].dtype
     scale = np.where(scale > 1e-6 * max(scale.max(initial=0.0), 1e-12), scale, 1.0)
-    return mean.astype(values.dtype), scale.astype(values.dtype)
+    return mean.astype(dtype), scale.astype(dtype)
 
 
 def pool(spec, pooling, decay=0.99):
