@@ -362,7 +362,7 @@ def info(path):
     [
         "not json",
         "[1, 2]",
-        '{"format": "audioad-model", "format_version": 2}',
+        '{"format": "audioad-model", "format_version": 3}',
         "[" * 100_000 + "]" * 100_000,
         '{"a": ' * 5000 + "1" + "}" * 5000,
     ],

@@ -147,6 +147,10 @@ BAD_FILES = {
         lambda good, out: rewrite(good, out, lambda h: h.update(format_version=1)),
         "format 1.*fit the detector",
     ),
+    "format 2": (
+        lambda good, out: rewrite(good, out, lambda h: h.update(format_version=2)),
+        "format 2.*fit the detector again",
+    ),
     "untrusted detector": (lambda good, out: rewrite(good, out, lambda h: h.update(detector="os.system")), "rebuild"),
     "non-detector class": (
         lambda good, out: rewrite(good, out, lambda h: h.update(detector="sklearn.neighbors.KNeighborsClassifier")),

@@ -13,7 +13,7 @@ __all__ = ["save", "load", "read_header", "is_model_file", "FORMAT", "FORMAT_VER
 #: Name of the format, stored in every model file.
 FORMAT = "audioad-model"
 #: Version of the format this audioad writes and reads; 1 rebuilt objects from class paths and is refused.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 _TRAINING = Record(
     {
@@ -197,6 +197,11 @@ def _checked_header(archive):
         raise archive.error(
             "written in model format 1, which this audioad no longer reads: format 1 rebuilt objects named by the "
             "file, so a file could run code; fit the detector again and save it with this audioad"
+        )
+    if version == 2:
+        raise archive.error(
+            "written in model format 2 by an earlier audioad, whose files may lack what this one reads (the "
+            "training spectrum, the coverage of new recordings); fit the detector again and save it with this audioad"
         )
     if version != FORMAT_VERSION:
         raise archive.error(
