@@ -33,7 +33,7 @@ from .datasets import section_name
 from .metrics import auc, check_labels, pauc, rates_at
 from .segments import parse_rule
 from .thresholds import HELD_OUT
-from .verdicts import ALARM, NORMAL, NOT_SCORED, UNUSUAL, hms
+from .verdicts import ALARM, CALIBRATE, NORMAL, NOT_SCORED, UNUSUAL, hms
 
 __all__ = [
     "build_report",
@@ -536,7 +536,7 @@ class ReportRun(NamedTuple):
 def run_report(
     detector, clips, *, table=None, title=None, top=5, about=(), progress=False, segment=None, hop=None,
     threshold=None, false_alarm_rate=None, rule="any", per_hour=0.1, file_threshold=None, calibration=None,
-    normal=None,
+    normal=None, calibrate=CALIBRATE,
 ):  # fmt: skip
     """Score clips with a fitted detector as ``audioad score`` does, and report the run (:class:`ReportRun`).
 
@@ -555,6 +555,8 @@ def run_report(
         As in :func:`build_report`.
     segment, hop, threshold, false_alarm_rate, rule, per_hour, file_threshold, calibration, normal
         As in :class:`~audioad.scoring.ScoringRun`.
+    calibrate : str
+        How a verdict's advice offers calibration (:func:`~audioad.verdicts.file_verdict`).
 
     Returns
     -------
@@ -594,7 +596,7 @@ def run_report(
             )  # fmt: skip
         failures = [f"{rows[whole.index(i)]['path']}: {error.cause}" for i, error in sorted(errors.items())]
     # A clip scored whole is one piece: skipping it leaves the recordings cut in segments.
-    scored = run.result(skip={i: 1 for i in whole}) if run.segmented else None
+    scored = run.result({i: 1 for i in whole}, calibrate) if run.segmented else None
     return _report_of_rows(detector, clips, rows, scored, run.levels, top, title, about, failures, explain_all=True)
 
 
@@ -708,7 +710,7 @@ def score_table_kind(path):
 
 def run_report_of_scores(
     detector, csv_path, *, table=None, title=None, top=5, about=(), threshold=None, false_alarm_rate=None, rule="any",
-    per_hour=0.1, calibration=None, normal=None,
+    per_hour=0.1, calibration=None, normal=None, calibrate=CALIBRATE,
 ):  # fmt: skip
     """Report a CSV of ``audioad score`` or ``watch`` without scoring again (:class:`ReportRun`).
 
@@ -732,6 +734,8 @@ def run_report_of_scores(
         As in :func:`build_report`; ``table`` is matched to a clip CSV's rows in order.
     threshold, false_alarm_rate, rule, per_hour, calibration, normal
         The options the CSV was scored with, as in :class:`~audioad.scoring.ScoringRun`.
+    calibrate : str
+        How a verdict's advice offers calibration (:func:`~audioad.verdicts.file_verdict`).
 
     Returns
     -------
@@ -789,7 +793,7 @@ def run_report_of_scores(
                 detector, [], segment, hop, segment_level, rule=rule, per_hour=per_hour, file_threshold=alarm,
                 normal=calibrated,
             )  # fmt: skip
-    scored = run.summarised(rows)
+    scored = run.summarised(rows, calibrate)
     clips = list(dict.fromkeys(row.path for row in scored.rows))
     return _report_of_rows(detector, clips, [], scored, run.levels, top, title, about, [], explain_all=False)
 

@@ -141,16 +141,20 @@ class ScoringRun:
         """The :class:`~audioad.verdicts.Verdict` on a recording's summary; ``calibrate`` is the advice to calibrate."""
         return file_verdict(summary, self.levels, calibrate)
 
-    def result(self, skip=None):
-        """Score every recording (``skip`` as in :meth:`rows`): :class:`~audioad.detectors.segmented.SegmentScores`."""
-        return self.summarised(row for batch in self.rows(skip) for row in batch)
+    def result(self, skip=None, calibrate=CALIBRATE):
+        """Score every recording: :class:`~audioad.detectors.segmented.SegmentScores`.
 
-    def summarised(self, rows):
+        ``skip`` as in :meth:`rows`, ``calibrate`` as in :meth:`verdict`.
+        """
+        return self.summarised((row for batch in self.rows(skip) for row in batch), calibrate)
+
+    def summarised(self, rows, calibrate=CALIBRATE):
         """The :class:`~audioad.detectors.segmented.SegmentScores` of rows, read against this run's levels.
 
         ``rows`` are :class:`~audioad.detectors.segmented.SegmentScore`, recordings in order and
         segments in time order: scored by this run, or read back from a score CSV (each labelled
-        again at the segment threshold; their own labels are another run's).
+        again at the segment threshold; their own labels are another run's). ``calibrate`` as in
+        :meth:`verdict`.
         """
         kept, files = [], []
         summaries = self.summaries()
@@ -158,7 +162,7 @@ class ScoringRun:
             kept.append(row._replace(label=-1 if math.isnan(row.score) else int(row.score > self.levels.segment)))
             files.extend(summaries.add(row.clip, row.path, row.start, row.end, row.score, row.error))
         files.extend(summaries.close())
-        return SegmentScores(kept, files, [self.verdict(summary) for summary in files], self.levels)
+        return SegmentScores(kept, files, [self.verdict(summary, calibrate) for summary in files], self.levels)
 
 
 def score_segments(

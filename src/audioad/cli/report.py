@@ -12,7 +12,7 @@ from .group import main
 from .inputs import collect_clips, notices
 from .levels import said_levels, threshold_choice
 from .models import band, load_model, with_jobs
-from .options import check_hop, common_options, segment_options, threshold_options
+from .options import CALIBRATE, check_hop, common_options, segment_options, threshold_options
 
 
 @main.command()
@@ -89,6 +89,7 @@ def report(
             run = run_report_of_scores(
                 detector, inputs[0], table=table, title=title, top=top, about=about, threshold=threshold,
                 false_alarm_rate=false_alarm_rate, rule=rule, per_hour=file_false_alarm_rate, calibration=recordings,
+                calibrate=CALIBRATE,
             )  # fmt: skip
         what = f"the {kinds[0]} of {inputs[0]}"
     else:
@@ -105,7 +106,7 @@ def report(
             run = run_report(
                 detector, clips, table=table, title=title, top=top, about=about, progress=not quiet,
                 segment=segment, hop=hop, threshold=threshold, false_alarm_rate=false_alarm_rate, rule=rule,
-                per_hour=file_false_alarm_rate, calibration=recordings,
+                per_hour=file_false_alarm_rate, calibration=recordings, calibrate=CALIBRATE,
             )  # fmt: skip
         what = counted(len(clips), "file")
     said_levels(run.levels, recordings)
