@@ -31,7 +31,9 @@ from .audio import AudioInputError, clip_name, is_long_file, load_audio, load_ex
 from .datasets import section_name
 from .folders import counted
 from .metrics import auc, check_labels, pauc, rates_at
-from .verdicts import ALARM, NORMAL, NOT_SCORED, UNUSUAL, hms
+from .segments import parse_rule
+from .thresholds import HELD_OUT
+from .verdicts import ALARM, CALIBRATE, NORMAL, NOT_SCORED, UNUSUAL, hms
 
 __all__ = [
     "build_report",
@@ -520,37 +522,41 @@ class ReportRun(NamedTuple):
         Clips and segments shown in full (picture, explanation, sound).
     verdicts : list of (str, Verdict)
         Each recording scored in segments, with its :class:`~audioad.verdicts.Verdict`.
+    levels : Levels
+        The thresholds of the run (:class:`~audioad.verdicts.Levels`), each with how it was obtained.
     """
 
     page: str
     failures: list
     shown: int
     verdicts: list
+    levels: object
 
 
 def run_report(
     detector, clips, *, table=None, title=None, top=5, about=(), progress=False, segment=None, hop=None,
-    threshold=None, file_threshold=None, rule="any", per_hour=0.1, normal=None,
+    threshold=None, false_alarm_rate=None, rule="any", per_hour=0.1, file_threshold=None, calibration=None,
+    normal=None, calibrate=CALIBRATE,
 ):  # fmt: skip
     """Score clips with a fitted detector as ``audioad score`` does, and report the run (:class:`ReportRun`).
 
-    A recording much longer than the training clips (or any, with ``segment``) is scored in
-    segments as :func:`~audioad.detectors.segmented.score_segments` scores it, against the same
-    thresholds (:func:`~audioad.detectors.segmented.levels_for`): the page shows its verdict
-    (normal, unusual or alarm; :mod:`audioad.verdicts`), its recording view
-    (:func:`~audioad.plotting.plot_recording`), and its ``top`` highest segments above the
-    segment threshold in full (its worst segment where none is), a row each in the table.
-    Other clips are scored whole, a row each, and the ``top`` highest-scoring are shown in full.
+    The clips go through one :class:`~audioad.scoring.ScoringRun`, as ``audioad score`` and
+    :meth:`~audioad.detectors.base.ClipDetector.score_segments` score them: the same segments,
+    thresholds and verdicts. A recording much longer than the training clips (or any, with
+    ``segment``) is scored in segments: the page shows its verdict (normal, unusual or alarm;
+    :mod:`audioad.verdicts`), its recording view (:func:`~audioad.plotting.plot_recording`), and
+    its ``top`` highest segments above the segment threshold in full (its worst segment where none
+    is), a row each in the table. Other clips are scored whole, a row each, flagged above the
+    segment threshold, and the ``top`` highest-scoring are shown in full.
 
     Parameters
     ----------
     detector, clips, table, title, top, about, progress
         As in :func:`build_report`.
-    segment, hop
-        As in :func:`~audioad.detectors.segmented.scoring_plan`.
-    threshold, file_threshold, rule, per_hour, normal
-        As in :meth:`~audioad.detectors.base.ClipDetector.score_segments`; ``threshold`` is also
-        the clips' threshold.
+    segment, hop, threshold, false_alarm_rate, rule, per_hour, file_threshold, calibration, normal
+        As in :class:`~audioad.scoring.ScoringRun`.
+    calibrate : str
+        How a verdict's advice offers calibration (:func:`~audioad.verdicts.file_verdict`).
 
     Returns
     -------
@@ -568,13 +574,17 @@ def run_report(
     >>> [(name, verdict.state) for name, verdict in run.verdicts], run.shown, run.failures
     ([('clip 0', 'alarm')], 1, [])
     """
-    from .detectors.segmented import score_segments, scoring_plan
+    from .scoring import ScoringRun
 
     clips = list(clips)
-    plan = scoring_plan(detector, clips, segment, hop)
-    level = float(detector.threshold_ if threshold is None else threshold)
-    rows, whole = [], [i for i, how in enumerate(plan) if how is None]
+    run = ScoringRun(
+        detector, clips, segment, hop, threshold, false_alarm_rate, rule, per_hour, file_threshold, calibration, normal
+    )
+    level = run.levels.segment
+    rows, whole = [], [i for i, how in enumerate(run.cuts) if how is None]
+    failures = []
     if whole:
+        # Scored a batch at a time with a progress bar: the same scores as the run's rows of whole clips.
         result = detector.score_clips([clips[i] for i in whole], progress=progress)
         # An error names the clip's place among all the clips given, not among those scored whole.
         errors = {whole[e.index]: e.at(whole[e.index]) for e in result.errors}
@@ -585,19 +595,9 @@ def run_report(
                  "flagged": int(finite and score > level), "error": str(errors.get(i, ""))}
             )  # fmt: skip
         failures = [f"{rows[whole.index(i)]['path']}: {error.cause}" for i, error in sorted(errors.items())]
-    else:
-        failures = []
-    cut = [i for i, how in enumerate(plan) if how is not None]
-    scored = None
-    if cut:
-        seconds, step = plan[cut[0]]
-        # Every recording cut shares one plan: segment given, or the training clips' length.
-        scored = score_segments(
-            detector, [clips[i] for i in cut], seconds, step, threshold, file_threshold, rule, per_hour, normal
-        )
-        scored = scored._replace(rows=[row._replace(clip=cut[row.clip]) for row in scored.rows])
-        scored = scored._replace(files=[f._replace(clip=cut[f.clip]) for f in scored.files])
-    return _report_of_rows(detector, clips, rows, scored, level, top, title, about, failures, explain_all=True)
+    # A clip scored whole is one piece: skipping it leaves the recordings cut in segments.
+    scored = run.result({i: 1 for i in whole}, calibrate) if run.segmented else None
+    return _report_of_rows(detector, clips, rows, scored, run.levels, top, title, about, failures, explain_all=True)
 
 
 def _recording_section(number, entry, shown):
@@ -708,17 +708,21 @@ def score_table_kind(path):
     return next((kind for kind, columns in SCORE_TABLES.items() if is_table(path, columns)), None)
 
 
-def run_report_of_scores(detector, csv_path, *, table=None, title=None, top=5, about=(), rule=None, per_hour=0.1):
+def run_report_of_scores(
+    detector, csv_path, *, table=None, title=None, top=5, about=(), threshold=None, false_alarm_rate=None, rule="any",
+    per_hour=0.1, calibration=None, normal=None, calibrate=CALIBRATE,
+):  # fmt: skip
     """Report a CSV of ``audioad score`` or ``watch`` without scoring again (:class:`ReportRun`).
 
     A clip CSV gives each clip's score, flag and explanation (if it has that column). A segment
     CSV (``path,start,end,...``, or the watch's ``source,start,end,...``) gives each segment's score:
     each recording gets its verdict, recording view and highest segments as :func:`run_report`
-    gives them, read against the thresholds ``audioad score`` wrote beside it
-    (``<csv>.files.csv``: threshold, file threshold, rule), or where it wrote none, the model's
-    (:func:`~audioad.detectors.segmented.levels_for`, ``rule`` and ``per_hour``). The CSV's
-    ``label`` column is a prediction: it flags rows, never gives their true label (``table``
-    does). The detector that wrote it draws and explains what is shown in full.
+    gives them. They are read against a :class:`~audioad.scoring.ScoringRun` of the CSV's segments
+    (their length and hop read off its rows) with the thresholds ``audioad score`` wrote beside it
+    (``<csv>.files.csv``: threshold, file threshold, rule); where it wrote none, or where the
+    options given set these same thresholds, the run's own thresholds with how they were
+    obtained. The CSV's ``label`` column is a prediction: it flags rows, never gives their true
+    label (``table`` does). The detector that wrote it draws and explains what is shown in full.
 
     Parameters
     ----------
@@ -728,8 +732,10 @@ def run_report_of_scores(detector, csv_path, *, table=None, title=None, top=5, a
         The CSV (:data:`SCORE_TABLES`).
     table, title, top, about
         As in :func:`build_report`; ``table`` is matched to a clip CSV's rows in order.
-    rule, per_hour
-        The verdict's rule and false alarms an hour, where no ``<csv>.files.csv`` says.
+    threshold, false_alarm_rate, rule, per_hour, calibration, normal
+        The options the CSV was scored with, as in :class:`~audioad.scoring.ScoringRun`.
+    calibrate : str
+        How a verdict's advice offers calibration (:func:`~audioad.verdicts.file_verdict`).
 
     Returns
     -------
@@ -741,12 +747,17 @@ def run_report_of_scores(detector, csv_path, *, table=None, title=None, top=5, a
         The CSV is not one of :data:`SCORE_TABLES`, naming it.
     """
     from .score_csv import files_path, read_rows
+    from .scoring import ScoringRun
 
     kind = score_table_kind(csv_path)
     if kind is None:
         raise ValueError(f"{csv_path}: not a score CSV of audioad score or watch (it needs path and score columns)")
     records = read_rows(csv_path)
     about = [("Scores", str(csv_path)), *about]
+    options = dict(
+        threshold=threshold, false_alarm_rate=false_alarm_rate, rule=rule, per_hour=per_hour, calibration=calibration,
+        normal=normal,
+    )  # fmt: skip
     if kind.startswith("clips"):
         rows, clips = [], []
         for i, record in enumerate(records):
@@ -759,51 +770,49 @@ def run_report_of_scores(detector, csv_path, *, table=None, title=None, top=5, a
             )  # fmt: skip
             clips.append(record["path"])
         failures = [f"{row['path']}: {row['error']}" for row in rows if row["error"]]
-        level = float(detector.threshold_)
-        return _report_of_rows(detector, clips, rows, None, level, top, title, about, failures, explain_all=False)
+        levels = ScoringRun(detector, [], **options).levels
+        return _report_of_rows(detector, clips, rows, None, levels, top, title, about, failures, explain_all=False)
+    rows = _segments_of_records(records)
+    timed = [row for row in rows if math.isfinite(row.start)]
+    # One score run cuts every recording alike: its segments' length and hop are those of its first recording.
+    first = [row for row in timed if row.clip == timed[0].clip] if timed else []
+    segment = first[0].end - first[0].start if first else None
+    hop = first[1].start - first[0].start if len(first) > 1 else segment
+    run = ScoringRun(detector, [], segment, hop, **options)
     summary = files_path(csv_path)
     written = read_rows(summary) if summary.exists() else []
-    scored = _segments_of_records(detector, records, written[0] if written else None, rule, per_hour)
+    if written:
+        levels = run.levels
+        segment_level, alarm, rule = (
+            float(written[0]["threshold"]), float(written[0]["file_threshold"]), parse_rule(written[0]["rule"])
+        )  # fmt: skip
+        if (levels.segment, levels.alarm, levels.rule) != (segment_level, alarm, rule):
+            # Scored with other options than these: the thresholds it was scored at, as given.
+            calibrated = None if levels.audio == HELD_OUT else levels.normal
+            run = ScoringRun(
+                detector, [], segment, hop, segment_level, rule=rule, per_hour=per_hour, file_threshold=alarm,
+                normal=calibrated,
+            )  # fmt: skip
+    scored = run.summarised(rows, calibrate)
     clips = list(dict.fromkeys(row.path for row in scored.rows))
-    level = scored.levels.segment
-    return _report_of_rows(detector, clips, [], scored, level, top, title, about, [], explain_all=False)
+    return _report_of_rows(detector, clips, [], scored, run.levels, top, title, about, [], explain_all=False)
 
 
-def _segments_of_records(detector, records, written, rule, per_hour):
-    """The :class:`~audioad.detectors.segmented.SegmentScores` of a segment CSV's rows, read against its levels."""
-    from .detectors.segmented import SegmentScore, SegmentScores, levels_for
-    from .segments import FileSummaries
-    from .verdicts import file_verdict
+def _segments_of_records(records):
+    """The :class:`~audioad.detectors.segmented.SegmentScore` rows of a segment CSV, each recording numbered."""
+    from .detectors.segmented import SegmentScore
 
     def number(text):
         return float(text) if text else math.nan
 
     paths = list(dict.fromkeys(record.get("path") or record["source"] for record in records))
     index = {path: i for i, path in enumerate(paths)}
-    rows = [
+    return [
         SegmentScore(index[path], path, number(r["start"]), number(r["end"]), number(r["score"]),
                      int(r["label"]) if r.get("label") else -1, r.get("warning", ""), r.get("error", ""))
         for r in records
         for path in [r.get("path") or r["source"]]
     ]  # fmt: skip
-    plan = []  # each recording's (segment, hop) in seconds, read off its first two segments
-    for i in range(len(paths)):
-        timed = [row for row in rows if row.clip == i and math.isfinite(row.start)]
-        seconds = timed[0].end - timed[0].start if timed else None
-        plan.append((seconds, timed[1].start - timed[0].start if len(timed) > 1 else seconds) if timed else None)
-    if written is not None:
-        levels = levels_for(
-            detector, plan, written["rule"], per_hour,
-            threshold=float(written["threshold"]), file_threshold=float(written["file_threshold"]),
-        )  # fmt: skip
-    else:
-        levels = levels_for(detector, plan, rule or "any", per_hour)
-    summaries, files = FileSummaries(levels.segment, levels.alarm, levels.rule), []
-    for row in rows:
-        files.extend(summaries.add(row.clip, row.path, row.start, row.end, row.score, row.error))
-    files.extend(summaries.close())
-    rows = [row._replace(label=-1 if math.isnan(row.score) else int(row.score > levels.segment)) for row in rows]
-    return SegmentScores(rows, files, [file_verdict(f, levels) for f in files], levels)
 
 
 def report_from_scores(detector, csv_path, *, table=None, title=None, top=5, about=()):
@@ -841,8 +850,10 @@ def report_from_scores(detector, csv_path, *, table=None, title=None, top=5, abo
     return run_report_of_scores(detector, csv_path, table=table, title=title, top=top, about=about).page
 
 
-def _report_of_rows(detector, clips, rows, scored, level, top, title, about, failures, explain_all):
+def _report_of_rows(detector, clips, rows, scored, levels, top, title, about, failures, explain_all):
     """The report of scored clip rows and segment scores: the ``top`` clips in full, each recording's view.
+
+    ``levels`` are the run's (:class:`~audioad.verdicts.Levels`); its segment threshold is the clips' too.
 
     ``failures`` (``path: cause``) are the clips that could not be scored; what cannot be read
     for the page is added to them. ``explain_all`` explains every clip that scored (a second
@@ -872,6 +883,7 @@ def _report_of_rows(detector, clips, rows, scored, level, top, title, about, fai
             rows.extend(recording.pop("rows"))
             recordings.append(recording)
             verdicts.append((str(recording["path"]), verdict))
+    level = levels.segment
     figures = _figures(rows, level, plot_roc, plot_score_histogram)
     described = [("Detector", describe_detector(detector))]
     n_train = len(getattr(detector, "decision_scores_", ()))
@@ -879,7 +891,6 @@ def _report_of_rows(detector, clips, rows, scored, level, top, title, about, fai
     trained = f"{n_train} normal clips" + (f", {seconds[0]:.1f}-{seconds[1]:.1f} s each" if seconds else "")
     described.append(("Trained on", trained))
     if scored is not None:
-        levels = scored.levels
         described.append(("Alarm level", f"{levels.alarm:.4g} (rule {levels.rule}; a recording is an ALARM when "
                                           "the rule holds over segments above it)"))  # fmt: skip
         if levels.note():
@@ -894,7 +905,7 @@ def _report_of_rows(detector, clips, rows, scored, level, top, title, about, fai
         recordings=recordings,
         failures=failures,
     )
-    return ReportRun(page, failures, len(details), verdicts)
+    return ReportRun(page, failures, len(details), verdicts, levels)
 
 
 def _row_key(row):

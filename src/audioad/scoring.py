@@ -12,6 +12,8 @@ never changed by scoring with it.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .detectors.segmented import SegmentScores, iter_segment_scores, scoring_plan, training_length
@@ -20,7 +22,11 @@ from .segments import FileSummaries, parse_rule
 from .thresholds import CALIBRATION, HELD_OUT, Threshold, segment_threshold
 from .verdicts import CALIBRATE, alarm_levels, file_verdict
 
-__all__ = ["ScoringRun", "calibration_scores", "score_segments"]
+__all__ = ["CalibrationError", "ScoringRun", "calibration_scores", "score_segments"]
+
+
+class CalibrationError(ValueError):
+    """Too few segments of the calibration recordings could be scored to set thresholds from."""
 
 
 def calibration_scores(detector, recordings, segment=None, hop=None):
@@ -28,7 +34,7 @@ def calibration_scores(detector, recordings, segment=None, hop=None):
 
     Raises
     ------
-    ValueError
+    CalibrationError
         Where fewer than two segments could be scored.
     """
     scores = [
@@ -38,7 +44,7 @@ def calibration_scores(detector, recordings, segment=None, hop=None):
         if not row.error and np.isfinite(row.score)
     ]
     if len(scores) < 2:
-        raise ValueError(f"{len(scores)} segment(s) of the calibration recordings could be scored; pass more")
+        raise CalibrationError(f"{len(scores)} segment(s) of the calibration recordings could be scored; pass more")
     return np.array(scores)
 
 
@@ -135,16 +141,28 @@ class ScoringRun:
         """The :class:`~audioad.verdicts.Verdict` on a recording's summary; ``calibrate`` is the advice to calibrate."""
         return file_verdict(summary, self.levels, calibrate)
 
-    def result(self):
-        """Score every recording: :class:`~audioad.detectors.segmented.SegmentScores`."""
-        rows, files = [], []
+    def result(self, skip=None, calibrate=CALIBRATE):
+        """Score every recording: :class:`~audioad.detectors.segmented.SegmentScores`.
+
+        ``skip`` as in :meth:`rows`, ``calibrate`` as in :meth:`verdict`.
+        """
+        return self.summarised((row for batch in self.rows(skip) for row in batch), calibrate)
+
+    def summarised(self, rows, calibrate=CALIBRATE):
+        """The :class:`~audioad.detectors.segmented.SegmentScores` of rows, read against this run's levels.
+
+        ``rows`` are :class:`~audioad.detectors.segmented.SegmentScore`, recordings in order and
+        segments in time order: scored by this run, or read back from a score CSV (each labelled
+        again at the segment threshold; their own labels are another run's). ``calibrate`` as in
+        :meth:`verdict`.
+        """
+        kept, files = [], []
         summaries = self.summaries()
-        for batch in self.rows():
-            for row in batch:
-                rows.append(row)
-                files.extend(summaries.add(row.clip, row.path, row.start, row.end, row.score, row.error))
+        for row in rows:
+            kept.append(row._replace(label=-1 if math.isnan(row.score) else int(row.score > self.levels.segment)))
+            files.extend(summaries.add(row.clip, row.path, row.start, row.end, row.score, row.error))
         files.extend(summaries.close())
-        return SegmentScores(rows, files, [self.verdict(summary) for summary in files], self.levels)
+        return SegmentScores(kept, files, [self.verdict(summary, calibrate) for summary in files], self.levels)
 
 
 def score_segments(

@@ -78,7 +78,8 @@ def parse_duration(value, name="duration"):
     Parameters
     ----------
     value : float, int or str
-        A positive duration. Units: ``ms``, ``s`` (or ``sec``), ``min`` (or ``m``), ``h``, ``d``, ``w``; none means seconds.
+        A positive duration. Units: ``ms``, ``s`` (or ``sec``), ``min`` (or ``m``), ``h``, ``d``, ``w``;
+        none means seconds.
     name : str
         What the duration is, for the error message.
 

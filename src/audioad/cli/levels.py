@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import click
 
 from .inputs import collect_clips, notices
 
-__all__ = ["scoring_run"]
+__all__ = ["scoring_run", "threshold_choice", "said_levels"]
 
 
-def scoring_run(detector, clips, segment, hop, threshold, false_alarm_rate, rule, per_hour, calibrate):
-    """The :class:`~audioad.scoring.ScoringRun` for score, watch and plot; its thresholds' notes on stderr."""
-    from ..scoring import ScoringRun, calibration_scores
+@contextmanager
+def threshold_choice(threshold, false_alarm_rate, rule, calibrate):
+    """The threshold options of score, watch, plot and report, checked: yields ``(rule, calibration recordings)``.
+
+    A scoring run made inside that cannot score enough of the calibration recordings is a usage error of
+    --calibrate.
+    """
+    from ..scoring import CalibrationError
     from ..segments import parse_rule
 
     if threshold is not None and false_alarm_rate is not None:
@@ -20,21 +27,33 @@ def scoring_run(detector, clips, segment, hop, threshold, false_alarm_rate, rule
         rule = parse_rule(rule)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--rule") from exc
-    normal = None
-    if calibrate:
-        recordings = collect_clips(calibrate)
-        try:
-            with notices():
-                normal = calibration_scores(detector, recordings, segment, hop)
-        except ValueError as exc:
-            raise click.UsageError(f"--calibrate: {exc}") from exc
+    recordings = collect_clips(calibrate) if calibrate else None
+    try:
+        yield rule, recordings
+    except CalibrationError as exc:
+        raise click.UsageError(f"--calibrate: {exc}") from exc
+
+
+def said_levels(levels, recordings):
+    """Say on stderr what the thresholds were set from, where not the model's own, and how far to trust them."""
+    if recordings:
         click.echo(
-            f"thresholds from {len(normal)} segments of {len(recordings)} normal recording(s) (--calibrate)", err=True
+            f"thresholds from {len(levels.normal)} segments of {len(recordings)} normal recording(s) (--calibrate)",
+            err=True,
         )
-    with notices():
-        run = ScoringRun(detector, clips, segment, hop, threshold, false_alarm_rate, rule, per_hour, normal=normal)
-    if run.levels.note():
-        more = "more calibration recordings measure it" if calibrate else "more normal audio at fit, or --calibrate"
-        more += "" if calibrate else ", measures it"
-        click.echo(f"note: {run.levels.note()}; {more}", err=True)
+    if levels.note():
+        more = "more calibration recordings measure it" if recordings else "more normal audio at fit, or --calibrate"
+        more += "" if recordings else ", measures it"
+        click.echo(f"note: {levels.note()}; {more}", err=True)
+
+
+def scoring_run(detector, clips, segment, hop, threshold, false_alarm_rate, rule, per_hour, calibrate):
+    """The :class:`~audioad.scoring.ScoringRun` for score, watch and plot; its thresholds' notes on stderr."""
+    from ..scoring import ScoringRun
+
+    with threshold_choice(threshold, false_alarm_rate, rule, calibrate) as (rule, recordings), notices():
+        run = ScoringRun(
+            detector, clips, segment, hop, threshold, false_alarm_rate, rule, per_hour, calibration=recordings
+        )
+    said_levels(run.levels, recordings)
     return run

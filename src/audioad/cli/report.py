@@ -10,8 +10,9 @@ import click
 from .errors import Failure, Refused
 from .group import main
 from .inputs import collect_clips, notices
+from .levels import said_levels, threshold_choice
 from .models import band, load_model, with_jobs
-from .options import check_hop, common_options, segment_options
+from .options import CALIBRATE, check_hop, common_options, segment_options, threshold_options
 
 
 @main.command()
@@ -22,8 +23,12 @@ from .options import check_hop, common_options, segment_options
 @click.option("--title", help="Title of the page (default: the detector and the number of clips).")
 @click.option("--force", is_flag=True, help="Replace --out if it is an existing HTML file.")
 @segment_options
+@threshold_options
 @common_options
-def report(model, inputs, out, top, title, force, segment, hop, n_jobs, quiet):
+def report(
+    model, inputs, out, top, title, force, segment, hop, threshold, false_alarm_rate, rule, file_false_alarm_rate,
+    calibrate, n_jobs, quiet,
+):  # fmt: skip
     """Score clips and write one HTML report that opens in any browser, offline.
 
     INPUTS are audio files, folders (searched recursively) or manifest CSVs, or
@@ -39,7 +44,11 @@ def report(model, inputs, out, top, title, force, segment, hop, n_jobs, quiet):
     A recording much longer than the training clips is scored in segments as
     audioad score scores it (or read from a segment CSV): its verdict (normal,
     unusual or ALARM), its segment scores over time, and its --top highest
-    segments above the threshold in full. A file that cannot be read is named
+    segments above the threshold in full. The thresholds and verdicts are
+    those audioad score gives with the same options (--threshold,
+    --false-alarm-rate, --rule, --file-false-alarm-rate, --calibrate); a
+    segment CSV is read at the thresholds written beside it (OUT.files.csv)
+    where these options set others. A file that cannot be read is named
     on the page and on stderr, and the exit status is 1.
     Everything is inside the one file: images and sound as base64, no network.
 
@@ -76,8 +85,12 @@ def report(model, inputs, out, top, title, force, segment, hop, n_jobs, quiet):
             table = [known.get(str(Path(p).resolve())) for p in paths]
             if not any(info is not None and info.label is not None for info in table):
                 table = None
-        with notices():
-            run = run_report_of_scores(detector, inputs[0], table=table, title=title, top=top, about=about)
+        with threshold_choice(threshold, false_alarm_rate, rule, calibrate) as (rule, recordings), notices():
+            run = run_report_of_scores(
+                detector, inputs[0], table=table, title=title, top=top, about=about, threshold=threshold,
+                false_alarm_rate=false_alarm_rate, rule=rule, per_hour=file_false_alarm_rate, calibration=recordings,
+                calibrate=CALIBRATE,
+            )  # fmt: skip
         what = f"the {kinds[0]} of {inputs[0]}"
     else:
         clips = collect_clips(inputs)
@@ -89,12 +102,14 @@ def report(model, inputs, out, top, title, force, segment, hop, n_jobs, quiet):
         table = [known.get(str(Path(c).resolve())) for c in clips]
         if not any(info is not None and info.label is not None for info in table):
             table = None
-        with notices():
+        with threshold_choice(threshold, false_alarm_rate, rule, calibrate) as (rule, recordings), notices():
             run = run_report(
                 detector, clips, table=table, title=title, top=top, about=about, progress=not quiet,
-                segment=segment, hop=hop,
+                segment=segment, hop=hop, threshold=threshold, false_alarm_rate=false_alarm_rate, rule=rule,
+                per_hour=file_false_alarm_rate, calibration=recordings, calibrate=CALIBRATE,
             )  # fmt: skip
         what = counted(len(clips), "file")
+    said_levels(run.levels, recordings)
     write_report(run.page, out)
     for name, verdict in run.verdicts:
         click.echo(verdict.line(name))
