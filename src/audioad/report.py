@@ -686,7 +686,7 @@ SCORE_TABLES = {
     "clips": ("path", "score", "label", "peak_time", "error", "warning"),
     "clips explained": ("path", "score", "label", "peak_time", "error", "warning", "explanation"),
     "segments": ("path", "start", "end", "score", "label", "peak_time", "error", "warning"),
-    "watch": ("source", "start", "end", "score", "label", "alert", "scored_at", "error"),
+    "watch": ("source", "start", "end", "score", "label", "alert", "scored_at", "error", "warning"),
 }
 
 

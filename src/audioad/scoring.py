@@ -84,6 +84,8 @@ class ScoringRun:
     levels : Levels
         The thresholds, each with how it was obtained (``levels.segment_threshold``,
         ``levels.file_threshold``: :class:`~audioad.thresholds.Threshold`).
+    calibration : list or None
+        The calibration recordings, as given.
 
     Examples
     --------
@@ -100,7 +102,7 @@ class ScoringRun:
         self, detector, X, segment=None, hop=None, threshold=None, false_alarm_rate=None, rule="any",
         per_hour=0.1, file_threshold=None, calibration=None, normal=None,
     ):  # fmt: skip
-        self.detector = detector
+        self.detector, self.calibration = detector, calibration
         # A watch makes its run before any recording has come: X is then empty.
         self.clips = as_clips(X) if len(X) else []
         self.cuts = scoring_plan(detector, self.clips, segment, hop)

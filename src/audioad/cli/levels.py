@@ -34,26 +34,34 @@ def threshold_choice(threshold, false_alarm_rate, rule, calibrate):
         raise click.UsageError(f"--calibrate: {exc}") from exc
 
 
-def said_levels(levels, recordings):
-    """Say on stderr what the thresholds were set from, where not the model's own, and how far to trust them."""
+def said_levels(levels, recordings, alarm=True):
+    """Say on stderr what the thresholds were set from, where not the model's own, and how far to trust them.
+
+    ``alarm`` False: the run has no file verdicts (whole clips), so nothing is said of the alarm level.
+    """
     if recordings:
         click.echo(
             f"thresholds from {len(levels.normal)} segments of {len(recordings)} normal recording(s) (--calibrate)",
             err=True,
         )
-    if levels.note():
+    if alarm and levels.note():
         more = "more calibration recordings measure it" if recordings else "more normal audio at fit, or --calibrate"
         more += "" if recordings else ", measures it"
         click.echo(f"note: {levels.note()}; {more}", err=True)
 
 
-def scoring_run(detector, clips, segment, hop, threshold, false_alarm_rate, rule, per_hour, calibrate):
-    """The :class:`~audioad.scoring.ScoringRun` for score, watch and plot; its thresholds' notes on stderr."""
+def scoring_run(detector, clips, segment, hop, threshold, false_alarm_rate, rule, per_hour, calibrate, say=True):
+    """The :class:`~audioad.scoring.ScoringRun` for score, watch and plot; its thresholds' notes on stderr.
+
+    ``say`` False leaves the notes to the caller (:func:`said_levels`), once it has checked its outputs: a note
+    on thresholds before a refusal would mislead.
+    """
     from ..scoring import ScoringRun
 
     with threshold_choice(threshold, false_alarm_rate, rule, calibrate) as (rule, recordings), notices():
         run = ScoringRun(
             detector, clips, segment, hop, threshold, false_alarm_rate, rule, per_hour, calibration=recordings
         )
-    said_levels(run.levels, recordings)
+    if say:
+        said_levels(run.levels, recordings)
     return run

@@ -9,7 +9,7 @@ import click
 from .errors import Failure, Refused
 from .group import main
 from .inputs import collect_clips, one_channel
-from .levels import scoring_run
+from .levels import said_levels, scoring_run
 from .models import load_model, with_jobs
 from .options import OTHER_OUT, channel_option, check_hop, common_options, segment_options, threshold_options
 from .score_clips import SCORE_BATCH, explained, timed_batches, write_scores
@@ -99,7 +99,7 @@ def score(
     clips = one_channel(collect_clips(inputs), channel)
     read = [model, *inputs, *clips]
     run = scoring_run(
-        detector, clips, segment, hop, threshold, false_alarm_rate, rule, file_false_alarm_rate, calibrate
+        detector, clips, segment, hop, threshold, false_alarm_rate, rule, file_false_alarm_rate, calibrate, say=False
     )
     level = run.levels.segment
     if run.segmented:
@@ -128,6 +128,7 @@ def score(
         raise Refused(str(exc)) from exc
     except ScoreCSVError as exc:
         raise Refused(f"{exc}; {OTHER_OUT}") from exc
+    said_levels(run.levels, run.calibration, alarm=False)
     todo = [c for c in clips if resolved(c) not in done]
     if dask_address:
         try:

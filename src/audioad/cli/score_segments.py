@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from .errors import Failure, Interrupted, Refused
+from .levels import said_levels
 from .options import CALIBRATE, OTHER_OUT
 
 __all__ = ["write_segment_scores"]
@@ -53,6 +54,7 @@ def write_segment_scores(run, out, read, force, resume, on_error, model):
         raise Refused(str(exc)) from exc
     except ScoreCSVError as exc:
         raise Refused(f"{exc}; {OTHER_OUT}") from exc
+    said_levels(levels, run.calibration)
     todo = [i for i, clip in enumerate(clips) if resolved(clip) not in completed]
     clips, plan = [clips[i] for i in todo], [plan[i] for i in todo]
     earlier = {i: partial[resolved(clip)] for i, clip in enumerate(clips) if resolved(clip) in partial}

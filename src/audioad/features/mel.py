@@ -51,7 +51,6 @@ def mel_to_hz(mels, htk=False):
     return np.where(m >= _MIN_LOG_MEL, logarithmic, linear)
 
 
-@lru_cache(maxsize=32)
 def mel_frequencies(n_mels=128, fmin=0.0, fmax=11025.0, htk=False):
     """``n_mels`` frequencies evenly spaced on the mel scale from ``fmin`` to ``fmax``, in Hz, as librosa's.
 
@@ -66,6 +65,7 @@ def mel_frequencies(n_mels=128, fmin=0.0, fmax=11025.0, htk=False):
     return mel_to_hz(np.linspace(hz_to_mel(fmin, htk), hz_to_mel(fmax, htk), n_mels), htk)
 
 
+@lru_cache(maxsize=32)
 def _mel_filterbank(sr, n_fft, n_mels, fmin, fmax, htk, norm):
     fft_hz = np.fft.rfftfreq(n_fft, 1.0 / sr)
     edges_hz = mel_frequencies(n_mels + 2, fmin, fmax, htk)
