@@ -22,6 +22,7 @@ from audioad.cli.models import build_detector
 from audioad.datasets import make_machine_sounds
 from audioad.detectors.registry import DETECTORS, make_detector
 from audioad.detectors.window_knn import WindowKNN
+from audioad.folders import resolved
 from audioad.parallel import ClusterError
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -392,7 +393,7 @@ def test_a_stop_on_a_bad_clip_closes_the_batches_and_the_bar(tmp_path, monkeypat
         cli_score_clips.write_scores(1.0, pending, out, None, False, 4, True, "raise")
     # Stopped mid-way: the scoring still to come is cancelled, not left running.
     assert closed == [True] and RecordingBar.made[0].closed
-    assert [r["path"] for r in rows(out)] == ["a.wav"]
+    assert [r["path"] for r in rows(out)] == [resolved("a.wav")]
 
 
 def test_a_bug_setting_up_dask_is_not_a_usage_error(model, dataset, tmp_path, monkeypatch):

@@ -13,6 +13,7 @@ from conftest import audioad, rows
 
 from audioad import MelKNN, load, save
 from audioad.audio import AudioInputError
+from audioad.folders import resolved
 from audioad.score_csv import RowWriter, model_fingerprint
 from audioad.sources import FolderSource, PipeSource
 from audioad.watch import WATCH_COLUMNS, AlertRule, Watcher, WatchState
@@ -90,6 +91,77 @@ def test_score_resume_of_segments_knows_a_file_by_any_spelling(model, tmp_path):
     )
     assert again.returncode == 0, again.stderr
     assert len(rows(tmp_path / "cut.csv")) == 3 and "nothing to score" in again.stdout
+
+
+def _clips_and_another_folder(tmp_path):
+    """``tmp_path``/clips with a.wav, b.wav (2 s) and long.wav (6 s); ``tmp_path``/elsewhere to run from."""
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    for name, seconds, seed in (("a.wav", 2, 1), ("b.wav", 2, 2), ("long.wav", 6, 3)):
+        sf.write(clips / name, hum(seconds, seed), SR)
+    (tmp_path / "elsewhere").mkdir()
+    return clips, tmp_path / "elsewhere"
+
+
+def test_score_resumed_from_another_folder_scores_nothing_again(model, tmp_path):
+    clips, elsewhere = _clips_and_another_folder(tmp_path)
+    first = audioad("score", model, "clips/a.wav", "clips/b.wav", "--out", "rr.csv", "-q", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    written = rows(tmp_path / "rr.csv")
+    assert [r["path"] for r in written] == [resolved(clips / "a.wav"), resolved(clips / "b.wav")]
+    again = audioad("score", model, "../clips/a.wav", clips / "b.wav", "--out", "../rr.csv", "--resume", cwd=elsewhere)
+    assert again.returncode == 0, again.stderr
+    assert "2 already in" in again.stdout
+    assert rows(tmp_path / "rr.csv") == written
+
+
+def test_score_segments_resumed_from_another_folder_go_on_where_they_stopped(model, tmp_path):
+    clips, elsewhere = _clips_and_another_folder(tmp_path)
+    first = audioad("score", model, "clips/a.wav", "clips/long.wav", "--segment", "2s", "-o", "cut.csv", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    segments, files = (tmp_path / "cut.csv").read_text(), (tmp_path / "cut.files.csv").read_text()
+    named = {resolved(clips / "a.wav"), resolved(clips / "long.wav")}
+    assert {r["path"] for r in rows(tmp_path / "cut.csv")} == {r["path"] for r in rows(tmp_path / "cut.files.csv")}
+    assert {r["path"] for r in rows(tmp_path / "cut.csv")} == named
+    # Stopped inside long.wav: its last segment and its summary not written.
+    (tmp_path / "cut.csv").write_text("".join(segments.splitlines(keepends=True)[:-1]))
+    (tmp_path / "cut.files.csv").write_text("".join(files.splitlines(keepends=True)[:-1]))
+    inputs = ("../clips/a.wav", "../clips/long.wav", "--segment", "2s", "--out", "../cut.csv", "--resume")
+    resumed = audioad("score", model, *inputs, cwd=elsewhere)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "1 already in" in resumed.stdout
+    assert (tmp_path / "cut.csv").read_text() == segments and (tmp_path / "cut.files.csv").read_text() == files
+    again = audioad("score", model, *inputs, cwd=elsewhere)
+    assert again.returncode == 0 and "nothing to score" in again.stdout
+    assert (tmp_path / "cut.csv").read_text() == segments
+
+
+def test_a_csv_of_typed_relative_paths_is_resumed_only_from_where_they_lead(model, tmp_path):
+    """An older audioad wrote paths as typed: from another folder they name nothing, and resuming would score
+    every clip again; it is refused, and resumed from the folder it was written from."""
+    clips, elsewhere = _clips_and_another_folder(tmp_path)
+    first = audioad("score", model, "clips/a.wav", "--out", "old.csv", "-q", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    old = (tmp_path / "old.csv").read_text().replace(resolved(clips / "a.wav"), "clips/a.wav")
+    (tmp_path / "old.csv").write_text(old)
+    refused = audioad("score", model, "../clips/a.wav", "../clips/b.wav", "-o", "../old.csv", "--resume", cwd=elsewhere)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "old.csv names its clips by paths relative to the folder it was written from" in refused.stderr
+    assert f"clips/a.wav is not found from {elsewhere}" in refused.stderr
+    assert (tmp_path / "old.csv").read_text() == old
+    resumed = audioad("score", model, "clips/a.wav", "clips/b.wav", "--out", "old.csv", "--resume", cwd=tmp_path)
+    assert resumed.returncode == 0 and "1 already in" in resumed.stdout, resumed.stderr
+    assert [r["path"] for r in rows(tmp_path / "old.csv")] == ["clips/a.wav", resolved(clips / "b.wav")]
+
+
+@pytest.mark.parametrize("segment", [(), ("--segment", "2s")], ids=["clips", "segments"])
+def test_report_of_a_score_csv_from_another_folder_finds_its_files(model, tmp_path, segment):
+    clips, elsewhere = _clips_and_another_folder(tmp_path)
+    first = audioad("score", model, "clips/a.wav", "clips/long.wav", *segment, "--out", "s.csv", "-q", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    report = audioad("report", model, "../s.csv", "--out", "r.html", "-q", cwd=elsewhere)
+    assert report.returncode == 0, report.stderr
+    assert "2 shown in full" in report.stdout or "the 2 highest-scoring shown in full" in report.stdout, report.stdout
 
 
 def test_a_watch_restarted_from_another_folder_scores_nothing_again(detector, tmp_path, monkeypatch):

@@ -8,6 +8,11 @@ a sidecar file beside it, ``<out>.audioad-model``, holding one line::
 
 so that ``--resume`` can refuse to append one model's scores to another's.
 
+A row names its clip by the clip's :func:`~audioad.folders.resolved` path (absolute, links
+followed), so that the rows are the same clips from any working folder. A CSV of an older audioad
+may hold paths as they were typed: :func:`done_paths` reads a relative one from the current
+folder, and refuses the CSV where a clip it scored is not there (see :func:`done_paths`).
+
 Every row is one line (line breaks and other control characters inside a field,
 as in an error message or a file name, are escaped) and is flushed as soon as it
 is written, so after a crash or a Ctrl-C the file holds every row written before
@@ -199,15 +204,23 @@ def check_written_by(out, fingerprint):
 
 
 def done_paths(out, fingerprint, columns=SCORE_COLUMNS):
-    """The clips already in the score CSV ``out``, each by its :func:`~audioad.collect.resolved` path.
+    """The clips already in the score CSV ``out``, each by its :func:`~audioad.folders.resolved` path.
 
     A torn last line is cut off first (its clip is not done). Raises
     :class:`ScoreCSVError`, with one line naming the file, for a CSV that
     cannot be read, has another header, or has rows but no sidecar, or a
     sidecar naming another model (:func:`check_written_by`). A clip is
     done whatever spelling named it (``x.wav``, ``./x.wav``, its absolute
-    path, a linked folder); a relative path in the CSV is taken from the
-    current folder.
+    path, a linked folder).
+
+    audioad writes absolute paths; a relative one (a CSV of an older
+    audioad, which wrote paths as typed) is read from the current folder,
+    where such a run was most likely started (its paths are seldom
+    relative to the CSV's own folder: ``--out runs/scores.csv`` holds
+    ``data/fan/a.wav``). Where a clip such a row scored is not found from
+    here, the CSV was written from another folder, and reading it from
+    here would score every clip again: :class:`ScoreCSVError` says so
+    (resumed from that folder, the run goes on, its new rows absolute).
 
     Parameters
     ----------
@@ -229,10 +242,11 @@ def done_paths(out, fingerprint, columns=SCORE_COLUMNS):
     >>> folder = tempfile.mkdtemp()
     >>> model, out = os.path.join(folder, "fan.audioad"), os.path.join(folder, "scores.csv")
     >>> _ = open(model, "wb").write(b"model")
+    >>> clip = os.path.join(folder, "a.wav")
     >>> with RowWriter(out, SCORE_COLUMNS, fingerprint=model_fingerprint(model)) as rows:
-    ...     rows.write(("a.wav", "0.5", "0", "", ""))
+    ...     rows.write((clip, "0.5", "0", "", "", ""))
     >>> _ = open(out, "a").write("b.wav,0.")
-    >>> done_paths(out, model_fingerprint(model)) == {resolved("./a.wav")}
+    >>> done_paths(out, model_fingerprint(model)) == {resolved(clip)}
     True
     >>> done_paths(out, "audioad model sha256=0 file=pump.audioad")
     Traceback (most recent call last):
@@ -245,7 +259,7 @@ def done_paths(out, fingerprint, columns=SCORE_COLUMNS):
         with open(out, newline="", encoding="utf-8") as f:
             reader = csv.reader(f)
             header = next(reader, None)
-            paths = {csv_text(row[0]) for row in reader if row}
+            rows = [row for row in reader if row]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise ScoreCSVError(f"{out}: cannot read it as a score CSV ({type(exc).__name__}: {exc})") from exc
     if header is not None and tuple(header) != tuple(columns):
@@ -253,9 +267,20 @@ def done_paths(out, fingerprint, columns=SCORE_COLUMNS):
             f"{out}: not a CSV of this kind audioad writes (its header is {','.join(header)[:80]!r}, "
             f"not {','.join(columns)!r})"
         )
-    if paths:
+    if rows:
         check_written_by(out, fingerprint)
-    return {resolved(p) for p in paths}
+    error = columns.index("error")
+    return {_row_clip(out, csv_text(row[0]), scored=len(row) <= error or not row[error]) for row in rows}
+
+
+def _row_clip(out, path, scored):
+    """The resolved path of the clip a row of ``out`` names by ``path`` (see :func:`done_paths`)."""
+    if scored and not os.path.isabs(path) and not os.path.lexists(path):
+        raise ScoreCSVError(
+            f"{out} names its clips by paths relative to the folder it was written from, and {path} is not "
+            f"found from {os.getcwd()}: resume it from that folder"
+        )
+    return resolved(path)
 
 
 def segments_done(out, fingerprint):
@@ -267,7 +292,7 @@ def segments_done(out, fingerprint):
     Returns
     -------
     finished : set of str
-        Files with a summary row: done. Each file is named by its :func:`~audioad.collect.resolved` path.
+        Files with a summary row: done. Each file is named by its :func:`~audioad.folders.resolved` path.
     partial : dict
         Files with segment rows but no summary (the run stopped inside them): resolved path -> their
         rows' ``(start, end, score, error)`` in order, floats (NaN where empty).
@@ -283,13 +308,16 @@ def segments_done(out, fingerprint):
     try:
         if summary.exists():
             repair(summary)
-            finished = {resolved(row["path"]) for row in read_rows(summary) if row.get("path")}
+            finished = {_row_clip(summary, row["path"], not row["error"]) for row in read_rows(summary) if row["path"]}
         partial = {}
         if paths - finished:
             for row in read_rows(out):
-                if resolved(row["path"]) not in finished:
+                clip = _row_clip(out, row["path"], not row["error"])
+                if clip not in finished:
                     cells = [float(row[k]) if row[k] else math.nan for k in ("start", "end", "score")]
-                    partial.setdefault(resolved(row["path"]), []).append((*cells, row["error"]))
+                    partial.setdefault(clip, []).append((*cells, row["error"]))
+    except ScoreCSVError:
+        raise
     except (OSError, UnicodeDecodeError, csv.Error, KeyError, ValueError) as exc:
         raise ScoreCSVError(f"{out}: cannot read it to resume ({type(exc).__name__}: {exc})") from exc
     return finished, partial

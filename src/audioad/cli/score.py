@@ -48,7 +48,8 @@ def score(
     """Score clips with a fitted model, writing and flushing each row as soon as it is scored.
 
     INPUTS are audio files, folders (searched recursively) or manifest CSVs.
-    Columns: path, score, label (1 above the model's threshold), peak_time
+    Columns: path (the clip's absolute path, links followed, the same from
+    any folder), score, label (1 above the model's threshold), peak_time
     (start of the highest-scoring window, in seconds, for window detectors),
     error (why a clip could not be scored), warning (how a clip is unlike
     the training clips: too short, silent, clipped, a lower sample rate, a
@@ -64,9 +65,10 @@ def score(
     held-out normal audio exceeds at --false-alarm-rate of its segments. A
     file is flagged by --rule over segments above a stricter file threshold,
     set for --file-false-alarm-rate false alarms per hour of normal audio.
-    The model that wrote --out is named in OUT.audioad-model; --resume
-    refuses a CSV written by another model. An existing --out is replaced
-    only with --force, and never when it is an input or not a score CSV.
+    The model that wrote --out is named by its SHA-256 in OUT.audioad-model;
+    --resume refuses a CSV written by another model. An existing --out is
+    replaced only with --force, and never when it is an input or not a
+    score CSV.
 
     \b
     Example:

@@ -57,6 +57,9 @@ def write_scores(
 ):
     """Write each clip's row (and window rows) as soon as its batch is scored; label 1 above ``threshold``.
 
+    A row names its clip by its resolved path (:func:`audioad.folders.resolved`), the same from any
+    working folder; the failure messages name it as it was given.
+
     Returns the failure messages, how many clips got each kind of out-of-domain warning
     (:func:`audioad.domain.count_warnings`), and how many clips scored above the threshold.
 
@@ -68,6 +71,7 @@ def write_scores(
     from tqdm.auto import tqdm
 
     from ..domain import count_warnings
+    from ..folders import resolved
     from ..parallel import ClusterError
     from ..score_csv import FRAME_COLUMNS, SCORE_COLUMNS, RowWriter
 
@@ -84,12 +88,13 @@ def write_scores(
                 explanations = explanations[0] if with_explanation else [""] * len(clips)
                 errors = {e.index: e.cause for e in result.errors}
                 for i, clip in enumerate(clips):
+                    name = resolved(clip)
                     if i in errors:
                         failures.append(f"{clip}: {errors[i]}")
                         if on_error == "raise":
                             raise Failure(f"{clip}: {errors[i]}; the rows before it are in {out}")
                         if on_error == "nan":
-                            rows.write((clip, "", "", "", str(errors[i]), "", "")[: len(columns)])
+                            rows.write((name, "", "", "", str(errors[i]), "", "")[: len(columns)])
                         bar.update(1)
                         continue
                     peak = ""
@@ -97,10 +102,10 @@ def write_scores(
                         times, window_scores = result.frames[i]
                         peak = f"{times[np.argmax(window_scores)]:.3f}"
                         if windows:
-                            windows.write_many((clip, f"{t:.3f}", repr(float(v))) for t, v in zip(times, window_scores))
+                            windows.write_many((name, f"{t:.3f}", repr(float(v))) for t, v in zip(times, window_scores))
                     value = float(result.scores[i])
                     warnings.append(result.warnings[i])
-                    row = (clip, repr(value), int(value > threshold), peak, "", "; ".join(warnings[-1]))
+                    row = (name, repr(value), int(value > threshold), peak, "", "; ".join(warnings[-1]))
                     flagged += row[2]
                     rows.write(row + ((explanations[i],) if with_explanation else ()))
                     bar.update(1)

@@ -57,6 +57,8 @@ def write_segment_scores(run, out, read, force, resume, on_error, model):
     said_levels(levels, run.calibration)
     todo = [i for i, clip in enumerate(clips) if resolved(clip) not in completed]
     clips, plan = [clips[i] for i in todo], [plan[i] for i in todo]
+    # Rows name a file by its resolved path, the same from any working folder; messages as it was given.
+    names = [resolved(clip) for clip in clips]
     earlier = {i: partial[resolved(clip)] for i, clip in enumerate(clips) if resolved(clip) in partial}
     skip = {i: sum(1 for row in rows if not row[3]) for i, rows in earlier.items()}
     if not clips:
@@ -79,7 +81,7 @@ def write_segment_scores(run, out, read, force, resume, on_error, model):
             for summary in done:
                 verdict = run.verdict(summary, CALIBRATE)
                 states[verdict.state] = states.get(verdict.state, 0) + 1
-                click.echo(verdict.line(summary.path))
+                click.echo(verdict.line(str(clips[summary.clip])))
                 files.write(
                     (
                         summary.path, summary.n_segments, summary.n_above, " ".join(map(str, summary.minutes)),
@@ -92,7 +94,7 @@ def write_segment_scores(run, out, read, force, resume, on_error, model):
         def resumed(clip):
             """The rows an earlier run wrote of ``clip``, into its summary before its new ones."""
             for start, end, value, error in earlier.pop(clip, ()):
-                finished(summaries.add(clip, str(clips[clip]), start, end, value, error))
+                finished(summaries.add(clip, names[clip], start, end, value, error))
 
         batches = iter_segment_scores(detector, clips, plan=plan, threshold=threshold, skip=skip)
         stack.enter_context(closing(batches))
@@ -107,11 +109,11 @@ def write_segment_scores(run, out, read, force, resume, on_error, model):
                     if not row.error or on_error == "nan":
                         label = "" if row.label < 0 else row.label
                         rows.write(
-                            (row.path, number(row.start), number(row.end), number(row.score), label, "", row.error,
-                             row.warning)
+                            (names[row.clip], number(row.start), number(row.end), number(row.score), label, "",
+                             row.error, row.warning)
                         )  # fmt: skip
                         n_rows += 1
-                    finished(summaries.add(row.clip, row.path, row.start, row.end, row.score, row.error))
+                    finished(summaries.add(row.clip, names[row.clip], row.start, row.end, row.score, row.error))
             for clip in sorted(earlier):
                 resumed(clip)  # a file whose rows were all written, but not its summary
             finished(summaries.close())
