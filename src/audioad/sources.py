@@ -261,11 +261,11 @@ class FolderSource:
         truncated (a copy that failed), scored with what it holds. Until then it is incomplete,
         whatever ``settle`` says.
 
-    Files are named by their :func:`~audioad.collect.resolved` path (the folder's links followed),
+    Files are named by their :func:`~audioad.folders.resolved` path (the folder's links followed),
     so a watch restarted from another folder or through another spelling knows them again.
     Hidden files (``.rec_05.wav``, a recorder's file before it renames it) and ``._*`` sidecars
     are passed over, as a folder given to ``score`` or ``fit`` is searched
-    (:func:`audioad.collect.hidden_kind`).
+    (:func:`audioad.folders.hidden_kind`).
 
     Examples
     --------

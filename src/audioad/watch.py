@@ -34,7 +34,7 @@ time (:class:`audioad.monitor.recorder.SourceHistory`).
 A small JSON state file, rewritten atomically after every batch of rows, keeps which files were
 scored, how many segments of each file in progress have their rows, the alert state and the last
 ``n`` flags, so a restarted watch goes on where it stopped without scoring a segment twice or
-leaving one out. Files are known by their resolved paths (:func:`audioad.collect.resolved`), in
+leaving one out. Files are known by their resolved paths (:func:`audioad.folders.resolved`), in
 the state and in the rows, so a watch restarted from another folder or through a linked folder
 knows them again; the state names the model by its SHA-256. Memory does not grow with time: a
 segment and a block of audio are held (one of each for each file being written), the state
