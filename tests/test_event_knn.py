@@ -157,7 +157,7 @@ def test_coverage_warns_where_held_out_recordings_lie_far_from_the_others():
     ]
     with pytest.warns(CoverageWarning, match="do not cover each other"):
         separate = Ensemble([MelKNN()]).fit(clips)
-    assert separate.coverage_ > COVERAGE_LIMIT and "--calibrate" in separate.coverage_message_
+    assert separate.coverage_ > COVERAGE_LIMIT and "calibration recordings" in separate.coverage_message_
     mixed = [clips[i] for i in np.argsort(np.arange(len(clips)) % 8, kind="stable")]  # recordings interleaved
     with warnings.catch_warnings():
         warnings.simplefilter("error", CoverageWarning)

@@ -117,7 +117,7 @@ def test_without_sounddevice_or_portaudio_the_error_says_what_to_install(monkeyp
 
 def test_a_missing_input_is_named(monkeypatch):
     monkeypatch.setitem(sys.modules, "sounddevice", fake_sounddevice(inputs=False))
-    with pytest.raises(AudioInputError, match="default sound card: no such input.*--list-devices"):
+    with pytest.raises(AudioInputError, match=r"default sound card: no such input.*input_devices\(\) lists them"):
         SoundCardSource(SR)
     assert input_devices() == []
     monkeypatch.setitem(sys.modules, "sounddevice", fake_sounddevice())
@@ -244,3 +244,6 @@ def test_the_watch_command_records_a_card_until_ctrl_c(monkeypatch, detector, tm
     assert len(rows(out)) == 6 and sd.opened[0].closed
     wrong = CliRunner().invoke(main, ["watch", str(model), str(tmp_path), "--device", "mic", "--out", str(out)])
     assert wrong.exit_code == 2 and "one of SOURCE" in wrong.output
+    missing = CliRunner().invoke(main, ["watch", str(model), "--device", "webcam", "--out", str(tmp_path / "w.csv")])
+    assert missing.exit_code == 2 and "no such input" in missing.output
+    assert "audioad watch --list-devices lists them" in missing.output

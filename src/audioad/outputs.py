@@ -35,6 +35,7 @@ from pathlib import Path
 
 __all__ = [
     "OutputFileError",
+    "OutputExistsError",
     "check_output",
     "atomic_path",
     "open_output",
@@ -59,6 +60,14 @@ _COMPONENT_BYTES = 80
 
 class OutputFileError(ValueError):
     """An output path a run must not write: an input, audio, a link, or an existing file without ``force``."""
+
+
+class OutputExistsError(OutputFileError):
+    """An existing output of the right kind, not to be replaced without ``force``; ``name`` is the path as given."""
+
+    def __init__(self, name):
+        super().__init__(f"{name} exists; choose another file, or replace it (force)")
+        self.name = name
 
 
 def one_line(text):
@@ -252,7 +261,7 @@ def check_output(path, what, inputs=(), force=False, is_kind=None):
     if is_kind is not None and not is_kind(path):
         raise OutputFileError(f"{name} exists and is not a {what}; choose another file")
     if not force:
-        raise OutputFileError(f"{name} exists; pass --force to replace it, or choose another file")
+        raise OutputExistsError(name)
 
 
 def is_text(path):

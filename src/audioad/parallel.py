@@ -127,7 +127,7 @@ def _import_distributed():
     except ModuleNotFoundError as exc:
         # dask.distributed or one of its dependencies is not installed; any other ImportError
         # (a broken installation) says best itself what is wrong.
-        raise ImportError("the --dask option needs `pip install audioad[dask]` (dask.distributed)") from exc
+        raise ImportError("scoring on a Dask cluster needs `pip install audioad[dask]` (dask.distributed)") from exc
     return distributed
 
 

@@ -660,8 +660,7 @@ class SoundCardSource:
             info = sd.query_devices(device, "input")
         except (ValueError, sd.PortAudioError) as exc:
             raise AudioInputError(
-                f"no such input ({exc}); is a sound card with an input connected? "
-                "`audioad watch --list-devices` lists them",
+                f"no such input ({exc}); is a sound card with an input connected? input_devices() lists them",
                 path=where,
             ) from exc
         self.index, self.name = int(info["index"]), str(info["name"])

@@ -45,7 +45,10 @@ def dashboard(store, host, port, allow_ack):
         raise Refused(str(exc)) from exc
     with closing(opened):
         try:
-            server = make_server(opened, host, port, allow_ack)
+            server = make_server(
+                opened, host, port, allow_ack,
+                read_only="read-only: start audioad dashboard with --allow-ack to acknowledge alerts",
+            )  # fmt: skip
         except OSError as exc:
             raise Refused(f"cannot listen on {host}:{port} ({exc.strerror})") from exc
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-__all__ = ["Failure", "Refused", "Interrupted", "usage_error"]
+__all__ = ["Failure", "Refused", "Interrupted", "refused", "usage_error"]
 
 
 class Failure(click.ClickException):
@@ -31,3 +31,13 @@ class Interrupted(click.ClickException):
 def usage_error(exc):
     """A library's ValueError about what the user gave, as a usage error (exit 2, with the usage line)."""
     return click.UsageError(str(exc))
+
+
+def refused(exc):
+    """A refused output (:class:`audioad.outputs.OutputFileError`) as :class:`Refused`, naming the option that
+    replaces an existing one."""
+    from ..outputs import OutputExistsError
+
+    if isinstance(exc, OutputExistsError):
+        return Refused(f"{exc.name} exists; pass --force to replace it, or choose another file")
+    return Refused(str(exc))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .errors import Refused, usage_error
+from .errors import refused, usage_error
 from .group import main
 from .models import build_detector, with_jobs
 from .options import common_options, detector_option
@@ -95,7 +95,7 @@ def evaluate(dataset, detector_name, settings, out, year, train_on, force, repor
             for path in existing or [out_dir / "results.csv"]:
                 check_output(path, "evaluation result", [dataset], force=force)
         except OutputFileError as exc:
-            raise Refused(str(exc)) from exc
+            raise refused(exc) from exc
 
     collected = None
     if report_path is not None:
@@ -105,7 +105,7 @@ def evaluate(dataset, detector_name, settings, out, year, train_on, force, repor
         try:
             check_output(report_path, "HTML report", [dataset], force=force, is_kind=is_html)
         except OutputFileError as exc:
-            raise Refused(str(exc)) from exc
+            raise refused(exc) from exc
         collected = SectionDetails(top=2)
 
     def write_section(machine, section, detector, test, scores):

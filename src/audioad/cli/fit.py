@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .errors import Failure, Refused
+from .errors import Failure, refused
 from .group import main
 from .inputs import collect_clips, notices, one_channel, unreadable
 from .models import band, build_detector, with_jobs
@@ -74,7 +74,7 @@ def fit(train, detector_name, settings, out, force, on_error, window_rate, segme
     try:
         check_output(out, "model file", [*train, *clips], force=force, is_kind=is_model_file)
     except OutputFileError as exc:
-        raise Refused(str(exc)) from exc
+        raise refused(exc) from exc
     started = time.perf_counter()
     failed = _fit(detector, clips, on_error, not quiet, segment, hop)
     window = ""

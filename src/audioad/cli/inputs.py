@@ -70,7 +70,8 @@ def notices():
                 # The library names the Python argument; here it is the option.
                 click.echo(f"note: {str(message).replace('segment=', '--segment')}", err=True)
             elif issubclass(category, CoverageWarning):
-                click.echo(f"note: {message}", err=True)
+                advice = "(--calibrate NORMAL on score, watch, plot and report)"
+                click.echo(f"note: {str(message).replace('(calibration recordings)', advice)}", err=True)
             elif issubclass(category, TrainingDataWarning):
                 click.echo(f"warning: {message}; leave those clips out, or record them again", err=True)
             else:

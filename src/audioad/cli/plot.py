@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .errors import Failure, Refused
+from .errors import Failure, refused
 from .group import main
 from .inputs import notices
 from .levels import scoring_run
@@ -44,7 +44,7 @@ def plot(model, clip, out, force, segment, hop, threshold, false_alarm_rate, rul
     try:
         check_output(out, "figure", [model, clip], force=force, is_kind=_is_figure)
     except OutputFileError as exc:
-        raise Refused(str(exc)) from exc
+        raise refused(exc) from exc
     detector = load_model(model)
     check_hop(segment, hop)
     with notices():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .errors import Failure, Refused
+from .errors import Failure, refused
 from .group import main
 from .inputs import collect_clips, notices
 from .levels import said_levels, threshold_choice
@@ -74,7 +74,7 @@ def report(
         try:
             check_output(out, "HTML report", [model, inputs[0]], force=force, is_kind=is_html)
         except OutputFileError as exc:
-            raise Refused(str(exc)) from exc
+            raise refused(exc) from exc
         table = None
         if kinds[0].startswith("clips"):
             from ..score_csv import read_rows
@@ -97,7 +97,7 @@ def report(
         try:
             check_output(out, "HTML report", [model, *inputs, *clips], force=force, is_kind=is_html)
         except OutputFileError as exc:
-            raise Refused(str(exc)) from exc
+            raise refused(exc) from exc
         known = _clip_infos(inputs)
         table = [known.get(str(Path(c).resolve())) for c in clips]
         if not any(info is not None and info.label is not None for info in table):

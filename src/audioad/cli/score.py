@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .errors import Failure, Refused
+from .errors import Failure, Refused, refused
 from .group import main
 from .inputs import collect_clips, one_channel
 from .levels import said_levels, scoring_run
@@ -127,7 +127,7 @@ def score(
         fingerprint = model_fingerprint(model)
         done = done_paths(out, fingerprint, columns) if resume and Path(out).exists() else set()
     except OutputFileError as exc:
-        raise Refused(str(exc)) from exc
+        raise refused(exc) from exc
     except ScoreCSVError as exc:
         raise Refused(f"{exc}; {OTHER_OUT}") from exc
     said_levels(run.levels, run.calibration, alarm=False)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .errors import Failure, Interrupted, Refused
+from .errors import Failure, Interrupted, Refused, refused
 from .levels import said_levels
 from .options import CALIBRATE, OTHER_OUT
 
@@ -51,7 +51,7 @@ def write_segment_scores(run, out, read, force, resume, on_error, model):
         )
         completed, partial = segments_done(out, fingerprint) if resume and Path(out).exists() else (set(), {})
     except OutputFileError as exc:
-        raise Refused(str(exc)) from exc
+        raise refused(exc) from exc
     except ScoreCSVError as exc:
         raise Refused(f"{exc}; {OTHER_OUT}") from exc
     said_levels(levels, run.calibration)

@@ -201,7 +201,8 @@ def watch(
     except ScoreCSVError as exc:
         raise Refused(f"{exc}; watch into another --out, or move it away") from exc
     except (OutputFileError, ValueError, ImportError) as exc:
-        raise Refused(str(exc)) from exc
+        listed = "audioad watch --list-devices lists them"
+        raise Refused(str(exc).replace("input_devices() lists them", listed)) from exc
     # After the source is checked: a note on thresholds before "no such folder" would mislead.
     run = scoring_run(
         detector, [], seconds, step, threshold, false_alarm_rate, verdict, file_false_alarm_rate, calibrate

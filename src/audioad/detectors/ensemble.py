@@ -508,7 +508,7 @@ class Ensemble(ClipDetector):
                 f"the training recordings do not cover each other: a recording held out lies {self.coverage_:.1f} "
                 "times farther from the others than a clip from its own recording, so threshold_ may flag "
                 "more than contamination of new normal recordings; fit on more recordings (every speed, load "
-                "and session), or set the threshold on new normal recordings (--calibrate)"
+                "and session), or set the thresholds from new normal recordings (calibration recordings)"
             )
             warnings.warn(CoverageWarning(self.coverage_message_), stacklevel=4)
 

@@ -26,7 +26,7 @@ What ``/api/state`` answers (``make_server(store)`` serves it; ``serving(server)
 >>> [(s["name"], s["state"]) for s in state["sources"]], state["allow_ack"]
 ([('press3', 'normal')], False)
 >>> Dashboard(store).acknowledge(1, b'{"by": "ann"}')
-(<HTTPStatus.FORBIDDEN: 403>, 'read-only: start audioad dashboard with --allow-ack to acknowledge alerts')
+(<HTTPStatus.FORBIDDEN: 403>, 'read-only: this dashboard was started without allow_ack')
 """
 
 from __future__ import annotations
@@ -75,8 +75,8 @@ class Dashboard:
         Whether alerts may be acknowledged from the page.
     """
 
-    def __init__(self, store, allow_ack=False):
-        self.store, self.allow_ack = store, bool(allow_ack)
+    def __init__(self, store, allow_ack=False, read_only="read-only: this dashboard was started without allow_ack"):
+        self.store, self.allow_ack, self.read_only = store, bool(allow_ack), read_only
         self._cache = {}  # range -> (store version, built at, body)
         self._cache_lock = threading.Lock()
 
@@ -125,7 +125,7 @@ class Dashboard:
     def acknowledge(self, alert_id, body):
         """``POST /api/alerts/ID/ack``: the status and a one-line answer."""
         if not self.allow_ack:
-            return HTTPStatus.FORBIDDEN, "read-only: start audioad dashboard with --allow-ack to acknowledge alerts"
+            return HTTPStatus.FORBIDDEN, self.read_only
         try:
             sent = json.loads(body)
             by, note = str(sent.get("by", "")).strip(), str(sent.get("note", "")).strip()
@@ -202,14 +202,15 @@ class _Handler(BaseHTTPRequestHandler):
         return self._send(status, answer)
 
 
-def make_server(store, host="127.0.0.1", port=8050, allow_ack=False):
+def make_server(store, host="127.0.0.1", port=8050, allow_ack=False, **dashboard):
     """A :class:`~http.server.ThreadingHTTPServer` serving the dashboard of ``store`` on ``host:port``.
 
-    ``port=0`` takes a free port (``server.server_port``); ``server.dashboard`` is its :class:`Dashboard`.
+    ``port=0`` takes a free port (``server.server_port``); ``server.dashboard`` is its :class:`Dashboard`,
+    made with ``dashboard``'s further keyword arguments (``read_only``).
     Each request runs in its own thread and ends with it: :meth:`~socketserver.BaseServer.server_close`
     waits for those still running.
     """
-    dashboard = Dashboard(store, allow_ack)
+    dashboard = Dashboard(store, allow_ack, **dashboard)
     server = ThreadingHTTPServer((host, port), type("DashboardHandler", (_Handler,), {"dashboard": dashboard}))
     server.dashboard = dashboard
     # Join request threads on close rather than leave them running as daemons.
