@@ -95,9 +95,12 @@ def record(folder, names_and_waves, pause=0.05, pieces=4):
                 time.sleep(pause)
 
 
-def test_a_folder_a_recorder_writes_into_is_scored_file_by_file_and_survives_a_restart(detector, tmp_path):
+def test_a_folder_a_recorder_writes_into_is_scored_file_by_file_and_survives_a_restart(
+    detector, tmp_path, monkeypatch
+):
     folder = tmp_path / "recorder"
     folder.mkdir()
+    monkeypatch.chdir(tmp_path)
     first = [("a.wav", hum(6, 1)), ("b.wav", None), ("c.wav", np.concatenate([hum(4, 2), faulty(6, 3)]))]
     recorder = threading.Thread(target=record, args=(folder, first))
     recorder.start()
@@ -122,6 +125,9 @@ def test_a_folder_a_recorder_writes_into_is_scored_file_by_file_and_survives_a_r
     assert any("skipped" in line and "b.wav" in line for line in lines)
     assert [r["alert"] for r in table[4:]] == ["0", "0", "0", "1", "1"]
     assert any(line.startswith("ALERT raised: ") and "c.wav 0:00:06-0:00:08" in line for line in lines)
+    # Rows name files by their resolved paths; a line for a person, from the folder they are in.
+    assert os.path.isabs(table[4]["source"])
+    assert any(line.startswith(f"ALERT raised: {os.path.join('recorder', 'c.wav')} 0:00:06") for line in lines)
 
     # Restart: a new watcher on the same state scores only the new file and goes on with the alert.
     record(folder, [("d.wav", hum(6, 4))], pause=0)

@@ -19,7 +19,7 @@ import soundfile as sf
 
 from .audio import AUDIO_SUFFIXES
 
-__all__ = ["VCS_FOLDERS", "Collected", "counted", "find_audio", "hidden_kind", "is_audio_file", "resolved"]
+__all__ = ["VCS_FOLDERS", "Collected", "counted", "find_audio", "hidden_kind", "is_audio_file", "resolved", "shown"]
 
 #: Version-control folders: never searched for audio.
 VCS_FOLDERS = frozenset({".git", ".hg", ".svn", ".bzr", "CVS", "_darcs"})
@@ -159,6 +159,29 @@ def resolved(path) -> str:
     True
     """
     return os.path.realpath(os.fspath(path))
+
+
+def shown(path) -> str:
+    """A path as a person reads it on the console: relative to the current folder where the file lies inside it.
+
+    Rows and states name files by :func:`resolved` paths; a line printed for a person need not
+    repeat the folder they are in.
+
+    Examples
+    --------
+    >>> shown(os.path.abspath("recorder/pump.wav")) == os.path.join("recorder", "pump.wav")
+    True
+    >>> shown("/elsewhere/pump.wav") == "/elsewhere/pump.wav" or os.getcwd() == "/"
+    True
+    """
+    path = os.fspath(path)
+    if not os.path.isabs(path):
+        return path
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        return path
+    return path if relative == os.pardir or relative.startswith(os.pardir + os.sep) else relative
 
 
 def find_audio(folder, skipped=None) -> list[str]:

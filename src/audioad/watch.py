@@ -59,7 +59,7 @@ import soundfile as sf
 
 from .audio import AudioInputError, AudioSource, AudioStream, OneChannel
 from .domain import domain_warnings, profile_clip
-from .folders import resolved
+from .folders import resolved, shown
 from .outputs import atomic_path, one_line, open_output
 from .score_csv import csv_number as number
 from .segments import Segmenter, cut_blocks, parse_rule
@@ -348,14 +348,14 @@ class Watcher:
         elif label == 1 and not self.alert.active and self.levels is not None:
             unusual = unusual_segment(start, end, score, self.levels)
             if unusual:
-                self.echo(one_line(f"unusual, review it: {source} {unusual}"))
+                self.echo(one_line(f"unusual, review it: {shown(source)} {unusual}"))
                 log.warning("unusual: %s %s", source, unusual)
 
     def _announce(self, event):
-        what = f"ALERT {event.event}: {event.source} {hms(event.start)}-{hms(event.end)}, score {event.score:.3g}"
+        when = f"{hms(event.start)}-{hms(event.end)}, score {event.score:.3g}"
         detail = f"(rule {self.alert.rule} over the alarm level {self.alert_threshold:.3g})"
-        self.echo(one_line(f"{what} {detail}"))
-        log.warning("%s %s", what, detail)
+        self.echo(one_line(f"ALERT {event.event}: {shown(event.source)} {when} {detail}"))
+        log.warning("ALERT %s: %s %s %s", event.event, event.source, when, detail)
         if self.history is not None:
             self.history.alert(event)
         if self.on_alert:
@@ -420,7 +420,7 @@ class Watcher:
             if kind not in told:
                 told.add(kind)
                 advice = f"; {self.advice[kind]}" if kind in self.advice else ""
-                self.echo(one_line(f"warning: {source}: {warning}{advice}"))
+                self.echo(one_line(f"warning: {shown(source)}: {warning}{advice}"))
                 log.warning("%s: %s", source, warning)
         return "; ".join(warnings)
 
@@ -471,7 +471,7 @@ class Watcher:
 
     def _skip(self, path, exc):
         log.error("skipped %s: %s", path, exc.cause)
-        self.echo(one_line(f"skipped {path}: {exc.cause}"))
+        self.echo(one_line(f"skipped {shown(path)}: {exc.cause}"))
         self._row(path, math.nan, math.nan, math.nan, exc.cause)
 
     def _done(self, path, signature, cutter):
@@ -495,7 +495,8 @@ class Watcher:
         size, before = scored[0], scored[2] if len(scored) > 2 else 0
         now = os.stat(path).st_size if os.path.exists(path) else 0
         log.warning("%s changed size after it was scored (%d -> %d bytes): its new audio is scored", path, size, now)
-        self.echo(one_line(f"{path} changed size after it was scored ({size} -> {now} bytes): scoring its new audio"))
+        grown = f"changed size after it was scored ({size} -> {now} bytes): scoring its new audio"
+        self.echo(one_line(f"{shown(path)} {grown}"))
         self.state.partial[path] = before
 
     def score_file(self, path, batch=8):
