@@ -2,7 +2,7 @@
 
 One command::
 
-    python benchmarks/learned_view.py            # every set of devsets.py, generator seed 0 (on one core)
+    python benchmarks/learned_view.py            # every set of devsets.py, generator seed 0: 14 minutes on one core
     python benchmarks/learned_view.py --quick    # no 10 s sets
 
 The learned view (:class:`LearnedEmbedding`, here and nowhere in the library): a small 1-D CNN over
@@ -11,16 +11,17 @@ the training clips alone with an auxiliary classification task, as DCASE 2023's 
 which block of the training clips, in their order, a window came from (``n_blocks`` consecutive
 blocks: the fit gets no recording ids, as ``audioad fit`` gets none), plus one more class, windows
 with a synthetic anomaly pasted in at a random level (outlier exposure: a tone, a click train, a
-noise burst or a spectral tilt, in the dB spectrogram). A clip is scored by the cosine distance of
-its mean embedding to the nearest training clip's. Seeds come from local generators (numpy's and
-a ``torch.Generator``), the network is built on torch's meta device and initialised from that
-generator: nothing is drawn from or written to a global generator.
+noise burst or a spectral tilt, in the dB spectrogram). A clip is scored by the mean over its
+windows of the anomaly class's log-odds (``--score knn``: the cosine distance of its mean embedding
+to the nearest training clip's; it scored lower alone on synthetic and bldc_motor). Seeds come from
+local generators (numpy's and a ``torch.Generator``), the network is built on torch's meta device
+and initialised from that generator: nothing is drawn from or written to a global generator.
 
 The view joins ``choices.py``'s candidates (all 14 by default) and is judged as they are: the same
 plans of ``devsets.py`` (by recording and by time, both directions), held-out scores from 5 folds
-of consecutive training clips (so the network is trained 6 times per section: 5 folds and the
-final fit), the same standardisation and regret. The tables add the default with the learned view
-as a fourth member, combined by ``max``.
+of consecutive training clips (so the network is trained 11 times per section: the fit, 5 held-out
+folds and the Ensemble's 5 interleaved folds of ``coverage_``), the same standardisation and
+regret. The tables add the default with the learned view as a fourth member, combined by ``max``.
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ def paste_anomaly(window, rng):
 
 
 class LearnedEmbedding(LogMelDetector):
-    """Clip score: cosine distance of its mean window embedding to the nearest training clip's.
+    """A small CNN's view of log-mel windows, trained on the training clips alone.
 
     The embedding is a small CNN's, trained to tell which consecutive block of the training clips
     a log-mel window came from and whether a synthetic anomaly was pasted into it.
@@ -308,8 +309,9 @@ def main(argv=None) -> int:
         *run_lines(command, began, load),
         f"- sets: {', '.join(sets)}; synthetic generator seeds {', '.join(map(str, seeds))}; views: "
         f"{', '.join(names)}; configurations: up to 3 views by mean or max, and the named ones",
-        f"- the learned view: {candidates[LEARNED]!r}; {TRAINING['fits']} networks trained in "
-        f"{TRAINING['seconds']:.0f} s on one thread (5 held-out folds and the final fit per section)",
+        f"- the learned view: `{' '.join(repr(candidates[LEARNED]).split())}`; {TRAINING['fits']} networks "
+        f"trained in {TRAINING['seconds']:.0f} s on one thread, 11 per section: the fit, 5 held-out folds and "
+        "the Ensemble's 5 interleaved folds of `coverage_`",
         "- protocol: choices.py's (devsets.py's splits by recording and by time, both directions; held-out "
         "scores from 5 folds of consecutive training clips, no `groups`)",
         *[f"- note: {note}" for note in notes],
