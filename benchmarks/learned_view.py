@@ -2,7 +2,7 @@
 
 One command::
 
-    python benchmarks/learned_view.py            # every set of devsets.py, generator seed 0: 14 minutes on one core
+    python benchmarks/learned_view.py            # every set of devsets.py, generator seed 0: 12 minutes on one core
     python benchmarks/learned_view.py --quick    # no 10 s sets
 
 The learned view (:class:`LearnedEmbedding`, here and nowhere in the library): a small 1-D CNN over
