@@ -13,7 +13,7 @@ blocks: the fit gets no recording ids, as ``audioad fit`` gets none), plus one m
 with a synthetic anomaly pasted in at a random level (outlier exposure: a tone, a click train, a
 noise burst or a spectral tilt, in the dB spectrogram). A clip is scored by the mean over its
 windows of the anomaly class's log-odds (``--score knn``: the cosine distance of its mean embedding
-to the nearest training clip's; it scored lower alone on synthetic and bldc_motor). Seeds come from
+to the nearest training clip's; lower alone on every set but the fan). Seeds come from
 local generators (numpy's and a ``torch.Generator``), the network is built on torch's meta device
 and initialised from that generator: nothing is drawn from or written to a global generator.
 
