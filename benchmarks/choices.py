@@ -12,7 +12,8 @@ development set and split (``devsets.py``: by recording and by time, both direct
 protocol; the synthetic sets for each generator seed), each view is fitted once on the training clips, with its held-out
 scores of the training clips (5 folds of consecutive training clips, as the Ensemble computes them
 when ``fit`` gets no ``groups``, which is how ``audioad fit`` and ``audioad evaluate`` fit it; see
-``group_folds.py`` for why not folds of whole recordings) and its scores of the test clips; every configuration's AUC follows from these without refitting.
+``group_folds.py`` for why not folds of whole recordings) and its scores of the test clips; every
+configuration's AUC follows from these without refitting.
 
 **Regret** of a configuration on a set: the AUC of the best view *or* configuration on that set,
 minus the configuration's AUC (mean over splits). The configurations are ranked by their worst
@@ -119,12 +120,15 @@ def configuration_name(subset, combine) -> str:
     return subset[0] if len(subset) == 1 else f"{combine}({' + '.join(subset)})"
 
 
-def evaluate(runs, names):
-    """AUC of every configuration on one set, mean over splits and sections: {(subset, combine): auc}."""
+def evaluate(runs, names, named=NAMED):
+    """AUC of every configuration on one set, mean over splits and sections: {(subset, combine): auc}.
+
+    ``named``: configurations of any size evaluated beside those of up to :data:`MAX_VIEWS` views.
+    """
     from audioad.metrics import auc
 
     index = {name: i for i, name in enumerate(names)}
-    wanted = list(configurations(names)) + [named for named in NAMED.values() if set(named[0]) <= set(index)]
+    wanted = list(configurations(names)) + [key for key in named.values() if set(key[0]) <= set(index)]
     aucs = {}
     for subset, combine in dict.fromkeys(wanted):
         columns = [index[name] for name in subset]
@@ -132,6 +136,41 @@ def evaluate(runs, names):
             np.mean([auc(y, combined(held[:, columns], test[:, columns], combine)) for held, test, y in runs])
         )
     return aucs
+
+
+def tables(aucs, sets, names, top, named=NAMED):
+    """The views alone, the regret table (``named`` first, then the ``top`` configurations) and leave one set out."""
+    best = {name: max(values.values()) for name, values in aucs.items()}
+    regret = {key: {name: best[name] - aucs[name][key] for name in sets} for key in aucs[sets[0]]}
+    ranked = sorted(regret, key=lambda key: (max(regret[key].values()), np.mean(list(regret[key].values()))))
+    short = [name.replace("fluctuation", "fluct.").replace("stationary", "stat.") for name in sets]
+
+    def row(label, key):
+        cells = "".join(f" {regret[key][name]:.3f} |" for name in sets)
+        return f"| {label} |{cells} {max(regret[key].values()):.3f} |"
+
+    header = ["| configuration |" + "".join(f" {s} |" for s in short) + " worst |", "|---|" + "---:|" * (len(sets) + 1)]
+    lines = ["### Views alone (AUC, mean over splits)", "", "| view |" + "".join(f" {s} |" for s in short)]
+    lines.append("|---|" + "---:|" * len(sets))
+    for view in names:
+        lines.append(f"| {view} |" + "".join(f" {aucs[name][(view,), 'mean']:.3f} |" for name in sets))
+    lines += ["", "### Regret (best AUC on the set minus the configuration's)", ""]
+    lines += [f"Best AUC per set: {', '.join(f'{s} {best[n]:.3f}' for s, n in zip(short, sets))}.", ""]
+    lines += header
+    for label, key in named.items():
+        if key in regret:
+            lines.append(row(f"**{label}**: {configuration_name(*key)}", key))
+    for key in ranked[:top]:
+        lines.append(row(configuration_name(*key), key))
+    lines += ["", "### Leave one set out", ""]
+    if len(sets) < 2:
+        lines.append("(one set: nothing to leave out)")
+    else:
+        lines += ["| set left out | chosen on the others | its regret there |", "|---|---|---:|"]
+    for name, label in zip(sets, short if len(sets) > 1 else ()):
+        choice = min(regret, key=lambda key: max(v for other, v in regret[key].items() if other != name))
+        lines.append(f"| {label} | {configuration_name(*choice)} | {regret[choice][name]:.3f} |")
+    return lines
 
 
 def main(argv=None) -> int:
@@ -186,37 +225,7 @@ def main(argv=None) -> int:
             aucs[name] = evaluate(runs, names)
             print(f"{name}: {time.perf_counter() - start:.0f} s", flush=True)
 
-    best = {name: max(values.values()) for name, values in aucs.items()}
-    regret = {key: {name: best[name] - aucs[name][key] for name in sets} for key in aucs[sets[0]]}
-    ranked = sorted(regret, key=lambda key: (max(regret[key].values()), np.mean(list(regret[key].values()))))
-    short = [name.replace("fluctuation", "fluct.").replace("stationary", "stat.") for name in sets]
-
-    def row(label, key):
-        cells = "".join(f" {regret[key][name]:.3f} |" for name in sets)
-        return f"| {label} |{cells} {max(regret[key].values()):.3f} |"
-
-    header = ["| configuration |" + "".join(f" {s} |" for s in short) + " worst |", "|---|" + "---:|" * (len(sets) + 1)]
-    lines = ["### Views alone (AUC, mean over splits)", "", "| view |" + "".join(f" {s} |" for s in short)]
-    lines.append("|---|" + "---:|" * len(sets))
-    for view in names:
-        lines.append(f"| {view} |" + "".join(f" {aucs[name][(view,), 'mean']:.3f} |" for name in sets))
-    lines += ["", "### Regret (best AUC on the set minus the configuration's)", ""]
-    lines += [f"Best AUC per set: {', '.join(f'{s} {best[n]:.3f}' for s, n in zip(short, sets))}.", ""]
-    lines += header
-    for label, key in NAMED.items():
-        if key in regret:
-            lines.append(row(f"**{label}**: {configuration_name(*key)}", key))
-    for key in ranked[: args.top]:
-        lines.append(row(configuration_name(*key), key))
-    lines += ["", "### Leave one set out", ""]
-    if len(sets) < 2:
-        lines.append("(one set: nothing to leave out)")
-    else:
-        lines += ["| set left out | chosen on the others | its regret there |", "|---|---|---:|"]
-    for name, label in zip(sets, short if len(sets) > 1 else ()):
-        choice = min(regret, key=lambda key: max(v for other, v in regret[key].items() if other != name))
-        lines.append(f"| {label} | {configuration_name(*choice)} | {regret[choice][name]:.3f} |")
-    body = "\n".join(lines)
+    body = "\n".join(tables(aucs, sets, names, args.top))
     print("\n" + body, flush=True)
 
     few = f" with {args.train_clips} training clips a section" if args.train_clips else ""
