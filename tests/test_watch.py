@@ -12,31 +12,16 @@ import numpy as np
 import pytest
 import soundfile as sf
 from conftest import rows
+from hum_machine import SR, faulty, hum, save_hum_model
 
-from audioad import MelKNN, save
 from audioad.score_csv import RowWriter
 from audioad.sources import FolderSource, PipeSource
 from audioad.watch import WATCH_COLUMNS, AlertRule, Watcher, WatchState
 
-SR = 16000
-
-
-def hum(seconds, seed=0):
-    t = np.arange(int(seconds * SR)) / SR
-    noise = 0.02 * np.random.default_rng(seed).standard_normal(len(t))
-    return (0.3 * np.sin(2 * np.pi * 150 * t) + noise).astype(np.float32)
-
-
-def faulty(seconds, seed=0):
-    y = hum(seconds, seed)
-    return y + (0.3 * np.sign(np.sin(2 * np.pi * 2300 * np.arange(len(y)) / SR))).astype(np.float32)
-
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
-    path = tmp_path_factory.mktemp("model") / "hum.audioad"
-    save(MelKNN().fit([np.concatenate([hum(10, seed) for seed in range(4)])], segment="2s"), path)
-    return path
+    return save_hum_model(tmp_path_factory.mktemp("model") / "hum.audioad")
 
 
 @pytest.fixture(scope="module")
@@ -95,9 +80,7 @@ def record(folder, names_and_waves, pause=0.05, pieces=4):
                 time.sleep(pause)
 
 
-def test_a_folder_a_recorder_writes_into_is_scored_file_by_file_and_survives_a_restart(
-    detector, tmp_path, monkeypatch
-):
+def test_a_folder_a_recorder_writes_into_is_scored_file_by_file_and_survives_a_restart(detector, tmp_path, monkeypatch):
     folder = tmp_path / "recorder"
     folder.mkdir()
     monkeypatch.chdir(tmp_path)

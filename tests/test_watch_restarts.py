@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from conftest import audioad, rows
+from hum_machine import SR, faulty, hum, save_hum_model
 
 from audioad import MelKNN, load, save
 from audioad.audio import AudioInputError
@@ -18,25 +19,10 @@ from audioad.score_csv import RowWriter, model_fingerprint
 from audioad.sources import FolderSource, PipeSource
 from audioad.watch import WATCH_COLUMNS, AlertRule, Watcher, WatchState
 
-SR = 16000
-
-
-def hum(seconds, seed=0):
-    t = np.arange(int(seconds * SR)) / SR
-    noise = 0.02 * np.random.default_rng(seed).standard_normal(len(t))
-    return (0.3 * np.sin(2 * np.pi * 150 * t) + noise).astype(np.float32)
-
-
-def faulty(seconds, seed=0):
-    y = hum(seconds, seed)
-    return y + (0.3 * np.sign(np.sin(2 * np.pi * 2300 * np.arange(len(y)) / SR))).astype(np.float32)
-
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
-    path = tmp_path_factory.mktemp("model") / "hum.audioad"
-    save(MelKNN().fit([np.concatenate([hum(10, seed) for seed in range(4)])], segment="2s"), path)
-    return path
+    return save_hum_model(tmp_path_factory.mktemp("model") / "hum.audioad")
 
 
 @pytest.fixture(scope="module")
