@@ -166,3 +166,14 @@ def test_the_long_recording_report_renders_in_a_browser(long_run, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert [line for line in result.stderr.splitlines() if "CONSOLE" in line] == []
     assert 'data-ready="1"' in result.stdout and '<pre id="js-errors"></pre>' in result.stdout
+
+
+def test_clips_scored_whole_get_no_word_on_an_alarm_level_they_are_not_read_against(long_run, tmp_path):
+    """A clip CSV, or short clips, have no file verdicts: `score` and `report` say nothing of an alarm level."""
+    root, model, _ = long_run
+    clips = audioad("score", model, root / "train", "--out", tmp_path / "clips.csv", "-q")
+    report = audioad("report", model, tmp_path / "clips.csv", "--out", tmp_path / "clips.html", "-q")
+    audio = audioad("report", model, root / "train", "--out", tmp_path / "audio.html", "-q")
+    for run in (clips, report, audio):
+        assert run.returncode == 0, run.stderr
+        assert "alarm level" not in run.stderr, run.stderr

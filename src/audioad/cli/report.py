@@ -109,7 +109,8 @@ def report(
                 per_hour=file_false_alarm_rate, calibration=recordings, calibrate=CALIBRATE,
             )  # fmt: skip
         what = counted(len(clips), "file")
-    said_levels(run.levels, recordings)
+    # An alarm level is only read where recordings get verdicts (scored in segments).
+    said_levels(run.levels, recordings, alarm=bool(run.verdicts))
     write_report(run.page, out)
     for name, verdict in run.verdicts:
         click.echo(verdict.line(name))
