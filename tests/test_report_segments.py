@@ -177,3 +177,11 @@ def test_clips_scored_whole_get_no_word_on_an_alarm_level_they_are_not_read_agai
     for run in (clips, report, audio):
         assert run.returncode == 0, run.stderr
         assert "alarm level" not in run.stderr, run.stderr
+
+
+def test_the_training_clips_length_is_said_once_where_they_are_all_alike(long_run, tmp_path):
+    root, model, _ = long_run
+    run = audioad("report", model, root / "train", "--out", tmp_path / "r.html", "-q")
+    assert run.returncode == 0, run.stderr
+    page = (tmp_path / "r.html").read_text()
+    assert "12 normal clips, 1.0 s each" in page and "1.0-1.0 s" not in page

@@ -888,7 +888,9 @@ def _report_of_rows(detector, clips, rows, scored, levels, top, title, about, fa
     described = [("Detector", describe_detector(detector))]
     n_train = len(getattr(detector, "decision_scores_", ()))
     seconds = (getattr(detector, "training_audio_", None) or {}).get("seconds")
-    trained = f"{n_train} normal clips" + (f", {seconds[0]:.1f}-{seconds[1]:.1f} s each" if seconds else "")
+    shortest, longest = (f"{value:.1f}" for value in seconds) if seconds else ("", "")
+    span = shortest if shortest == longest else f"{shortest}-{longest}"
+    trained = f"{n_train} normal clips" + (f", {span} s each" if seconds else "")
     described.append(("Trained on", trained))
     if scored is not None:
         described.append(("Alarm level", f"{levels.alarm:.4g} (rule {levels.rule}; a recording is an ALARM when "
