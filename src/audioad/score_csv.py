@@ -44,6 +44,7 @@ __all__ = [
     "ScoreCSVError",
     "check_written_by",
     "model_fingerprint",
+    "model_sha256",
     "sidecar_path",
     "is_table",
     "repair",
@@ -71,6 +72,24 @@ class ScoreCSVError(ValueError):
     """A score CSV that cannot be resumed: unreadable, of another layout, or written by another model."""
 
 
+def model_sha256(model):
+    """The SHA-256 of a model file, in hex: what names a model in rows, sidecars and watch states.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> model = os.path.join(tempfile.mkdtemp(), "fan.audioad")
+    >>> _ = open(model, "wb").write(b"model")
+    >>> model_sha256(model)
+    '9372c470eeadd5ecd9c3c74c2b3cb633f8e2f2fad799250a0f70d652b6b825e4'
+    """
+    digest = hashlib.sha256()
+    with open(model, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def model_fingerprint(model):
     """The line naming a model file in a score CSV's sidecar: its SHA-256 and its path.
 
@@ -82,11 +101,7 @@ def model_fingerprint(model):
     >>> model_fingerprint(model).split(" file=")[0]
     'audioad model sha256=9372c470eeadd5ecd9c3c74c2b3cb633f8e2f2fad799250a0f70d652b6b825e4'
     """
-    digest = hashlib.sha256()
-    with open(model, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return f"audioad model sha256={digest.hexdigest()} file={model}"
+    return f"audioad model sha256={model_sha256(model)} file={model}"
 
 
 def files_path(out):

@@ -153,7 +153,15 @@ def watch(
 
     from ..audio import AudioInputError
     from ..outputs import OutputFileError, check_output, is_text
-    from ..score_csv import RowWriter, ScoreCSVError, check_written_by, is_table, model_fingerprint, sidecar_path
+    from ..score_csv import (
+        RowWriter,
+        ScoreCSVError,
+        check_written_by,
+        is_table,
+        model_fingerprint,
+        model_sha256,
+        sidecar_path,
+    )
     from ..segments import parse_rule
     from ..sources import FolderSource, PipeSource, SoundCardSource
     from ..watch import WATCH_COLUMNS, AlertRule, Watcher, WatchState, log_to
@@ -197,7 +205,7 @@ def watch(
             card = SoundCardSource(detector.sr, device, channels, channel=channel)
         elif source != "-":
             folder = FolderSource(source, settle, growing=growing)
-        saved = WatchState(state_path, model=fingerprint.split()[2].partition("=")[2]) if db is None else None
+        saved = WatchState(state_path, model=model_sha256(model)) if db is None else None
     except ScoreCSVError as exc:
         raise Refused(f"{exc}; watch into another --out, or move it away") from exc
     except (OutputFileError, ValueError, ImportError) as exc:

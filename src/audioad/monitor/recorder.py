@@ -14,7 +14,7 @@ import datetime
 import time
 from pathlib import Path
 
-from ..score_csv import model_fingerprint
+from ..score_csv import model_sha256
 from ..watch import WatchState
 from .backends import open_store
 from .store import AlertChange, Segment
@@ -79,7 +79,7 @@ class SourceHistory:
 
         The model is named in the store by its SHA-256 and its absolute path (to explain alerts).
         """
-        sha256 = model_fingerprint(model).split()[2].partition("=")[2]
+        sha256 = model_sha256(model)
         return cls(open_store(where), name, sha256, model_path=str(Path(model).resolve()), **settings)
 
     def write(self, row):
