@@ -173,6 +173,19 @@ def tables(aucs, sets, names, top, named=NAMED):
     return lines
 
 
+def chosen_sets(args):
+    """The development sets and generator seeds that ``--quick``, ``--datasets``, ``--seeds`` and ``--data``
+    ask for, and the run's notes: without the shared recordings, the synthetic sets only (said once, printed)."""
+    seeds = tuple(args.seeds or (QUICK_SEEDS if args.quick else SEEDS))
+    sets = list(args.datasets or [name for name in DATASETS if not (args.quick and "10s" in name)])
+    notes = []
+    if not args.data.is_dir():
+        notes.append("../shared/data not found: the synthetic sets only")
+        print(notes[-1], flush=True)
+        sets = [name for name in sets if not DEV_SETS[name].real]
+    return sets, seeds, notes
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Choose the default detector's views leave-one-set-out by regret.")
     parser.add_argument("--quick", action="store_true", help="no 10 s sets (about 3 minutes)")
@@ -198,13 +211,7 @@ def main(argv=None) -> int:
     began = time.perf_counter()
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
     command = "python benchmarks/choices.py" + "".join(" " + shlex.quote(a) for a in (argv or sys.argv[1:]))
-    seeds = tuple(args.seeds or (QUICK_SEEDS if args.quick else SEEDS))
-    sets = list(args.datasets or [name for name in DATASETS if not (args.quick and "10s" in name)])
-    notes = []
-    if not args.data.is_dir():
-        notes.append("../shared/data not found: the synthetic sets only")
-        print(notes[-1], flush=True)
-        sets = [name for name in sets if not DEV_SETS[name].real]
+    sets, seeds, notes = chosen_sets(args)
 
     candidates = views()
     if args.views:

@@ -35,9 +35,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-from choices import NAMED, QUICK_SEEDS, SEEDS, evaluate, tables, view_scores, views
+from choices import NAMED, chosen_sets, evaluate, tables, view_scores, views
 from common import DEFAULT_DATA, RESULTS_PATH, run_lines, write_results
-from devsets import DATASETS, DEV_SETS, load_clips, prepare
+from devsets import DATASETS, load_clips, prepare
 
 from audioad.detectors.log_mel import LogMelDetector
 
@@ -257,13 +257,7 @@ def main(argv=None) -> int:
     began = time.perf_counter()
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
     command = "python benchmarks/learned_view.py" + "".join(" " + shlex.quote(a) for a in (argv or sys.argv[1:]))
-    seeds = tuple(args.seeds or (QUICK_SEEDS if args.quick else SEEDS))
-    sets = list(args.datasets or [name for name in DATASETS if not (args.quick and "10s" in name)])
-    notes = []
-    if not args.data.is_dir():
-        notes.append("../shared/data not found: the synthetic sets only")
-        print(notes[-1], flush=True)
-        sets = [name for name in sets if not DEV_SETS[name].real]
+    sets, seeds, notes = chosen_sets(args)
     candidates = views()
     if args.views:
         candidates = {name: candidates[name] for name in dict.fromkeys([*args.views, *DEFAULT_VIEWS])}
