@@ -81,10 +81,7 @@ def report(
 
             paths = [row["path"] for row in read_rows(inputs[0])]
             folder = [os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in paths])] if paths else []
-            known = _clip_infos(folder)
-            table = [known.get(str(Path(p).resolve())) for p in paths]
-            if not any(info is not None and info.label is not None for info in table):
-                table = None
+            table = _labelled(folder, paths)
         with threshold_choice(threshold, false_alarm_rate, rule, calibrate) as (rule, recordings), notices():
             run = run_report_of_scores(
                 detector, inputs[0], table=table, title=title, top=top, about=about, threshold=threshold,
@@ -98,10 +95,7 @@ def report(
             check_output(out, "HTML report", [model, *inputs, *clips], force=force, is_kind=is_html)
         except OutputFileError as exc:
             raise refused(exc) from exc
-        known = _clip_infos(inputs)
-        table = [known.get(str(Path(c).resolve())) for c in clips]
-        if not any(info is not None and info.label is not None for info in table):
-            table = None
+        table = _labelled(inputs, clips)
         with threshold_choice(threshold, false_alarm_rate, rule, calibrate) as (rule, recordings), notices():
             run = run_report(
                 detector, clips, table=table, title=title, top=top, about=about, progress=not quiet,
@@ -127,8 +121,9 @@ def is_html(path):
     return not start or start.startswith((b"<!doctype html", b"<html"))
 
 
-def _clip_infos(inputs):
-    """What the data sets among ``inputs`` say of their clips (label, section, domain), by resolved path."""
+def _labelled(inputs, clips):
+    """What the data sets among ``inputs`` say of each of ``clips`` (label, section, domain; None for a clip they do
+    not name), or None where they label none of them: then the report has no ground truth."""
     from ..datasets import GroupWarning, read_dataset
 
     known = {}
@@ -143,4 +138,5 @@ def _clip_infos(inputs):
         except (FileNotFoundError, ValueError):
             continue
         known.update((str(Path(info.path).resolve()), info) for info in table)
-    return known
+    infos = [known.get(str(Path(clip).resolve())) for clip in clips]
+    return infos if any(info is not None and info.label is not None for info in infos) else None
