@@ -45,8 +45,8 @@ def said_levels(levels, recordings, alarm=True):
             err=True,
         )
     if alarm and levels.note():
-        more = "more calibration recordings measure it" if recordings else "more normal audio at fit, or --calibrate"
-        more += "" if recordings else ", measures it"
+        calibrated = "more calibration recordings measure it"
+        more = calibrated if recordings else "more normal audio at fit, or --calibrate, measures it"
         click.echo(f"note: {levels.note()}; {more}", err=True)
 
 

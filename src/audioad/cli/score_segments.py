@@ -37,7 +37,6 @@ def write_segment_scores(run, out, read, force, resume, on_error, model):
         sidecar_path,
     )
     from ..score_csv import csv_number as number
-    from ..segments import FileSummaries
 
     detector, clips, plan, levels = run.detector, run.clips, run.cuts, run.levels
     threshold, level, rule = levels.segment, levels.alarm, levels.rule
@@ -55,16 +54,16 @@ def write_segment_scores(run, out, read, force, resume, on_error, model):
     except ScoreCSVError as exc:
         raise Refused(f"{exc}; {OTHER_OUT}") from exc
     said_levels(levels, run.calibration)
-    todo = [i for i, clip in enumerate(clips) if resolved(clip) not in completed]
-    clips, plan = [clips[i] for i in todo], [plan[i] for i in todo]
     # Rows name a file by its resolved path, the same from any working folder; messages as it was given.
-    names = [resolved(clip) for clip in clips]
-    earlier = {i: partial[resolved(clip)] for i, clip in enumerate(clips) if resolved(clip) in partial}
+    every = [resolved(clip) for clip in clips]
+    todo = [i for i, name in enumerate(every) if name not in completed]
+    clips, plan, names = [clips[i] for i in todo], [plan[i] for i in todo], [every[i] for i in todo]
+    earlier = {i: partial[name] for i, name in enumerate(names) if name in partial}
     skip = {i: sum(1 for row in rows if not row[3]) for i, rows in earlier.items()}
     if not clips:
         click.echo(f"nothing to score: the {len(completed)} files are already in {out}")
         return
-    summaries = FileSummaries(threshold, level, rule)
+    summaries = run.summaries()
     failures, states, n_rows = [], {}, 0
     if completed and Path(summary_out).exists():
         # The verdicts of the files an earlier run finished count in this run's summary too.
