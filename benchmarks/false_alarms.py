@@ -28,6 +28,11 @@ scores, capped at their far-out fence):
 - **the standardisation** of each view before the ``max``: the median absolute deviation, the
   distance from the median to the 90th percentile, the mean and standard deviation; and the mean
   of the views instead of their maximum.
+
+And the remedy audioad offers where the recordings drift, thresholds from new normal recordings
+(``audioad score --calibrate``, :func:`audioad.thresholds.segment_threshold` on their scores):
+the first half of each section's normal test clips, in their order, calibrate; FAR is measured
+on the other half and detection on every anomalous clip, beside ``threshold_`` on the same clips.
 """
 
 from __future__ import annotations
@@ -186,8 +191,17 @@ def rates(held, test, y, domains, threshold):
     )
 
 
+def calibration_split(y):
+    """The first half of the normal test clips in order (the calibration recordings), and every other test clip."""
+    normal = np.flatnonzero(y == 0)
+    calibration = normal[: len(normal) // 2]
+    return calibration, np.setdiff1d(np.arange(len(y)), calibration)
+
+
 def measure(runs, names):
     """{(table, row): mean (AUC, FAR, detection, FAR source, FAR target)} over the runs of one set."""
+    from audioad.thresholds import CALIBRATION, segment_threshold
+
     index = {name: i for i, name in enumerate(names)}
     found = {}
 
@@ -206,6 +220,16 @@ def measure(runs, names):
         for label, (how, combine) in STANDARDISATIONS.items():
             h, t = combined(held[:, columns], test[:, columns], how, combine)
             add(("standardisation", label), rates(h, t, y, domains, THRESHOLDS[next(iter(THRESHOLDS))](h)))
+        h, t = combined(held[:, columns], test[:, columns])
+        calibration, rest = calibration_split(y)
+        if len(calibration) >= 2:
+            kept = (t[rest], y[rest], domains[rest])
+            add(
+                ("calibration", "threshold_ (held-out training clips)"),
+                rates(h, *kept, THRESHOLDS[next(iter(THRESHOLDS))](h)),
+            )
+            calibrated = segment_threshold(t[calibration], CALIBRATION, contamination=CONTAMINATION).value
+            add(("calibration", "calibrated on the first half of the new normal clips"), rates(h, *kept, calibrated))
     with warnings.catch_warnings():  # a set with no target domain: its FAR there is NaN, said as an empty cell
         warnings.simplefilter("ignore", RuntimeWarning)
         return {key: np.nanmean(np.array(values, dtype=float), axis=0) for key, values in found.items()}
@@ -222,6 +246,7 @@ def tables(results, sets):
         "views": "The mean view's metric",
         "threshold": "The threshold on the default's combined held-out scores",
         "standardisation": "The standardisation and combination of the default's views",
+        "calibration": "The thresholds from new normal recordings (`audioad score --calibrate`), against threshold_",
     }
     for kind, title in titles.items():
         lines += [

@@ -66,3 +66,10 @@ def test_the_floor_only_raises_band_spreads(sessions):
     plain = MelKNN(pooling="mean", metric="mahalanobis").fit(first)
     floored = false_alarms._floored_knn()(pooling="mean", metric="mahalanobis").fit(first)
     np.testing.assert_array_equal(floored.feature_scale_, np.maximum(plain.feature_scale_, false_alarms.FLOOR_DB))
+
+
+def test_calibration_takes_the_first_half_of_the_normal_clips_and_tests_the_rest():
+    y = np.array([1, 0, 0, 1, 0, 0, 0])
+    calibration, rest = false_alarms.calibration_split(y)
+    assert calibration.tolist() == [1, 2]
+    assert rest.tolist() == [0, 3, 4, 5, 6]
