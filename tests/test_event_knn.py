@@ -87,6 +87,32 @@ def test_explain_gives_a_new_normal_recording_no_finding_above_10_db(fitted, mot
         assert all(finding.change_db <= 10.0 for finding in explanation.findings), explanation.summary()
 
 
+def test_explain_gives_another_motor_lacking_a_harmonic_no_finding_above_10_db_and_still_finds_a_tone():
+    """The training motor whines at 4 kHz at its low speed and not at its high one; another motor of
+    its kind does not whine, and runs at the high speed for 2 s. Against its nearest normal frames
+    the new motor lacks the whine most of the clip, so its 4 kHz band's median residual is low; taking
+    it off read the 2 s at the high speed, where the nearest frames lack the whine too, as +13 dB."""
+    rng = np.random.default_rng(7)
+    n = int(SECONDS * SR)
+    whine = (0.1 * np.sin(2 * np.pi * 4000 * np.arange(n) / SR)).astype(np.float32)
+    train = [machine_clip(rng, 100) + whine for _ in range(6)] + [machine_clip(rng, 125) for _ in range(6)]
+    detector = EventKNN().fit([(clip, SR) for clip in train])
+    high = slice(int(2.5 * SR), int(4.5 * SR))
+    test = []
+    for _ in range(3):
+        clip = machine_clip(rng, 100)
+        clip[high] = machine_clip(rng, 125)[high]
+        test.append(clip)
+    for explanation in explain(detector, [(clip, SR) for clip in test]):
+        assert all(finding.change_db <= 10.0 for finding in explanation.findings), explanation.summary()
+    low, high = injections.event_band("tone")
+    toned = [(injections.inject(clip, SR, "tone", 10.0, seed=k), SR) for k, clip in enumerate(test)]
+    for explanation in explain(detector, toned):
+        first = explanation.findings[0]
+        assert first.change_db > 0 and first.low_hz < high and first.high_hz > low, explanation.summary()
+        assert first.start < 4.0 and first.end > 2.0, explanation.summary()
+
+
 def test_explain_of_the_default_uses_its_event_view(motor):
     from audioad.detectors.ensemble import default_detector
     from audioad.explain import event_view

@@ -68,7 +68,7 @@ def test_a_long_clip_scores_as_computed_on_the_whole_clip_at_once(fitted, long_s
 @pytest.mark.parametrize("chunk, block, bands", [(1, 7, 1), (97, 500, 3), (1000, 2048, 128)])
 def test_scores_do_not_depend_on_the_chunk_sizes(fitted, long_spec, monkeypatch, chunk, block, bands):
     reference = fitted.window_scores([long_spec])[0]
-    residuals, spreads = fitted.departures(long_spec)
+    residuals, spreads, band_offsets = fitted.departures(long_spec)
     monkeypatch.setattr(event_knn, "_CHUNK_FRAMES", chunk)
     monkeypatch.setattr(event_knn, "_FRAME_BLOCK", block)
     monkeypatch.setattr(event_knn, "_BAND_BLOCK", bands)
@@ -76,6 +76,7 @@ def test_scores_do_not_depend_on_the_chunk_sizes(fitted, long_spec, monkeypatch,
     chunked = fitted.departures(long_spec)
     np.testing.assert_array_equal(chunked[0], residuals)
     np.testing.assert_allclose(chunked[1], spreads, rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(chunked.band_offsets, band_offsets)
 
 
 def peak_bytes(call):

@@ -39,6 +39,7 @@ from typing import NamedTuple
 
 import numpy as np
 from scipy import ndimage
+from scipy.ndimage import uniform_filter1d
 
 from .audio import AudioInputError, AudioStream, clip_name, is_long_file, load_audio
 from .detectors.frontend import TrainingLevels, log_mel_part
@@ -103,7 +104,7 @@ class Explanation(NamedTuple):
         The regions that depart from normal, largest share first.
     deviation : numpy.ndarray of shape (n_mels, n_frames)
         The clip's log-mel minus each band's normal median, in dB: the deviation map (with the
-        conditional reference: minus its nearest normal frames, less the clip's band medians).
+        conditional reference: each cell's departure from its nearest normal frames, see :func:`explain`).
     spectrogram : numpy.ndarray of shape (n_mels, n_frames)
         The clip's log-mel spectrogram in dB, as the detector's front end made it.
     times : numpy.ndarray of shape (n_frames,)
@@ -337,18 +338,24 @@ def _regions(outside, deviation, band_edges, frontend, min_db, join_seconds, min
     return findings
 
 
-def _conditional_findings(departures, band_edges, frontend, min_db, join_seconds, min_share):
-    """Findings against the nearest normal frames: cells whose stretch departs by :data:`EVENT_SPREADS` or more.
+def _conditional_findings(departures, stretch_frames, band_edges, frontend, min_db, join_seconds, min_share):
+    """Findings against the nearest normal frames, and the cells' departures they are made of (see :func:`explain`).
 
-    ``departures`` are the event view's (residuals, spreads) of the clip.
+    ``departures`` are the event view's :class:`~audioad.detectors.event_knn.Departures` of the
+    clip; ``stretch_frames`` the frames of its shortest stretch.
     """
-    residuals, spreads = departures
-    outside = np.where((spreads >= EVENT_SPREADS) & (np.abs(residuals) >= min_db), residuals, 0.0)
-    findings = _regions(outside, residuals, band_edges, frontend, min_db, join_seconds, min_share)
+    cells = departures.departing_db()
+    outside = np.where((departures.spreads >= EVENT_SPREADS) & (np.abs(cells) >= min_db), cells, 0.0)
+    # A frame's residual carries the frame-to-frame flicker of normal sound, and the cells picked
+    # for departing by min_db are its upper tail: the change is the mean over the stretch the
+    # view judges a cell by (its shortest, in the cell's band), which averages the flicker down
+    # and keeps a steady event whole.
+    change = uniform_filter1d(cells, min(stretch_frames, cells.shape[1]), axis=1)
+    findings = _regions(outside, change, band_edges, frontend, min_db, join_seconds, min_share)
     # Sound added comes before sound missing: a frame's nearest normal frames are found with the
     # event in it, and an added sound pulls them towards frames louder elsewhere, which leaves a
     # dip in other bands at the same moment; the dip is a consequence, not the finding.
-    return sorted(findings, key=lambda f: f.change_db < 0), residuals
+    return sorted(findings, key=lambda f: f.change_db < 0), cells
 
 
 def explain(
@@ -366,9 +373,13 @@ def explain(
     Where the detector has a fitted :class:`~audioad.detectors.event_knn.EventKNN` (the
     default's event view and frame detector) and ``conditional`` is true, the reference is
     *conditional*: each frame is compared with its nearest normal training frames (what the
-    machine sounds like in that state), less what the clip shows all along, and a cell departs
-    where the stretch of time around it departs by :data:`EVENT_SPREADS` spreads of normal sound
-    or more and by ``min_db`` or more; the change is in dB from the nearest normal frames. This
+    machine sounds like in that state), and a cell departs where the stretch of time around it
+    departs by :data:`EVENT_SPREADS` spreads of normal sound or more and where it departs by
+    ``min_db`` or more, the same way, both from its nearest normal frames as heard and from them
+    less what the clip shows all along (by the nearer of the two: a clip that lacks a harmonic
+    most of its nearest frames hold does not depart where the others lack it too). A finding's
+    change is in dB from the nearest normal frames, averaged over the shortest stretch the event
+    view judges its cells by (half a second at the defaults), as flicker is averaged there. This
     finds a short tone, click train or burst before the machine's own harmonics, which a
     marginal range puts first when the clip runs at another speed than most training clips.
     Otherwise it is the marginal reference:
@@ -448,7 +459,10 @@ def explain(
         event = None
         if view is not None:
             event = (view, view.departures(made))
-            findings, deviation = _conditional_findings(event[1], edges, frontend, min_db, join_seconds, min_share)
+            stretch_frames = min(n_frames for _, n_frames in view.scales)
+            findings, deviation = _conditional_findings(
+                event[1], stretch_frames, edges, frontend, min_db, join_seconds, min_share
+            )
         else:
             findings, deviation = _findings(spec, reference, edges, frontend, min_db, join_seconds, min_share)
         # Scored from the spectrogram the detector itself makes, so flagged here is flagged by the score.

@@ -107,11 +107,12 @@ def _pooled(detector, spec, edges):
 def _event(detector, departures, edges, hop_seconds):
     """What an event view heard: the stretch that departs most from the nearest normal frames, in band and time.
 
-    The stretch scored highest locates it; the residuals (dB from the nearest normal frames)
-    bound it: the frames of its band, within a stretch of it, that depart at least half as much
-    as its most departing frame, then the bands that depart at least half as much over them.
+    The stretch scored highest locates it; the departures (dB from the nearest normal frames,
+    :meth:`~audioad.detectors.event_knn.Departures.departing_db`) bound it: the frames of its
+    band, within a stretch of it, that depart at least half as much as its most departing frame,
+    then the bands that depart at least half as much over them.
     """
-    residuals, spreads = departures
+    residuals, spreads = departures.departing_db(), departures.spreads
     band, frame = np.unravel_index(int(np.argmax(spreads)), spreads.shape)
     reach = max(n_frames for _, n_frames in detector.scales) // 2 + 1
     low, high = max(0, frame - reach), min(spreads.shape[1], frame + reach + 1)

@@ -29,6 +29,7 @@ whole-clip computation of float32 running sums it had before, clip scores agree 
 from __future__ import annotations
 
 import copy
+from typing import NamedTuple
 
 import numpy as np
 from scipy.ndimage import uniform_filter1d
@@ -40,7 +41,7 @@ from .log_mel import LogMelDetector
 from .pooled import standardisation
 from .schema import Array, Bool, Int, ListOf, NoneOr
 
-__all__ = ["EventKNN", "frame_residuals", "stretch_lengths", "stretch_means"]
+__all__ = ["EventKNN", "Departures", "frame_residuals", "stretch_lengths", "stretch_means"]
 
 #: Training clips whose held-out residuals set the spreads (evenly spaced over the training list).
 CALIBRATION_CLIPS = 64
@@ -55,6 +56,51 @@ _FRAME_BLOCK = 2048
 # medians and flicker are taken at once (4 MB of float32 an hour): the memory of a long clip.
 _CHUNK_FRAMES = 4096
 _BAND_BLOCK = 8
+
+
+class Departures(NamedTuple):
+    """Where and by how much a clip departs from its nearest normal frames, band by band (:meth:`EventKNN.departures`).
+
+    Attributes
+    ----------
+    residuals : numpy.ndarray of shape (n_mels, n_frames)
+        Each frame minus the mean of its nearest normal frames, less the clip's median of each
+        band and each frame's median over the bands, in dB (0 in the end frames left out).
+    spreads : numpy.ndarray of shape (n_mels, n_frames)
+        At each band and frame, the largest standardised stretch mean over the scales whose
+        stretch is centred there: how many spreads of normal sound the stretch departs by.
+    band_offsets : numpy.ndarray of shape (n_mels,)
+        The clip's median residual of each band, which ``residuals`` have taken off (what the
+        clip shows all along; 0 where ``band_medians`` is False): ``residuals + band_offsets``
+        is each frame against its nearest normal frames as heard, less a change of gain.
+
+    All are float32.
+    """
+
+    residuals: np.ndarray
+    spreads: np.ndarray
+    band_offsets: np.ndarray
+
+    def departing_db(self):
+        """Each cell's departure in dB, float64: from its nearest normal frames both as heard and less what the clip
+        shows all along, by the nearer of the two where both go the same way, else 0.
+
+        Taking off what the clip shows all along keeps a clip of another speed from departing
+        everywhere, but where most of its nearest frames hold a harmonic the clip lacks, the
+        band's median is low, and taking it off lifts the rest of the band as much: where the
+        nearest frames lack the harmonic too, the clip sounds as they do, yet its residual reads
+        +10 dB or more (a motor at a speed the training clips lack). Departing from both is departing.
+
+        Examples
+        --------
+        >>> d = Departures(np.array([[12.0, 4.0, -5.0]]), np.zeros((1, 3)), np.array([-10.0]))
+        >>> d.departing_db().tolist()
+        [[2.0, 0.0, -5.0]]
+        """
+        residuals = np.asarray(self.residuals, dtype=np.float64)
+        heard = residuals + np.asarray(self.band_offsets, dtype=np.float64)[:, None]
+        nearer = np.sign(residuals) * np.minimum(np.abs(residuals), np.abs(heard))
+        return np.where(np.sign(residuals) == np.sign(heard), nearer, 0.0)
 
 
 def frame_residuals(frames, references, keys, n_neighbors, excluded=None):
@@ -379,7 +425,7 @@ class EventKNN(LogMelDetector):
             excluded = reference_folds == folds[clip]
             if excluded.all():
                 excluded = None
-            residuals.append(self._clip_residuals(frames[clip], excluded))
+            residuals.append(self._clip_residuals(frames[clip], excluded)[0])
         self.residual_scale_ = np.maximum(_band_spread(np.concatenate(residuals, axis=1), axis=1), 1e-3)
         n_scales = len(self.scales)
         stretches = [[] for _ in range(n_scales)]
@@ -432,7 +478,8 @@ class EventKNN(LogMelDetector):
     # -- scoring -------------------------------------------------------------
 
     def _clip_residuals(self, frames, excluded=None):
-        """(n_mels, n_frames) float32 residuals: less the nearest references, the band medians, each frame's median.
+        """(n_mels, n_frames) float32 residuals: less the nearest references, the band medians, each frame's median;
+        and the band medians taken off (n_mels,), zeros where ``band_medians`` is False.
 
         A block of frames at a time is searched (its keys, distances and residuals), and a
         few bands or frames at a time have their medians taken: a long recording holds this
@@ -444,11 +491,13 @@ class EventKNN(LogMelDetector):
             residuals[:, block] = frame_residuals(
                 frames[block], self.reference_frames_, keys, self.n_neighbors, excluded
             ).T
+        offsets = np.zeros(len(residuals), np.float32)
         for bands in _row_blocks(len(residuals), _BAND_BLOCK) if self.band_medians else ():
-            residuals[bands] -= np.median(residuals[bands], axis=1, keepdims=True)
+            offsets[bands] = np.median(residuals[bands], axis=1)
+            residuals[bands] -= offsets[bands, None]
         for block in _row_blocks(len(frames), _FRAME_BLOCK) if self.frame_medians else ():
             residuals[:, block] -= np.median(residuals[:, block], axis=0)
-        return residuals
+        return residuals, offsets
 
     def _departed_stretches(self, z):
         """Yield ``(centre, departure)``: a chunk of stretches' absolute means of ``z`` in spreads, by their centres.
@@ -466,18 +515,19 @@ class EventKNN(LogMelDetector):
             yield first + lengths[j] // 2, np.abs(means) / spreads[j]
 
     def _standardised(self, spec):
-        """The frames' residuals in spreads of each band (float32), their offset in ``spec``; None under 2 frames."""
+        """The frames' residuals in spreads of each band (float32), their first frame in ``spec`` and the band
+        medians taken off them (dB); None under 2 frames."""
         frames = self._frames(spec)
         if len(frames) < 2:
-            return None, 0
-        z = self._clip_residuals(frames)
+            return None, 0, None
+        z, band_offsets = self._clip_residuals(frames)
         z /= self.residual_scale_[:, None]
-        return z, (spec.shape[1] - len(frames)) // 2
+        return z, (spec.shape[1] - len(frames)) // 2, band_offsets
 
     def _frame_series(self, spec):
         """The clip's per-frame scores: at each frame, the largest standardised stretch mean centred there."""
         series = np.zeros(np.shape(spec)[1])
-        z, offset = self._standardised(spec)
+        z, offset, _ = self._standardised(spec)
         if z is not None:
             for centre, departure in self._departed_stretches(z):
                 view = series[offset + centre : offset + centre + departure.shape[1]]
@@ -494,25 +544,19 @@ class EventKNN(LogMelDetector):
 
         Returns
         -------
-        residuals : numpy.ndarray of shape (n_mels, n_frames)
-            Each frame minus the mean of its nearest normal frames, less the clip's median of each
-            band and each frame's median over the bands, in dB (0 in the end frames left out).
-        spreads : numpy.ndarray of shape (n_mels, n_frames)
-            At each band and frame, the largest standardised stretch mean over the scales whose
-            stretch is centred there: how many spreads of normal sound the stretch departs by.
-
-        Both are float32.
+        Departures
+            The residuals (dB), the spreads they depart by, and the band medians taken off them.
         """
         spec = np.asarray(spec)
         residuals, spreads = np.zeros(spec.shape, np.float32), np.zeros(spec.shape, np.float32)
-        z, offset = self._standardised(spec)
+        z, offset, band_offsets = self._standardised(spec)
         if z is None:
-            return residuals, spreads
+            return Departures(residuals, spreads, np.zeros(spec.shape[0], np.float32))
         residuals[:, offset : offset + z.shape[1]] = z * self.residual_scale_[:, None]
         for centre, departure in self._departed_stretches(z):
             view = spreads[:, offset + centre : offset + centre + departure.shape[1]]
             np.maximum(view, departure, out=view)
-        return residuals, spreads
+        return Departures(residuals, spreads, band_offsets)
 
     def window_scores(self, specs):
         return [self._frame_series(spec) for spec in specs]
