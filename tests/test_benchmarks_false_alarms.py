@@ -73,3 +73,15 @@ def test_calibration_takes_the_first_half_of_the_normal_clips_and_tests_the_rest
     calibration, rest = false_alarms.calibration_split(y)
     assert calibration.tolist() == [1, 2]
     assert rest.tolist() == [0, 3, 4, 5, 6]
+
+
+def test_relative_distance_measures_a_sparse_condition_by_its_own_spacing():
+    dense = np.column_stack([np.linspace(0.0, 1.0, 11), np.zeros(11)])  # clips 0.1 apart
+    sparse = np.array([[100.0, 0.0], [100.0, 10.0]])  # two clips of a rare condition, 10 apart
+    knn = false_alarms._relative_knn()(metric="euclidean")
+    knn.fit_vectors(np.vstack([dense, sparse]))
+    near_sparse, near_dense = knn.score_vectors(np.array([[105.0, 0.0], [0.5, 0.5]]))
+    assert near_sparse == pytest.approx(0.5)  # 5 from the rare clip, half its spacing
+    assert near_dense == pytest.approx(5.0)  # 0.5 from the nearest, five times the dense spacing
+    knn.fit_vectors(np.zeros((3, 2)))
+    assert np.all(knn.spacing_ == 1.0)  # no division by zero where training clips are identical
