@@ -110,11 +110,12 @@ class ScoringRun:
             normal = calibration_scores(detector, calibration, segment, hop)
         audio = HELD_OUT if normal is None else CALIBRATION
         scores = detector.decision_scores_ if normal is None else np.asarray(normal, dtype=np.float64)
+        rule_name = getattr(detector, "threshold_rule", "contamination")
         if audio == HELD_OUT and threshold is None and false_alarm_rate is None:
             # The model's own threshold, set at fit by its rule on these scores.
-            chosen = Threshold(float(detector.threshold_), "measured", len(scores), HELD_OUT)
+            rate = detector.contamination if rule_name == "contamination" else None
+            chosen = Threshold(float(detector.threshold_), "measured", len(scores), HELD_OUT, rate)
         else:
-            rule_name = getattr(detector, "threshold_rule", "contamination")
             chosen = segment_threshold(scores, audio, threshold, false_alarm_rate, rule_name, detector.contamination)
         # With no recordings yet (a watch), the segments are the ones given.
         cuts = self.cuts if self.clips or segment is None else scoring_plan(detector, [None], segment, hop)

@@ -320,6 +320,9 @@ class Threshold(NamedTuple):
         How many normal scores (segments, or clips) it was obtained from; 0 where given.
     audio : str
         Which audio they are scores of: :data:`HELD_OUT` or :data:`CALIBRATION`; ``""`` where given.
+    rate : float or None
+        The share of normal scores above it that it was set for (a false-alarm rate, or the
+        contamination of the contamination rule); None where given or fitted by another rule.
 
     Examples
     --------
@@ -327,12 +330,24 @@ class Threshold(NamedTuple):
     '1.605 (measured on 17 segments of the calibration recordings)'
     >>> str(Threshold(2.0, "given", 0, ""))
     '2 (given)'
+    >>> Threshold(1.2, "measured", 5, CALIBRATION, rate=0.1).too_few
+    True
     """
 
     value: float
     how: str
     n_scores: int
     audio: str
+    rate: float | None = None
+
+    @property
+    def too_few(self):
+        """Whether fewer scores than one in ``rate`` set it: a share of 1 in 10 cannot be measured on 5 scores.
+
+        On so few, a quantile lies between the highest scores, and new normal audio passes it more
+        often than ``rate`` (``benchmarks/false_alarms.py`` measures it for calibration recordings).
+        """
+        return self.rate is not None and self.rate * self.n_scores < 1
 
     def __str__(self):
         if self.how == "given":
@@ -381,8 +396,9 @@ def segment_threshold(
     if false_alarm_rate is not None:
         value = false_alarm_threshold(scores, false_alarm_rate)
         how = "measured" if false_alarm_rate * scores.size >= 1.0 else "extrapolated"
-        return Threshold(value, how, scores.size, audio)
-    return Threshold(threshold(scores, rule, contamination=contamination), "measured", scores.size, audio)
+        return Threshold(value, how, scores.size, audio, false_alarm_rate)
+    rate = contamination if rule == "contamination" else None
+    return Threshold(threshold(scores, rule, contamination=contamination), "measured", scores.size, audio, rate)
 
 
 def alarm_threshold(normal, segment, hop_seconds, per_hour=0.1, k=1, n=1, audio=HELD_OUT):

@@ -44,9 +44,20 @@ def said_levels(levels, recordings, alarm=True):
             f"thresholds from {len(levels.normal)} segments of {len(recordings)} normal recording(s) (--calibrate)",
             err=True,
         )
+    more = (
+        "more calibration recordings measure it"
+        if recordings
+        else "more normal audio at fit, or --calibrate, measures it"
+    )
+    segment = levels.segment_threshold
+    if segment is not None and segment.too_few:
+        click.echo(
+            f"note: segment threshold {segment.value:.4g} rests on {segment.n_scores} segments of the {segment.audio}, "
+            f"too few to measure the score 1 in {1 / segment.rate:,.0f} normal segments passes, so new normal audio "
+            f"will pass it more often; {more}",
+            err=True,
+        )
     if alarm and levels.note():
-        calibrated = "more calibration recordings measure it"
-        more = calibrated if recordings else "more normal audio at fit, or --calibrate, measures it"
         click.echo(f"note: {levels.note()}; {more}", err=True)
 
 
