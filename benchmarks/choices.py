@@ -102,6 +102,21 @@ def view_scores(clips, sections, candidates, train_clips=None, seed=0):
     return results
 
 
+def set_scores(name, seeds, cache, data, candidates, train_clips=None):
+    """Every section of every split of set ``name``, its views fitted: ``[(held_out, test, y, section)]``.
+
+    ``cache``: the folder the set is decoded into (:func:`devsets.prepare`); the rest as :func:`view_scores`,
+    whose ``seed`` is the split's number.
+    """
+    plan, _ = prepare(name, seeds, Path(cache), data)
+    found = []
+    for number, entry in enumerate(plan.values()):
+        clips = load_clips(cache, entry["clips"], entry["sr"])
+        scored = view_scores(clips, entry["sections"], candidates, train_clips, number)
+        found += [(*scores, section) for scores, section in zip(scored, entry["sections"])]
+    return found
+
+
 def combined(held_out, test, combine):
     """The Ensemble's score: each view robustly standardised on its held-out scores, then combined."""
     from audioad.detectors.ensemble import combined_scores, member_standardisation
@@ -224,11 +239,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="audioad-choices-") as tmp:
         for name in sets:
             start = time.perf_counter()
-            plan, _ = prepare(name, seeds, Path(tmp), args.data)
-            runs = []
-            for number, entry in enumerate(plan.values()):
-                clips = load_clips(tmp, entry["clips"], entry["sr"])
-                runs += view_scores(clips, entry["sections"], candidates, args.train_clips, number)
+            runs = [scores[:3] for scores in set_scores(name, seeds, tmp, args.data, candidates, args.train_clips)]
             aucs[name] = evaluate(runs, names)
             print(f"{name}: {time.perf_counter() - start:.0f} s", flush=True)
 

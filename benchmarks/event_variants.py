@@ -34,9 +34,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from choices import view_scores
+from choices import set_scores, view_scores
 from common import DEFAULT_DATA, run_lines, write_results
-from devsets import load_clips, prepare
 from injections import EVENT_NAMES, EVENTS, inject
 from local_events import SR, real_split
 from run import LEVELS, allowed_far, level_text, minimum_level
@@ -127,11 +126,7 @@ def aucs(data: Path, names, column, cache: Path):
 
     results = {}
     for name in AUC_SETS:
-        plan, _ = prepare(name, (0,), cache, data)
-        runs = []
-        for number, entry in enumerate(plan.values()):
-            clips = load_clips(cache, entry["clips"], entry["sr"])
-            runs += view_scores(clips, entry["sections"], views(names), seed=number)
+        runs = [scores[:3] for scores in set_scores(name, (0,), cache, data, views(names))]
         results[name] = {
             label: float(np.mean([auc(y, scores_of(h, t, [column[c] for c in cols], m)[1]) for h, t, y in runs]))
             for label, (cols, m) in configurations(names).items()

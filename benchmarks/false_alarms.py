@@ -50,9 +50,9 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from choices import chosen_sets, view_scores
+from choices import chosen_sets, set_scores
 from common import DEFAULT_DATA, run_lines, write_results
-from devsets import DATASETS, load_clips, prepare
+from devsets import DATASETS
 
 #: A session's gain and microphone tilt, as standard deviations: the nuisance the widened metric forgives.
 GAIN_DB, TILT_DB_PER_OCTAVE = 3.0, 0.3
@@ -312,14 +312,10 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="audioad-false-alarms-") as tmp:
         for name in sets:
             start = time.perf_counter()
-            plan, _ = prepare(name, seeds, Path(tmp), args.data)
-            runs = []
-            for number, entry in enumerate(plan.values()):
-                clips = load_clips(tmp, entry["clips"], entry["sr"])
-                scored = view_scores(clips, entry["sections"], candidates, seed=number)
-                for (held, test, y), section in zip(scored, entry["sections"]):
-                    domains = np.asarray(section.get("test_domains", ["source"] * len(y)))
-                    runs.append((held, test, y, domains))
+            runs = [
+                (held, test, y, np.asarray(section.get("test_domains", ["source"] * len(y))))
+                for held, test, y, section in set_scores(name, seeds, tmp, args.data, candidates)
+            ]
             results[name] = measure(runs, names)
             print(f"{name}: {time.perf_counter() - start:.0f} s", flush=True)
 

@@ -35,9 +35,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-from choices import NAMED, chosen_sets, evaluate, tables, view_scores, views
+from choices import NAMED, chosen_sets, evaluate, set_scores, tables, views
 from common import DEFAULT_DATA, RESULTS_PATH, run_lines, write_results
-from devsets import DATASETS, load_clips, prepare
+from devsets import DATASETS
 
 from audioad.detectors.log_mel import LogMelDetector
 
@@ -270,11 +270,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="audioad-learned-") as tmp:
         for name in sets:
             start, trained = time.perf_counter(), dict(TRAINING)
-            plan, _ = prepare(name, seeds, Path(tmp), args.data)
-            runs = []
-            for number, entry in enumerate(plan.values()):
-                clips = load_clips(tmp, entry["clips"], entry["sr"])
-                runs += view_scores(clips, entry["sections"], candidates, seed=number)
+            runs = [scores[:3] for scores in set_scores(name, seeds, tmp, args.data, candidates)]
             aucs[name] = evaluate(runs, names, WITH_LEARNED)
             fits = TRAINING["fits"] - trained["fits"]
             fit_seconds[name] = (TRAINING["seconds"] - trained["seconds"]) / max(fits, 1)
