@@ -126,6 +126,21 @@ def test_explain_of_the_default_uses_its_event_view(motor):
     assert marginal.findings  # the marginal reference is still there when asked for
 
 
+def test_the_deviation_map_says_which_reference_it_is_against(motor):
+    """The map's colour bar read "dB from normal median" where it was dB from the nearest normal frames."""
+    from audioad.plotting import plot_explanation
+
+    detector = EventKNN().fit([(clip, SR) for clip in motor[0]])
+    labels = {}
+    for conditional in (True, False):
+        [explanation] = explain(detector, [(motor[1][0], SR)], conditional=conditional)
+        assert explanation.nearest == conditional
+        figure = plot_explanation(explanation, sr=SR)
+        labels[conditional] = {ax.get_ylabel() for ax in figure.axes}
+    assert "dB from the nearest normal frames" in labels[True] and "dB from normal median" not in labels[True]
+    assert "dB from normal median" in labels[False]
+
+
 def test_a_twin_of_the_frame_detector_is_fitted_once_and_scores_from_its_windows(motor):
     clips = [(clip, SR) for clip in motor[0]]
     ensemble = Ensemble([MelKNN(), EventKNN()], combine="max", frame_detector=EventKNN()).fit(clips)

@@ -116,6 +116,9 @@ class Explanation(NamedTuple):
     flagged_by : str
         For a clip the detector flags, what the view that flagged it heard, in band and time
         (:func:`audioad.views.flagging_view`); ``""`` for a clip it does not flag.
+    nearest : bool
+        Whether ``deviation`` is against the nearest normal frames (the conditional reference),
+        not each band's normal median.
     """
 
     clip: str
@@ -126,6 +129,7 @@ class Explanation(NamedTuple):
     band_edges: np.ndarray
     reference: dict
     flagged_by: str = ""
+    nearest: bool = False
 
     def summary(self, n=3):
         """One line: what flagged the clip (if it is flagged), then its ``n`` largest findings.
@@ -469,5 +473,7 @@ def explain(
         flagged_by = flagging_view(detector, frontend, made, edges, event)
         name = clip_name(index, clip if isinstance(clip, (str, bytes)) or hasattr(clip, "__fspath__") else None)
         times = np.arange(spec.shape[1]) * frontend.hop_seconds
-        explanations.append(Explanation(name, findings, deviation, spec, times, edges, reference, flagged_by))
+        explanations.append(
+            Explanation(name, findings, deviation, spec, times, edges, reference, flagged_by, view is not None)
+        )
     return explanations

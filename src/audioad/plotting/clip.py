@@ -332,8 +332,9 @@ def plot_explanation(
     """A clip beside the normal reference: spectrogram, deviation map with its findings, window scores.
 
     On the left, sharing one time axis: the clip's log-mel spectrogram on the model's fixed level
-    scale (:func:`level_range`), its deviation map (dB from each band's normal median, on a fixed
-    scale of ``±DEVIATION_RANGE_DB``) with each finding of :func:`audioad.explain.explain` boxed and
+    scale (:func:`level_range`), its deviation map (dB from each band's normal median, or from the
+    nearest normal frames where the explanation's reference is theirs, on a fixed scale of
+    ``±DEVIATION_RANGE_DB``) with each finding of :func:`audioad.explain.explain` boxed and
     numbered, and, when given, the window scores against their own threshold. On the right, the
     normal reference beside the spectrogram (each band's median level over the training frames,
     its 25-75 % and 1-99 % ranges, and the clip's own median) and the findings as a table.
@@ -425,7 +426,7 @@ def plot_explanation(
     image = _band_image(ax_dev, deviation, hop_seconds, duration, "RdBu_r", -DEVIATION_RANGE_DB, DEVIATION_RANGE_DB,
                         "deviation")  # fmt: skip
     colorbar = figure_of(ax_dev).colorbar(image, ax=[ax_dev, ax_text], pad=0.01, fraction=0.04, extend="both")
-    colorbar.set_label("dB from normal median")
+    colorbar.set_label("dB from the nearest normal frames" if explanation.nearest else "dB from normal median")
     edges_mel = hz_to_mel(explanation.band_edges)
     centres = (edges_mel[:-1] + edges_mel[1:]) / 2
 
