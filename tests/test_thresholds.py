@@ -154,3 +154,15 @@ def test_threshold_dispatches_to_each_rule():
 def test_unknown_rule_names_the_known_rules():
     with pytest.raises(ValueError, match="unknown threshold rule 'otsu'; use one of 'contamination', 'gamma'"):
         threshold([1.0, 2.0], rule="otsu")
+
+
+def test_a_threshold_measured_on_fewer_scores_than_its_rate_needs_is_too_few():
+    """Issue 22, item 3: the contamination rule on a handful of calibration scores passed up to 0.40 of new clips."""
+    from audioad.thresholds import CALIBRATION, segment_threshold
+
+    assert segment_threshold(np.arange(5.0), CALIBRATION).too_few
+    assert not segment_threshold(np.arange(10.0), CALIBRATION).too_few
+    assert segment_threshold(np.arange(10.0), CALIBRATION, contamination=0.05).too_few
+    assert not segment_threshold(np.arange(5.0), CALIBRATION, false_alarm_rate=0.1).too_few  # extrapolated
+    assert not segment_threshold(np.arange(5.0), CALIBRATION, given=2.0).too_few
+    assert not segment_threshold(np.arange(5.0), CALIBRATION, rule="gamma").too_few

@@ -342,12 +342,13 @@ class Threshold(NamedTuple):
 
     @property
     def too_few(self):
-        """Whether fewer scores than one in ``rate`` set it: a share of 1 in 10 cannot be measured on 5 scores.
+        """Whether it was measured on fewer scores than one in ``rate`` needs: 1 in 10 cannot be measured on 5.
 
         On so few, a quantile lies between the highest scores, and new normal audio passes it more
         often than ``rate`` (``benchmarks/false_alarms.py`` measures it for calibration recordings).
+        An extrapolated threshold (a false-alarm rate rarer than the scores show) is not measured.
         """
-        return self.rate is not None and self.rate * self.n_scores < 1
+        return self.how == "measured" and self.rate is not None and self.rate * self.n_scores < 1
 
     def __str__(self):
         if self.how == "given":
