@@ -2,7 +2,7 @@
 
 One command::
 
-    python benchmarks/false_alarms.py            # every set of devsets.py, generator seed 0: ~4 minutes
+    python benchmarks/false_alarms.py            # every set of devsets.py, generator seed 0: about a minute on 2 cores
     python benchmarks/false_alarms.py --no-write # print only
 
 On devsets.py's splits (by recording and by time, both directions), the default's three views are
