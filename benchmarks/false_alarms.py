@@ -9,7 +9,7 @@ On devsets.py's splits (by recording and by time, both directions), the default'
 fitted on each section's training clips beside the variants below, as ``choices.py`` fits its
 views (held-out scores from 5 folds of consecutive training clips). Every figure is a mean over
 splits and sections: AUC; FAR, the share of normal test clips above the threshold; detection, the
-share of anomalous test clips above it. On the synthetic sets, whose test clips are half in a
+share of anomalous test clips above it. On the synthetic sets, a tenth of whose test clips are of a
 target domain the training list holds 3 clips of (``make_machine_sounds``' domain shift), FAR is
 also given for the source and the target domain's normal clips apart.
 
