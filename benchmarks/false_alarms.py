@@ -105,11 +105,12 @@ def _floored_knn():
     from audioad.detectors.knn import MelKNN
 
     class FlooredKNN(MelKNN):
-        def fit_features(self, vectors):
-            super().fit_features(vectors)
-            self.feature_scale_ = np.maximum(self.feature_scale_, FLOOR_DB)
-            self.fit_vectors(self._standardised(vectors))
-            return self
+        def fit_vectors(self, vectors):
+            floored = np.maximum(self.feature_scale_, FLOOR_DB)
+            # the same clips standardised by the floored spreads, and the spreads scoring uses
+            vectors = vectors * (self.feature_scale_ / floored)
+            self.feature_scale_ = floored
+            super().fit_vectors(vectors)
 
     return FlooredKNN
 
@@ -149,6 +150,14 @@ CONFIGURATIONS = {
 }
 
 
+def as_built(held):
+    """The Ensemble's ``threshold_``: the contamination quantile of held-out scores, capped at their far-out fence."""
+    from audioad.detectors.ensemble import far_out_fence
+    from audioad.thresholds import contamination_threshold
+
+    return min(contamination_threshold(held, CONTAMINATION), far_out_fence(held))
+
+
 def _fence(scores, k):
     low, high = np.percentile(scores, [25, 75])
     return float(high + k * (high - low))
@@ -156,9 +165,7 @@ def _fence(scores, k):
 
 #: How the threshold is set from the combined held-out scores of the training clips.
 THRESHOLDS = {
-    "as built (contamination quantile, capped at Q3 + 3 IQR)": lambda h: min(
-        float(np.quantile(h, 1 - CONTAMINATION)), _fence(h, 3.0)
-    ),
+    "as built (contamination quantile, capped at Q3 + 3 IQR)": as_built,
     "Q3 + 1.5 IQR": lambda h: _fence(h, 1.5),
     "Q3 + 3 IQR": lambda h: _fence(h, 3.0),
     "95th percentile": lambda h: float(np.quantile(h, 0.95)),
@@ -167,16 +174,24 @@ THRESHOLDS = {
 
 
 def _spread(held, how):
-    """Centre and spread of each view's held-out scores (columns), as the standardisation ``how`` takes them."""
+    """Centre and spread of each view's held-out scores (columns), as the standardisation ``how`` takes them.
+
+    The Ensemble's own two (interquartile range, standard deviation) are its
+    :func:`~audioad.detectors.ensemble.member_standardisation`; a nil spread of the others is the standard
+    deviation, then 1, as there.
+    """
+    from audioad.detectors.ensemble import member_standardisation
+
+    own = {"interquartile range": "robust", "mean and standard deviation": "zscore"}
+    if how in own:
+        return member_standardisation(held, own[how])[:2]
     centre = np.median(held, axis=0)
-    if how == "mean and standard deviation":
-        return held.mean(axis=0), held.std(axis=0)
     if how == "median absolute deviation":
-        return centre, 1.4826 * np.median(np.abs(held - centre), axis=0)
-    if how == "median to 90th percentile":
-        return centre, np.percentile(held, 90, axis=0) - centre
-    low, high = np.percentile(held, [25, 75], axis=0)
-    return centre, (high - low) / 1.3489795003921634
+        spread = 1.4826 * np.median(np.abs(held - centre), axis=0)
+    else:  # median to 90th percentile
+        spread = np.percentile(held, 90, axis=0) - centre
+    std = held.std(axis=0)
+    return centre, np.where(spread > 0, spread, np.where(std > 0, std, 1.0))
 
 
 #: How each view is standardised before the views are combined, and the combination.
@@ -190,20 +205,15 @@ STANDARDISATIONS = {
 
 
 def combined(held, test, how="interquartile range", combine="max"):
-    """The held-out and test scores of views standardised on the held-out ones and combined."""
+    """The held-out and test scores of views standardised on the held-out ones and combined, as the Ensemble does."""
+    from audioad.detectors.ensemble import combined_scores, member_standardisation
+
     centre, spread = _spread(held, how)
-    spread = np.where(spread > 0, spread, np.where(held.std(axis=0) > 0, held.std(axis=0), 1.0))
-    informative = np.ptp(held, axis=0) > 0
-    keep = informative if informative.any() else np.ones_like(informative)
-
-    def one(scores):
-        z = ((scores - centre) / spread)[:, keep]
-        return z.max(axis=1) if combine == "max" else z.mean(axis=1)
-
-    return one(held), one(test)
+    informative = member_standardisation(held)[2]
+    return tuple(combined_scores(scores, centre, spread, informative, combine) for scores in (held, test))
 
 
-def rates(held, test, y, domains, threshold):
+def rates(test, y, domains, threshold):
     """AUC, FAR, detection, and FAR of the source and target domain's normal clips (NaN where none)."""
     from audioad.metrics import auc
 
@@ -243,24 +253,20 @@ def measure(runs, names):
         for label, members in CONFIGURATIONS.items():
             columns = [index[m] for m in members]
             h, t = combined(held[:, columns], test[:, columns])
-            add(("views", label), rates(h, t, y, domains, THRESHOLDS[next(iter(THRESHOLDS))](h)))
+            add(("views", label), rates(t, y, domains, as_built(h)))
         columns = [index[m] for m in DEFAULT]
-        h, t = combined(held[:, columns], test[:, columns])
-        for label, rule in THRESHOLDS.items():
-            add(("threshold", label), rates(h, t, y, domains, rule(h)))
         for label, (how, combine) in STANDARDISATIONS.items():
             h, t = combined(held[:, columns], test[:, columns], how, combine)
-            add(("standardisation", label), rates(h, t, y, domains, THRESHOLDS[next(iter(THRESHOLDS))](h)))
+            add(("standardisation", label), rates(t, y, domains, as_built(h)))
         h, t = combined(held[:, columns], test[:, columns])
+        for label, rule in THRESHOLDS.items():
+            add(("threshold", label), rates(t, y, domains, rule(h)))
         calibration, rest = calibration_split(y)
         if len(calibration) >= 2:
             kept = (t[rest], y[rest], domains[rest])
-            add(
-                ("calibration", "threshold_ (held-out training clips)"),
-                rates(h, *kept, THRESHOLDS[next(iter(THRESHOLDS))](h)),
-            )
+            add(("calibration", "threshold_ (held-out training clips)"), rates(*kept, as_built(h)))
             calibrated = segment_threshold(t[calibration], CALIBRATION, contamination=CONTAMINATION).value
-            add(("calibration", "calibrated on the first half of the new normal clips"), rates(h, *kept, calibrated))
+            add(("calibration", "calibrated on the first half of the new normal clips"), rates(*kept, calibrated))
     with warnings.catch_warnings():  # a set with no target domain: its FAR there is NaN, said as an empty cell
         warnings.simplefilter("ignore", RuntimeWarning)
         return {key: np.nanmean(np.array(values, dtype=float), axis=0) for key, values in found.items()}
