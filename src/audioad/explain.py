@@ -456,6 +456,8 @@ def explain(
         )
     edges = band_edges_hz(frontend.sr, frontend.n_mels)
     view = event_view(detector) if conditional else None
+    # the shortest stretch the event view judges a cell by: a finding's change is averaged over it
+    stretch_frames = min(n_frames for _, n_frames in view.scales) if view is not None else None
     explanations = []
     for index, clip in enumerate(clips):
         made = _spectrogram(frontend, clip, index)
@@ -463,7 +465,6 @@ def explain(
         event = None
         if view is not None:
             event = (view, view.departures(made))
-            stretch_frames = min(n_frames for _, n_frames in view.scales)
             findings, deviation = _conditional_findings(
                 event[1], stretch_frames, edges, frontend, min_db, join_seconds, min_share
             )

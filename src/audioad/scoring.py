@@ -19,7 +19,7 @@ import numpy as np
 from .detectors.segmented import SegmentScores, iter_segment_scores, scoring_plan, training_length
 from .detectors.streaming import as_clips
 from .segments import FileSummaries, parse_rule
-from .thresholds import CALIBRATION, HELD_OUT, Threshold, segment_threshold
+from .thresholds import CALIBRATION, HELD_OUT, Threshold, rule_rate, segment_threshold
 from .verdicts import CALIBRATE, alarm_levels, file_verdict
 
 __all__ = ["CalibrationError", "ScoringRun", "calibration_scores", "score_segments"]
@@ -113,7 +113,7 @@ class ScoringRun:
         rule_name = getattr(detector, "threshold_rule", "contamination")
         if audio == HELD_OUT and threshold is None and false_alarm_rate is None:
             # The model's own threshold, set at fit by its rule on these scores.
-            rate = detector.contamination if rule_name == "contamination" else None
+            rate = rule_rate(rule_name, detector.contamination)
             chosen = Threshold(float(detector.threshold_), "measured", len(scores), HELD_OUT, rate)
         else:
             chosen = segment_threshold(scores, audio, threshold, false_alarm_rate, rule_name, detector.contamination)

@@ -398,8 +398,20 @@ def segment_threshold(
         value = false_alarm_threshold(scores, false_alarm_rate)
         how = "measured" if false_alarm_rate * scores.size >= 1.0 else "extrapolated"
         return Threshold(value, how, scores.size, audio, false_alarm_rate)
-    rate = contamination if rule == "contamination" else None
-    return Threshold(threshold(scores, rule, contamination=contamination), "measured", scores.size, audio, rate)
+    value = threshold(scores, rule, contamination=contamination)
+    return Threshold(value, "measured", scores.size, audio, rule_rate(rule, contamination))
+
+
+def rule_rate(rule, contamination):
+    """The share of normal scores a rule sets its threshold for: ``contamination`` for the contamination rule,
+    None for a rule fitted to the scores (``gamma``).
+
+    Examples
+    --------
+    >>> rule_rate("contamination", 0.1), rule_rate("gamma", 0.1)
+    (0.1, None)
+    """
+    return contamination if rule == "contamination" else None
 
 
 def alarm_threshold(normal, segment, hop_seconds, per_hour=0.1, k=1, n=1, audio=HELD_OUT):
