@@ -90,8 +90,10 @@ def model_sha256(model):
     return digest.hexdigest()
 
 
-def model_fingerprint(model):
+def model_fingerprint(model, sha256=None):
     """The line naming a model file in a score CSV's sidecar: its SHA-256 and its path.
+
+    ``sha256``: the file's :func:`model_sha256`, where the caller has it already (else it is read).
 
     Examples
     --------
@@ -101,7 +103,7 @@ def model_fingerprint(model):
     >>> model_fingerprint(model).split(" file=")[0]
     'audioad model sha256=9372c470eeadd5ecd9c3c74c2b3cb633f8e2f2fad799250a0f70d652b6b825e4'
     """
-    return f"audioad model sha256={model_sha256(model)} file={model}"
+    return f"audioad model sha256={sha256 or model_sha256(model)} file={model}"
 
 
 def files_path(out):

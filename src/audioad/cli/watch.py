@@ -188,7 +188,8 @@ def watch(
     step = hop or seconds
     state_path = Path(state) if state else Path(f"{out}.state.json")
     folder = card = history = None
-    fingerprint = model_fingerprint(model)
+    sha256 = model_sha256(model)
+    fingerprint = model_fingerprint(model, sha256)
     try:
         inputs = [model] if source in (None, "-") else [model, source]
         if out is not None:
@@ -205,7 +206,7 @@ def watch(
             card = SoundCardSource(detector.sr, device, channels, channel=channel)
         elif source != "-":
             folder = FolderSource(source, settle, growing=growing)
-        saved = WatchState(state_path, model=model_sha256(model)) if db is None else None
+        saved = WatchState(state_path, model=sha256) if db is None else None
     except ScoreCSVError as exc:
         raise Refused(f"{exc}; watch into another --out, or move it away") from exc
     except (OutputFileError, ValueError, ImportError) as exc:
